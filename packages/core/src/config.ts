@@ -1,0 +1,96 @@
+/**
+ * The one place that reads the environment. Every variable is validated here and
+ * documented in `.env.example`; a bad value stops start-up with a one-line reason
+ * naming the variable.
+ */
+import path from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
+  .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL (${protocols.join(" or ")})`);
+
+const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PUBLIC_URL: url(["http:", "https:"]).optional(),
+  DATA_DIR: z.string().min(1).default("./.aeriox"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, "letters, digits, ':', '_' or '-' only").default("aeriox"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  RESPONSE_VALIDATION: bool.optional(),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
+  TRIAL_CREDIT_USD: z.coerce.number().min(0).max(1000).default(5),
+  MAX_INFLIGHT_JOBS_PER_WORKSPACE: z.coerce.number().int().min(1).max(10_000).default(20),
+  JOB_DEADLINE_SECONDS: z.coerce.number().int().min(5).max(86400).default(900),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
+  ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  OAUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
+  PROMPT_BLOCKLIST: list.optional(),
+  PRICING_FILE: z.string().min(1).optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, "must start with sk_test_, sk_live_, rk_test_ or rk_live_").optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, "must start with whsec_").optional(),
+  FAL_KEY: z.string().min(1).optional(),
+  ELEVENLABS_API_KEY: z.string().min(1).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  /** Absolute data folder (PGlite database, assets, admin token, signing keys). */
+  dataDir: string;
+  /** Base URL the API is reachable at, used for absolute asset URLs and OAuth issuer. */
+  publicUrl: string;
+  /** Embedded default: PGlite in DATA_DIR (no DATABASE_URL) and in-process job runner (no REDIS_URL). */
+  databaseKind: "pglite" | "postgres";
+  queueKind: "inprocess" | "bullmq";
+  responseValidation: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads and validates the environment; throws ConfigError whose message names the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "environment");
+    throw new ConfigError(`Invalid environment variable ${name}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const port = e.PORT;
+  return {
+    ...e,
+    dataDir: path.resolve(e.DATA_DIR),
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+    databaseKind: e.DATABASE_URL ? "postgres" : "pglite",
+    queueKind: e.REDIS_URL ? "bullmq" : "inprocess",
+    responseValidation: e.RESPONSE_VALIDATION ?? e.NODE_ENV !== "production",
+  };
+}
