@@ -1,0 +1,59 @@
+/**
+ * Runs an admin command where the data lives: through the running server's local
+ * admin channel when it holds the embedded database, otherwise by opening the
+ * database in this process (PostgreSQL allows many processes; PGlite only one).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Config } from "@aeriox/core/config";
+import { readLock } from "@aeriox/core/data-dir-lock";
+import { runAdminCommand, type AdminCommandName } from "@aeriox/core/admin/commands";
+import { createRuntime } from "@aeriox/core/runtime";
+import { createLogger } from "@aeriox/core/logger";
+import { CommandError } from "./output.ts";
+
+interface AdminEndpoint {
+  url: string;
+  token: string;
+}
+
+function runningServerEndpoint(config: Config): AdminEndpoint | null {
+  if (config.databaseKind !== "pglite") return null;
+  const holder = readLock(config.dataDir);
+  if (!holder) return null;
+  if (holder.role !== "server") {
+    throw new CommandError(`The data folder ${config.dataDir} is in use by another aeriox ${holder.role} (pid ${holder.pid}); try again when it has finished.`);
+  }
+  try {
+    return JSON.parse(readFileSync(path.join(config.dataDir, "admin.json"), "utf8")) as AdminEndpoint;
+  } catch {
+    throw new CommandError(`A server (pid ${holder.pid}) holds ${config.dataDir} but its admin channel file is missing; is it still starting?`);
+  }
+}
+
+async function viaServer(endpoint: AdminEndpoint, name: string, args: Record<string, unknown>): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(`${endpoint.url}/_admin/${name}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${endpoint.token}` },
+      body: JSON.stringify(args),
+    });
+  } catch (err) {
+    throw new CommandError(`Cannot reach the running server's admin channel at ${endpoint.url}: ${(err as Error).message}`);
+  }
+  const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (!response.ok) throw new CommandError(body.error?.message ?? `admin command failed with HTTP ${response.status}`, body.error?.code);
+  return body;
+}
+
+export async function runAdmin(config: Config, name: AdminCommandName, args: Record<string, unknown>): Promise<unknown> {
+  const endpoint = runningServerEndpoint(config);
+  if (endpoint) return viaServer(endpoint, name, args);
+  const runtime = await createRuntime(config, { role: "cli", logger: createLogger({ level: "warn", destination: process.stderr }) });
+  try {
+    return await runAdminCommand(runtime, name, args);
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,33 @@
+/** `aeriox migrate`: apply pending database migrations and exit. */
+import type { Command } from "commander";
+import { loadConfig } from "@aeriox/core/config";
+import { readLock } from "@aeriox/core/data-dir-lock";
+import { createRuntime } from "@aeriox/core/runtime";
+import { createLogger } from "@aeriox/core/logger";
+import { migrate } from "@aeriox/core/db/migrate";
+import { printResult, CommandError, type OutputOptions } from "../output.ts";
+
+export function registerMigrate(program: Command): void {
+  program
+    .command("migrate")
+    .description("Apply pending database migrations")
+    .option("--json", "print JSON")
+    .action(async (opts: OutputOptions) => {
+      const config = loadConfig();
+      const holder = config.databaseKind === "pglite" ? readLock(config.dataDir) : null;
+      if (holder?.role === "server") {
+        // The running server migrated the database when it started.
+        printResult(opts, { applied: [], note: "server running; migrations were applied at its start" }, () => "A server holds the data folder; it applied all migrations at start-up.");
+        return;
+      }
+      const runtime = await createRuntime(config, { role: "cli", migrate: false, logger: createLogger({ level: "warn", destination: process.stderr }) });
+      try {
+        const { applied } = await migrate(runtime.db);
+        printResult(opts, { applied }, () => (applied.length ? `Applied: ${applied.join(", ")}` : "Database is up to date."));
+      } catch (err) {
+        throw new CommandError(`Migration failed: ${(err as Error).message}`);
+      } finally {
+        await runtime.close();
+      }
+    });
+}

@@ -1,0 +1,35 @@
+/** `aeriox serve`: the API server (and the in-process job runner on the embedded default). */
+import type { Command } from "commander";
+import { loadConfig } from "@aeriox/core/config";
+import { startServer } from "@aeriox/server";
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("Run the API server (migrates the database first)")
+    .option("-p, --port <port>", "port to listen on (env PORT, default 8080)")
+    .action(async (opts: { port?: string }) => {
+      const config = loadConfig(opts.port ? { ...process.env, PORT: opts.port } : process.env);
+      const running = await startServer(config);
+      const storage = config.databaseKind === "pglite" ? `embedded database in ${config.dataDir}` : "PostgreSQL";
+      const queue = config.queueKind === "bullmq" ? "BullMQ (run workers with `pnpm aeriox worker`)" : "in-process job runner";
+      process.stdout.write(
+        [
+          `AERIOX API listening on ${running.url}  (${storage}; ${queue})`,
+          `  Spec:   ${running.url}/openapi.json`,
+          `  Health: ${running.url}/healthz`,
+          `  Create an API key:  pnpm aeriox keys create --workspace my-workspace`,
+          "",
+        ].join("\n"),
+      );
+      const shutdown = (signal: string) => {
+        process.stdout.write(`\nReceived ${signal}, shutting down…\n`);
+        running.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once("SIGINT", () => shutdown("SIGINT"));
+      process.once("SIGTERM", () => shutdown("SIGTERM"));
+    });
+}

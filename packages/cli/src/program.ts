@@ -1,0 +1,16 @@
+/** The `aeriox` command tree. */
+import { Command } from "commander";
+import { registerServe } from "./commands/serve.ts";
+import { registerMigrate } from "./commands/migrate.ts";
+import { registerKeys } from "./commands/keys.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("aeriox")
+    .description("AERIOX Open: generative media API server, worker and client")
+    .showHelpAfterError()
+    .exitOverride();
+  registerServe(program);
+  registerMigrate(program);
+  registerKeys(program);
+  return program;
+}

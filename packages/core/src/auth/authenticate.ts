@@ -1,0 +1,35 @@
+/** Resolves a presented credential (API key or OAuth access token) to a Principal. */
+import type { Runtime } from "../runtime.ts";
+import { hashApiKey, KEY_PREFIX } from "./api-keys.ts";
+import type { Principal, Scope } from "./principal.ts";
+
+type Services = Pick<Runtime, "db">;
+
+const lastUsedWrites = new Map<string, number>();
+const LAST_USED_INTERVAL_MS = 60_000;
+
+async function authenticateApiKey(services: Services, key: string): Promise<Principal | null> {
+  const record = await services.db.prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) } });
+  if (!record || record.revokedAt) return null;
+  if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) return null;
+  // last_used_at is informative: write it at most once a minute per key, off the request path.
+  const now = Date.now();
+  if ((lastUsedWrites.get(record.id) ?? 0) + LAST_USED_INTERVAL_MS < now) {
+    lastUsedWrites.set(record.id, now);
+    services.db.prisma.apiKey.update({ where: { id: record.id }, data: { lastUsedAt: new Date(now) } }).catch(() => undefined);
+  }
+  return {
+    kind: "api_key",
+    workspaceId: record.workspaceId,
+    apiKeyId: record.id,
+    keyPrefix: record.prefix,
+    scopes: record.scopes as Scope[],
+    dailySpendCapMicros: record.dailySpendCapMicros,
+    clientId: null,
+  };
+}
+
+export async function authenticateCredential(services: Services, credential: string): Promise<Principal | null> {
+  if (credential.startsWith(KEY_PREFIX)) return authenticateApiKey(services, credential);
+  return null;
+}

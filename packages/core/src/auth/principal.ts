@@ -1,0 +1,19 @@
+/** Who is calling: resolved from an API key or an OAuth access token. */
+export const SCOPES = ["generate", "read", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface Principal {
+  kind: "api_key" | "oauth";
+  workspaceId: string;
+  /** The key that authenticated the call (API keys only). */
+  apiKeyId: string | null;
+  keyPrefix: string | null;
+  scopes: Scope[];
+  dailySpendCapMicros: bigint | null;
+  /** OAuth client that obtained the token (OAuth only). */
+  clientId: string | null;
+}
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes(scope);
+}

@@ -1,0 +1,15 @@
+/** Workspaces: the unit of isolation. Every row a caller can see belongs to one. */
+import type { Database } from "../db/index.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `ref` is a workspace id or name; a name that does not exist yet creates the workspace. */
+export async function findOrCreateWorkspace(db: Database, ref: string): Promise<{ id: string; name: string }> {
+  if (UUID.test(ref)) {
+    const byId = await db.prisma.workspace.findUnique({ where: { id: ref } });
+    if (byId) return byId;
+  }
+  const byName = await db.prisma.workspace.findFirst({ where: { name: ref }, orderBy: { createdAt: "asc" } });
+  if (byName) return byName;
+  return db.prisma.workspace.create({ data: { name: ref } });
+}

@@ -1,0 +1,95 @@
+/**
+ * The composition root shared by the API server, the worker and the CLI: opens
+ * the database (and migrates it), Redis when configured, and the domain services.
+ * Everything is created once here and passed down; nothing reads globals.
+ */
+import { Redis } from "ioredis";
+import type { Config } from "./config.ts";
+import { ConfigError } from "./config.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { openDatabase, type Database } from "./db/index.ts";
+import { migrate } from "./db/migrate.ts";
+import { acquireDataDirLock } from "./data-dir-lock.ts";
+import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./auth/rate-limit.ts";
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  redis: Redis | null;
+  rateLimiter: RateLimiter;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  role: "server" | "worker" | "cli";
+  logger?: Logger;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+  /** Test hook: use this database instead of opening one from config. */
+  db?: Database;
+}
+
+/** BullMQ loses jobs when Redis may evict keys; refuse to run on such a Redis. */
+export async function assertNoEviction(redis: Redis): Promise<void> {
+  const info = await redis.info("memory");
+  const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+  if (policy && policy !== "noeviction") {
+    throw new ConfigError(`Redis maxmemory-policy is '${policy}'; AERIOX needs 'noeviction' (queued jobs would be lost). Run: redis-cli CONFIG SET maxmemory-policy noeviction`);
+  }
+}
+
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 5000 });
+  redis.on("error", () => {
+    /* surfaced by the calls that fail; readiness reports it */
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new ConfigError(`Cannot connect to REDIS_URL: ${(err as Error).message}`);
+  }
+  return redis;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: `aeriox-${options.role}` });
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    let db = options.db;
+    if (!db) {
+      if (config.databaseKind === "pglite") cleanups.push(acquireDataDirLock(config.dataDir, options.role));
+      db = await openDatabase(config);
+      const opened = db;
+      cleanups.push(() => opened.close());
+    }
+    if (options.migrate !== false) {
+      const { applied } = await migrate(db);
+      if (applied.length) logger.info({ applied }, "database migrated");
+    }
+    let redis: Redis | null = null;
+    if (config.REDIS_URL) {
+      redis = await connectRedis(config.REDIS_URL);
+      const opened = redis;
+      cleanups.push(() => void opened.quit().catch(() => opened.disconnect()));
+      await assertNoEviction(redis);
+    }
+    const rateLimiter = redis
+      ? createRedisRateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE)
+      : createMemoryRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+    return {
+      config,
+      logger,
+      db,
+      redis,
+      rateLimiter,
+      async close() {
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      },
+    };
+  } catch (err) {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+describe("loadConfig", () => {
+  it("defaults to the embedded setup", () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(8080);
+    expect(config.databaseKind).toBe("pglite");
+    expect(config.queueKind).toBe("inprocess");
+    expect(config.dataDir.endsWith(".aeriox")).toBe(true);
+    expect(config.publicUrl).toBe("http://localhost:8080");
+    expect(config.responseValidation).toBe(true);
+  });
+
+  it("switches to PostgreSQL and BullMQ when their URLs are set", () => {
+    const config = loadConfig({ DATABASE_URL: "postgresql://u@127.0.0.1:5432/db", REDIS_URL: "redis://127.0.0.1:6379" });
+    expect(config.databaseKind).toBe("postgres");
+    expect(config.queueKind).toBe("bullmq");
+  });
+
+  it("turns response validation off by default in production only", () => {
+    expect(loadConfig({ NODE_ENV: "production" }).responseValidation).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", RESPONSE_VALIDATION: "true" }).responseValidation).toBe(true);
+  });
+
+  it.each([
+    ["PORT", "eighty"],
+    ["PORT", "70000"],
+    ["DATABASE_URL", "mysql://x"],
+    ["REDIS_URL", "not a url"],
+    ["STRIPE_SECRET_KEY", "pk_test_123"],
+    ["STRIPE_WEBHOOK_SECRET", "secret"],
+    ["LOG_LEVEL", "loud"],
+    ["RESPONSE_VALIDATION", "maybe"],
+  ])("names %s when it is invalid (%s)", (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}: `));
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ DATABASE_URL: "" }).databaseKind).toBe("pglite");
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The Express application: request id → CORS → body parsing → OpenAPI validation
+ * (requests always, responses when configured) → operation handlers → 404 → the
+ * one error middleware.
+ */
+import express, { type Express, type RequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import { ApiError } from "@aeriox/core/errors";
+import { loadSpec, methodsForPath, specDocumentCopy } from "./spec.ts";
+import { requestId, cors } from "./http/request-context.ts";
+import { errorMiddleware } from "./http/errors.ts";
+import { bindOperations } from "./http/router.ts";
+import { authenticationMiddleware } from "./http/authenticate.ts";
+import type { HandlerMap } from "./http/handler.ts";
+import type { AppServices } from "./services.ts";
+import { handlers as defaultHandlers } from "./handlers/index.ts";
+
+export interface AppOptions {
+  /** Replace or add handlers (tests use this to prove contract enforcement). */
+  handlers?: HandlerMap;
+  /** Routes outside the spec (admin channel, MCP), mounted before validation. */
+  extraRoutes?: (app: Express) => void;
+}
+
+const keepRawBody = (req: unknown, _res: unknown, buf: Buffer): void => {
+  (req as { rawBody?: Buffer }).rawBody = buf;
+};
+
+export function createApp(services: AppServices, options: AppOptions = {}): Express {
+  const spec = loadSpec();
+  const handlers: HandlerMap = { ...defaultHandlers, ...options.handlers };
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "extended");
+  app.set("trust proxy", "loopback");
+
+  app.use(requestId);
+  app.use(cors(methodsForPath));
+  options.extraRoutes?.(app);
+
+  app.use(authenticationMiddleware(services));
+
+  const limit = services.config.BODY_LIMIT_BYTES;
+  app.use(express.json({ limit, verify: keepRawBody, type: ["application/json", "application/*+json"] }) as RequestHandler);
+  app.use(express.urlencoded({ limit, extended: false }) as RequestHandler);
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: specDocumentCopy() as never,
+      validateApiSpec: false,
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true, allErrors: true },
+      validateResponses: services.config.responseValidation ? { allErrors: true } : false,
+      validateSecurity: false,
+      ignoreUndocumented: false,
+      fileUploader: false,
+      validateFormats: "full",
+    }),
+  );
+
+  bindOperations(app, spec, handlers, services);
+  app.use((req, _res, next) => next(new ApiError(404, "not_found", `No route for ${req.method} ${req.path}`)));
+  app.use(errorMiddleware(services.logger, methodsForPath));
+  return app;
+}

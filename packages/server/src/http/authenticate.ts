@@ -1,0 +1,53 @@
+/**
+ * Credentials → Principal, then the operation's scope. Every failure to
+ * authenticate is the same 401 body, so a caller learns nothing about why.
+ */
+import type { Request, RequestHandler } from "express";
+import { ApiError } from "@aeriox/core/errors";
+import { authenticateCredential } from "@aeriox/core/auth/authenticate";
+import { hasScope, type Principal } from "@aeriox/core/auth/principal";
+import { matchOperation, type SpecOperation } from "../spec.ts";
+import type { AppServices } from "../services.ts";
+
+/** `Authorization: Bearer <key or JWT>` or `X-Api-Key: <key>`. */
+export function credentialFrom(req: Request): string | null {
+  const header = req.headers.authorization;
+  if (typeof header === "string") {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1]! : null;
+  }
+  const apiKey = req.headers["x-api-key"];
+  return typeof apiKey === "string" && apiKey.trim() ? apiKey.trim() : null;
+}
+
+export async function authenticateRequest(services: AppServices, req: Request, op: SpecOperation): Promise<Principal> {
+  const credential = credentialFrom(req);
+  if (!credential) throw ApiError.unauthorized();
+  const principal = await authenticateCredential(services, credential);
+  if (!principal) throw ApiError.unauthorized();
+  await services.rateLimiter.consume(principal);
+  if (op.scope && !hasScope(principal, op.scope)) {
+    throw ApiError.forbidden("insufficient_scope", `This operation needs the '${op.scope}' scope`, {
+      required_scope: op.scope,
+      granted_scopes: principal.scopes,
+    });
+  }
+  return principal;
+}
+
+/**
+ * Runs before body validation so an anonymous caller learns nothing about the
+ * schema: 401/403/429 come first, then 400. Stores the principal on the request.
+ */
+export function authenticationMiddleware(services: AppServices): RequestHandler {
+  return (req, _res, next) => {
+    const op = matchOperation(req.method, req.path);
+    if (!op || !op.authenticated) return next();
+    authenticateRequest(services, req, op).then((principal) => {
+      (req as AuthenticatedRequest).principal = principal;
+      next();
+    }, next);
+  };
+}
+
+export type AuthenticatedRequest = Request & { principal?: Principal };

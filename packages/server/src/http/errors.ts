@@ -1,0 +1,94 @@
+/**
+ * The one error middleware. Every failure leaves as the spec's Error shape with a
+ * stable snake_case code; nothing unexpected ever shows a message or a stack.
+ */
+import type { ErrorRequestHandler, Request, Response } from "express";
+import { ApiError, isApiError } from "@aeriox/core/errors";
+import type { Logger } from "@aeriox/core/logger";
+
+interface ValidatorIssue {
+  path?: string;
+  message?: string;
+  errorCode?: string;
+}
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  message?: string;
+  errors?: ValidatorIssue[];
+  headers?: Record<string, string>;
+  path?: string;
+}
+
+/** `.body.prompt` / `.query.limit` → `body.prompt` / `query.limit`. */
+function fieldName(path: string | undefined): string {
+  return (path ?? "").replace(/^\./, "").replace(/^response\./, "response.") || "request";
+}
+
+function fromValidationIssues(issues: ValidatorIssue[]): ApiError {
+  const fields = issues.map((i) => ({ field: fieldName(i.path), message: i.message ?? "is invalid" }));
+  const summary = fields.map((f) => `${f.field} ${f.message}`).join("; ");
+  return ApiError.badRequest("invalid_request", `Request validation failed: ${summary}`, { fields });
+}
+
+/** Maps body-parser, express-openapi-validator and our own errors to one ApiError. */
+export function toApiError(err: unknown, req: Request): { error: ApiError; unexpected: boolean } {
+  if (isApiError(err)) return { error: err, unexpected: err.status >= 500 && err.code === "internal_error" };
+  const e = (err ?? {}) as HttpishError;
+  const status = e.status ?? e.statusCode;
+  if (e.type === "entity.parse.failed") {
+    return { error: ApiError.badRequest("invalid_json", "Request body is not valid JSON"), unexpected: false };
+  }
+  if (e.type === "entity.too.large" || status === 413) {
+    return { error: new ApiError(413, "payload_too_large", "Request body exceeds the size limit"), unexpected: false };
+  }
+  if (e.type === "encoding.unsupported" || e.type === "charset.unsupported") {
+    return { error: new ApiError(415, "unsupported_media_type", "Unsupported body encoding or charset"), unexpected: false };
+  }
+  if (status === 400 && Array.isArray(e.errors)) return { error: fromValidationIssues(e.errors), unexpected: false };
+  if (status === 404) {
+    return { error: new ApiError(404, "not_found", `No route for ${req.method} ${req.path}`), unexpected: false };
+  }
+  if (status === 405) {
+    return { error: new ApiError(405, "method_not_allowed", `Method ${req.method} is not allowed on ${req.path}`), unexpected: false };
+  }
+  if (status === 415) {
+    // The validator answers 415 both for a wrong Content-Type and for a missing body.
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    return hasBody
+      ? { error: new ApiError(415, "unsupported_media_type", `Unsupported Content-Type ${req.headers["content-type"] ?? "(none)"}`), unexpected: false }
+      : { error: fromValidationIssues([{ path: "body", message: "is required" }]), unexpected: false };
+  }
+  if (status === 401) return { error: ApiError.unauthorized(), unexpected: false };
+  return { error: new ApiError(500, "internal_error", "Internal server error"), unexpected: true };
+}
+
+export function sendError(res: Response, error: ApiError, requestId: string): void {
+  const body = error.toBody();
+  if (error.status >= 500) {
+    (body.error as { details?: Record<string, unknown> }).details = { ...(error.details ?? {}), request_id: requestId };
+  }
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  // `send` with a string bypasses the response validator (which wraps res.json): error bodies are always the Error shape.
+  res.status(error.status).type("application/json").send(JSON.stringify(body));
+}
+
+export function errorMiddleware(logger: Logger, allowedMethods: (path: string) => string[]): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const requestId = String(res.getHeader("x-request-id") ?? "");
+    const { error, unexpected } = toApiError(err, req);
+    if (unexpected) {
+      logger.error({ err, requestId, method: req.method, path: req.path }, "unexpected error");
+    } else if (error.status >= 500) {
+      logger.warn({ requestId, code: error.code, path: req.path }, error.message);
+    }
+    if (error.status === 405) res.setHeader("Allow", allowedMethods(req.path).join(", "));
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendError(res, error, requestId);
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * What a handler sees and returns. Handlers are thin: they read the validated
+ * input, call a domain function and return a documented status and body.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { Response } from "express";
+import type { Logger } from "@aeriox/core/logger";
+import { ApiError } from "@aeriox/core/errors";
+import type { Principal } from "@aeriox/core/auth/principal";
+import type { AppServices } from "../services.ts";
+import type { OperationId, OperationInput, OperationResult } from "./contract.ts";
+
+export interface RequestContext<Id extends OperationId> extends OperationInput<Id> {
+  services: AppServices;
+  requestId: string;
+  headers: IncomingHttpHeaders;
+  /** Raw request bytes (JSON bodies), for signature checks such as Stripe's. */
+  rawBody: Buffer | undefined;
+  log: Logger;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** The authenticated caller; absent only on `security: []` operations. */
+  auth: Principal | null;
+}
+
+/** Escape hatch for bodies that are not JSON (SSE, files, HTML, redirects). */
+export interface RawResponse {
+  kind: "raw";
+  send(res: Response): void | Promise<void>;
+}
+
+export function rawResponse(send: RawResponse["send"]): RawResponse {
+  return { kind: "raw", send };
+}
+
+export type Handler<Id extends OperationId> = (ctx: RequestContext<Id>) => Promise<OperationResult<Id> | RawResponse>;
+
+export type HandlerMap = { [Id in OperationId]?: Handler<Id> };
+
+/** Identity function that lets TypeScript check each handler against its operation. */
+export function defineHandlers<M extends HandlerMap>(handlers: M): M {
+  return handlers;
+}
+
+/** The caller of an authenticated operation (the router guarantees one exists). */
+export function principalOf(ctx: { auth: Principal | null }): Principal {
+  if (!ctx.auth) throw ApiError.unauthorized();
+  return ctx.auth;
+}

@@ -1,0 +1,62 @@
+/**
+ * Binds every spec operation to its handler by operationId. Operations without a
+ * handler answer 501 `not_implemented`; `unimplementedOperations` lists them so a
+ * test can hold the list to `spec/unimplemented.txt`.
+ */
+import type { Express, Request, Response, NextFunction } from "express";
+import { ApiError } from "@aeriox/core/errors";
+import type { LoadedSpec, SpecOperation } from "../spec.ts";
+import type { AppServices } from "../services.ts";
+import type { HandlerMap, RawResponse, RequestContext } from "./handler.ts";
+import type { OperationId } from "./contract.ts";
+import type { AuthenticatedRequest } from "./authenticate.ts";
+
+type AnyHandler = (ctx: RequestContext<OperationId>) => Promise<{ status: number; body: unknown; headers?: Record<string, string> } | RawResponse>;
+
+export function unimplementedOperations(spec: LoadedSpec, handlers: HandlerMap): string[] {
+  return spec.operations.filter((op) => !(op.operationId in handlers)).map((op) => op.operationId).sort();
+}
+
+function requestSignal(req: Request, res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, services: AppServices, req: Request, res: Response): Promise<void> {
+  const auth = (req as AuthenticatedRequest).principal ?? null;
+  if (op.authenticated && !auth) throw new ApiError(401, "unauthorized", "Missing or invalid credentials");
+  if (!handler) throw new ApiError(501, "not_implemented", `${op.operationId} is not implemented by this server yet`);
+  const ctx: RequestContext<OperationId> = {
+    params: req.params as never,
+    query: req.query as never,
+    body: req.body as never,
+    services,
+    requestId: String(res.getHeader("x-request-id")),
+    headers: req.headers,
+    rawBody: (req as Request & { rawBody?: Buffer }).rawBody,
+    log: services.logger.child({ requestId: res.getHeader("x-request-id"), op: op.operationId }),
+    signal: requestSignal(req, res),
+    auth,
+  };
+  const result = await handler(ctx);
+  if ("kind" in result && result.kind === "raw") {
+    await result.send(res);
+    return;
+  }
+  const { status, body, headers } = result as { status: number; body: unknown; headers?: Record<string, string> };
+  for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
+  if (body === undefined) res.status(status).end();
+  else res.status(status).json(body);
+}
+
+export function bindOperations(app: Express, spec: LoadedSpec, handlers: HandlerMap, services: AppServices): void {
+  for (const op of spec.operations) {
+    const handler = handlers[op.operationId as OperationId] as AnyHandler | undefined;
+    app[op.method](op.routePath, (req: Request, res: Response, next: NextFunction) => {
+      dispatch(op, handler, services, req, res).catch(next);
+    });
+  }
+}

@@ -1,0 +1,6 @@
+export { createApp, type AppOptions } from "./app.ts";
+export { startServer, type RunningServer } from "./serve.ts";
+export { loadSpec, SPEC_PATH } from "./spec.ts";
+export { unimplementedOperations } from "./http/router.ts";
+export { handlers } from "./handlers/index.ts";
+export { ADMIN_FILE } from "./admin/channel.ts";

@@ -1,0 +1,91 @@
+/**
+ * The spec is read once from `spec/aeriox.openapi.yaml` (the single source) and
+ * indexed by operationId: method, path, tag, whether it needs credentials and
+ * which scope (`x-aeriox-scope`).
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+
+export const SPEC_PATH = fileURLToPath(new URL("../../../spec/aeriox.openapi.yaml", import.meta.url));
+
+export type Scope = "read" | "generate" | "admin";
+export const HTTP_METHODS = ["get", "post", "put", "patch", "delete"] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export interface SpecOperation {
+  operationId: string;
+  method: HttpMethod;
+  path: string;
+  /** Express 5 route path: `/v1/jobs/{id}` → `/v1/jobs/:id`. */
+  routePath: string;
+  tag: string;
+  /** false when the operation declares `security: []`. */
+  authenticated: boolean;
+  scope: Scope | null;
+}
+
+export interface LoadedSpec {
+  document: Record<string, unknown>;
+  /** The document serialised once for `GET /openapi.json`. */
+  json: string;
+  operations: SpecOperation[];
+}
+
+let cached: LoadedSpec | undefined;
+
+export function loadSpec(): LoadedSpec {
+  if (cached) return cached;
+  const document = parse(readFileSync(SPEC_PATH, "utf8")) as Record<string, any>;
+  const globalSecurity: unknown[] = document.security ?? [];
+  const operations: SpecOperation[] = [];
+  for (const [path, item] of Object.entries<Record<string, any>>(document.paths ?? {})) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const security: unknown[] = op.security ?? globalSecurity;
+      operations.push({
+        operationId: op.operationId,
+        method,
+        path,
+        routePath: path.replace(/\{([^}]+)\}/g, ":$1"),
+        tag: op.tags?.[0] ?? "default",
+        authenticated: security.length > 0,
+        scope: (op["x-aeriox-scope"] as Scope | undefined) ?? null,
+      });
+    }
+  }
+  cached = { document, json: JSON.stringify(document), operations };
+  return cached;
+}
+
+/** A fresh deep copy: express-openapi-validator mutates the document it is given. */
+export function specDocumentCopy(): Record<string, unknown> {
+  return JSON.parse(loadSpec().json) as Record<string, unknown>;
+}
+
+const pathMatchers = new Map<string, RegExp>();
+
+function matcherFor(specPath: string): RegExp {
+  let re = pathMatchers.get(specPath);
+  if (!re) {
+    const literal = (part: string) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+    re = new RegExp("^" + specPath.split(/\{[^}]+\}/).map(literal).join("[^/]+") + "/?$");
+    pathMatchers.set(specPath, re);
+  }
+  return re;
+}
+
+/** Upper-case methods the spec allows on a concrete request path (for `Allow` and CORS preflight). */
+export function methodsForPath(requestPath: string): string[] {
+  const methods = new Set<string>();
+  for (const op of loadSpec().operations) if (matcherFor(op.path).test(requestPath)) methods.add(op.method.toUpperCase());
+  return [...methods];
+}
+
+/** The operation a request addresses, if any; literal paths win over templated ones (`/v1/cards/search` vs `/v1/cards/{id}`). */
+export function matchOperation(method: string, requestPath: string): SpecOperation | undefined {
+  const m = method.toLowerCase();
+  const candidates = loadSpec().operations.filter((op) => op.method === m && matcherFor(op.path).test(requestPath));
+  return candidates.sort((a, b) => (a.path.match(/\{/g)?.length ?? 0) - (b.path.match(/\{/g)?.length ?? 0))[0];
+}
