@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Prints the min+gzip size of the SDK core (the whole public entry, minified ESM) and fails the
+// build when it grows past the budget.
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+
+const BUDGET = 12 * 1024;
+const file = new URL("../.size/index.js", import.meta.url);
+const min = readFileSync(file);
+const gz = gzipSync(min, { level: 9 }).length;
+const kb = (n) => (n / 1024).toFixed(2) + " kB";
+console.log(`@aeriox/sdk core: ${kb(min.length)} min, ${kb(gz)} min+gzip (budget ${kb(BUDGET)})`);
+if (gz > BUDGET) {
+  console.error("size budget exceeded");
+  process.exit(1);
+}

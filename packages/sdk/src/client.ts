@@ -1,0 +1,114 @@
+// The Aeriox client: configuration, auth and the bridge from resource methods to the generated,
+// spec-derived request functions. Resources live in ./resources, one file per area of the API.
+import { createClient, createConfig, type Client } from "./generated/client/index.ts";
+import { AuthenticationError } from "./errors.ts";
+import { readEnv } from "./env.ts";
+import { Transport, type RequestOptions } from "./transport.ts";
+import * as api from "./generated/sdk.gen.ts";
+import type { EstimateGenerationData, EstimateGenerationResponse, GetMeResponse, GetOpenApiSpecResponse } from "./generated/types.gen.ts";
+import { Images, Videos, Audio, Compose, Generations } from "./resources/generation.ts";
+import { Jobs } from "./resources/jobs.ts";
+import { Wallet, Credits } from "./resources/wallet.ts";
+import { Characters } from "./resources/characters.ts";
+import { Prisms } from "./resources/prisms.ts";
+import { Cards, Nodes } from "./resources/cards.ts";
+import { Models, Pricing } from "./resources/discovery.ts";
+import { ApiKeys } from "./resources/api-keys.ts";
+import { OAuth } from "./resources/oauth.ts";
+
+export interface ClientOptions {
+  /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`. */
+  apiKey?: string | undefined;
+  /** Defaults to `AERIOX_BASE_URL`, then `http://localhost:8080` (a local `pnpm start` server). */
+  baseUrl?: string | undefined;
+  /** Per-attempt request timeout in ms. Default 60 000. */
+  timeout?: number;
+  /** Retries after the first attempt for retryable failures. Default 2. */
+  maxRetries?: number;
+  /** A fetch implementation (default: `globalThis.fetch`, resolved at call time). */
+  fetch?: typeof fetch;
+  /** Headers sent with every request. */
+  defaultHeaders?: Record<string, string>;
+}
+
+export const DEFAULT_BASE_URL = "http://localhost:8080";
+
+/** Any generated request function: called with the hey-api options, resolves to `{ data }`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type GeneratedFn = (options: any) => Promise<unknown>;
+
+export class Aeriox {
+  readonly baseUrl: string;
+  readonly apiKey: string | undefined;
+  /** The generated hey-api client, for anything the hand-written layer does not cover. */
+  readonly http: Client;
+  readonly transport: Transport;
+
+  readonly images = new Images(this);
+  readonly videos = new Videos(this);
+  readonly audio = new Audio(this);
+  readonly compose = new Compose(this);
+  /** @deprecated legacy `/v1/generate` + `/v1/generations/{id}`; use images/videos + jobs. */
+  readonly generations = new Generations(this);
+  readonly jobs = new Jobs(this);
+  readonly wallet = new Wallet(this);
+  /** @deprecated use `wallet`. */
+  readonly credits = new Credits(this);
+  readonly characters = new Characters(this);
+  readonly prisms = new Prisms(this);
+  readonly cards = new Cards(this);
+  /** @deprecated legacy alias of `cards`. */
+  readonly nodes = new Nodes(this);
+  readonly models = new Models(this);
+  readonly pricing = new Pricing(this);
+  readonly apiKeys = new ApiKeys(this);
+  readonly oauth = new OAuth(this);
+
+  constructor(opts: ClientOptions = {}) {
+    this.apiKey = opts.apiKey ?? readEnv("AERIOX_API_KEY");
+    this.baseUrl = (opts.baseUrl ?? readEnv("AERIOX_BASE_URL") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    this.transport = new Transport({ fetch: opts.fetch, timeout: opts.timeout ?? 60_000, maxRetries: opts.maxRetries ?? 2 });
+    this.http = createClient(
+      createConfig({
+        baseUrl: this.baseUrl,
+        headers: opts.defaultHeaders,
+        // Called only for operations whose spec lists security, so public calls work without a key.
+        auth: (scheme) => {
+          // The spec accepts Bearer or X-Api-Key; send the key once, as Bearer.
+          if (scheme.type === "apiKey") return undefined;
+          if (!this.apiKey) {
+            throw new AuthenticationError("No API key: pass `apiKey` to new Aeriox() or set AERIOX_API_KEY.", { code: "missing_api_key" });
+          }
+          return this.apiKey;
+        },
+      }),
+    );
+  }
+
+  /** Runs one generated operation through the transport and returns its parsed body. */
+  async request<T>(fn: GeneratedFn, args: Record<string, unknown>, opts: RequestOptions = {}): Promise<T> {
+    const res = (await fn({
+      ...args,
+      client: this.http,
+      throwOnError: true,
+      headers: { ...(args.headers as object), ...opts.headers },
+      fetch: this.transport.fetchFor(opts),
+    })) as { data: T };
+    return res.data;
+  }
+
+  /** `GET /v1/me`: the calling key and its workspace. */
+  me(opts?: RequestOptions): Promise<GetMeResponse> {
+    return this.request(api.getMe, {}, opts);
+  }
+
+  /** `POST /v1/estimate`: cost and feasibility of a generation, without spending. */
+  estimate(body: EstimateGenerationData["body"], opts?: RequestOptions): Promise<EstimateGenerationResponse> {
+    return this.request(api.estimateGeneration, { body }, opts);
+  }
+
+  /** `GET /openapi.json`: the contract this server speaks. */
+  openapi(opts?: RequestOptions): Promise<GetOpenApiSpecResponse> {
+    return this.request(api.getOpenApiSpec, {}, opts);
+  }
+}

@@ -1,0 +1,40 @@
+import * as api from "../generated/sdk.gen.ts";
+import type { CancelJobResponse, GetJobResponse, Job } from "../generated/types.gen.ts";
+import { APIResource } from "../resource.ts";
+import type { RequestOptions } from "../transport.ts";
+import { waitForJob, type WaitOptions } from "../wait.ts";
+import { parseSse, type ServerSentEvent } from "../sse.ts";
+
+export class Jobs extends APIResource {
+  /** `GET /v1/jobs/{id}` */
+  get(id: string, opts?: RequestOptions): Promise<GetJobResponse> {
+    return this.client.request(api.getJob, { path: { id } }, opts);
+  }
+
+  /** `DELETE /v1/jobs/{id}`: cancels and refunds the reservation; 409 (ConflictError) if already terminal. */
+  cancel(id: string, opts?: RequestOptions): Promise<CancelJobResponse> {
+    return this.client.request(api.cancelJob, { path: { id } }, opts);
+  }
+
+  /**
+   * Resolves with the completed job; rejects with JobFailedError (failed/cancelled/nsfw_blocked),
+   * APITimeoutError (deadline) or the abort reason (signal). See WaitOptions.
+   */
+  wait(id: string, opts?: WaitOptions): Promise<Job> {
+    return waitForJob(this.client, id, opts);
+  }
+
+  /** `GET /v1/jobs/{id}/events`: the raw server-sent events of a job, for custom consumers. */
+  async *events(id: string, opts: RequestOptions = {}): AsyncGenerator<ServerSentEvent> {
+    const { data } = (await this.client.http.get({
+      url: "/v1/jobs/{id}/events",
+      path: { id },
+      parseAs: "stream",
+      throwOnError: true,
+      security: [{ scheme: "bearer", type: "http" }],
+      headers: { accept: "text/event-stream", ...opts.headers },
+      fetch: this.client.transport.fetchFor({ maxRetries: 0, ...opts }),
+    })) as { data: ReadableStream<Uint8Array> | null };
+    if (data) yield* parseSse(data, opts.signal);
+  }
+}

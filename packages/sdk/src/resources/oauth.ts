@@ -1,0 +1,61 @@
+// OAuth helpers for apps acting for end users: build the authorize URL, exchange the code, refresh,
+// revoke. Token calls are public (no API key); the resulting access token is used as `apiKey`.
+import * as api from "../generated/sdk.gen.ts";
+import type { OauthJwksResponse, OauthTokenResponse } from "../generated/types.gen.ts";
+import { createPkcePair, type PkcePair } from "../pkce.ts";
+import { APIResource } from "../resource.ts";
+import type { RequestOptions } from "../transport.ts";
+
+export interface AuthorizeUrlParams {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  scope?: string | string[];
+  state?: string;
+}
+
+export class OAuth extends APIResource {
+  createPkcePair(): Promise<PkcePair> {
+    return createPkcePair();
+  }
+
+  /** The URL of `GET /v1/oauth/authorize` to send the user-agent to (PKCE S256 only). */
+  authorizeUrl(p: AuthorizeUrlParams): string {
+    return this.client.http.buildUrl({
+      url: "/v1/oauth/authorize",
+      baseUrl: this.client.baseUrl,
+      query: {
+        response_type: "code",
+        client_id: p.clientId,
+        redirect_uri: p.redirectUri,
+        code_challenge: p.codeChallenge,
+        code_challenge_method: "S256",
+        ...(p.scope !== undefined && { scope: Array.isArray(p.scope) ? p.scope.join(" ") : p.scope }),
+        ...(p.state !== undefined && { state: p.state }),
+      },
+    });
+  }
+
+  /** `POST /v1/oauth/token` with `grant_type=authorization_code` (form-encoded). */
+  exchangeCode(p: { code: string; codeVerifier: string; redirectUri: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
+    const body = { grant_type: "authorization_code", code: p.code, code_verifier: p.codeVerifier, redirect_uri: p.redirectUri, client_id: p.clientId } as const;
+    return this.client.request(api.oauthToken, { body }, opts);
+  }
+
+  /** `POST /v1/oauth/token` with `grant_type=refresh_token`. Refresh tokens rotate: store the new one. */
+  refresh(p: { refreshToken: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
+    const body = { grant_type: "refresh_token", refresh_token: p.refreshToken, client_id: p.clientId } as const;
+    return this.client.request(api.oauthToken, { body }, opts);
+  }
+
+  /** `POST /v1/oauth/revoke` (RFC 7009: succeeds whether or not the token was valid). */
+  async revoke(p: { token: string; tokenTypeHint?: "access_token" | "refresh_token"; clientId?: string }, opts?: RequestOptions): Promise<void> {
+    const body = { token: p.token, ...(p.tokenTypeHint && { token_type_hint: p.tokenTypeHint }), ...(p.clientId && { client_id: p.clientId }) };
+    await this.client.request(api.oauthRevoke, { body }, opts);
+  }
+
+  /** `GET /v1/oauth/jwks`: keys that verify access-token signatures. */
+  jwks(opts?: RequestOptions): Promise<OauthJwksResponse> {
+    return this.client.request(api.oauthJwks, {}, opts);
+  }
+}
