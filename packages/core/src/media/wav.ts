@@ -1,0 +1,45 @@
+/**
+ * WAV = 44-byte RIFF header + 16-bit little-endian PCM. Used by local/tts: each character
+ * becomes a short tone whose pitch depends on the character, so length scales with the
+ * text and different texts sound (and hash) different.
+ */
+export const TTS_SAMPLE_RATE = 16_000;
+export const SECONDS_PER_CHARACTER = 0.06;
+
+export function wavHeader(dataBytes: number, sampleRate: number, channels = 1, bitsPerSample = 16): Buffer {
+  const h = Buffer.alloc(44);
+  const blockAlign = (channels * bitsPerSample) / 8;
+  h.write("RIFF", 0, "ascii");
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write("WAVE", 8, "ascii");
+  h.write("fmt ", 12, "ascii");
+  h.writeUInt32LE(16, 16); // fmt chunk size
+  h.writeUInt16LE(1, 20); // PCM
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * blockAlign, 28);
+  h.writeUInt16LE(blockAlign, 32);
+  h.writeUInt16LE(bitsPerSample, 34);
+  h.write("data", 36, "ascii");
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
+export function synthesizeToneSpeech(text: string, sampleRate = TTS_SAMPLE_RATE): { bytes: Uint8Array; durationS: number } {
+  const chars = [...text];
+  const perChar = Math.round(sampleRate * SECONDS_PER_CHARACTER);
+  const samples = Math.max(perChar, chars.length * perChar);
+  const pcm = Buffer.alloc(samples * 2);
+  let phase = 0;
+  for (let i = 0; i < samples; i++) {
+    const ch = chars[Math.floor(i / perChar)] ?? " ";
+    const code = ch.codePointAt(0) ?? 32;
+    const silent = /\s/.test(ch);
+    const freq = 180 + (code % 48) * 12;
+    phase += (2 * Math.PI * freq) / sampleRate;
+    const pos = (i % perChar) / perChar;
+    const envelope = silent ? 0 : Math.sin(Math.PI * pos); // fade each tone in/out: no clicks
+    pcm.writeInt16LE(Math.round(Math.sin(phase) * envelope * 0.4 * 32767), i * 2);
+  }
+  return { bytes: new Uint8Array(Buffer.concat([wavHeader(pcm.length, sampleRate), pcm])), durationS: samples / sampleRate };
+}

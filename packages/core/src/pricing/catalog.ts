@@ -1,0 +1,285 @@
+/**
+ * The price catalog: which operations exist, who runs them, and what they cost.
+ *
+ * Source of truth is the versioned data file `packages/core/data/catalog.v1.json`
+ * (bundled, resolved relative to this module, never the cwd). A self-hoster may point
+ * `PRICING_FILE` at an override file:
+ *
+ *   { "version": 1, "mode": "patch" | "replace", "operations": [ ... ] }
+ *
+ * - `mode: "patch"` (the default): each operation is matched by `operation_id`.
+ *   An existing one gets the given fields replaced (e.g. only `price_usd_micros`);
+ *   an unknown one must be a complete entry and is added; `{"operation_id": X, "remove": true}`
+ *   drops X.
+ * - `mode: "replace"`: the file is a complete catalog (also needs `currency`) and the
+ *   bundled one is ignored.
+ *
+ * The merged result is validated with zod (strict: unknown fields are typos and fail).
+ * A bad catalog never crashes start-up: `loadCatalog` returns a catalog whose every
+ * use throws `CatalogUnavailableError` (HTTP 503 `pricing_unavailable`) with the reason,
+ * so pricing-dependent endpoints fail clearly while the rest of the API keeps working.
+ */
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { ApiError } from "../errors.ts";
+
+export const BUNDLED_CATALOG_FILE = fileURLToPath(new URL("../../data/catalog.v1.json", import.meta.url));
+
+export const PROVIDERS = ["fal", "elevenlabs", "local", "compose", "aeriox"] as const;
+export const KINDS = ["image", "video", "audio", "compose", "training", "prism"] as const;
+export const UNITS = ["image", "second", "1k_characters", "output_minute", "training", "application"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+export type OperationKind = (typeof KINDS)[number];
+export type PriceUnit = (typeof UNITS)[number];
+
+/** The one unit each kind is priced in; `priceFor` relies on it. */
+export const UNIT_OF_KIND: Record<OperationKind, PriceUnit> = {
+  image: "image",
+  video: "second",
+  audio: "1k_characters",
+  compose: "output_minute",
+  training: "training",
+  prism: "application",
+};
+
+const micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const resolution = z.string().regex(/^\d{2,5}x\d{2,5}$/, 'must be "WIDTHxHEIGHT", e.g. "1920x1080"');
+
+const entrySchema = z.strictObject({
+  operation_id: z.string().min(3),
+  model: z.string().min(1),
+  /** Id sent to the provider when it differs from our public model id (e.g. eleven_v3). */
+  provider_model: z.string().min(1).optional(),
+  provider: z.enum(PROVIDERS),
+  kind: z.enum(KINDS),
+  unit: z.enum(UNITS),
+  price_usd_micros: micros,
+  /** Video only: per-second price when `with_audio` is requested. */
+  price_with_audio_usd_micros: micros.optional(),
+  /** Lowest charge for one operation (compose). */
+  min_price_usd_micros: micros.optional(),
+  /** Video only: duration used when the request has none. */
+  default_duration_s: z.number().int().min(1).optional(),
+  max_resolution: resolution.nullable().default(null),
+  max_duration_s: z.number().int().min(1).nullable().default(null),
+  supports_audio: z.boolean().default(false),
+  /** Rough wall-clock, for /v1/estimate's `estimated_seconds`. */
+  typical_latency_s: z.number().min(0).optional(),
+  notes: z.string().nullable().optional(),
+});
+
+const catalogSchema = z.strictObject({
+  version: z.literal(1),
+  currency: z.literal("USD"),
+  operations: z.array(entrySchema).min(1),
+});
+
+const overrideSchema = z.strictObject({
+  version: z.literal(1),
+  mode: z.enum(["patch", "replace"]).default("patch"),
+  currency: z.literal("USD").optional(),
+  operations: z.array(z.looseObject({ operation_id: z.string().min(3), remove: z.boolean().optional() })),
+});
+
+type RawEntry = z.infer<typeof entrySchema>;
+
+/** One catalog operation, with money as bigint micros. */
+export interface CatalogEntry {
+  operationId: string;
+  model: string;
+  providerModel: string;
+  provider: ProviderName;
+  kind: OperationKind;
+  unit: PriceUnit;
+  priceMicros: bigint;
+  priceWithAudioMicros: bigint | null;
+  minPriceMicros: bigint;
+  defaultDurationS: number | null;
+  maxResolution: string | null;
+  maxDurationS: number | null;
+  supportsAudio: boolean;
+  typicalLatencyS: number | null;
+  notes: string | null;
+}
+
+export interface Catalog {
+  readonly version: number;
+  readonly currency: "USD";
+  /** Where the (override) data came from, for logs and /readyz. */
+  readonly source: string;
+  /** Null when usable; otherwise the reason every method throws. */
+  readonly error: CatalogUnavailableError | null;
+  byModel(model: string): CatalogEntry | undefined;
+  byOperation(operationId: string): CatalogEntry | undefined;
+  /** Like byModel, but 400 `unknown_model` when absent or of another kind. */
+  requireModel(model: string, kind?: OperationKind): CatalogEntry;
+  list(): CatalogEntry[];
+}
+
+export class CatalogUnavailableError extends ApiError {
+  constructor(message: string) {
+    super(503, "pricing_unavailable", message);
+    this.name = "CatalogUnavailableError";
+  }
+}
+
+export interface LoadCatalogOptions {
+  /** Override file (the `PRICING_FILE` setting); absent → bundled catalog only. */
+  file?: string | undefined;
+  /** For tests: another base catalog instead of the bundled one. */
+  bundledFile?: string;
+}
+
+/** Never throws: a bad catalog yields a Catalog whose methods throw CatalogUnavailableError. */
+export function loadCatalog(options: LoadCatalogOptions = {}): Catalog {
+  try {
+    return loadCatalogOrThrow(options);
+  } catch (err) {
+    const error = err instanceof CatalogUnavailableError ? err : new CatalogUnavailableError(`Pricing catalog unavailable: ${(err as Error).message}`);
+    return unavailableCatalog(error, options.file ?? options.bundledFile ?? BUNDLED_CATALOG_FILE);
+  }
+}
+
+/** Throws CatalogUnavailableError naming the file and the first problems; for `aeriox pricing check`-style tools. */
+export function loadCatalogOrThrow(options: LoadCatalogOptions = {}): Catalog {
+  const bundledFile = options.bundledFile ?? BUNDLED_CATALOG_FILE;
+  const base = readJson(bundledFile);
+  let merged: unknown = base;
+  const source = options.file ? `${bundledFile} + ${options.file}` : bundledFile;
+  if (options.file) {
+    const parsedOverride = overrideSchema.safeParse(readJson(options.file));
+    if (!parsedOverride.success) throw invalid(options.file, parsedOverride.error);
+    merged = applyOverride(base, parsedOverride.data, options.file);
+  }
+  const parsed = catalogSchema.safeParse(merged);
+  if (!parsed.success) throw invalid(options.file ?? bundledFile, parsed.error);
+  const entries = parsed.data.operations.map(toEntry);
+  checkConsistency(entries, options.file ?? bundledFile);
+  return usableCatalog(entries, source);
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new CatalogUnavailableError(`Pricing file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CatalogUnavailableError(`Pricing file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function invalid(file: string, error: z.ZodError): CatalogUnavailableError {
+  const problems = error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+  return new CatalogUnavailableError(`Pricing file ${file} is invalid: ${problems.join("; ")}`);
+}
+
+function applyOverride(base: unknown, override: z.infer<typeof overrideSchema>, file: string): unknown {
+  if (override.mode === "replace") {
+    return { version: override.version, currency: override.currency, operations: override.operations };
+  }
+  const baseObj = base as { operations?: Array<Record<string, unknown>> };
+  const ops = new Map<string, Record<string, unknown>>();
+  for (const op of baseObj.operations ?? []) ops.set(String(op.operation_id), op);
+  for (const patch of override.operations) {
+    const { remove, ...fields } = patch;
+    if (remove) {
+      if (!ops.delete(patch.operation_id)) throw new CatalogUnavailableError(`Pricing file ${file}: cannot remove unknown operation ${patch.operation_id}`);
+      continue;
+    }
+    ops.set(patch.operation_id, { ...(ops.get(patch.operation_id) ?? {}), ...fields });
+  }
+  return { ...(base as object), operations: [...ops.values()] };
+}
+
+function toEntry(raw: RawEntry): CatalogEntry {
+  return {
+    operationId: raw.operation_id,
+    model: raw.model,
+    providerModel: raw.provider_model ?? raw.model,
+    provider: raw.provider,
+    kind: raw.kind,
+    unit: raw.unit,
+    priceMicros: BigInt(raw.price_usd_micros),
+    priceWithAudioMicros: raw.price_with_audio_usd_micros === undefined ? null : BigInt(raw.price_with_audio_usd_micros),
+    minPriceMicros: BigInt(raw.min_price_usd_micros ?? 0),
+    defaultDurationS: raw.default_duration_s ?? null,
+    maxResolution: raw.max_resolution,
+    maxDurationS: raw.max_duration_s,
+    supportsAudio: raw.supports_audio,
+    typicalLatencyS: raw.typical_latency_s ?? null,
+    notes: raw.notes ?? null,
+  };
+}
+
+/** Rules zod cannot express per entry: uniqueness and the id/unit conventions the API relies on. */
+function checkConsistency(entries: CatalogEntry[], file: string): void {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  const models = new Set<string>();
+  for (const e of entries) {
+    if (ids.has(e.operationId)) problems.push(`duplicate operation_id ${e.operationId}`);
+    ids.add(e.operationId);
+    if (models.has(e.model)) problems.push(`model ${e.model} appears in more than one operation`);
+    models.add(e.model);
+    if (UNIT_OF_KIND[e.kind] !== e.unit) problems.push(`${e.operationId}: kind ${e.kind} must use unit ${UNIT_OF_KIND[e.kind]}, not ${e.unit}`);
+    if (["image", "video", "audio"].includes(e.kind) && e.operationId !== `${e.kind}.${e.model}`) {
+      problems.push(`${e.operationId}: a generation operation_id must be "${e.kind}.${e.model}"`);
+    }
+    if ((e.provider === "local") !== e.model.startsWith("local/")) problems.push(`${e.operationId}: local/* models and provider "local" go together`);
+    if (e.priceWithAudioMicros !== null && !e.supportsAudio) problems.push(`${e.operationId}: price_with_audio_usd_micros needs supports_audio: true`);
+  }
+  if (problems.length) throw new CatalogUnavailableError(`Pricing file ${file} is invalid: ${problems.slice(0, 5).join("; ")}`);
+}
+
+function usableCatalog(entries: CatalogEntry[], source: string): Catalog {
+  const byModel = new Map(entries.map((e) => [e.model, e]));
+  const byOp = new Map(entries.map((e) => [e.operationId, e]));
+  return {
+    version: 1,
+    currency: "USD",
+    source,
+    error: null,
+    byModel: (model) => byModel.get(model),
+    byOperation: (id) => byOp.get(id),
+    requireModel(model, kind) {
+      const entry = byModel.get(model);
+      if (!entry || (kind && entry.kind !== kind)) {
+        const known = entries.filter((e) => !kind || e.kind === kind).map((e) => e.model);
+        const why = entry ? `is a ${entry.kind} model, not ${kind}` : "is not in the catalog";
+        throw new ApiError(400, "unknown_model", `Model ${model} ${why}`, { model, known_models: known });
+      }
+      return entry;
+    },
+    list: () => [...entries],
+  };
+}
+
+function unavailableCatalog(error: CatalogUnavailableError, source: string): Catalog {
+  const fail = (): never => {
+    throw error;
+  };
+  return { version: 1, currency: "USD", source, error, byModel: fail, byOperation: fail, requireModel: fail, list: fail };
+}
+
+/** Body of GET /v1/pricing (spec operation getPricing); `price_usd` derived, never summed. */
+export function pricingResponse(catalog: Catalog, now: Date = new Date()) {
+  return {
+    currency: catalog.currency,
+    micros_per_unit: 1_000_000,
+    operations: catalog.list().map((e) => ({
+      operation_id: e.operationId,
+      model: e.model,
+      provider: e.provider,
+      unit: e.unit,
+      price_usd_micros: Number(e.priceMicros),
+      price_usd: Number(e.priceMicros) / 1_000_000,
+      notes: e.notes,
+    })),
+    generated_at: now.toISOString(),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * fal.ai through @fal-ai/client's queue API:
+ *   submit (once; the request id is persisted at once via ctx.recordRequestId) →
+ *   poll status (IN_QUEUE → IN_PROGRESS → COMPLETED, reported as progress) → result →
+ *   download the output URLs into bytes.
+ * A retried job arrives with ctx.existingRequestId: we poll that request and never submit again,
+ * so a crash after submit cannot pay fal twice.
+ *
+ * We poll with queue.status ourselves (not subscribeToStatus) to own the interval, progress
+ * and abort. Note: @fal-ai/client retries some failures itself (status: 429/500/502/503/504
+ * up to 5 times with backoff from 1 s; submit/result: 429/502/503/504 up to 3 times);
+ * a 500 on submit or result surfaces at once.
+ */
+import { ApiError as FalApiError, ValidationError as FalValidationError, createFalClient, type FalClient } from "@fal-ai/client";
+import type { CatalogEntry } from "../pricing/catalog.ts";
+import { priceFor, videoDurationS } from "../pricing/estimate.ts";
+import { parseResolution } from "../media/sizes.ts";
+import { safeProgress, type ProviderAdapter } from "./adapter.ts";
+import { ProviderError, abortedError, errorFromStatus } from "./errors.ts";
+import type { ProviderContext, ProviderOutput, ProviderRequest, ProviderResult } from "./types.ts";
+
+export interface FalProviderOptions {
+  /** FAL_KEY; absent → every run fails with ProviderError("unavailable"). */
+  credentials: string | undefined;
+  pollIntervalMs?: number;
+  downloadTimeoutMs?: number;
+  maxDownloadBytes?: number;
+}
+
+/** fal's named image sizes for our aspect ratios (flux endpoints). */
+const IMAGE_SIZE_BY_ASPECT: Record<string, string> = {
+  "1:1": "square_hd",
+  "16:9": "landscape_16_9",
+  "9:16": "portrait_16_9",
+  "4:3": "landscape_4_3",
+  "3:4": "portrait_4_3",
+};
+
+export class FalProvider implements ProviderAdapter {
+  readonly name = "fal";
+  private client: FalClient | undefined;
+
+  constructor(private readonly options: FalProviderOptions) {}
+
+  private fal(): FalClient {
+    if (!this.options.credentials) {
+      throw new ProviderError("unavailable", "fal.ai models are unavailable: FAL_KEY is not set on this server", { retryable: false, code: "provider_not_configured" });
+    }
+    this.client ??= createFalClient({ credentials: this.options.credentials, suppressLocalCredentialsWarning: true });
+    return this.client;
+  }
+
+  async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
+    const fal = this.fal();
+    const endpoint = entry.providerModel;
+    const input = falInput(req, entry);
+    try {
+      let requestId = ctx.existingRequestId;
+      if (!requestId) {
+        if (ctx.signal.aborted) throw abortedError(ctx.signal);
+        const submitted = await fal.queue.submit(endpoint, { input, abortSignal: ctx.signal });
+        requestId = submitted.request_id;
+        await ctx.recordRequestId(requestId);
+      }
+      await safeProgress(ctx, 5);
+      await this.waitForCompletion(fal, endpoint, requestId, ctx);
+      const result = await fal.queue.result(endpoint, { requestId, abortSignal: ctx.signal });
+      const data = (result.data ?? {}) as FalOutput;
+      await safeProgress(ctx, 92);
+      const nsfw = Array.isArray(data.has_nsfw_concepts) && data.has_nsfw_concepts.some(Boolean);
+      // Flagged content is not downloaded: the job becomes nsfw_blocked and delivers nothing.
+      const outputs = nsfw ? [] : await this.download(data, ctx.signal);
+      if (!nsfw && outputs.length === 0) {
+        throw new ProviderError("server", `fal.ai returned no output for ${endpoint} (request ${requestId})`, { code: "provider_empty_output" });
+      }
+      await safeProgress(ctx, 100);
+      // fal bills at its list price per request, which the catalog mirrors.
+      return { outputs, actualCostMicros: priceFor(entry, req.input), nsfw };
+    } catch (err) {
+      throw mapFalError(err, ctx.signal);
+    }
+  }
+
+  private async waitForCompletion(fal: FalClient, endpoint: string, requestId: string, ctx: ProviderContext): Promise<void> {
+    let inProgressPolls = 0;
+    for (;;) {
+      if (ctx.signal.aborted) throw abortedError(ctx.signal);
+      const status = await fal.queue.status(endpoint, { requestId, logs: false, abortSignal: ctx.signal });
+      if (status.status === "COMPLETED") return;
+      if (status.status === "IN_PROGRESS") {
+        // fal gives no percentage: creep from 10 % towards 90 % while it works.
+        inProgressPolls++;
+        await safeProgress(ctx, 90 - 80 / (1 + inProgressPolls / 4));
+      }
+      await sleep(this.options.pollIntervalMs ?? 1000, ctx.signal);
+    }
+  }
+
+  private async download(data: FalOutput, signal: AbortSignal): Promise<ProviderOutput[]> {
+    const files: Array<FalFile & { durationS?: number }> = [];
+    for (const image of data.images ?? []) files.push(image);
+    if (data.image?.url) files.push(data.image);
+    if (data.video?.url) files.push(data.video);
+    if (data.audio?.url) files.push(data.audio);
+    const outputs: ProviderOutput[] = [];
+    for (const file of files) {
+      const { bytes, contentType } = await fetchBytes(file.url, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.downloadTimeoutMs ?? 120_000)]),
+        maxBytes: this.options.maxDownloadBytes ?? 512 * 1024 * 1024,
+      });
+      outputs.push({
+        bytes,
+        contentType: file.content_type || contentType,
+        ...(file.width ? { width: file.width } : {}),
+        ...(file.height ? { height: file.height } : {}),
+      });
+    }
+    return outputs;
+  }
+
+  async cancel(requestId: string, _req: ProviderRequest, entry: CatalogEntry): Promise<void> {
+    try {
+      await this.fal().queue.cancel(entry.providerModel, { requestId });
+    } catch (err) {
+      // 400 = already completed (or cancelled): nothing left to stop.
+      if (err instanceof FalApiError && err.status === 400) return;
+      throw mapFalError(err, undefined);
+    }
+  }
+}
+
+interface FalFile {
+  url: string;
+  content_type?: string;
+  width?: number;
+  height?: number;
+}
+interface FalOutput {
+  images?: FalFile[];
+  image?: FalFile;
+  video?: FalFile;
+  audio?: FalFile;
+  has_nsfw_concepts?: boolean[];
+}
+
+/** Our API request → the fal endpoint's input (flux image endpoints, kling video endpoints). */
+export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<string, unknown> {
+  const i = req.input;
+  const out: Record<string, unknown> = { prompt: i.prompt };
+  if (typeof i.negative_prompt === "string") out.negative_prompt = i.negative_prompt;
+  if (entry.kind === "image") {
+    const size = parseResolution(i.resolution);
+    if (size) out.image_size = size;
+    else if (typeof i.aspect_ratio === "string" && IMAGE_SIZE_BY_ASPECT[i.aspect_ratio]) out.image_size = IMAGE_SIZE_BY_ASPECT[i.aspect_ratio];
+    if (typeof i.seed === "number") out.seed = i.seed;
+    const loras = Array.isArray(i.loras) ? [...(i.loras as Array<{ path: string; scale: number }>)] : [];
+    // A trained character contributes its LoRA (resolved by the engine from character_id).
+    if (typeof i.lora_url === "string") loras.push({ path: i.lora_url, scale: typeof i.lora_scale === "number" ? i.lora_scale : 1 });
+    if (loras.length) out.loras = loras;
+    if (typeof i.seed_image_url === "string") out.image_url = i.seed_image_url;
+    out.num_images = 1;
+    out.enable_safety_checker = true;
+  } else if (entry.kind === "video") {
+    // Kling endpoints take the duration as a string enum ("5", "10").
+    out.duration = String(videoDurationS(entry, i));
+    if (typeof i.image_url === "string") out.image_url = i.image_url;
+    if (typeof i.aspect_ratio === "string") out.aspect_ratio = i.aspect_ratio;
+    if (entry.supportsAudio) out.generate_audio = i.with_audio === true;
+  } else {
+    throw new ProviderError("client", `fal adapter cannot run ${entry.kind} operations`, { code: "unsupported_operation" });
+  }
+  return out;
+}
+
+export function mapFalError(err: unknown, signal: AbortSignal | undefined): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal?.aborted) return abortedError(signal);
+  if (err instanceof FalValidationError) {
+    const reason = err.fieldErrors.map((f) => `${(f.loc ?? []).filter((p) => p !== "body").join(".") || "input"}: ${f.msg}`).join("; ") || err.message;
+    return errorFromStatus("fal.ai", err.status, reason, err);
+  }
+  if (err instanceof FalApiError) {
+    const body = err.body as { detail?: unknown; message?: unknown } | undefined;
+    const reason = typeof body?.detail === "string" ? body.detail : typeof body?.message === "string" ? body.message : err.message;
+    return errorFromStatus("fal.ai", err.status, reason, err);
+  }
+  const e = err as Error;
+  if (e?.name === "TimeoutError") return new ProviderError("timeout", `fal.ai download timed out: ${e.message}`, { cause: err });
+  // Network failure (TypeError: fetch failed, ECONNRESET…): transient.
+  return new ProviderError("server", `fal.ai call failed: ${e?.message ?? String(err)}`, { cause: err, code: "provider_network_error" });
+}
+
+async function fetchBytes(url: string, o: { signal: AbortSignal; maxBytes: number }): Promise<{ bytes: Uint8Array; contentType: string }> {
+  if (url.startsWith("data:")) {
+    const m = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url);
+    if (!m) throw new ProviderError("server", "fal.ai returned a malformed data URI", { code: "provider_bad_output" });
+    const bytes = m[2] ? Buffer.from(m[3]!, "base64") : Buffer.from(decodeURIComponent(m[3]!));
+    return { bytes: new Uint8Array(bytes), contentType: m[1] || "application/octet-stream" };
+  }
+  const res = await fetch(url, { signal: o.signal });
+  if (!res.ok) throw errorFromStatus("fal.ai CDN", res.status >= 500 ? res.status : 502, `download of ${new URL(url).host} output answered ${res.status}`);
+  const declared = Number(res.headers.get("content-length") ?? 0);
+  if (declared > o.maxBytes) throw new ProviderError("server", `fal.ai output is ${declared} bytes, above the ${o.maxBytes} limit`, { retryable: false, code: "output_too_large" });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.length > o.maxBytes) throw new ProviderError("server", `fal.ai output is above the ${o.maxBytes} byte limit`, { retryable: false, code: "output_too_large" });
+  return { bytes, contentType: res.headers.get("content-type")?.split(";")[0] ?? "application/octet-stream" };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortedError(signal));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortedError(signal));
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

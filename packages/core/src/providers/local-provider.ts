@@ -1,0 +1,83 @@
+/**
+ * Offline models, no key and no network: local/image (procedural PNG), local/video
+ * (ffmpeg test pattern MP4), local/tts (tone WAV). Deterministic for a given input.
+ */
+import { priceFor, audioText, videoDurationS } from "../pricing/estimate.ts";
+import type { CatalogEntry } from "../pricing/catalog.ts";
+import { renderProceduralPng } from "../media/procedural-png.ts";
+import { renderTestPatternVideo } from "../media/test-pattern-video.ts";
+import { sizeFor } from "../media/sizes.ts";
+import { synthesizeToneSpeech } from "../media/wav.ts";
+import { safeProgress, type ProviderAdapter } from "./adapter.ts";
+import { ProviderError, abortedError } from "./errors.ts";
+import type { ProviderContext, ProviderRequest, ProviderResult } from "./types.ts";
+
+export interface LocalProviderOptions {
+  /** Long side when neither resolution nor aspect_ratio forces one. */
+  imageDefaultLongSide?: number;
+  imageMaxLongSide?: number;
+  videoDefaultLongSide?: number;
+  videoMaxLongSide?: number;
+  ffmpegTimeoutMs?: number;
+}
+
+export class LocalProvider implements ProviderAdapter {
+  readonly name = "local";
+  constructor(private readonly options: LocalProviderOptions = {}) {}
+
+  async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
+    if (ctx.signal.aborted) throw abortedError(ctx.signal);
+    await safeProgress(ctx, 1);
+    const cost = priceFor(entry, req.input);
+    const input = req.input;
+    switch (entry.providerModel) {
+      case "local/image": {
+        const max = this.options.imageMaxLongSide ?? 1024;
+        const { width, height } = sizeFor(input, Math.min(this.options.imageDefaultLongSide ?? 512, max), max);
+        const bytes = renderProceduralPng(String(input.prompt ?? ""), seedOf(input), width, height);
+        await safeProgress(ctx, 100);
+        return { outputs: [{ bytes, contentType: "image/png", width, height }], actualCostMicros: cost, nsfw: false };
+      }
+      case "local/video": {
+        const max = this.options.videoMaxLongSide ?? 1280;
+        const { width, height } = sizeFor(input, Math.min(this.options.videoDefaultLongSide ?? 640, max), max);
+        const durationS = videoDurationS(entry, input);
+        let lastPct = 0;
+        const bytes = await renderTestPatternVideo({
+          prompt: String(input.prompt ?? ""),
+          seed: seedOf(input),
+          durationS,
+          width,
+          height,
+          withAudio: input.with_audio === true,
+          signal: ctx.signal,
+          timeoutMs: this.options.ffmpegTimeoutMs ?? 120_000,
+          onProgress: (f) => {
+            const pct = Math.floor(f * 95);
+            if (pct >= lastPct + 5) {
+              lastPct = pct;
+              void safeProgress(ctx, pct);
+            }
+          },
+        });
+        await safeProgress(ctx, 100);
+        return { outputs: [{ bytes, contentType: "video/mp4", width, height, durationS }], actualCostMicros: cost, nsfw: false };
+      }
+      case "local/tts": {
+        const { bytes, durationS } = synthesizeToneSpeech(audioText(input));
+        await safeProgress(ctx, 100);
+        return { outputs: [{ bytes, contentType: "audio/wav", durationS }], actualCostMicros: cost, nsfw: false };
+      }
+      default:
+        throw new ProviderError("client", `The local provider has no model ${entry.providerModel}`, { code: "unknown_model" });
+    }
+  }
+
+  async cancel(): Promise<void> {
+    // Local work runs in-process / as our child: aborting ctx.signal stops it.
+  }
+}
+
+function seedOf(input: Record<string, unknown>): number | undefined {
+  return typeof input.seed === "number" ? input.seed : undefined;
+}

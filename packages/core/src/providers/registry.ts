@@ -1,0 +1,89 @@
+/**
+ * Picks the adapter for a catalog entry (by its `provider`) and wraps every call with the
+ * provider's wall-clock timeout and circuit breaker. The job engine's only entry point:
+ *
+ *   const providers = createProviders(config);
+ *   if (providers.isCircuitOpen(entry.provider)) → 503 circuit_open
+ *   const result = await providers.forEntry(entry).run(req, ctx);
+ */
+import type { Config } from "../config.ts";
+import type { CatalogEntry, ProviderName } from "../pricing/catalog.ts";
+import type { ProviderAdapter } from "./adapter.ts";
+import { BreakerRegistry, defaultBreakers, type BreakerOptions } from "./circuit-breaker.ts";
+import { ComposeProvider, type ComposeProviderOptions } from "./compose-provider.ts";
+import { ElevenLabsProvider, type ElevenLabsProviderOptions } from "./elevenlabs-provider.ts";
+import { ProviderError } from "./errors.ts";
+import { FalProvider, type FalProviderOptions } from "./fal-provider.ts";
+import { LocalProvider, type LocalProviderOptions } from "./local-provider.ts";
+import type { GenerationProvider, ProviderContext, ProviderRequest } from "./types.ts";
+
+/** Per-call wall-clock limits (ms). fal video can queue for minutes; cancel calls are short. */
+export const DEFAULT_TIMEOUTS_MS: Record<ProviderName, number> = {
+  fal: 15 * 60_000,
+  elevenlabs: 3 * 60_000,
+  local: 2 * 60_000,
+  compose: 10 * 60_000,
+  aeriox: 60_000,
+};
+const CANCEL_TIMEOUT_MS = 30_000;
+
+export interface ProvidersOptions {
+  /** Defaults to the process-wide breakers (so `breakerFor(name)` sees the same state). */
+  breakers?: BreakerRegistry;
+  breakerOptions?: BreakerOptions;
+  timeoutsMs?: Partial<Record<ProviderName, number>>;
+  fal?: Partial<FalProviderOptions>;
+  elevenlabs?: Partial<ElevenLabsProviderOptions>;
+  local?: LocalProviderOptions;
+  compose?: ComposeProviderOptions;
+}
+
+export interface Providers {
+  forEntry(entry: CatalogEntry): GenerationProvider;
+  isCircuitOpen(providerName: string): boolean;
+}
+
+export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API_KEY">, options: ProvidersOptions = {}): Providers {
+  const breakers = options.breakers ?? (options.breakerOptions ? new BreakerRegistry(options.breakerOptions) : defaultBreakers);
+  const adapters: Partial<Record<ProviderName, ProviderAdapter>> = {
+    local: new LocalProvider(options.local),
+    compose: new ComposeProvider(options.compose),
+    fal: new FalProvider({ credentials: config.FAL_KEY, ...options.fal }),
+    elevenlabs: new ElevenLabsProvider({ apiKey: config.ELEVENLABS_API_KEY, ...options.elevenlabs }),
+  };
+  const timeoutOf = (name: ProviderName) => options.timeoutsMs?.[name] ?? DEFAULT_TIMEOUTS_MS[name];
+
+  return {
+    isCircuitOpen: (name) => breakers.breakerFor(name).isOpen(),
+    forEntry(entry) {
+      const adapter = adapters[entry.provider];
+      if (!adapter) return unsupported(entry);
+      const breaker = breakers.breakerFor(adapter.name);
+      return {
+        name: adapter.name,
+        run: (req: ProviderRequest, ctx: ProviderContext) =>
+          breaker.exec(() => adapter.run(req, { ...ctx, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutOf(entry.provider))]) }, entry)),
+        // Cancels bypass the breaker: stopping paid work matters most when things go wrong.
+        cancel: (requestId: string, req: ProviderRequest) => withTimeout(adapter.cancel(requestId, req, entry), CANCEL_TIMEOUT_MS, adapter.name),
+      };
+    },
+  };
+}
+
+/** Catalog entries with provider "aeriox" (training, prism) are run by the engine itself, not here. */
+function unsupported(entry: CatalogEntry): GenerationProvider {
+  const error = () =>
+    new ProviderError("unavailable", `Operation ${entry.operationId} has no generation provider (provider "${entry.provider}" is handled by the engine)`, {
+      retryable: false,
+      code: "unsupported_operation",
+    });
+  return { name: entry.provider, run: async () => Promise.reject(error()), cancel: async () => undefined };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new ProviderError("timeout", `${name} cancel did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
