@@ -87,7 +87,17 @@ export function runFfmpeg(args: string[], options: RunFfmpegOptions): Promise<st
       if (sizeWatch) clearInterval(sizeWatch);
       options.signal?.removeEventListener("abort", onAbort);
       if (failure) return reject(failure);
-      if (code === 0 || (code !== null && options.okExitCodes?.includes(code))) return resolve(stderr);
+      if (code === 0 || (code !== null && options.okExitCodes?.includes(code))) {
+        if (!options.outputFile || !options.maxOutputBytes) return resolve(stderr);
+        // With `-fs` ffmpeg stops at the cap and exits 0: an output at the cap was cut short.
+        return void fs.stat(options.outputFile).then(
+          (st) =>
+            st.size >= options.maxOutputBytes!
+              ? reject(new ProviderError("client", `Output exceeds the ${options.maxOutputBytes} byte limit`, { code: "output_too_large" }))
+              : resolve(stderr),
+          () => resolve(stderr),
+        );
+      }
       const lastLines = stderr.trim().split("\n").slice(-3).join(" | ");
       reject(new ProviderError("client", `ffmpeg failed (exit ${code}): ${lastLines}`, { providerMessage: lastLines, code: "media_processing_failed" }));
     });

@@ -116,12 +116,14 @@ export class ComposeProvider implements ProviderAdapter {
           ? ["-c:v", "libx264", "-preset", this.options.x264Preset ?? "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-movflags", "+faststart", ...(withAudio ? ["-c:a", "aac", "-b:a", "128k"] : [])]
           : ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", vp8Bitrate(size), "-pix_fmt", "yuv420p", ...(withAudio ? ["-c:a", "libopus", "-b:a", "96k"] : [])];
       const total = inputs.reduce((sum, s) => sum + s.duration, 0);
+      const maxOutputBytes = this.options.maxOutputBytes ?? 1024 * 1024 * 1024;
       let lastPct = 10;
-      await runFfmpeg([...args, "-filter_complex", filters.join(";"), "-map", "[v]", ...(withAudio ? ["-map", "[a]"] : []), ...codec, out], {
+      const outputArgs = ["-map", "[v]", ...(withAudio ? ["-map", "[a]"] : []), ...codec, "-fs", String(maxOutputBytes), out];
+      await runFfmpeg([...args, "-filter_complex", filters.join(";"), ...outputArgs], {
         signal: ctx.signal,
         timeoutMs: this.options.timeoutMs ?? 600_000,
         outputFile: out,
-        maxOutputBytes: this.options.maxOutputBytes ?? 1024 * 1024 * 1024,
+        maxOutputBytes,
         onProgress: (s) => {
           const pct = 10 + Math.floor(Math.min(1, s / total) * 85);
           if (pct >= lastPct + 5) {

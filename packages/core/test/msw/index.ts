@@ -1,0 +1,2 @@
+export * from "./fal.ts";
+export * from "./elevenlabs.ts";
