@@ -5,7 +5,10 @@ import { AuthenticationError } from "./errors.ts";
 import { readEnv } from "./env.ts";
 import { Transport, type RequestOptions } from "./transport.ts";
 import * as api from "./generated/sdk.gen.ts";
-import type { EstimateGenerationData, EstimateGenerationResponse, GetMeResponse, GetOpenApiSpecResponse } from "./generated/types.gen.ts";
+import type {
+  EstimateGenerationData, EstimateGenerationResponse, GetHealthResponse, GetMeResponse, GetOpenApiSpecResponse,
+  GetReadinessResponse,
+} from "./generated/types.gen.ts";
 import { Images, Videos, Audio, Compose, Generations } from "./resources/generation.ts";
 import { Jobs } from "./resources/jobs.ts";
 import { Wallet, Credits } from "./resources/wallet.ts";
@@ -15,6 +18,7 @@ import { Cards, Nodes } from "./resources/cards.ts";
 import { Models, Pricing } from "./resources/discovery.ts";
 import { ApiKeys } from "./resources/api-keys.ts";
 import { OAuth } from "./resources/oauth.ts";
+import { Assets } from "./resources/assets.ts";
 
 export interface ClientOptions {
   /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`. */
@@ -59,6 +63,7 @@ export class Aeriox {
   readonly cards = new Cards(this);
   /** @deprecated legacy alias of `cards`. */
   readonly nodes = new Nodes(this);
+  readonly assets = new Assets(this);
   readonly models = new Models(this);
   readonly pricing = new Pricing(this);
   readonly apiKeys = new ApiKeys(this);
@@ -105,6 +110,16 @@ export class Aeriox {
   /** `POST /v1/estimate`: cost and feasibility of a generation, without spending. */
   estimate(body: EstimateGenerationData["body"], opts?: RequestOptions): Promise<EstimateGenerationResponse> {
     return this.request(api.estimateGeneration, { body }, opts);
+  }
+
+  /** `GET /healthz`: liveness (public). */
+  health(opts?: RequestOptions): Promise<GetHealthResponse> {
+    return this.request(api.getHealth, {}, opts);
+  }
+
+  /** `GET /readyz`: readiness; a 503 (InternalServerError, `details.checks`) names the failing dependency. */
+  readiness(opts?: RequestOptions): Promise<GetReadinessResponse> {
+    return this.request(api.getReadiness, {}, opts);
   }
 
   /** `GET /openapi.json`: the contract this server speaks. */

@@ -1,18 +1,25 @@
-// Every operationId in spec/aeriox.openapi.yaml → the SDK method that calls it.
+// Every operationId in spec/aeriox.openapi.yaml → the SDK method that calls it (a path on a client).
 // `satisfies Record<OperationId, …>` makes typecheck fail when the spec gains or loses an operation
 // (OperationId is derived from the generated functions), and test/operations.test.ts checks each
-// path resolves to a real method on a client. Update this table when the spec changes.
+// path resolves to a real method. `null` marks operations that are deliberately not exposed; each
+// needs a reason in `notExposed`. Update this table when the spec changes.
 import type * as api from "./generated/sdk.gen.ts";
 
 export type OperationId = keyof typeof api;
 
 export const operationMethods = {
   getOpenApiSpec: "openapi",
+  getHealth: "health",
+  getReadiness: "readiness",
   getMe: "me",
+  createApiKey: "apiKeys.create",
+  listApiKeys: "apiKeys.list",
+  revokeApiKey: "apiKeys.revoke",
   rotateApiKey: "apiKeys.rotate",
   getWallet: "wallet.get",
   topUpWallet: "wallet.topup",
   configureAutoRecharge: "wallet.autoRecharge",
+  handleStripeWebhook: null,
   getCredits: "credits.get",
   getPricing: "pricing.get",
   estimateGeneration: "estimate",
@@ -26,7 +33,11 @@ export const operationMethods = {
   createNode: "nodes.create",
   getNode: "nodes.get",
   deleteNode: "nodes.delete",
+  listCards: "cards.list",
+  createCard: "cards.create",
   searchCards: "cards.search",
+  getCard: "cards.get",
+  deleteCard: "cards.delete",
   renderCard: "cards.render",
   createCharacter: "characters.create",
   listCharacters: "characters.list",
@@ -35,10 +46,20 @@ export const operationMethods = {
   listPrisms: "prisms.list",
   applyPrism: "prisms.apply",
   oauthAuthorize: "oauth.authorizeUrl",
+  getOAuthConsent: "oauth.consentPage",
+  submitOAuthConsent: "oauth.submitConsent",
   oauthToken: "oauth.exchangeCode",
   oauthRevoke: "oauth.revoke",
   oauthJwks: "oauth.jwks",
   getJob: "jobs.get",
   cancelJob: "jobs.cancel",
+  streamJobEvents: "jobs.events",
+  getAsset: "assets.get",
+  downloadAsset: "assets.download",
   listModels: "models.list",
-} as const satisfies Record<OperationId, string>;
+} as const satisfies Record<OperationId, string | null>;
+
+/** Why an operation has no SDK method. */
+export const notExposed: Partial<Record<OperationId, string>> = {
+  handleStripeWebhook: "called by Stripe with a signed payload, not by API clients",
+};

@@ -1,6 +1,8 @@
-// Finished jobs with helpers to fetch their outputs. Downloads carry the API key only when the URL
-// is on the API's own origin (e.g. /v1/assets/{id}/content), never to third-party CDNs.
+// Finished jobs with helpers to fetch their outputs. Output URLs are signed
+// (`/v1/assets/{id}/content?expires=…&signature=…`), so no credential is ever sent with a download;
+// an expired signature is renewed once through `GET /v1/assets/{id}`.
 import type { Aeriox } from "./client.ts";
+import { PermissionDeniedError } from "./errors.ts";
 import type { Job } from "./generated/types.gen.ts";
 import type { RequestOptions } from "./transport.ts";
 
@@ -14,13 +16,18 @@ export type JobResult = Job & {
   save(path: string, index?: number, opts?: RequestOptions): Promise<string>;
 };
 
+const ASSET_CONTENT = /\/v1\/assets\/([^/]+)\/content$/;
+
 export async function download(client: Aeriox, url: string, opts: RequestOptions = {}): Promise<Response> {
   const target = new URL(url, client.baseUrl);
-  const headers: Record<string, string> = { ...opts.headers };
-  if (target.origin === new URL(client.baseUrl).origin && client.apiKey && !headers.authorization) {
-    headers.authorization = `Bearer ${client.apiKey}`;
+  try {
+    return await client.transport.send(new Request(target, { headers: opts.headers }), opts);
+  } catch (err) {
+    const assetId = target.origin === new URL(client.baseUrl).origin && ASSET_CONTENT.exec(target.pathname)?.[1];
+    const expired = err instanceof PermissionDeniedError && (err.code === "url_expired" || err.code === "invalid_signature");
+    if (!assetId || !expired) throw err;
+    return client.assets.download(decodeURIComponent(assetId), opts);
   }
-  return client.transport.send(new Request(target, { headers }), opts);
 }
 
 export function withOutputs(client: Aeriox, job: Job): JobResult {

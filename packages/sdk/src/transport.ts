@@ -14,6 +14,8 @@ export interface RequestOptions {
   idempotencyKey?: string;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** Internal: `manual` returns 3xx responses as they are (OAuth consent). */
+  redirect?: RequestRedirect;
 }
 
 export interface TransportConfig {
@@ -82,7 +84,7 @@ export class Transport {
       try {
         // Resolve fetch lazily: test tools and polyfills may replace globalThis.fetch after construction.
         const f = this.cfg.fetch ?? globalThis.fetch;
-        res = await f(req.url, { method: req.method, headers, body, signal: ctl.signal, redirect: "follow" });
+        res = await f(req.url, { method: req.method, headers, body, signal: ctl.signal, redirect: opts.redirect ?? "follow" });
       } catch (cause) {
         done();
         if (userSignal?.aborted) throw abortReason(userSignal);
@@ -95,7 +97,7 @@ export class Transport {
       }
       // The timeout bounds the wait for response headers; reading a body (or an SSE stream) is not cut off.
       done();
-      if (res.ok) return res;
+      if (res.ok || (opts.redirect === "manual" && res.status >= 300 && res.status < 400)) return res;
 
       const err: AerioxError = await errorFromResponse(res);
       if (attempt >= maxRetries || !isRetryable(res.status, err.code)) throw err;

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.ts';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.ts';
-import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOpenApiSpecData, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetWalletData, GetWalletErrors, GetWalletResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksResponses, OauthRevokeData, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses } from './types.gen.ts';
+import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetWalletData, GetWalletErrors, GetWalletResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses } from './types.gen.ts';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -23,11 +23,25 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  *
  * Returns the canonical OpenAPI 3.1 document for the AERIOX public API
  * as JSON. The spec is also available as YAML at
- * `docs/api/aeriox.openapi.yaml` in the source repo. Public — no
+ * `spec/aeriox.openapi.yaml` in the source repo. Public — no
  * authentication required. Cached at the edge for one hour.
  *
  */
-export const getOpenApiSpec = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiSpecData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiSpecResponses, unknown, ThrowOnError>({ url: '/openapi.json', ...options });
+export const getOpenApiSpec = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiSpecData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiSpecResponses, GetOpenApiSpecErrors, ThrowOnError>({ url: '/openapi.json', ...options });
+
+/**
+ * Liveness probe
+ *
+ * Answers 200 while the process is up. Does not touch the database or the queue. Public.
+ */
+export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/healthz', ...options });
+
+/**
+ * Readiness probe
+ *
+ * Checks the database and, when one is configured, the job queue (Redis). 200 when the instance can serve traffic; 503 with `details.checks` naming the failing dependency otherwise. The embedded default (in-process runner) reports `queue: not_configured`. Public.
+ */
+export const getReadiness = <ThrowOnError extends boolean = false>(options?: Options<GetReadinessData, ThrowOnError>) => (options?.client ?? client).get<GetReadinessResponses, GetReadinessErrors, ThrowOnError>({ url: '/readyz', ...options });
 
 /**
  * Get current API key + workspace
@@ -35,8 +49,61 @@ export const getOpenApiSpec = <ThrowOnError extends boolean = false>(options?: O
  * Returns the workspace and API key metadata for the calling key.
  */
 export const getMe = <ThrowOnError extends boolean = false>(options?: Options<GetMeData, ThrowOnError>) => (options?.client ?? client).get<GetMeResponses, GetMeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/me',
+    ...options
+});
+
+/**
+ * List the workspace's API keys
+ *
+ * Metadata of every key of the workspace, including revoked and rotated ones (never the plaintext).
+ */
+export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Options<ListApiKeysData, ThrowOnError>) => (options?.client ?? client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/api-keys',
+    ...options
+});
+
+/**
+ * Create an API key
+ *
+ * Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. `scopes` defaults to all three.
+ */
+export const createApiKey = <ThrowOnError extends boolean = false>(options: Options<CreateApiKeyData, ThrowOnError>) => (options.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/api-keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke an API key
+ *
+ * Revokes the key at once: further requests with it get 401. Returns the key with `revoked_at` set; 409 `already_revoked` if it was revoked before.
+ */
+export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Options<RevokeApiKeyData, ThrowOnError>) => (options.client ?? client).delete<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/api-keys/{id}',
     ...options
 });
 
@@ -49,16 +116,26 @@ export const getMe = <ThrowOnError extends boolean = false>(options?: Options<Ge
  *
  */
 export const rotateApiKey = <ThrowOnError extends boolean = false>(options: Options<RotateApiKeyData, ThrowOnError>) => (options.client ?? client).post<RotateApiKeyResponses, RotateApiKeyErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/api-keys/{id}/rotate',
     ...options
 });
 
 /**
  * Get wallet balance and recent transactions
+ *
+ * USD wallet of the workspace: balance (total, reserved by running jobs, available) and the most recent ledger entries.
  */
 export const getWallet = <ThrowOnError extends boolean = false>(options?: Options<GetWalletData, ThrowOnError>) => (options?.client ?? client).get<GetWalletResponses, GetWalletErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/wallet',
     ...options
 });
@@ -69,11 +146,16 @@ export const getWallet = <ThrowOnError extends boolean = false>(options?: Option
  * Creates a Stripe PaymentIntent against the workspace's saved customer.
  * If `payment_method_id` is provided, the intent is confirmed immediately
  * (off-session); otherwise the `client_secret` is returned for the client
- * to confirm via Stripe.js. Webhook credits the wallet on success.
+ * to confirm via Stripe.js. The wallet is credited only by the verified Stripe webhook
+ * (`POST /v1/webhooks/stripe`) on success, once per event.
  *
  */
 export const topUpWallet = <ThrowOnError extends boolean = false>(options: Options<TopUpWalletData, ThrowOnError>) => (options.client ?? client).post<TopUpWalletResponses, TopUpWalletErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/wallet/topup',
     ...options,
     headers: {
@@ -91,8 +173,26 @@ export const topUpWallet = <ThrowOnError extends boolean = false>(options: Optio
  *
  */
 export const configureAutoRecharge = <ThrowOnError extends boolean = false>(options: Options<ConfigureAutoRechargeData, ThrowOnError>) => (options.client ?? client).post<ConfigureAutoRechargeResponses, ConfigureAutoRechargeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/wallet/auto-recharge',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Receive Stripe events
+ *
+ * Stripe calls this endpoint. The raw request bytes are verified against `Stripe-Signature` with the webhook secret; a successful `payment_intent.succeeded` credits the wallet exactly once per event id (replays are acknowledged without crediting again). Not for API clients.
+ */
+export const handleStripeWebhook = <ThrowOnError extends boolean = false>(options: Options<HandleStripeWebhookData, ThrowOnError>) => (options.client ?? client).post<HandleStripeWebhookResponses, HandleStripeWebhookErrors, ThrowOnError>({
+    url: '/v1/webhooks/stripe',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -110,7 +210,11 @@ export const configureAutoRecharge = <ThrowOnError extends boolean = false>(opti
  * @deprecated
  */
 export const getCredits = <ThrowOnError extends boolean = false>(options?: Options<GetCreditsData, ThrowOnError>) => (options?.client ?? client).get<GetCreditsResponses, GetCreditsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/credits',
     ...options
 });
@@ -131,7 +235,11 @@ export const getPricing = <ThrowOnError extends boolean = false>(options?: Optio
  *
  */
 export const estimateGeneration = <ThrowOnError extends boolean = false>(options: Options<EstimateGenerationData, ThrowOnError>) => (options.client ?? client).post<EstimateGenerationResponses, EstimateGenerationErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/estimate',
     ...options,
     headers: {
@@ -143,12 +251,17 @@ export const estimateGeneration = <ThrowOnError extends boolean = false>(options
 /**
  * Generate an image
  *
- * Canonical image generation endpoint. Returns a queued job; clients
- * poll `/v1/generations/{id}` for status and asset URLs.
+ * Canonical image generation endpoint. Returns the queued unified Job; clients
+ * poll `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) for
+ * status, `output_urls` and `asset_ids`.
  *
  */
 export const generateImage = <ThrowOnError extends boolean = false>(options: Options<GenerateImageData, ThrowOnError>) => (options.client ?? client).post<GenerateImageResponses, GenerateImageErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/images/generate',
     ...options,
     headers: {
@@ -160,12 +273,17 @@ export const generateImage = <ThrowOnError extends boolean = false>(options: Opt
 /**
  * Generate a video
  *
- * Canonical video generation endpoint. Returns a queued job; clients
- * poll `/v1/generations/{id}` for status and asset URLs.
+ * Canonical video generation endpoint. Returns the queued unified Job; clients
+ * poll `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) for
+ * status, `output_urls` and `asset_ids`.
  *
  */
 export const generateVideo = <ThrowOnError extends boolean = false>(options: Options<GenerateVideoData, ThrowOnError>) => (options.client ?? client).post<GenerateVideoResponses, GenerateVideoErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/videos/generate',
     ...options,
     headers: {
@@ -177,12 +295,19 @@ export const generateVideo = <ThrowOnError extends boolean = false>(options: Opt
 /**
  * Generate audio (text-to-speech)
  *
- * Synthesize speech via ElevenLabs. Audio synthesis is fast enough
- * to be sync — returns a completed job inline with the audio URL.
+ * Synthesize speech (ElevenLabs, or the built-in local TTS of a self-hosted
+ * deployment). The request is accepted as a Job; for synchronous providers
+ * (ElevenLabs, local/tts) the returned Job is already `completed` with
+ * `output_urls` (and `asset_ids`). Otherwise poll `GET /v1/jobs/{id}`
+ * (or stream `GET /v1/jobs/{id}/events`).
  *
  */
 export const generateAudio = <ThrowOnError extends boolean = false>(options: Options<GenerateAudioData, ThrowOnError>) => (options.client ?? client).post<GenerateAudioResponses, GenerateAudioErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/audio/generate',
     ...options,
     headers: {
@@ -194,17 +319,22 @@ export const generateAudio = <ThrowOnError extends boolean = false>(options: Opt
 /**
  * Stitch multiple assets into a single video
  *
- * Multi-shot video composition. Takes asset references and segment
- * timing, returns a queued composition job that is dispatched to a
- * Vercel Sandbox microVM running ffmpeg. The 202 response carries
- * the job id (and the wallet reservation snapshot); poll
- * `GET /v1/jobs/{id}` until the job reaches a terminal state
- * (`completed` / `failed` / `cancelled`) — the stitched output URL
- * appears in the polled job's `output_urls` field.
+ * Multi-shot video composition. Takes asset references (`asset_id` from a
+ * job's `asset_ids`) and segment timing, returns a queued composition job
+ * that our ffmpeg worker picks up: it fetches the stored assets, trims and
+ * concatenates the segments and stores the result as a new asset. The 202
+ * response carries the job id (and the wallet reservation snapshot); poll
+ * `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) until the job
+ * reaches a terminal state (`completed` / `failed` / `cancelled`) — the
+ * stitched output URL appears in the job's `output_urls` field.
  *
  */
 export const composeVideo = <ThrowOnError extends boolean = false>(options: Options<ComposeVideoData, ThrowOnError>) => (options.client ?? client).post<ComposeVideoResponses, ComposeVideoErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/compose',
     ...options,
     headers: {
@@ -218,13 +348,18 @@ export const composeVideo = <ThrowOnError extends boolean = false>(options: Opti
  *
  * Legacy generation endpoint. Deprecated alias of `/v1/images/generate`
  * (and video equivalents). Returns a queued job; clients poll
- * `/v1/generations/{id}`.
+ * `/v1/generations/{id}` (deprecated) or `GET /v1/jobs/{id}` with the
+ * same id.
  *
  *
  * @deprecated
  */
 export const createGeneration = <ThrowOnError extends boolean = false>(options: Options<CreateGenerationData, ThrowOnError>) => (options.client ?? client).post<CreateGenerationResponses, CreateGenerationErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/generate',
     ...options,
     headers: {
@@ -241,35 +376,52 @@ export const createGeneration = <ThrowOnError extends boolean = false>(options: 
  * @deprecated
  */
 export const getGeneration = <ThrowOnError extends boolean = false>(options: Options<GetGenerationData, ThrowOnError>) => (options.client ?? client).get<GetGenerationResponses, GetGenerationErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/generations/{id}',
     ...options
 });
 
 /**
- * List cards (legacy `nodes` alias)
+ * (Deprecated) List cards (legacy `nodes` alias)
  *
- * Backward-compat alias for `/v1/cards`. Response is dual-emitted with
- * both `nodes` and `cards` keys referencing the same array. Sunsets
- * on 2026-10-22.
+ * Deprecated backward-compat alias of `GET /v1/cards`. Response is
+ * dual-emitted with both `nodes` and `cards` keys referencing the same
+ * array. The announced sunset (2026-10-22) has passed; the route keeps
+ * working but new clients must use `/v1/cards`.
  *
+ *
+ * @deprecated
  */
 export const listNodes = <ThrowOnError extends boolean = false>(options?: Options<ListNodesData, ThrowOnError>) => (options?.client ?? client).get<ListNodesResponses, ListNodesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/nodes',
     ...options
 });
 
 /**
- * Create a card (legacy `nodes` alias)
+ * (Deprecated) Create a card (legacy `nodes` alias)
  *
- * Backward-compat alias for `POST /v1/cards`. Request accepts either
- * `card_type` or legacy `node_type`. Response includes both `node` and
- * `card` fields referencing the same row.
+ * Deprecated backward-compat alias of `POST /v1/cards`. Request accepts
+ * either `card_type` or legacy `node_type`. Response includes both `node`
+ * and `card` fields referencing the same row.
  *
+ *
+ * @deprecated
  */
 export const createNode = <ThrowOnError extends boolean = false>(options: Options<CreateNodeData, ThrowOnError>) => (options.client ?? client).post<CreateNodeResponses, CreateNodeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/nodes',
     ...options,
     headers: {
@@ -279,33 +431,120 @@ export const createNode = <ThrowOnError extends boolean = false>(options: Option
 });
 
 /**
- * Soft-delete a card
+ * (Deprecated) Soft-delete a card
+ *
+ * Deprecated alias of `DELETE /v1/cards/{id}`. Soft-deletes the card.
+ *
+ * @deprecated
  */
 export const deleteNode = <ThrowOnError extends boolean = false>(options: Options<DeleteNodeData, ThrowOnError>) => (options.client ?? client).delete<DeleteNodeResponses, DeleteNodeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/nodes/{id}',
     ...options
 });
 
 /**
- * Get a single card with outgoing edges
+ * (Deprecated) Get a single card with outgoing edges
+ *
+ * Deprecated alias of `GET /v1/cards/{id}` (response key `node` instead of `card`).
+ *
+ * @deprecated
  */
 export const getNode = <ThrowOnError extends boolean = false>(options: Options<GetNodeData, ThrowOnError>) => (options.client ?? client).get<GetNodeResponses, GetNodeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/nodes/{id}',
     ...options
+});
+
+/**
+ * List cards
+ *
+ * Offset-paginated list of the workspace's cards (plus global ones unless `scope` narrows it). Filter by `type`, `parent_id`, or `globals_only=1`. Soft-deleted cards are excluded.
+ */
+export const listCards = <ThrowOnError extends boolean = false>(options?: Options<ListCardsData, ThrowOnError>) => (options?.client ?? client).get<ListCardsResponses, ListCardsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/cards',
+    ...options
+});
+
+/**
+ * Create a card
+ *
+ * Creates a card (and optionally its outgoing edges). Accepts `card_type` (or the legacy `node_type`).
+ */
+export const createCard = <ThrowOnError extends boolean = false>(options: Options<CreateCardData, ThrowOnError>) => (options.client ?? client).post<CreateCardResponses, CreateCardErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/cards',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**
  * Semantic search across the workspace card library
  *
- * Voyage-embedding-backed similarity search over cards. Workspace-scoped.
- * Returns 503 when `VOYAGE_API_KEY` is not configured on the deployment.
+ * Embedding-backed similarity search over cards. Workspace-scoped. By
+ * default the deployment uses a built-in local embedding, so search works
+ * offline; a hosted embedding backend (e.g. Voyage) can be configured
+ * instead. Returns 503 `search_unavailable` when the embedding backend is
+ * unavailable.
  *
  */
 export const searchCards = <ThrowOnError extends boolean = false>(options: Options<SearchCardsData, ThrowOnError>) => (options.client ?? client).get<SearchCardsResponses, SearchCardsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/cards/search',
+    ...options
+});
+
+/**
+ * Soft-delete a card
+ *
+ * Soft-deletes a card of the workspace; it disappears from lists, search and reads.
+ */
+export const deleteCard = <ThrowOnError extends boolean = false>(options: Options<DeleteCardData, ThrowOnError>) => (options.client ?? client).delete<DeleteCardResponses, DeleteCardErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/cards/{id}',
+    ...options
+});
+
+/**
+ * Get a card with its outgoing edges
+ *
+ * A single card of the workspace (or a global card) and its outgoing edges.
+ */
+export const getCard = <ThrowOnError extends boolean = false>(options: Options<GetCardData, ThrowOnError>) => (options.client ?? client).get<GetCardResponses, GetCardErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/cards/{id}',
     ...options
 });
 
@@ -318,7 +557,11 @@ export const searchCards = <ThrowOnError extends boolean = false>(options: Optio
  *
  */
 export const renderCard = <ThrowOnError extends boolean = false>(options: Options<RenderCardData, ThrowOnError>) => (options.client ?? client).get<RenderCardResponses, RenderCardErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/cards/{id}/render',
     ...options
 });
@@ -329,7 +572,11 @@ export const renderCard = <ThrowOnError extends boolean = false>(options: Option
  * Cursor-paginated list of characters in the calling workspace. Soft-deleted rows are excluded.
  */
 export const listCharacters = <ThrowOnError extends boolean = false>(options?: Options<ListCharactersData, ThrowOnError>) => (options?.client ?? client).get<ListCharactersResponses, ListCharactersErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/characters',
     ...options
 });
@@ -344,7 +591,11 @@ export const listCharacters = <ThrowOnError extends boolean = false>(options?: O
  *
  */
 export const createCharacter = <ThrowOnError extends boolean = false>(options: Options<CreateCharacterData, ThrowOnError>) => (options.client ?? client).post<CreateCharacterResponses, CreateCharacterErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/characters',
     ...options,
     headers: {
@@ -359,7 +610,11 @@ export const createCharacter = <ThrowOnError extends boolean = false>(options: O
  * Requires `admin` scope. Returns 204 with no body.
  */
 export const deleteCharacter = <ThrowOnError extends boolean = false>(options: Options<DeleteCharacterData, ThrowOnError>) => (options.client ?? client).delete<DeleteCharacterResponses, DeleteCharacterErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/characters/{id}',
     ...options
 });
@@ -370,7 +625,11 @@ export const deleteCharacter = <ThrowOnError extends boolean = false>(options: O
  * Returns a single character. 404 (not 403) for cross-workspace ids so existence is never leaked.
  */
 export const getCharacter = <ThrowOnError extends boolean = false>(options: Options<GetCharacterData, ThrowOnError>) => (options.client ?? client).get<GetCharacterResponses, GetCharacterErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/characters/{id}',
     ...options
 });
@@ -381,7 +640,11 @@ export const getCharacter = <ThrowOnError extends boolean = false>(options: Opti
  * Static catalog of one-click creative recipes. Filter by category or compatible media type.
  */
 export const listPrisms = <ThrowOnError extends boolean = false>(options?: Options<ListPrismsData, ThrowOnError>) => (options?.client ?? client).get<ListPrismsResponses, ListPrismsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/prisms',
     ...options
 });
@@ -395,7 +658,11 @@ export const listPrisms = <ThrowOnError extends boolean = false>(options?: Optio
  *
  */
 export const applyPrism = <ThrowOnError extends boolean = false>(options: Options<ApplyPrismData, ThrowOnError>) => (options.client ?? client).post<ApplyPrismResponses, ApplyPrismErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/prisms/{id}/apply',
     ...options,
     headers: {
@@ -407,11 +674,50 @@ export const applyPrism = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Begin OAuth 2.0 PKCE authorization
  *
- * Authorization endpoint for the PKCE-only flow. Validates the request
- * and redirects the user-agent to the consent screen.
+ * Authorization endpoint for the PKCE-only flow (S256). Validates the
+ * request (known `client_id`, exact `redirect_uri` match, `code_challenge`)
+ * and redirects the user-agent to the consent page
+ * `GET /v1/oauth/consent?request=…`, where the workspace owner approves or
+ * denies. Errors are answered here (never redirected to an unverified
+ * `redirect_uri`).
  *
  */
 export const oauthAuthorize = <ThrowOnError extends boolean = false>(options: Options<OauthAuthorizeData, ThrowOnError>) => (options.client ?? client).get<unknown, OauthAuthorizeErrors, ThrowOnError>({ url: '/v1/oauth/authorize', ...options });
+
+/**
+ * OAuth consent page
+ *
+ * HTML consent page of the authorization-code flow. `GET /v1/oauth/authorize`
+ * validates the client's request, stores it as a pending authorization and
+ * redirects here with its opaque id in `request`. The page shows the client, the
+ * requested scopes and the redirect URI, and a form (with a CSRF token) where the
+ * workspace owner authenticates with an API key of the workspace and approves or
+ * denies; the form posts to `POST /v1/oauth/consent`. Pending authorizations expire
+ * after a few minutes.
+ *
+ */
+export const getOAuthConsent = <ThrowOnError extends boolean = false>(options: Options<GetOAuthConsentData, ThrowOnError>) => (options.client ?? client).get<GetOAuthConsentResponses, GetOAuthConsentErrors, ThrowOnError>({ url: '/v1/oauth/consent', ...options });
+
+/**
+ * Approve or deny an OAuth authorization
+ *
+ * Form submission of the consent page. The owner authenticates with `api_key` (a key of
+ * the workspace being granted; it is checked, never stored or forwarded). On `approve`
+ * a single-use, short-lived authorization code bound to the PKCE challenge is issued and
+ * the user-agent is redirected (303) to the client's `redirect_uri` with `code` and
+ * `state`; on `deny` it is redirected with `error=access_denied` and `state`. The client
+ * then exchanges the code at `POST /v1/oauth/token` with its `code_verifier`.
+ *
+ */
+export const submitOAuthConsent = <ThrowOnError extends boolean = false>(options: Options<SubmitOAuthConsentData, ThrowOnError>) => (options.client ?? client).post<unknown, SubmitOAuthConsentErrors, ThrowOnError>({
+    ...urlSearchParamsBodySerializer,
+    url: '/v1/oauth/consent',
+    ...options,
+    headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        ...options.headers
+    }
+});
 
 /**
  * Exchange authorization code or refresh token for an access token
@@ -438,7 +744,7 @@ export const oauthToken = <ThrowOnError extends boolean = false>(options: Option
  * previously valid (per RFC 7009).
  *
  */
-export const oauthRevoke = <ThrowOnError extends boolean = false>(options: Options<OauthRevokeData, ThrowOnError>) => (options.client ?? client).post<OauthRevokeResponses, unknown, ThrowOnError>({
+export const oauthRevoke = <ThrowOnError extends boolean = false>(options: Options<OauthRevokeData, ThrowOnError>) => (options.client ?? client).post<OauthRevokeResponses, OauthRevokeErrors, ThrowOnError>({
     ...urlSearchParamsBodySerializer,
     url: '/v1/oauth/revoke',
     ...options,
@@ -455,7 +761,7 @@ export const oauthRevoke = <ThrowOnError extends boolean = false>(options: Optio
  * signatures. Cached aggressively; rotated infrequently.
  *
  */
-export const oauthJwks = <ThrowOnError extends boolean = false>(options?: Options<OauthJwksData, ThrowOnError>) => (options?.client ?? client).get<OauthJwksResponses, unknown, ThrowOnError>({ url: '/v1/oauth/jwks', ...options });
+export const oauthJwks = <ThrowOnError extends boolean = false>(options?: Options<OauthJwksData, ThrowOnError>) => (options?.client ?? client).get<OauthJwksResponses, OauthJwksErrors, ThrowOnError>({ url: '/v1/oauth/jwks', ...options });
 
 /**
  * Cancel a queued or running job
@@ -466,7 +772,11 @@ export const oauthJwks = <ThrowOnError extends boolean = false>(options?: Option
  *
  */
 export const cancelJob = <ThrowOnError extends boolean = false>(options: Options<CancelJobData, ThrowOnError>) => (options.client ?? client).delete<CancelJobResponses, CancelJobErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/jobs/{id}',
     ...options
 });
@@ -477,10 +787,62 @@ export const cancelJob = <ThrowOnError extends boolean = false>(options: Options
  * Workspace-scoped read of a job's current state. Replaces `/v1/generations/{id}`.
  */
 export const getJob = <ThrowOnError extends boolean = false>(options: Options<GetJobData, ThrowOnError>) => (options.client ?? client).get<GetJobResponses, GetJobErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/jobs/{id}',
     ...options
 });
+
+/**
+ * Stream job status events (SSE)
+ *
+ * Server-Sent Events stream of a job. The first event carries the job's current state;
+ * then one event is sent on each status or progress change:
+ *
+ * ```
+ * event: job
+ * data: {"job_id": "…", "status": "running", "progress_pct": 40, …}
+ * ```
+ *
+ * Each `data` is the Job JSON (same shape as `GET /v1/jobs/{id}`). The stream ends
+ * after the event with a terminal state (`completed`, `failed`, `cancelled`,
+ * `nsfw_blocked`); comment lines (`: keep-alive`) may be sent in between.
+ *
+ */
+export const streamJobEvents = <ThrowOnError extends boolean = false>(options: Options<StreamJobEventsData, ThrowOnError, StreamJobEventsResponse>) => (options.client ?? client).sse.get<StreamJobEventsResponses, StreamJobEventsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/jobs/{id}/events',
+    ...options
+});
+
+/**
+ * Get asset metadata and a fresh download URL
+ *
+ * Metadata of a stored asset of the workspace with a freshly signed `url` (valid until `url_expires_at`).
+ */
+export const getAsset = <ThrowOnError extends boolean = false>(options: Options<GetAssetData, ThrowOnError>) => (options.client ?? client).get<GetAssetResponses, GetAssetErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/assets/{id}',
+    ...options
+});
+
+/**
+ * Download asset bytes (signed URL)
+ *
+ * The asset's bytes. Authorized by the URL's signature (HMAC over the asset id and `expires`), not by credentials, so it can be used directly in `<img>`/`<video>` tags and by providers. 403 `invalid_signature` or `url_expired` otherwise; get a fresh URL with `GET /v1/assets/{id}`.
+ */
+export const downloadAsset = <ThrowOnError extends boolean = false>(options: Options<DownloadAssetData, ThrowOnError>) => (options.client ?? client).get<DownloadAssetResponses, DownloadAssetErrors, ThrowOnError>({ url: '/v1/assets/{id}/content', ...options });
 
 /**
  * Capability + price catalog for every supported model
@@ -488,7 +850,11 @@ export const getJob = <ThrowOnError extends boolean = false>(options: Options<Ge
  * Returns every active model in the cost spine with capabilities (max resolution, duration, audio support) and per-unit USD pricing.
  */
 export const listModels = <ThrowOnError extends boolean = false>(options?: Options<ListModelsData, ThrowOnError>) => (options?.client ?? client).get<ListModelsResponses, ListModelsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-Api-Key', type: 'apiKey' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
     url: '/v1/models',
     ...options
 });

@@ -1,10 +1,28 @@
 import * as api from "../generated/sdk.gen.ts";
-import type { RotateApiKeyResponse } from "../generated/types.gen.ts";
+import type {
+  CreateApiKeyData, CreateApiKeyResponse, ListApiKeysResponse, RevokeApiKeyResponse, RotateApiKeyResponse,
+} from "../generated/types.gen.ts";
 import { APIResource } from "../resource.ts";
 import type { RequestOptions } from "../transport.ts";
 
+/** Key management (admin scope). Plaintext keys are returned exactly once: store them at once. */
 export class ApiKeys extends APIResource {
-  /** `POST /v1/api-keys/{id}/rotate`: the new plaintext key is returned exactly once. */
+  /** `POST /v1/api-keys` */
+  create(body: CreateApiKeyData["body"] = {}, opts?: RequestOptions): Promise<CreateApiKeyResponse> {
+    return this.client.request(api.createApiKey, { body }, opts);
+  }
+
+  /** `GET /v1/api-keys`: metadata only, including revoked and rotated keys. */
+  list(opts?: RequestOptions): Promise<ListApiKeysResponse> {
+    return this.client.request(api.listApiKeys, {}, opts);
+  }
+
+  /** `DELETE /v1/api-keys/{id}`: immediate; 409 `already_revoked` (ConflictError) the second time. */
+  revoke(id: string, opts?: RequestOptions): Promise<RevokeApiKeyResponse> {
+    return this.client.request(api.revokeApiKey, { path: { id } }, opts);
+  }
+
+  /** `POST /v1/api-keys/{id}/rotate`: the old key keeps working until `old_expires_at`. */
   rotate(id: string, opts?: RequestOptions): Promise<RotateApiKeyResponse> {
     return this.client.request(api.rotateApiKey, { path: { id } }, opts);
   }

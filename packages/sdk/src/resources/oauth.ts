@@ -36,16 +36,49 @@ export class OAuth extends APIResource {
     });
   }
 
-  /** `POST /v1/oauth/token` with `grant_type=authorization_code` (form-encoded). */
-  exchangeCode(p: { code: string; codeVerifier: string; redirectUri: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
-    const body = { grant_type: "authorization_code", code: p.code, code_verifier: p.codeVerifier, redirect_uri: p.redirectUri, client_id: p.clientId } as const;
-    return this.client.request(api.oauthToken, { body }, opts);
+  /** `GET /v1/oauth/consent?request=…`: the HTML consent page the authorize step redirects to. */
+  consentPage(request: string, opts?: RequestOptions): Promise<string> {
+    return this.client.request(api.getOAuthConsent, { query: { request }, parseAs: "text" }, opts);
   }
 
-  /** `POST /v1/oauth/token` with `grant_type=refresh_token`. Refresh tokens rotate: store the new one. */
+  /**
+   * `POST /v1/oauth/consent`: what the consent page's form does, for scripted flows and tests.
+   * Resolves with the 303 redirect target and its `code`/`state`/`error` (Node, Bun, Deno; browsers
+   * hide redirect targets from fetch, so there the page's own form must be used).
+   */
+  async submitConsent(
+    p: { request: string; csrfToken: string; decision: "approve" | "deny"; apiKey: string },
+    opts: RequestOptions = {},
+  ): Promise<{ location: string; code?: string; state?: string; error?: string }> {
+    const form = new URLSearchParams({ request: p.request, csrf_token: p.csrfToken, decision: p.decision, api_key: p.apiKey });
+    const req = new Request(this.client.http.buildUrl({ url: "/v1/oauth/consent", baseUrl: this.client.baseUrl }), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...opts.headers },
+      body: form,
+    });
+    const res = await this.client.transport.send(req, { maxRetries: 0, ...opts, redirect: "manual" });
+    const location = res.headers.get("location") ?? "";
+    const q = location ? new URL(location, this.client.baseUrl).searchParams : new URLSearchParams();
+    const pick = (k: string) => q.get(k) ?? undefined;
+    return { location, code: pick("code"), state: pick("state"), error: pick("error") };
+  }
+
+  /**
+   * `POST /v1/oauth/token` with `grant_type=authorization_code` (form-encoded).
+   * Not retried by default: codes are single-use and a replayed code revokes what it issued.
+   */
+  exchangeCode(p: { code: string; codeVerifier: string; redirectUri: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
+    const body = { grant_type: "authorization_code", code: p.code, code_verifier: p.codeVerifier, redirect_uri: p.redirectUri, client_id: p.clientId } as const;
+    return this.client.request(api.oauthToken, { body }, { maxRetries: 0, ...opts });
+  }
+
+  /**
+   * `POST /v1/oauth/token` with `grant_type=refresh_token`. Refresh tokens rotate: store the new one.
+   * Not retried by default: replaying a rotated refresh token revokes the whole token family.
+   */
   refresh(p: { refreshToken: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
     const body = { grant_type: "refresh_token", refresh_token: p.refreshToken, client_id: p.clientId } as const;
-    return this.client.request(api.oauthToken, { body }, opts);
+    return this.client.request(api.oauthToken, { body }, { maxRetries: 0, ...opts });
   }
 
   /** `POST /v1/oauth/revoke` (RFC 7009: succeeds whether or not the token was valid). */
