@@ -1,0 +1,138 @@
+import { setupServer } from "msw/node";
+import { PNG } from "pngjs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BreakerRegistry } from "../../src/providers/circuit-breaker.ts";
+import { createProviders } from "../../src/providers/registry.ts";
+import type { ProviderRequest } from "../../src/providers/types.ts";
+import { falHandlers, falValidationError } from "../msw/fal.ts";
+import { entry, fakeContext } from "./fake-context.ts";
+import { probeBytes } from "./media-probe.ts";
+
+const fal = falHandlers();
+const server = setupServer(...fal.handlers);
+beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+afterEach(() => fal.reset());
+afterAll(() => server.close());
+
+const make = (falKey: string | undefined) =>
+  createProviders({ FAL_KEY: falKey, ELEVENLABS_API_KEY: undefined }, { breakers: new BreakerRegistry(), fal: { pollIntervalMs: 5 } });
+const providers = make("test-key:secret");
+const schnell = entry("fal-ai/flux/schnell");
+const imageReq = (input: Record<string, unknown> = {}): ProviderRequest => ({
+  jobId: "job-f",
+  kind: "image",
+  model: "fal-ai/flux/schnell",
+  input: { model: "fal-ai/flux/schnell", prompt: "a lighthouse", ...input },
+});
+
+describe("fal adapter", () => {
+  it("submits once, records the request id before polling, reports status progress, downloads the image", async () => {
+    fal.set({ statuses: ["IN_QUEUE", "IN_QUEUE", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"] });
+    const ctx = fakeContext();
+    const result = await providers.forEntry(schnell).run(imageReq({ aspect_ratio: "16:9", seed: 3, lora_url: "https://example.com/char.safetensors" }), ctx);
+    expect(fal.stats.submits).toBe(1);
+    expect(ctx.recordedIds).toEqual([fal.stats.submitted[0]!.requestId]);
+    expect(fal.stats.statusCalls).toBe(5);
+    expect(fal.stats.submitted[0]!.endpoint).toBe("fal-ai/flux/schnell");
+    expect(fal.stats.submitted[0]!.input).toMatchObject({
+      prompt: "a lighthouse",
+      image_size: "landscape_16_9",
+      seed: 3,
+      loras: [{ path: "https://example.com/char.safetensors", scale: 1 }],
+      enable_safety_checker: true,
+    });
+    // Progress only goes up and ends at 100.
+    expect(ctx.progress).toEqual([...ctx.progress].sort((a, b) => a - b));
+    expect(ctx.progress.at(-1)).toBe(100);
+    expect(new Set(ctx.progress).size).toBeGreaterThanOrEqual(4);
+    const out = result.outputs[0]!;
+    expect(out.contentType).toBe("image/png");
+    expect(PNG.sync.read(Buffer.from(out.bytes)).width).toBe(64);
+    expect(result).toMatchObject({ nsfw: false, actualCostMicros: 3000n });
+  });
+
+  it("maps resolution to image_size {width, height} and seed_image_url to image_url", async () => {
+    await providers.forEntry(schnell).run(imageReq({ resolution: "768x512", seed_image_url: "https://example.com/seed.png" }), fakeContext());
+    expect(fal.stats.submitted[0]!.input).toMatchObject({ image_size: { width: 768, height: 512 }, image_url: "https://example.com/seed.png" });
+  });
+
+  it("resumes an existing request without submitting again", async () => {
+    const id = fal.addRequest("fal-ai/flux/schnell", { prompt: "earlier attempt" });
+    const ctx = fakeContext({ existingRequestId: id });
+    const result = await providers.forEntry(schnell).run(imageReq(), ctx);
+    expect(fal.stats.submits).toBe(0);
+    expect(ctx.recordedIds).toEqual([]);
+    expect(fal.stats.resultCalls).toBe(1);
+    expect(result.outputs).toHaveLength(1);
+  });
+
+  it("runs a kling video: duration as fal's string, generate_audio, MP4 bytes", async () => {
+    const kling = entry("fal-ai/kling-3.0");
+    const result = await providers
+      .forEntry(kling)
+      .run({ jobId: "j", kind: "video", model: kling.model, input: { prompt: "surf", duration_s: 5, with_audio: true, image_url: "https://example.com/i.png" } }, fakeContext());
+    expect(fal.stats.submitted[0]!.input).toEqual({ prompt: "surf", duration: "5", image_url: "https://example.com/i.png", generate_audio: true });
+    expect(result.outputs[0]!.contentType).toBe("video/mp4");
+    const info = await probeBytes(result.outputs[0]!.bytes, "mp4");
+    expect(info.videoCodec).toBe("h264");
+    expect(result.actualCostMicros).toBe(750_000n); // 5 s × $0.15 with audio
+  });
+
+  it("422 → client error keeping fal's reason, not retryable", async () => {
+    fal.set({ submitError: falValidationError("prompt", "Prompt contains forbidden words") });
+    const err = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ name: "ProviderError", kind: "client", retryable: false, status: 422, providerMessage: "prompt: Prompt contains forbidden words" });
+  });
+
+  it("500 → retryable server error", async () => {
+    fal.set({ submitError: { status: 500, body: { detail: "Internal Server Error" } } });
+    const err = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ kind: "server", retryable: true, status: 500 });
+    fal.set({ resultError: { status: 500 } });
+    const err2 = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+    expect(err2).toMatchObject({ kind: "server", retryable: true });
+  });
+
+  it("has_nsfw_concepts → nsfw true and nothing downloaded", async () => {
+    fal.set({ nsfw: true });
+    const result = await providers.forEntry(schnell).run(imageReq(), fakeContext());
+    expect(result).toMatchObject({ nsfw: true, outputs: [] });
+    expect(fal.stats.cdnDownloads).toBe(0);
+  });
+
+  it("times out a hanging provider with a retryable timeout (registry wall clock)", async () => {
+    const quick = createProviders({ FAL_KEY: "k", ELEVENLABS_API_KEY: undefined }, { breakers: new BreakerRegistry(), fal: { pollIntervalMs: 5 }, timeoutsMs: { fal: 200 } });
+    fal.set({ hang: "status" });
+    const ctx = fakeContext();
+    const err = await quick.forEntry(schnell).run(imageReq(), ctx).catch((e) => e);
+    expect(err).toMatchObject({ kind: "timeout", retryable: true });
+    expect(ctx.recordedIds).toHaveLength(1); // the submit was recorded, so a retry resumes it
+  });
+
+  it("cancel hits the request's cancel URL", async () => {
+    fal.set({ statuses: ["IN_QUEUE"] });
+    const ac = new AbortController();
+    const ctx = fakeContext({ signal: ac.signal });
+    const running = providers.forEntry(schnell).run(imageReq(), ctx).catch((e) => e);
+    while (ctx.recordedIds.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const id = ctx.recordedIds[0]!;
+    await providers.forEntry(schnell).cancel(id, imageReq());
+    ac.abort(new Error("job cancelled"));
+    expect(await running).toMatchObject({ code: "aborted", retryable: false });
+    expect(fal.stats.cancelledIds).toEqual([id]);
+    expect(fal.requests.get(id)!.cancelled).toBe(true);
+  });
+
+  it("without FAL_KEY: unavailable with a clear message, no request made", async () => {
+    const err = await make(undefined).forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ kind: "unavailable", retryable: false, message: expect.stringContaining("FAL_KEY") });
+    expect(fal.stats.submits).toBe(0);
+  });
+
+  it("a rejected key (401) is unavailable, not the user's fault, and not retried", async () => {
+    fal.set({ expectKey: "the-right-key" });
+    const err = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ kind: "unavailable", retryable: false, status: 401 });
+    expect(String(err.message)).not.toContain("test-key:secret");
+  });
+});
