@@ -12,6 +12,7 @@ import type { ProviderAdapter } from "./adapter.ts";
 import { BreakerRegistry, defaultBreakers, type BreakerOptions } from "./circuit-breaker.ts";
 import { ComposeProvider, type ComposeProviderOptions } from "./compose-provider.ts";
 import { ElevenLabsProvider, type ElevenLabsProviderOptions } from "./elevenlabs-provider.ts";
+import { isApiError } from "../errors.ts";
 import { ProviderError } from "./errors.ts";
 import { FalProvider, type FalProviderOptions } from "./fal-provider.ts";
 import { LocalProvider, type LocalProviderOptions } from "./local-provider.ts";
@@ -62,7 +63,11 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
       return {
         name: adapter.name,
         run: (req: ProviderRequest, ctx: ProviderContext) =>
-          breaker.exec(() => adapter.run(req, { ...ctx, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutOf(entry.provider))]) }, entry)),
+          breaker.exec(() =>
+            adapter
+              .run(req, { ...ctx, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutOf(entry.provider))]) }, entry)
+              .catch((err: unknown) => Promise.reject(asProviderError(err))),
+          ),
         // Cancels bypass the breaker: stopping paid work matters most when things go wrong.
         cancel: (requestId: string, req: ProviderRequest) => withTimeout(adapter.cancel(requestId, req, entry), CANCEL_TIMEOUT_MS, adapter.name),
       };
@@ -86,4 +91,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
     t = setTimeout(() => reject(new ProviderError("timeout", `${name} cancel did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/** Input checks shared with pricing throw ApiError (400); to the engine they are client failures. */
+function asProviderError(err: unknown): unknown {
+  if (isApiError(err)) return new ProviderError("client", err.message, { code: err.code, status: err.status, cause: err });
+  return err;
 }

@@ -1,2 +1,3 @@
 export * from "./fal.ts";
 export * from "./elevenlabs.ts";
+export * from "./server.ts";
