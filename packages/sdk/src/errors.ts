@@ -46,7 +46,8 @@ export class RateLimitError extends AerioxError {
   readonly retryAfter: number | undefined;
   constructor(message: string, init: AerioxErrorInit = {}) {
     super(message, init);
-    const raw = init.headers?.get("retry-after");
+    // The header is authoritative; the spec's body also carries `details.retry_after_s`.
+    const raw = init.headers?.get("retry-after") || init.details?.retry_after_s;
     this.retryAfter = raw != null && raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : undefined;
   }
 }

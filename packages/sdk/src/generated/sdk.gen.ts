@@ -76,9 +76,9 @@ export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Opti
 /**
  * Create an API key
  *
- * Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. `scopes` defaults to all three.
+ * Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. `scopes` defaults to all three. The body is optional (`{}` or no body creates an unnamed key with all scopes).
  */
-export const createApiKey = <ThrowOnError extends boolean = false>(options: Options<CreateApiKeyData, ThrowOnError>) => (options.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
+export const createApiKey = <ThrowOnError extends boolean = false>(options?: Options<CreateApiKeyData, ThrowOnError>) => (options?.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
     security: [
         { scheme: 'bearer', type: 'http' },
         { name: 'X-Api-Key', type: 'apiKey' },
@@ -88,7 +88,7 @@ export const createApiKey = <ThrowOnError extends boolean = false>(options: Opti
     ...options,
     headers: {
         'Content-Type': 'application/json',
-        ...options.headers
+        ...options?.headers
     }
 });
 

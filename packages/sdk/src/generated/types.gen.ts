@@ -416,7 +416,7 @@ export type ListApiKeysResponses = {
 export type ListApiKeysResponse = ListApiKeysResponses[keyof ListApiKeysResponses];
 
 export type CreateApiKeyData = {
-    body: {
+    body?: {
         name?: string;
         scopes?: Array<'generate' | 'read' | 'admin'>;
         /**
@@ -619,7 +619,7 @@ export type GetWalletData = {
 
 export type GetWalletErrors = {
     /**
-     * Invalid limit
+     * Invalid `limit` (`invalid_request`)
      */
     400: Error;
     /**
@@ -699,7 +699,7 @@ export type TopUpWalletData = {
 
 export type TopUpWalletErrors = {
     /**
-     * Workspace has no Stripe customer
+     * Invalid body (`invalid_request`), or the workspace has no Stripe customer
      */
     400: Error;
     /**
@@ -1392,7 +1392,7 @@ export type CreateGenerationErrors = {
      */
     500: Error;
     /**
-     * Provider circuit open or pricing unavailable
+     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1500,7 +1500,7 @@ export type ListNodesData = {
 
 export type ListNodesErrors = {
     /**
-     * Unknown card type
+     * Invalid query parameter (e.g. unknown card type, `limit` out of range)
      */
     400: Error;
     /**
@@ -1748,7 +1748,7 @@ export type ListCardsData = {
 
 export type ListCardsErrors = {
     /**
-     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     * Invalid query parameter (e.g. unknown card type, `limit` out of range)
      */
     400: Error;
     /**
@@ -2049,7 +2049,7 @@ export type RenderCardData = {
 
 export type RenderCardErrors = {
     /**
-     * Missing card id
+     * Missing or malformed card id (not a UUID)
      */
     400: Error;
     /**
@@ -2104,7 +2104,7 @@ export type ListCharactersData = {
 
 export type ListCharactersErrors = {
     /**
-     * Invalid cursor
+     * Invalid cursor or `limit`
      */
     400: Error;
     /**
@@ -2196,7 +2196,7 @@ export type CreateCharacterErrors = {
      */
     500: Error;
     /**
-     * Pricing unavailable
+     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
