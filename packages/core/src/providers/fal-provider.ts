@@ -60,7 +60,7 @@ export class FalProvider implements ProviderAdapter {
         if (ctx.signal.aborted) throw abortedError(ctx.signal);
         const submitted = await fal.queue.submit(endpoint, { input, abortSignal: ctx.signal });
         requestId = submitted.request_id;
-        await ctx.recordRequestId(requestId);
+        await this.record(fal, endpoint, requestId, ctx);
       }
       await safeProgress(ctx, 5);
       await this.waitForCompletion(fal, endpoint, requestId, ctx);
@@ -78,6 +78,22 @@ export class FalProvider implements ProviderAdapter {
       return { outputs, actualCostMicros: priceFor(entry, req.input), nsfw };
     } catch (err) {
       throw mapFalError(err, ctx.signal);
+    }
+  }
+
+  /**
+   * Persist the request id before anything else. If that fails, a retry could not resume
+   * and would pay fal a second time: cancel this request (best effort) and fail retryably.
+   */
+  private async record(fal: FalClient, endpoint: string, requestId: string, ctx: ProviderContext): Promise<void> {
+    try {
+      await ctx.recordRequestId(requestId);
+    } catch (err) {
+      await fal.queue.cancel(endpoint, { requestId }).catch(() => undefined);
+      throw new ProviderError("server", `Could not record fal.ai request ${requestId}; it was cancelled: ${(err as Error).message}`, {
+        code: "request_id_not_recorded",
+        cause: err,
+      });
     }
   }
 

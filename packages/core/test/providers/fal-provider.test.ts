@@ -93,6 +93,23 @@ describe("fal adapter", () => {
     expect(err2).toMatchObject({ kind: "server", retryable: true });
   });
 
+  it("a transient 500 on a status poll is retried by @fal-ai/client itself (~1 s backoff)", async () => {
+    fal.set({ statusError: { status: 500, times: 1 } });
+    const result = await providers.forEntry(schnell).run(imageReq(), fakeContext());
+    expect(result.outputs).toHaveLength(1);
+    expect(fal.stats.submits).toBe(1);
+  });
+
+  it("when the request id cannot be recorded, the fal request is cancelled (no orphan to pay twice)", async () => {
+    const ctx = fakeContext();
+    ctx.recordRequestId = async () => {
+      throw new Error("database unavailable");
+    };
+    const err = await providers.forEntry(schnell).run(imageReq(), ctx).catch((e) => e);
+    expect(err).toMatchObject({ kind: "server", retryable: true, code: "request_id_not_recorded" });
+    expect(fal.stats.cancelledIds).toEqual([fal.stats.submitted[0]!.requestId]);
+  });
+
   it("has_nsfw_concepts → nsfw true and nothing downloaded", async () => {
     fal.set({ nsfw: true });
     const result = await providers.forEntry(schnell).run(imageReq(), fakeContext());
