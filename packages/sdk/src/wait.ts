@@ -88,8 +88,10 @@ async function viaStream(client: Aeriox, id: string, signal: AbortSignal, seen: 
     return undefined; // stream closed before a terminal state: polling takes over
   } catch (err) {
     if (signal.aborted) throw err;
-    // No stream endpoint (404/405/501) or a broken connection: fall back to polling.
-    if (err instanceof APIConnectionError || (err instanceof AerioxError && [404, 405, 501].includes(err.status ?? 0))) return undefined;
+    // No stream endpoint (404/405/501), a busy or failing server (429/5xx: polling retries with
+    // backoff) or a broken connection: fall back to polling. 401/403 are real answers and propagate.
+    const status = err instanceof AerioxError ? (err.status ?? 0) : 0;
+    if (err instanceof APIConnectionError || [404, 405, 429].includes(status) || status >= 500) return undefined;
     if (err instanceof TypeError) return undefined; // stream reset mid-read
     throw err;
   }

@@ -49,8 +49,8 @@ describe("jobs.wait", () => {
     expect(polls).toBe(3);
   });
 
-  it("falls back to polling on 501 and on a network error", async () => {
-    for (const broken of [() => apiError(501, "not_implemented"), () => HttpResponse.error()]) {
+  it("falls back to polling on 501, 503, 429 and on a network error", async () => {
+    for (const broken of [() => apiError(501, "not_implemented"), () => apiError(503, "queue_unavailable"), () => apiError(429, "rate_limited"), () => HttpResponse.error()]) {
       server.use(http.get(url(EVENTS), broken), http.get(url(JOB), () => HttpResponse.json(job("completed"))));
       await expect(makeClient().jobs.wait(JOB_ID, { pollInterval: 5 })).resolves.toMatchObject({ status: "completed" });
     }
@@ -71,6 +71,11 @@ describe("jobs.wait", () => {
     expect(err).toBeInstanceOf(JobFailedError);
     expect((err as JobFailedError).job.status).toBe(status);
     expect((err as JobFailedError).code).toBe(`provider_${status}`);
+  });
+
+  it("a 401 on the stream is an answer, not a reason to poll", async () => {
+    server.use(http.get(url(EVENTS), () => apiError(401, "unauthorized")));
+    await expect(makeClient().jobs.wait(JOB_ID)).rejects.toMatchObject({ name: "AuthenticationError", status: 401 });
   });
 
   it("JobFailedError also comes from polling", async () => {

@@ -1,0 +1,53 @@
+// Against a real server: `pnpm start`, create a key, then
+//   AERIOX_LIVE_BASE_URL=http://localhost:8080 AERIOX_LIVE_API_KEY=sk_live_… pnpm --filter @aeriox/sdk exec vitest run test/live.test.ts
+// Skipped unless both are set. No msw here: every request reaches the server.
+import { describe, expect, it } from "vitest";
+import { Aeriox, AuthenticationError, BadRequestError, NotFoundError } from "../src/index.ts";
+
+const baseUrl = process.env.AERIOX_LIVE_BASE_URL;
+const apiKey = process.env.AERIOX_LIVE_API_KEY;
+
+describe.skipIf(!baseUrl || !apiKey)("live server", () => {
+  const client = new Aeriox({ baseUrl, apiKey });
+
+  it("health and me", async () => {
+    expect(await client.health()).toEqual({ status: "ok" });
+    const me = await client.me();
+    expect(me.api_key.prefix).toMatch(/^sk_live_/);
+  });
+
+  it("typed errors with request ids", async () => {
+    const nf = await client.jobs.get("00000000-0000-4000-8000-000000000000").catch((e: unknown) => e);
+    expect(nf).toBeInstanceOf(NotFoundError);
+    expect((nf as NotFoundError).requestId).toBeTruthy();
+    await expect(client.jobs.get("not-a-uuid")).rejects.toBeInstanceOf(BadRequestError);
+    await expect(new Aeriox({ baseUrl, apiKey: "sk_live_wrong" }).me()).rejects.toBeInstanceOf(AuthenticationError);
+  });
+
+  it("generates a local image, waits, downloads it", async () => {
+    const seen: string[] = [];
+    const img = await client.images.generateAndWait(
+      { model: "local/image", prompt: "sdk live test" },
+      { maxCostUsd: 1, deadline: 60_000, onProgress: (j) => seen.push(j.status) },
+    );
+    expect(img.status).toBe("completed");
+    const bytes = new Uint8Array(await img.arrayBuffer());
+    expect([...bytes.slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]); // PNG signature
+    expect(seen.at(-1)).toBe("completed");
+  });
+
+  it("the same Idempotency-Key replays the first job", async () => {
+    const key = `sdk-live-${Date.now()}`;
+    const body = { model: "local/image", prompt: "idempotent" };
+    const a = await client.images.generate(body, { idempotencyKey: key });
+    const b = await client.images.generate(body, { idempotencyKey: key });
+    expect(b.job_id).toBe(a.job_id);
+  });
+
+  it("lists characters and cards", async () => {
+    const page = await client.characters.list({ limit: 5 });
+    expect(Array.isArray(page.data)).toBe(true);
+    const cards = await client.cards.list({ limit: 5 });
+    expect(cards.limit).toBe(5);
+  });
+});
