@@ -1,0 +1,87 @@
+/**
+ * Opens the database: PGlite (embedded PostgreSQL in WebAssembly) in `<dataDir>/pgdata`
+ * by default, or a PostgreSQL server when DATABASE_URL is set. Both are reached through
+ * the same generated Prisma client via a driver adapter, so domain code never knows which.
+ */
+import path from "node:path";
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { Config } from "../config.ts";
+import { PrismaClient, Prisma } from "./generated/client.ts";
+
+// Model types (Workspace, ApiKey, Job, ...), enums, `Prisma` and `PrismaClient`.
+export * from "./generated/client.ts";
+
+/** What a transaction callback receives: every model delegate, no `$transaction`. */
+export type TransactionClient = Prisma.TransactionClient;
+/** Domain functions that can run standalone or inside a caller's transaction take this. */
+export type DbClient = PrismaClient | TransactionClient;
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+export type OpenDatabaseOptions =
+  | Pick<Config, "databaseKind" | "DATABASE_URL" | "dataDir">
+  | { url: "memory://" }
+  | { url: string; kind: "postgres" };
+
+/**
+ * Interactive transactions queue up: PGlite has one connection (its own mutex runs
+ * transactions one after another) and a PostgreSQL pool has a few. Prisma's default
+ * `maxWait` of 2 s to *start* a transaction would fail callers that merely wait their
+ * turn under load, so it is raised; `timeout` bounds how long one transaction may run.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 30_000 } as const;
+
+/** Connections per API/worker process (several processes share one server). */
+const POSTGRES_POOL_SIZE = 10;
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if ("url" in options) {
+    if (options.url === "memory://") return openPglite(undefined);
+    return openPostgres(options.url);
+  }
+  if (options.databaseKind === "postgres") {
+    if (!options.DATABASE_URL) throw new Error("databaseKind is 'postgres' but DATABASE_URL is not set");
+    return openPostgres(options.DATABASE_URL);
+  }
+  const dir = path.join(options.dataDir, "pgdata");
+  mkdirSync(dir, { recursive: true });
+  return openPglite(dir);
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  // PGlite's own mutex serialises transactions and makes a top-level query wait for an
+  // open transaction to finish (it never slips into someone else's transaction). The
+  // one way to deadlock is to call `db.prisma` (not `tx`) inside a transaction
+  // callback: that query waits for the transaction that waits for it, until `timeout`.
+  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  await pglite.waitReady;
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
+  return {
+    prisma,
+    kind: "pglite",
+    async close() {
+      await prisma.$disconnect();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const adapter = new PrismaPg({ connectionString: url, max: POSTGRES_POOL_SIZE });
+  const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
+  await prisma.$connect();
+  return {
+    prisma,
+    kind: "postgres",
+    async close() {
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
+import { findSchemaDrift } from "../../src/db/drift.ts";
+import { parseSchema, readSchemaModel, SCHEMA_PATH } from "../../src/db/schema-model.ts";
+import { backends } from "./backends.ts";
+
+describe("schema.prisma reader", () => {
+  it("sees every model's columns with types and nullability", () => {
+    const model = readSchemaModel();
+    const col = (table: string, column: string) => model.columns.find((c) => c.table === table && c.column === column);
+    expect(col("wallets", "balance_micros")).toEqual({ table: "wallets", column: "balance_micros", udt: "int8", nullable: false });
+    expect(col("api_keys", "scopes")).toEqual({ table: "api_keys", column: "scopes", udt: "_text", nullable: true });
+    expect(col("jobs", "status")?.udt).toBe("job_status");
+    expect(col("jobs", "created_at")?.udt).toBe("timestamptz");
+    expect(col("cards", "embedding")?.udt).toBe("_float4");
+    expect(col("workspaces", "api_keys")).toBeUndefined(); // relation field
+    expect(model.enums.get("ledger_entry_kind")).toEqual(["trial", "topup", "adjustment", "capture", "refund"]);
+  });
+});
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`drift between schema.prisma and the migrated ${backend.name}`, () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase({ databaseUrl: backend.databaseUrl });
+    });
+    afterAll(async () => {
+      await db?.dispose();
+    });
+
+    it("finds none", async () => {
+      expect(await findSchemaDrift(db)).toEqual([]);
+    });
+
+    it("names a schema.prisma change the SQL lacks", async () => {
+      const text = readFileSync(SCHEMA_PATH, "utf8")
+        .replace('name                String?\n  /// Display prefix', 'name                String\n  /// Display prefix')
+        .replace("  rotatedToId         String?   @map(\"rotated_to_id\") @db.Uuid", "  rotatedToId         String?   @map(\"rotated_to_id\") @db.Uuid\n  note String?");
+      expect(await findSchemaDrift(db, parseSchema(text))).toEqual([
+        "api_keys.name: nullable in the database, NOT NULL in schema.prisma",
+        "api_keys.note: column in schema.prisma but not in the database",
+      ]);
+    });
+
+    it("names each database change schema.prisma lacks", async () => {
+      await db.prisma.$executeRawUnsafe(`ALTER TABLE "wallets" ADD COLUMN "surprise" INTEGER`);
+      await db.prisma.$executeRawUnsafe(`ALTER TABLE "jobs" ALTER COLUMN "provider" DROP NOT NULL`);
+      await db.prisma.$executeRawUnsafe(`ALTER TABLE "assets" ALTER COLUMN "width" TYPE BIGINT`);
+      await db.prisma.$executeRawUnsafe(`ALTER TYPE "hold_status" ADD VALUE 'expired'`);
+      await db.prisma.$executeRawUnsafe(`CREATE TABLE "stray" ("id" INTEGER)`);
+      const drift = await findSchemaDrift(db);
+      expect(drift).toEqual(
+        expect.arrayContaining([
+          "wallets.surprise: column in the database but not in schema.prisma",
+          "jobs.provider: nullable in the database, NOT NULL in schema.prisma",
+          "assets.width: type is int8 in the database, int4 in schema.prisma",
+          "enum hold_status: values are (held, captured, released, expired) in the database, (held, captured, released) in schema.prisma",
+          "stray: table in the database but not in schema.prisma",
+        ]),
+      );
+      expect(drift).toHaveLength(5);
+    });
+  });
+}
