@@ -18,3 +18,10 @@ export function usdToMicros(usd: number): bigint {
   if (!Number.isSafeInteger(micros)) throw new RangeError("amount is too large");
   return BigInt(micros);
 }
+
+/** Legacy "credits" (deprecated endpoints, estimate): 1 credit = 1 US cent. */
+export const MICROS_PER_CREDIT = 10_000n;
+
+export function microsToCredits(micros: bigint): number {
+  return Number(micros) / Number(MICROS_PER_CREDIT);
+}

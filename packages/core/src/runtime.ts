@@ -11,6 +11,15 @@ import { openDatabase, type Database } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./auth/rate-limit.ts";
+import { loadCatalog, type Catalog } from "./pricing/catalog.ts";
+import { createProviders, type Providers, type ProvidersOptions } from "./providers/registry.ts";
+import { createLocalAssetStorage, type AssetStorage } from "./assets/storage.ts";
+import { createUrlSigner, loadSigningSecret, type UrlSigner } from "./assets/signed-urls.ts";
+import { createInProcessQueue, type JobQueue } from "./jobs/queue.ts";
+import { createBullQueue } from "./jobs/bullmq-queue.ts";
+import { processJob } from "./jobs/process.ts";
+import { startReconciler } from "./jobs/reconciler.ts";
+import path from "node:path";
 
 export interface Runtime {
   config: Config;
@@ -18,6 +27,12 @@ export interface Runtime {
   db: Database;
   redis: Redis | null;
   rateLimiter: RateLimiter;
+  catalog: Catalog;
+  providers: Providers;
+  storage: AssetStorage;
+  signer: UrlSigner;
+  /** Where new jobs go: the in-process runner, or BullMQ when REDIS_URL is set. */
+  queue: JobQueue;
   close(): Promise<void>;
 }
 
@@ -28,6 +43,12 @@ export interface RuntimeOptions {
   migrate?: boolean;
   /** Test hook: use this database instead of opening one from config. */
   db?: Database;
+  /** Test hook: provider options (timeouts, breakers, backoff). */
+  providers?: ProvidersOptions;
+  /** In-process runner: retry backoff base (tests shorten it). */
+  retryBackoffMs?: number;
+  /** Run the reconciler in this process (default: yes where jobs run). */
+  reconciler?: boolean;
 }
 
 /** BullMQ loses jobs when Redis may evict keys; refuse to run on such a Redis. */
@@ -78,16 +99,45 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     const rateLimiter = redis
       ? createRedisRateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE)
       : createMemoryRateLimiter(config.RATE_LIMIT_PER_MINUTE);
-    return {
+    const catalog = loadCatalog({ file: config.PRICING_FILE });
+    if (catalog.error) logger.error(catalog.error.message);
+    const providers = createProviders(config, options.providers);
+    const storage = createLocalAssetStorage(path.join(config.dataDir, "assets"));
+    const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
+
+    const runtime: Runtime = {
       config,
       logger,
       db,
       redis,
       rateLimiter,
+      catalog,
+      providers,
+      storage,
+      signer,
+      queue: undefined as unknown as JobQueue,
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();
       },
     };
+    if (config.REDIS_URL) {
+      runtime.queue = createBullQueue({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+    } else {
+      // Embedded default: this process runs the jobs it accepts (the server, or a CLI command).
+      runtime.queue = createInProcessQueue({
+        processor: (jobId, attempt) => processJob(runtime, jobId, attempt),
+        concurrency: config.WORKER_CONCURRENCY,
+        ...(options.retryBackoffMs !== undefined ? { backoffMs: options.retryBackoffMs } : {}),
+        onError: (jobId, err) => logger.error({ err, jobId }, "job processor failed"),
+      });
+      if (options.role === "server" && options.reconciler !== false) {
+        const reconciler = startReconciler(runtime);
+        cleanups.push(() => reconciler.stop());
+      }
+    }
+    const queue = runtime.queue;
+    cleanups.push(() => queue.close());
+    return runtime;
   } catch (err) {
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw err;

@@ -23,6 +23,7 @@ export interface SpecOperation {
   /** false when the operation declares `security: []`. */
   authenticated: boolean;
   scope: Scope | null;
+  deprecated: boolean;
 }
 
 export interface LoadedSpec {
@@ -52,6 +53,7 @@ export function loadSpec(): LoadedSpec {
         tag: op.tags?.[0] ?? "default",
         authenticated: security.length > 0,
         scope: (op["x-aeriox-scope"] as Scope | undefined) ?? null,
+        deprecated: op.deprecated === true,
       });
     }
   }

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness probe
+         * @description Answers 200 while the process is up. Does not touch the database or the queue. Public.
+         */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -15,13 +35,77 @@ export interface paths {
          * Fetch the AERIOX OpenAPI 3.1 spec as JSON
          * @description Returns the canonical OpenAPI 3.1 document for the AERIOX public API
          *     as JSON. The spec is also available as YAML at
-         *     `docs/api/aeriox.openapi.yaml` in the source repo. Public — no
+         *     `spec/aeriox.openapi.yaml` in the source repo. Public — no
          *     authentication required. Cached at the edge for one hour.
          */
         get: operations["getOpenApiSpec"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness probe
+         * @description Checks the database and, when one is configured, the job queue (Redis). 200 when the instance can serve traffic; 503 with `details.checks` naming the failing dependency otherwise. The embedded default (in-process runner) reports `queue: not_configured`. Public.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the workspace's API keys
+         * @description Metadata of every key of the workspace, including revoked and rotated ones (never the plaintext).
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. `scopes` defaults to all three. The body is optional (`{}` or no body creates an unnamed key with all scopes).
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Revokes the key at once: further requests with it get 401. Returns the key with `revoked_at` set; 409 `already_revoked` if it was revoked before.
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -49,6 +133,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get asset metadata and a fresh download URL
+         * @description Metadata of a stored asset of the workspace with a freshly signed `url` (valid until `url_expires_at`).
+         */
+        get: operations["getAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download asset bytes (signed URL)
+         * @description The asset's bytes. Authorized by the URL's signature (HMAC over the asset id and `expires`), not by credentials, so it can be used directly in `<img>`/`<video>` tags and by providers. 403 `invalid_signature` or `url_expired` otherwise; get a fresh URL with `GET /v1/assets/{id}`.
+         */
+        get: operations["downloadAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audio/generate": {
         parameters: {
             query?: never;
@@ -60,11 +184,62 @@ export interface paths {
         put?: never;
         /**
          * Generate audio (text-to-speech)
-         * @description Synthesize speech via ElevenLabs. Audio synthesis is fast enough
-         *     to be sync — returns a completed job inline with the audio URL.
+         * @description Synthesize speech (ElevenLabs, or the built-in local TTS of a self-hosted
+         *     deployment). The request is accepted as a Job; for synchronous providers
+         *     (ElevenLabs, local/tts) the returned Job is already `completed` with
+         *     `output_urls` (and `asset_ids`). Otherwise poll `GET /v1/jobs/{id}`
+         *     (or stream `GET /v1/jobs/{id}/events`).
          */
         post: operations["generateAudio"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List cards
+         * @description Offset-paginated list of the workspace's cards (plus global ones unless `scope` narrows it). Filter by `type`, `parent_id`, or `globals_only=1`. Soft-deleted cards are excluded.
+         */
+        get: operations["listCards"];
+        put?: never;
+        /**
+         * Create a card
+         * @description Creates a card (and optionally its outgoing edges). Accepts `card_type` (or the legacy `node_type`).
+         */
+        post: operations["createCard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cards/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a card with its outgoing edges
+         * @description A single card of the workspace (or a global card) and its outgoing edges.
+         */
+        get: operations["getCard"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a card
+         * @description Soft-deletes a card of the workspace; it disappears from lists, search and reads.
+         */
+        delete: operations["deleteCard"];
         options?: never;
         head?: never;
         patch?: never;
@@ -101,8 +276,11 @@ export interface paths {
         };
         /**
          * Semantic search across the workspace card library
-         * @description Voyage-embedding-backed similarity search over cards. Workspace-scoped.
-         *     Returns 503 when `VOYAGE_API_KEY` is not configured on the deployment.
+         * @description Embedding-backed similarity search over cards. Workspace-scoped. By
+         *     default the deployment uses a built-in local embedding, so search works
+         *     offline; a hosted embedding backend (e.g. Voyage) can be configured
+         *     instead. Returns 503 `search_unavailable` when the embedding backend is
+         *     unavailable.
          */
         get: operations["searchCards"];
         put?: never;
@@ -175,13 +353,14 @@ export interface paths {
         put?: never;
         /**
          * Stitch multiple assets into a single video
-         * @description Multi-shot video composition. Takes asset references and segment
-         *     timing, returns a queued composition job that is dispatched to a
-         *     Vercel Sandbox microVM running ffmpeg. The 202 response carries
-         *     the job id (and the wallet reservation snapshot); poll
-         *     `GET /v1/jobs/{id}` until the job reaches a terminal state
-         *     (`completed` / `failed` / `cancelled`) — the stitched output URL
-         *     appears in the polled job's `output_urls` field.
+         * @description Multi-shot video composition. Takes asset references (`asset_id` from a
+         *     job's `asset_ids`) and segment timing, returns a queued composition job
+         *     that our ffmpeg worker picks up: it fetches the stored assets, trims and
+         *     concatenates the segments and stores the result as a new asset. The 202
+         *     response carries the job id (and the wallet reservation snapshot); poll
+         *     `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) until the job
+         *     reaches a terminal state (`completed` / `failed` / `cancelled`) — the
+         *     stitched output URL appears in the job's `output_urls` field.
          */
         post: operations["composeVideo"];
         delete?: never;
@@ -248,7 +427,8 @@ export interface paths {
          * @deprecated
          * @description Legacy generation endpoint. Deprecated alias of `/v1/images/generate`
          *     (and video equivalents). Returns a queued job; clients poll
-         *     `/v1/generations/{id}`.
+         *     `/v1/generations/{id}` (deprecated) or `GET /v1/jobs/{id}` with the
+         *     same id.
          */
         post: operations["createGeneration"];
         delete?: never;
@@ -289,8 +469,9 @@ export interface paths {
         put?: never;
         /**
          * Generate an image
-         * @description Canonical image generation endpoint. Returns a queued job; clients
-         *     poll `/v1/generations/{id}` for status and asset URLs.
+         * @description Canonical image generation endpoint. Returns the queued unified Job; clients
+         *     poll `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) for
+         *     status, `output_urls` and `asset_ids`.
          */
         post: operations["generateImage"];
         delete?: never;
@@ -320,6 +501,36 @@ export interface paths {
          *     a terminal state.
          */
         delete: operations["cancelJob"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream job status events (SSE)
+         * @description Server-Sent Events stream of a job. The first event carries the job's current state;
+         *     then one event is sent on each status or progress change:
+         *
+         *     ```
+         *     event: job
+         *     data: {"job_id": "…", "status": "running", "progress_pct": 40, …}
+         *     ```
+         *
+         *     Each `data` is the Job JSON (same shape as `GET /v1/jobs/{id}`). The stream ends
+         *     after the event with a terminal state (`completed`, `failed`, `cancelled`,
+         *     `nsfw_blocked`); comment lines (`: keep-alive`) may be sent in between.
+         */
+        get: operations["streamJobEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -373,18 +584,21 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List cards (legacy `nodes` alias)
-         * @description Backward-compat alias for `/v1/cards`. Response is dual-emitted with
-         *     both `nodes` and `cards` keys referencing the same array. Sunsets
-         *     on 2026-10-22.
+         * (Deprecated) List cards (legacy `nodes` alias)
+         * @deprecated
+         * @description Deprecated backward-compat alias of `GET /v1/cards`. Response is
+         *     dual-emitted with both `nodes` and `cards` keys referencing the same
+         *     array. The announced sunset (2026-10-22) has passed; the route keeps
+         *     working but new clients must use `/v1/cards`.
          */
         get: operations["listNodes"];
         put?: never;
         /**
-         * Create a card (legacy `nodes` alias)
-         * @description Backward-compat alias for `POST /v1/cards`. Request accepts either
-         *     `card_type` or legacy `node_type`. Response includes both `node` and
-         *     `card` fields referencing the same row.
+         * (Deprecated) Create a card (legacy `nodes` alias)
+         * @deprecated
+         * @description Deprecated backward-compat alias of `POST /v1/cards`. Request accepts
+         *     either `card_type` or legacy `node_type`. Response includes both `node`
+         *     and `card` fields referencing the same row.
          */
         post: operations["createNode"];
         delete?: never;
@@ -400,11 +614,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a single card with outgoing edges */
+        /**
+         * (Deprecated) Get a single card with outgoing edges
+         * @deprecated
+         * @description Deprecated alias of `GET /v1/cards/{id}` (response key `node` instead of `card`).
+         */
         get: operations["getNode"];
         put?: never;
         post?: never;
-        /** Soft-delete a card */
+        /**
+         * (Deprecated) Soft-delete a card
+         * @deprecated
+         * @description Deprecated alias of `DELETE /v1/cards/{id}`. Soft-deletes the card.
+         */
         delete: operations["deleteNode"];
         options?: never;
         head?: never;
@@ -420,12 +642,51 @@ export interface paths {
         };
         /**
          * Begin OAuth 2.0 PKCE authorization
-         * @description Authorization endpoint for the PKCE-only flow. Validates the request
-         *     and redirects the user-agent to the consent screen.
+         * @description Authorization endpoint for the PKCE-only flow (S256). Validates the
+         *     request (known `client_id`, exact `redirect_uri` match, `code_challenge`)
+         *     and redirects the user-agent to the consent page
+         *     `GET /v1/oauth/consent?request=…`, where the workspace owner approves or
+         *     denies. Errors are answered here (never redirected to an unverified
+         *     `redirect_uri`).
          */
         get: operations["oauthAuthorize"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OAuth consent page
+         * @description HTML consent page of the authorization-code flow. `GET /v1/oauth/authorize`
+         *     validates the client's request, stores it as a pending authorization and
+         *     redirects here with its opaque id in `request`. The page shows the client, the
+         *     requested scopes and the redirect URI, and a form (with a CSRF token) where the
+         *     workspace owner authenticates with an API key of the workspace and approves or
+         *     denies; the form posts to `POST /v1/oauth/consent`. Pending authorizations expire
+         *     after a few minutes.
+         */
+        get: operations["getOAuthConsent"];
+        put?: never;
+        /**
+         * Approve or deny an OAuth authorization
+         * @description Form submission of the consent page. The owner authenticates with `api_key` (a key of
+         *     the workspace being granted; it is checked, never stored or forwarded). On `approve`
+         *     a single-use, short-lived authorization code bound to the PKCE challenge is issued and
+         *     the user-agent is redirected (303) to the client's `redirect_uri` with `code` and
+         *     `state`; on `deny` it is redirected with `error=access_denied` and `state`. The client
+         *     then exchanges the code at `POST /v1/oauth/token` with its `code_verifier`.
+         */
+        post: operations["submitOAuthConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -569,8 +830,9 @@ export interface paths {
         put?: never;
         /**
          * Generate a video
-         * @description Canonical video generation endpoint. Returns a queued job; clients
-         *     poll `/v1/generations/{id}` for status and asset URLs.
+         * @description Canonical video generation endpoint. Returns the queued unified Job; clients
+         *     poll `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) for
+         *     status, `output_urls` and `asset_ids`.
          */
         post: operations["generateVideo"];
         delete?: never;
@@ -586,7 +848,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get wallet balance and recent transactions */
+        /**
+         * Get wallet balance and recent transactions
+         * @description USD wallet of the workspace: balance (total, reserved by running jobs, available) and the most recent ledger entries.
+         */
         get: operations["getWallet"];
         put?: never;
         post?: never;
@@ -632,9 +897,30 @@ export interface paths {
          * @description Creates a Stripe PaymentIntent against the workspace's saved customer.
          *     If `payment_method_id` is provided, the intent is confirmed immediately
          *     (off-session); otherwise the `client_secret` is returned for the client
-         *     to confirm via Stripe.js. Webhook credits the wallet on success.
+         *     to confirm via Stripe.js. The wallet is credited only by the verified Stripe webhook
+         *     (`POST /v1/webhooks/stripe`) on success, once per event.
          */
         post: operations["topUpWallet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive Stripe events
+         * @description Stripe calls this endpoint. The raw request bytes are verified against `Stripe-Signature` with the webhook secret; a successful `payment_intent.succeeded` credits the wallet exactly once per event id (replays are acknowledged without crediting again). Not for API clients.
+         */
+        post: operations["handleStripeWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -645,6 +931,74 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description API key metadata. The plaintext key is never returned after creation or rotation. */
+        ApiKey: {
+            /** Format: date-time */
+            created_at: string;
+            daily_spend_cap_usd: number | null;
+            /**
+             * Format: date-time
+             * @description Set when the key was rotated: it keeps working until then.
+             */
+            expires_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            name: string | null;
+            /** @description Display prefix of the key (e.g. `sk_live_ab12`). */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            scopes: ("generate" | "read" | "admin")[];
+        };
+        /** @description A stored output (or uploaded) media file of the workspace. */
+        Asset: {
+            /** @example image/png */
+            content_type: string;
+            /** Format: date-time */
+            created_at: string;
+            duration_s?: number | null;
+            height?: number | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The job that produced the asset.
+             */
+            job_id: string | null;
+            size_bytes: number;
+            /**
+             * Format: uri
+             * @description Freshly signed download URL (`GET /v1/assets/{id}/content?expires=…&signature=…`), valid until `url_expires_at`.
+             */
+            url: string;
+            /** Format: date-time */
+            url_expires_at: string;
+            width?: number | null;
+        };
+        /** @description A card of the workspace library (legacy name: node). */
+        Card: {
+            attributes?: {
+                [key: string]: unknown;
+            };
+            card_type: string;
+            /** Format: date-time */
+            created_at: string;
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: uuid */
+            parent_id?: string | null;
+            /** Format: uri-reference */
+            preview_url?: string | null;
+            /** Format: uri-reference */
+            thumb_url?: string | null;
+            visibility_scopes?: string[];
+        } & {
+            [key: string]: unknown;
+        };
         Character: {
             attributes?: {
                 [key: string]: unknown;
@@ -702,7 +1056,10 @@ export interface components {
             /** @default 1080p */
             output_resolution: string;
             segments: {
-                /** Format: uuid */
+                /**
+                 * Format: uuid
+                 * @description An asset id (from a job's `asset_ids` or `GET /v1/assets/{id}`).
+                 */
                 asset_id: string;
                 duration: number;
                 effects?: {
@@ -711,6 +1068,7 @@ export interface components {
                 start_time: number;
             }[];
         };
+        /** @description Every non-2xx response body. `code` is a stable snake_case identifier; `details` carries structured context (e.g. `fields` for validation errors, `request_id` for 5xx). */
         Error: {
             error: {
                 /** @example insufficient_funds */
@@ -739,7 +1097,7 @@ export interface components {
             /** Format: uuid */
             character_id?: string;
             loras?: {
-                /** Format: uri */
+                /** @description LoRA weights: an absolute URL, a model-hub id or a provider-relative path. */
                 path: string;
                 scale: number;
             }[];
@@ -769,6 +1127,8 @@ export interface components {
             with_audio: boolean;
         };
         Job: {
+            /** @description Stored output assets (same order as `output_urls`); usable as `asset_id` in compose segments and prism application, and with `GET /v1/assets/{id}` for a fresh URL. */
+            asset_ids?: string[] | null;
             charged_cost_usd?: number | null;
             /** Format: date-time */
             completed_at?: string | null;
@@ -778,6 +1138,9 @@ export interface components {
             estimated_cost_usd?: number | null;
             /** Format: uuid */
             job_id: string;
+            /** @description Model the job runs on (`null` for jobs without one, e.g. compose). */
+            model?: string | null;
+            /** @description Signed URLs of the outputs (expire; fetch a fresh one with `GET /v1/assets/{id}`). */
             output_urls?: string[] | null;
             /** @description Present only when `type=prism_apply`. Identifies the prism that was applied. */
             prism_id?: string;
@@ -786,6 +1149,8 @@ export interface components {
             status: "queued" | "running" | "completed" | "failed" | "cancelled" | "nsfw_blocked";
             /** @enum {string} */
             type: "image" | "video" | "audio" | "compose" | "character_train" | "prism_apply";
+            /** Format: date-time */
+            updated_at?: string | null;
         };
         Model: {
             cost_usd_per_unit: number;
@@ -809,9 +1174,50 @@ export interface components {
         };
     };
     responses: {
-        /** @description Wallet balance too low for estimated cost */
+        /** @description Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON */
+        BadRequest: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Conflict: the `Idempotency-Key` was already used with a different request body */
+        Conflict: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The credential lacks the scope this operation needs (`x-aeriox-scope`) */
+        Forbidden: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded */
         InsufficientFunds: {
             headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Unexpected server error (`details.request_id` identifies it in the logs) */
+        InternalError: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -821,6 +1227,17 @@ export interface components {
         /** @description Resource not found (or not visible to this workspace) */
         NotFound: {
             headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Request body exceeds the size limit */
+        PayloadTooLarge: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -830,16 +1247,39 @@ export interface components {
         /** @description Concurrency cap or rate limit exceeded */
         RateLimited: {
             headers: {
-                "retry-after"?: number;
+                "retry-after": components["headers"]["RetryAfter"];
+                "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Missing or invalid API key */
+        /** @description A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded */
+        ServiceUnavailable: {
+            headers: {
+                "retry-after": components["headers"]["RetryAfter"];
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Missing or invalid credentials (API key or OAuth access token) */
         Unauthorized: {
             headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Unsupported `Content-Type`, encoding or charset of the request body */
+        UnsupportedMediaType: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -847,11 +1287,22 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Seconds to wait before retrying. */
+        RetryAfter: number;
+        /** @description Identifier of this request, echoed from an incoming `x-request-id` or generated; quote it when reporting a problem. */
+        XRequestId: string;
+    };
     pathItems: never;
 }
+export type SchemaApiKey = components['schemas']['ApiKey'];
+export type SchemaAsset = components['schemas']['Asset'];
+export type SchemaCard = components['schemas']['Card'];
 export type SchemaCharacter = components['schemas']['Character'];
 export type SchemaComposeJobAck = components['schemas']['ComposeJobAck'];
 export type SchemaComposeRequest = components['schemas']['ComposeRequest'];
@@ -862,12 +1313,46 @@ export type SchemaGenerateVideoRequest = components['schemas']['GenerateVideoReq
 export type SchemaJob = components['schemas']['Job'];
 export type SchemaModel = components['schemas']['Model'];
 export type SchemaPrism = components['schemas']['Prism'];
+export type ResponseBadRequest = components['responses']['BadRequest'];
+export type ResponseConflict = components['responses']['Conflict'];
+export type ResponseForbidden = components['responses']['Forbidden'];
 export type ResponseInsufficientFunds = components['responses']['InsufficientFunds'];
+export type ResponseInternalError = components['responses']['InternalError'];
 export type ResponseNotFound = components['responses']['NotFound'];
+export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
 export type ResponseRateLimited = components['responses']['RateLimited'];
+export type ResponseServiceUnavailable = components['responses']['ServiceUnavailable'];
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
+export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
+export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
+export type HeaderRetryAfter = components['headers']['RetryAfter'];
+export type HeaderXRequestId = components['headers']['XRequestId'];
 export type $defs = Record<string, never>;
 export interface operations {
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Process is up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
     getOpenApiSpec: {
         parameters: {
             query?: never;
@@ -888,12 +1373,183 @@ export interface operations {
                     };
                 };
             };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        checks: {
+                            /** @enum {string} */
+                            database: "ok";
+                            /** @enum {string} */
+                            queue: "ok" | "not_configured";
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @enum {string} */
+                        status: "ready";
+                    };
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description Not ready: a dependency is unavailable (`details.checks` has `unavailable` for it) */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description API keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ApiKey"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Trailing-24 h cap of captured plus held spend for this key; `null` for none. */
+                    daily_spend_cap_usd?: number | null;
+                    name?: string;
+                    /**
+                     * @default [
+                     *       "generate",
+                     *       "read",
+                     *       "admin"
+                     *     ]
+                     */
+                    scopes?: ("generate" | "read" | "admin")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Key created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        created_at: string;
+                        daily_spend_cap_usd: number | null;
+                        /** @description The plaintext key (`sk_live_…`). Shown exactly once: store it now. */
+                        key: string;
+                        /** Format: uuid */
+                        key_id: string;
+                        name: string | null;
+                        prefix: string;
+                        scopes: ("generate" | "read" | "admin")[];
+                        /** Format: uuid */
+                        workspace_id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Key revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description Key already revoked */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     rotateApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 id: string;
             };
@@ -916,23 +1572,107 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description Key already revoked or rotated */
+            /** @description Key already revoked or rotated; or the `Idempotency-Key` was already used with a different request body (`idempotency_key_reused`) */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Asset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    downloadAsset: {
+        parameters: {
+            query: {
+                /** @description Expiry of the signed URL (unix seconds). */
+                expires: number;
+                /** @description URL signature. */
+                signature: string;
+            };
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asset bytes */
+            200: {
+                headers: {
+                    /** @description Size in bytes */
+                    "Content-Length"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/mpeg": string;
+                    "audio/wav": string;
+                    "image/png": string;
+                    "video/mp4": string;
+                    "video/webm": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Invalid or expired signature */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
         };
     };
     generateAudio: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -942,7 +1682,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Job completed */
+            /** @description Accepted. For synchronous providers (ElevenLabs, local/tts) the Job is already `completed` with `output_urls`. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -954,6 +1694,7 @@ export interface operations {
             /** @description Invalid body */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -962,9 +1703,14 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Prompt blocked or needs review */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -972,6 +1718,182 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listCards: {
+        parameters: {
+            query?: {
+                globals_only?: "1";
+                limit?: number;
+                offset?: number;
+                parent_id?: string;
+                scope?: string;
+                type?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Card list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        count: number;
+                        data: components["schemas"]["Card"][];
+                        limit: number;
+                        offset: number;
+                    };
+                };
+            };
+            /** @description Invalid query parameter (e.g. unknown card type, `limit` out of range) */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createCard: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    attributes?: {
+                        [key: string]: unknown;
+                    };
+                    card_type?: string;
+                    description?: string;
+                    edges?: {
+                        attributes?: {
+                            [key: string]: unknown;
+                        };
+                        edge_type: string;
+                        /** Format: uuid */
+                        to_card_id?: string;
+                        /** Format: uuid */
+                        to_node_id?: string;
+                    }[];
+                    name: string;
+                    node_type?: string;
+                    /** Format: uuid */
+                    parent_id?: string | null;
+                    /** Format: uri-reference */
+                    preview_url?: string;
+                    /** Format: uri-reference */
+                    thumb_url?: string;
+                    visibility_scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Card created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        card: components["schemas"]["Card"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Card id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Card + edges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        card: components["schemas"]["Card"];
+                        edges: {
+                            [key: string]: unknown;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Card id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ok: boolean;
+                        soft_deleted: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     renderCard: {
@@ -1001,9 +1923,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Missing card id */
+            /** @description Missing or malformed card id (not a UUID) */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1011,7 +1934,10 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     searchCards: {
@@ -1056,6 +1982,7 @@ export interface operations {
             /** @description Missing or invalid query */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1063,9 +1990,13 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            /** @description Semantic search disabled */
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            /** @description Semantic search unavailable (embedding backend unavailable) */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1098,9 +2029,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid cursor */
+            /** @description Invalid cursor or `limit` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,12 +2040,18 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     createCharacter: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1144,6 +2082,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1152,15 +2091,13 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
-            /** @description Pricing unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCharacter: {
@@ -1183,8 +2120,12 @@ export interface operations {
                     "application/json": components["schemas"]["Character"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     deleteCharacter: {
@@ -1205,14 +2146,21 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     composeVideo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1222,10 +2170,7 @@ export interface operations {
             };
         };
         responses: {
-            /**
-             * @description Job queued. The compose stitch runs asynchronously inside a
-             *     Vercel Sandbox; resolve via `GET /v1/jobs/{id}`.
-             */
+            /** @description Job queued. The stitch runs asynchronously on the ffmpeg worker; resolve via `GET /v1/jobs/{id}`. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1237,6 +2182,7 @@ export interface operations {
             /** @description Validation error — malformed body, missing `segments`, or per-segment shape violation. */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1245,7 +2191,13 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCredits: {
@@ -1282,12 +2234,18 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     estimateGeneration: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1312,7 +2270,7 @@ export interface operations {
                         current_balance?: number;
                         estimated_seconds: number;
                         /** @enum {string} */
-                        kind?: "image" | "video";
+                        kind?: "image" | "video" | "audio" | "compose";
                         model: string;
                         reasons_blocked: ("unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded")[];
                         spend_cap?: {
@@ -1326,6 +2284,7 @@ export interface operations {
             /** @description Invalid body */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1333,12 +2292,22 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createGeneration: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1390,6 +2359,7 @@ export interface operations {
             /** @description Invalid model or body */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1398,16 +2368,13 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
-            /** @description Provider circuit open or pricing unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getGeneration: {
@@ -1446,14 +2413,21 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     generateImage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1475,6 +2449,7 @@ export interface operations {
             /** @description Invalid model or body (e.g. video model on image endpoint) */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1483,9 +2458,14 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Prompt blocked or needs review */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1493,6 +2473,8 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getJob: {
@@ -1515,8 +2497,12 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     cancelJob: {
@@ -1539,17 +2525,51 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description Job is already in a terminal state */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamJobEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Event stream (`event: job`, `data:` Job JSON), closed after a terminal state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     getMe: {
@@ -1585,6 +2605,9 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     listModels: {
@@ -1608,9 +2631,13 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
             /** @description Pricing source unavailable */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1654,9 +2681,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unknown card type */
+            /** @description Invalid query parameter (e.g. unknown card type, `limit` out of range) */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1664,12 +2692,18 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     createNode: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1686,15 +2720,18 @@ export interface operations {
                             [key: string]: unknown;
                         };
                         edge_type: string;
+                        /** Format: uuid */
                         to_card_id?: string;
+                        /** Format: uuid */
                         to_node_id?: string;
                     }[];
                     name: string;
                     node_type?: string;
+                    /** Format: uuid */
                     parent_id?: string | null;
-                    /** Format: uri */
+                    /** Format: uri-reference */
                     preview_url?: string;
-                    /** Format: uri */
+                    /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
                 };
@@ -1720,6 +2757,7 @@ export interface operations {
             /** @description Invalid body */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1727,6 +2765,12 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     getNode: {
@@ -1756,8 +2800,12 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     deleteNode: {
@@ -1783,8 +2831,12 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     oauthAuthorize: {
@@ -1804,20 +2856,115 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect to consent screen */
+            /** @description Redirect to the consent page (`/v1/oauth/consent?request=…`) */
             302: {
                 headers: {
+                    /** @description URL of the consent page */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid request */
+            /** @description Invalid authorization request (unknown client, redirect URI mismatch, missing PKCE challenge) */
             400: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getOAuthConsent: {
+        parameters: {
+            query: {
+                /** @description Opaque id of a pending authorization (from the authorize redirect). */
+                request: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Consent page */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Unknown or expired pending authorization */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    submitOAuthConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @description An API key of the workspace (proves the owner). */
+                    api_key: string;
+                    csrf_token: string;
+                    /** @enum {string} */
+                    decision: "approve" | "deny";
+                    /** @description Opaque id of the pending authorization. */
+                    request: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Redirect to the client's `redirect_uri` with `code` and `state`, or `error=access_denied` and `state` */
+            303: {
+                headers: {
+                    /** @description The client's redirect URI with the result in the query */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
                 content?: never;
             };
+            /** @description Unknown or expired pending authorization, bad CSRF token, or invalid form */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The API key is invalid */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
         };
     };
     oauthJwks: {
@@ -1840,6 +2987,7 @@ export interface operations {
                     };
                 };
             };
+            500: components["responses"]["InternalError"];
         };
     };
     oauthRevoke: {
@@ -1863,10 +3011,15 @@ export interface operations {
             /** @description Token revoked (idempotent) */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
         };
     };
     oauthToken: {
@@ -1910,12 +3063,16 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
         };
     };
     getPricing: {
@@ -1950,9 +3107,11 @@ export interface operations {
                     };
                 };
             };
+            500: components["responses"]["InternalError"];
             /** @description Pricing unavailable */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1984,14 +3143,22 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     applyPrism: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
+                /** @description Prism id (slug from `GET /v1/prisms`). */
                 id: string;
             };
             cookie?: never;
@@ -2019,6 +3186,7 @@ export interface operations {
             /** @description Invalid request body */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2027,13 +3195,23 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     generateVideo: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2055,6 +3233,7 @@ export interface operations {
             /** @description Invalid model or body (e.g. image model on video endpoint) */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2063,9 +3242,14 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["InsufficientFunds"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Prompt blocked or needs review */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2073,6 +3257,8 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getWallet: {
@@ -2093,18 +3279,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description USD amounts are derived from the integer micros (1 USD = 1,000,000 micros). `reserved` is held by queued/running jobs; `available` = `total` − `reserved`. */
                         balance: {
+                            available_micros?: number;
+                            available_usd?: number;
+                            /** @enum {string} */
+                            currency?: "USD";
+                            reserved_micros?: number;
+                            reserved_usd?: number;
+                            total_micros?: number;
+                            total_usd?: number;
+                        } & {
                             [key: string]: unknown;
                         };
-                        recent_transactions: {
+                        /** @description Most recent ledger entries first. */
+                        recent_transactions: ({
+                            amount_micros?: number;
+                            /** @description Signed: credits positive, captures negative. */
+                            amount_usd?: number;
+                            /** Format: date-time */
+                            created_at?: string;
+                            description?: string | null;
+                            /** Format: uuid */
+                            id?: string;
+                            /** Format: uuid */
+                            job_id?: string | null;
+                            /** @enum {string} */
+                            kind?: "trial" | "topup" | "adjustment" | "capture" | "refund";
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                     };
                 };
             };
-            /** @description Invalid limit */
+            /** @description Invalid `limit` (`invalid_request`) */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2112,12 +3323,18 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     configureAutoRecharge: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2149,22 +3366,23 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description Update failed */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
         };
     };
     topUpWallet: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2194,9 +3412,10 @@ export interface operations {
                     };
                 };
             };
-            /** @description Workspace has no Stripe customer */
+            /** @description Invalid body (`invalid_request`), or the workspace has no Stripe customer */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2204,15 +3423,67 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
             /** @description Stripe error */
             502: {
                 headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+        };
+    };
+    handleStripeWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Stripe's signature header (`t=…,v1=…`). */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Event accepted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        received: true;
+                    };
+                };
+            };
+            /** @description Bad signature or payload */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
         };
     };
 }

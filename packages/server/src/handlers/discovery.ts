@@ -1,4 +1,6 @@
 /** Discovery tag: the spec itself, models, pricing, estimates. */
+import { pricingResponse } from "@aeriox/core/pricing/catalog";
+import { modelsResponse } from "@aeriox/core/pricing/models";
 import { defineHandlers, rawResponse } from "../http/handler.ts";
 import { loadSpec } from "../spec.ts";
 
@@ -8,4 +10,8 @@ export const discoveryHandlers = defineHandlers({
       res.setHeader("Cache-Control", "public, max-age=3600");
       res.status(200).type("application/json").send(loadSpec().json);
     }),
+
+  getPricing: async ({ services }) => ({ status: 200, body: pricingResponse(services.catalog) }),
+
+  listModels: async ({ services }) => ({ status: 200, body: modelsResponse(services.catalog) }),
 });

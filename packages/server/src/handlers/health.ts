@@ -7,9 +7,9 @@ export const healthHandlers = defineHandlers({
   getHealth: async () => ({ status: 200, body: { status: "ok" } }),
   getReadiness: async ({ services }) => {
     const checks = await checkReadiness(services);
-    if (Object.values(checks).some((c) => c === "unavailable")) {
+    if (checks.database !== "ok" || checks.queue === "unavailable") {
       throw ApiError.unavailable("not_ready", "A dependency is unavailable", { checks });
     }
-    return { status: 200, body: { status: "ready", checks } };
+    return { status: 200, body: { status: "ready", checks: { database: checks.database, queue: checks.queue } } };
   },
 });

@@ -1,7 +1,17 @@
 /** Every handler, one module per spec tag, bound by operationId in http/router.ts. */
 import type { HandlerMap } from "../http/handler.ts";
+import { apiKeyHandlers } from "./api-keys.ts";
+import { assetHandlers } from "./assets.ts";
 import { discoveryHandlers } from "./discovery.ts";
+import { generationHandlers } from "./generation.ts";
+import { healthHandlers } from "./health.ts";
+import { jobHandlers } from "./jobs.ts";
 
 export const handlers: HandlerMap = {
+  ...apiKeyHandlers,
+  ...assetHandlers,
   ...discoveryHandlers,
+  ...generationHandlers,
+  ...healthHandlers,
+  ...jobHandlers,
 };

@@ -41,6 +41,8 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
     signal: requestSignal(req, res),
     auth,
   };
+  // RFC 9745: tell clients of deprecated operations where they stand.
+  if (op.deprecated) res.setHeader("Deprecation", "true");
   const result = await handler(ctx);
   if ("kind" in result && result.kind === "raw") {
     await result.send(res);

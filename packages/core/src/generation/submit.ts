@@ -1,0 +1,162 @@
+/**
+ * The generation endpoints as domain functions: resolve the model, apply safety
+ * checks, price the request from the catalog, and submit the job (which reserves
+ * the price). No Express here; handlers call these.
+ */
+import type { Runtime } from "../runtime.ts";
+import type { Principal } from "../auth/principal.ts";
+import { ApiError } from "../errors.ts";
+import { priceFor } from "../pricing/estimate.ts";
+import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
+import { resolveModel } from "./models.ts";
+import { readyCharacter } from "./characters-ref.ts";
+
+export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger">;
+
+export interface ImageRequest {
+  model: string;
+  prompt: string;
+  negative_prompt?: string;
+  aspect_ratio?: string;
+  resolution?: string;
+  seed_image_url?: string;
+  loras?: Array<{ path: string; scale: number }>;
+  seed?: number;
+  character_id?: string;
+  prism_id?: string;
+}
+
+export interface VideoRequest {
+  model: string;
+  prompt: string;
+  image_url?: string;
+  duration_s?: number;
+  with_audio?: boolean;
+  motion_id?: string;
+  character_id?: string;
+  prism_id?: string;
+}
+
+export interface AudioRequest {
+  text: string;
+  voice_id?: string;
+  character_voice_id?: string;
+  model?: string;
+  phoneme_overrides?: Array<{ from: string; to: string }>;
+}
+
+export interface ComposeSegment {
+  asset_id: string;
+  start_time: number;
+  duration: number;
+  effects?: Record<string, unknown>;
+}
+
+export interface ComposeRequest {
+  segments: ComposeSegment[];
+  output_resolution?: string;
+  output_format?: "mp4" | "webm";
+}
+
+export async function submitImage(services: GenerationServices, principal: Principal, body: ImageRequest) {
+  const entry = resolveModel(services.catalog, body.model, "image");
+  assertPromptAllowed(services.config, [body.prompt, body.negative_prompt]);
+  const input: Record<string, unknown> = { ...body };
+  if (body.character_id) {
+    const character = await readyCharacter(services, principal.workspaceId, body.character_id, "body.character_id");
+    if (character.loraUrl) input.lora_url = character.loraUrl;
+  }
+  return submitJob(services, { principal, type: "image", entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
+}
+
+export async function submitVideo(services: GenerationServices, principal: Principal, body: VideoRequest) {
+  const entry = resolveModel(services.catalog, body.model, "video");
+  assertPromptAllowed(services.config, [body.prompt]);
+  const input: Record<string, unknown> = { ...body };
+  if (body.character_id) {
+    const character = await readyCharacter(services, principal.workspaceId, body.character_id, "body.character_id");
+    if (character.loraUrl) input.lora_url = character.loraUrl;
+  }
+  return submitJob(services, { principal, type: "video", entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
+}
+
+/** ElevenLabs when the deployment has a key, otherwise the offline voice. */
+export function defaultAudioModel(config: Pick<Runtime["config"], "ELEVENLABS_API_KEY">): string {
+  return config.ELEVENLABS_API_KEY ? "eleven_v3_multilingual" : "local/tts";
+}
+
+export async function submitAudio(services: GenerationServices, principal: Principal, body: AudioRequest) {
+  const model = body.model ?? defaultAudioModel(services.config);
+  const entry = resolveModel(services.catalog, model, "audio");
+  assertPromptAllowed(services.config, [body.text]);
+  const input: Record<string, unknown> = { ...body, model };
+  if (body.character_voice_id) {
+    const character = await readyCharacter(services, principal.workspaceId, body.character_voice_id, "body.character_voice_id");
+    if (!character.voiceId) throw ApiError.badRequest("character_has_no_voice", `Character ${character.id} has no voice`, { field: "body.character_voice_id" });
+    input.voice_id = character.voiceId;
+  }
+  return submitJob(services, { principal, type: "audio", entry, input, priceMicros: priceFor(entry, input), model });
+}
+
+export const COMPOSE_OPERATION = "compose.stitch_per_minute";
+
+export async function submitCompose(services: GenerationServices, principal: Principal, body: ComposeRequest) {
+  const entry = services.catalog.byOperation(COMPOSE_OPERATION);
+  if (!entry) throw ApiError.unavailable("pricing_unavailable", `The catalog has no ${COMPOSE_OPERATION} operation`);
+  const ids = [...new Set(body.segments.map((s) => s.asset_id))];
+  const found = await services.db.prisma.asset.findMany({ where: { id: { in: ids }, workspaceId: principal.workspaceId }, select: { id: true, contentType: true } });
+  const byId = new Map(found.map((a) => [a.id, a]));
+  body.segments.forEach((segment, index) => {
+    const asset = byId.get(segment.asset_id);
+    const field = `body.segments[${index}].asset_id`;
+    if (!asset) throw ApiError.badRequest("asset_not_found", `Segment ${index}: asset ${segment.asset_id} does not exist in this workspace`, { field, segment: index });
+    if (!asset.contentType.startsWith("video/")) {
+      throw ApiError.badRequest("asset_not_composable", `Segment ${index}: asset ${segment.asset_id} is ${asset.contentType}, not a video`, { field, segment: index });
+    }
+  });
+  const input: Record<string, unknown> = { ...body, output_resolution: body.output_resolution ?? "1080p", output_format: body.output_format ?? "mp4" };
+  return submitJob(services, { principal, type: "compose", entry, input, priceMicros: priceFor(entry, input), model: null });
+}
+
+export interface LegacyGenerationRequest {
+  model: string;
+  prompt: string;
+  negative_prompt?: string;
+  aspect_ratio?: string;
+  resolution?: string;
+  duration?: number;
+  with_audio?: boolean;
+  seed_image_url?: string;
+  loras?: Array<{ path: string; scale: number }>;
+}
+
+/** `POST /v1/generate` (deprecated): routed by the model's kind to the image or video path. */
+export async function submitLegacyGeneration(services: GenerationServices, principal: Principal, body: LegacyGenerationRequest) {
+  const entry = services.catalog.byModel(body.model);
+  if (!entry) resolveModel(services.catalog, body.model, "image"); // throws unknown_model
+  if (entry?.kind === "video") {
+    const job = await submitVideo(services, principal, {
+      model: body.model,
+      prompt: body.prompt,
+      ...(body.duration !== undefined ? { duration_s: body.duration } : {}),
+      ...(body.with_audio !== undefined ? { with_audio: body.with_audio } : {}),
+      ...(body.seed_image_url ? { image_url: body.seed_image_url } : {}),
+    });
+    return { job, kind: "video" as const };
+  }
+  if (entry?.kind !== "image") resolveModel(services.catalog, body.model, "image"); // throws model_kind_mismatch
+  const aspect = body.aspect_ratio as ImageRequest["aspect_ratio"];
+  if (aspect !== undefined && !["1:1", "16:9", "9:16", "4:3", "3:4"].includes(aspect)) {
+    throw ApiError.badRequest("invalid_request", "aspect_ratio must be one of 1:1, 16:9, 9:16, 4:3, 3:4", { field: "body.aspect_ratio" });
+  }
+  const job = await submitImage(services, principal, {
+    model: body.model,
+    prompt: body.prompt,
+    ...(body.negative_prompt ? { negative_prompt: body.negative_prompt } : {}),
+    ...(aspect ? { aspect_ratio: aspect } : {}),
+    ...(body.resolution ? { resolution: body.resolution } : {}),
+    ...(body.seed_image_url ? { seed_image_url: body.seed_image_url } : {}),
+    ...(body.loras ? { loras: body.loras } : {}),
+  });
+  return { job, kind: "image" as const };
+}

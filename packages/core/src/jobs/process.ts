@@ -1,0 +1,100 @@
+/**
+ * One attempt at one job, the same code for the in-process runner and BullMQ
+ * workers. The provider's request id is persisted as soon as it exists, so a
+ * retried or recovered job polls that request instead of paying for a second one.
+ */
+import type { Runtime } from "../runtime.ts";
+import { isProviderError, ProviderError } from "../providers/errors.ts";
+import type { ProviderContext, ProviderOutput, ProviderRequest } from "../providers/types.ts";
+import { storeJobOutputs, readWorkspaceAsset } from "../assets/assets.ts";
+import { completeJob, endJobWithRefund } from "./settle.ts";
+import { RetryLater, type AttemptInfo } from "./queue.ts";
+import { isTerminal, jobError } from "./states.ts";
+import { kindOfJob } from "./kinds.ts";
+
+export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage">;
+
+/** How often a running attempt re-reads its row to notice a cancel or a deadline failure. */
+const CANCEL_POLL_MS = 500;
+const PROGRESS_MIN_INTERVAL_MS = 250;
+
+export async function processJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<void> {
+  const { db, logger } = services;
+  const job = await db.prisma.job.findUnique({ where: { id: jobId } });
+  if (!job || isTerminal(job.status)) return; // settled already (cancel, deadline, an earlier attempt)
+
+  const started = await db.prisma.job.updateMany({
+    where: { id: jobId, status: { in: ["queued", "running"] } },
+    data: { status: "running", attempts: { increment: 1 }, startedAt: job.startedAt ?? new Date(), updatedAt: new Date() },
+  });
+  if (started.count === 0) return;
+  const log = logger.child({ jobId, attempt: attempt.number, model: job.model });
+
+  const abort = new AbortController();
+  const watcher = setInterval(() => {
+    db.prisma.job
+      .findUnique({ where: { id: jobId }, select: { status: true } })
+      .then((row) => {
+        if (!row || isTerminal(row.status)) abort.abort(new ProviderError("timeout", "job ended while running", { retryable: false, code: "job_ended" }));
+      })
+      .catch(() => undefined);
+  }, CANCEL_POLL_MS);
+
+  const entry = services.catalog.byOperation(job.operationId);
+  const request: ProviderRequest = { jobId, kind: kindOfJob(job.type), model: job.model ?? entry?.model ?? job.operationId, input: job.input as Record<string, unknown> };
+  let lastProgressAt = 0;
+  const ctx: ProviderContext = {
+    signal: abort.signal,
+    existingRequestId: job.providerRequestId,
+    async recordRequestId(id) {
+      await db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { providerRequestId: id, submitStartedAt: new Date(), updatedAt: new Date() } });
+    },
+    async reportProgress(pct) {
+      const now = Date.now();
+      if (now - lastProgressAt < PROGRESS_MIN_INTERVAL_MS && pct < 100) return;
+      lastProgressAt = now;
+      const clamped = Math.max(0, Math.min(99, Math.round(pct)));
+      await db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { progressPct: clamped, updatedAt: new Date() } });
+    },
+    readAsset: (assetId) => readWorkspaceAsset(services, job.workspaceId, assetId),
+  };
+
+  const startedAt = Date.now();
+  try {
+    if (!entry) throw new ProviderError("unavailable", `Operation ${job.operationId} is no longer in the pricing catalog`, { retryable: false, code: "unknown_operation" });
+    const result = await services.providers.forEntry(entry).run(request, ctx);
+    if (abort.signal.aborted) return; // cancelled meanwhile: the cancel settled it
+    if (result.nsfw) {
+      await endJobWithRefund(db, jobId, "nsfw_blocked", jobError("nsfw_blocked", "The provider's safety checker blocked this content; the reservation was refunded"));
+      return;
+    }
+    await storeJobOutputs(services, { id: jobId, workspaceId: job.workspaceId }, result.outputs as ProviderOutput[]);
+    const completed = await completeJob(db, jobId, { actualCostMicros: result.actualCostMicros, durationMs: Date.now() - startedAt });
+    if (completed && result.actualCostMicros === null) log.warn("provider reported no cost; settled at the held amount");
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    await handleFailure(services, jobId, attempt, err, log);
+  } finally {
+    clearInterval(watcher);
+  }
+}
+
+async function handleFailure(services: ProcessorServices, jobId: string, attempt: AttemptInfo, err: unknown, log: Runtime["logger"]): Promise<void> {
+  const providerError = isProviderError(err) ? err : null;
+  if (providerError?.kind === "nsfw") {
+    await endJobWithRefund(services.db, jobId, "nsfw_blocked", jobError("nsfw_blocked", providerError.providerMessage));
+    return;
+  }
+  const retryable = providerError ? providerError.retryable : false;
+  if (retryable && !attempt.final) {
+    log.warn({ code: providerError?.code }, "transient provider failure; will retry");
+    // Back to queued while it waits for its retry: the state says what is true.
+    await services.db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { status: "queued", updatedAt: new Date() } });
+    throw new RetryLater(providerError?.message ?? "retry");
+  }
+  if (!providerError) log.error({ err }, "job failed unexpectedly");
+  const error = providerError
+    ? jobError(providerError.code, providerError.providerMessage, { provider_status: providerError.status ?? null, attempts: attempt.number })
+    : jobError("internal_error", "The job failed unexpectedly; the reservation was refunded");
+  await endJobWithRefund(services.db, jobId, "failed", error);
+}

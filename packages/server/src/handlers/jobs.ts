@@ -1,0 +1,45 @@
+/** Jobs tag: read, cancel, stream; and the deprecated generation poll. */
+import { cancelJob, findWorkspaceJob } from "@aeriox/core/jobs/cancel";
+import { toGenerationBody, toJobBody } from "@aeriox/core/jobs/serialize";
+import { watchJob } from "@aeriox/core/jobs/watch";
+import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
+
+const HEARTBEAT_MS = 15_000;
+
+export const jobHandlers = defineHandlers({
+  getJob: async (ctx) => {
+    const job = await findWorkspaceJob(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    return { status: 200, body: toJobBody(job, ctx.services.signer) };
+  },
+
+  cancelJob: async (ctx) => {
+    const job = await cancelJob(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    return { status: 200, body: toJobBody(job, ctx.services.signer) };
+  },
+
+  getGeneration: async (ctx) => {
+    const job = await findWorkspaceJob(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    return { status: 200, body: toGenerationBody(job, ctx.services.signer) };
+  },
+
+  streamJobEvents: async (ctx) => {
+    const first = await findWorkspaceJob(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    return rawResponse(async (res) => {
+      res.status(200);
+      res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+      res.setHeader("Cache-Control", "no-cache, no-transform");
+      res.setHeader("Connection", "keep-alive");
+      res.setHeader("X-Accel-Buffering", "no");
+      res.flushHeaders();
+      const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
+      try {
+        for await (const job of watchJob(ctx.services, first, ctx.signal)) {
+          res.write(`event: job\nid: ${job.updatedAt.getTime()}\ndata: ${JSON.stringify(toJobBody(job, ctx.services.signer))}\n\n`);
+        }
+      } finally {
+        clearInterval(heartbeat);
+        res.end();
+      }
+    });
+  },
+});
