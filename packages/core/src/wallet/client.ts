@@ -1,0 +1,28 @@
+/**
+ * Every wallet function is ONE transaction. Given a Database or a PrismaClient it
+ * opens its own; given a transaction client (`tx` inside `$transaction`) it joins the
+ * caller's, so e.g. the jobs engine creates the job row and reserves in one commit.
+ */
+import type { Database, DbClient, PrismaClient, TransactionClient } from "../db/index.ts";
+
+export type WalletDb = Database | DbClient;
+
+function isDatabase(db: WalletDb): db is Database {
+  return typeof (db as Database).close === "function" && "kind" in db && "prisma" in db;
+}
+
+/** Prisma 7's transaction client also has `$transaction` (nested savepoints), but never `$connect`. */
+function isPrismaClient(client: DbClient): client is PrismaClient {
+  return typeof (client as PrismaClient).$connect === "function";
+}
+
+export async function inTransaction<T>(db: WalletDb, fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+  const client = isDatabase(db) ? db.prisma : db;
+  if (isPrismaClient(client)) return client.$transaction(fn);
+  return fn(client);
+}
+
+/** For reads that need no transaction. */
+export function queryClient(db: WalletDb): DbClient {
+  return isDatabase(db) ? db.prisma : db;
+}

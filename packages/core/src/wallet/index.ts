@@ -1,0 +1,10 @@
+/**
+ * The prepaid USD wallet as a ledger (see DESIGN.md, "Money"). Domain functions only:
+ * no HTTP here. Each is one transaction (or joins the caller's) and idempotent per job
+ * or per Stripe event.
+ */
+export { inTransaction, type WalletDb } from "./client.ts";
+export { ensureWallet, credit, type CreditInput, type CreditKind, type CreditResult } from "./credit.ts";
+export { reserve, capture, release, type ReserveInput, type HoldResult, type CaptureInput, type Settlement } from "./holds.ts";
+export { getWalletSnapshot, sumEntries, auditWallet, type WalletSnapshot, type WalletAudit } from "./snapshot.ts";
+export { insufficientFunds, spendCapExceeded } from "./errors.ts";

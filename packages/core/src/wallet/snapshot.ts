@@ -1,0 +1,60 @@
+/** Read side of the wallet: balances for `GET /v1/wallet` and the ledger sum for invariant checks. */
+import type { LedgerEntry } from "../db/index.ts";
+import { queryClient, type WalletDb } from "./client.ts";
+
+export interface WalletSnapshot {
+  workspaceId: string;
+  currency: string;
+  /** Sum of the ledger. */
+  totalMicros: bigint;
+  /** Held by queued/running jobs. */
+  reservedMicros: bigint;
+  /** total − reserved; never negative. */
+  availableMicros: bigint;
+  /** Most recent first. */
+  entries: LedgerEntry[];
+}
+
+export async function getWalletSnapshot(db: WalletDb, workspaceId: string, limit = 20): Promise<WalletSnapshot> {
+  const client = queryClient(db);
+  const [wallet, entries] = await Promise.all([
+    client.wallet.findUnique({ where: { workspaceId } }),
+    client.ledgerEntry.findMany({ where: { workspaceId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: limit }),
+  ]);
+  const total = wallet?.balanceMicros ?? 0n;
+  const reserved = wallet?.reservedMicros ?? 0n;
+  return { workspaceId, currency: wallet?.currency ?? "USD", totalMicros: total, reservedMicros: reserved, availableMicros: total - reserved, entries };
+}
+
+/** sum(ledger_entries.amount_micros) of the workspace. */
+export async function sumEntries(db: WalletDb, workspaceId: string): Promise<bigint> {
+  const rows = await queryClient(db).$queryRaw<Array<{ sum: bigint }>>`
+    SELECT COALESCE(SUM(amount_micros), 0)::bigint AS sum FROM ledger_entries WHERE workspace_id = ${workspaceId}::uuid`;
+  return rows[0]?.sum ?? 0n;
+}
+
+export interface WalletAudit {
+  balanceMicros: bigint;
+  ledgerSumMicros: bigint;
+  reservedMicros: bigint;
+  openHoldsMicros: bigint;
+  /** Every broken invariant, in words; empty when the wallet is consistent. */
+  problems: string[];
+}
+
+/** The DESIGN.md money invariants, checked for one workspace (tests call this after every scenario). */
+export async function auditWallet(db: WalletDb, workspaceId: string): Promise<WalletAudit> {
+  const client = queryClient(db);
+  const rows = await client.$queryRaw<Array<{ balance: bigint; reserved: bigint; ledger: bigint; held: bigint }>>`
+    SELECT COALESCE((SELECT balance_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS balance,
+           COALESCE((SELECT reserved_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS reserved,
+           COALESCE((SELECT SUM(amount_micros) FROM ledger_entries WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS ledger,
+           COALESCE((SELECT SUM(amount_micros) FROM holds WHERE workspace_id = ${workspaceId}::uuid AND status = 'held'), 0)::bigint AS held`;
+  const r = rows[0]!;
+  const problems: string[] = [];
+  if (r.balance !== r.ledger) problems.push(`balance ${r.balance} != sum(ledger_entries) ${r.ledger}`);
+  if (r.reserved !== r.held) problems.push(`reserved ${r.reserved} != sum(open holds) ${r.held}`);
+  if (r.reserved < 0n) problems.push(`reserved ${r.reserved} < 0`);
+  if (r.balance - r.reserved < 0n) problems.push(`available ${r.balance - r.reserved} < 0`);
+  return { balanceMicros: r.balance, ledgerSumMicros: r.ledger, reservedMicros: r.reserved, openHoldsMicros: r.held, problems };
+}
