@@ -4,6 +4,8 @@
  * set), a private data folder and, when REDIS_URL is set, a private Redis prefix.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -14,6 +16,8 @@ import { createRuntime, type Runtime } from "@aeriox/core/runtime";
 import { createLogger } from "@aeriox/core/logger";
 import { createTestDatabase } from "@aeriox/core/db/testing";
 import { runAdminCommand } from "@aeriox/core/admin/commands";
+import type { ProvidersOptions } from "@aeriox/core/providers/registry";
+import { startWorker } from "@aeriox/worker";
 import { createApp, type AppOptions } from "../src/app.ts";
 
 export interface TestServer {
@@ -28,13 +32,29 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; app?: AppOptions } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  app?: AppOptions;
+  providers?: ProvidersOptions;
+}
+
+/**
+ * With REDIS_URL set the API only enqueues (as in production), so a BullMQ worker
+ * is started in this process too, on the same database.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "aeriox-test-"));
+  // Listen first so absolute URLs (signed asset URLs, OAuth issuer) carry the real port.
+  const server = http.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const db = await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: "test",
     DATA_DIR: dataDir,
     PORT: "0",
+    PUBLIC_URL: url,
     LOG_LEVEL: "info",
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: `aeriox-test-${randomUUID()}` } : {}),
@@ -47,11 +67,12 @@ export async function startTestServer(options: { env?: Record<string, string>; a
       cb();
     },
   });
-  const runtime = await createRuntime(config, { role: "server", db, logger: createLogger({ level: "info", destination: sink }) });
-  const app = createApp(runtime, options.app);
-  const server = app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server.once("listening", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const logger = createLogger({ level: "info", destination: sink });
+  const runtime = await createRuntime(config, { role: "server", db, logger, retryBackoffMs: 50, ...(options.providers ? { providers: options.providers } : {}) });
+  const worker = config.REDIS_URL
+    ? await startWorker(config, { db, logger, reconcileIntervalMs: 1000, ...(options.providers ? { providers: options.providers } : {}) })
+    : null;
+  server.on("request", createApp(runtime, options.app));
 
   return {
     url,
@@ -78,6 +99,7 @@ export async function startTestServer(options: { env?: Record<string, string>; a
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await worker?.stop();
       await runtime.close();
       await db.dispose();
       rmSync(dataDir, { recursive: true, force: true });

@@ -22,9 +22,10 @@ interface HttpishError {
   path?: string;
 }
 
-/** `.body.prompt` / `.query.limit` → `body.prompt` / `query.limit`. */
+/** The validator's `/body/prompt`, `.query.limit`, `/params/id` → `body.prompt`, `query.limit`, `path.id`. */
 function fieldName(path: string | undefined): string {
-  return (path ?? "").replace(/^\./, "").replace(/^response\./, "response.") || "request";
+  const dotted = (path ?? "").replace(/^[./]+/, "").replace(/\//g, ".");
+  return dotted.replace(/^params\./, "path.") || "request";
 }
 
 function fromValidationIssues(issues: ValidatorIssue[]): ApiError {

@@ -1,0 +1,57 @@
+/**
+ * `aeriox worker`: runs queued jobs from BullMQ (REDIS_URL required). Start as many
+ * as you like, on as many machines: each takes jobs from every provider lane, with
+ * per-lane concurrency, retries with backoff, and stalled-job recovery; each also
+ * runs the reconciler (safe in parallel).
+ */
+import type { Config } from "@aeriox/core/config";
+import { ConfigError } from "@aeriox/core/config";
+import { createRuntime, type Runtime, type RuntimeOptions } from "@aeriox/core/runtime";
+import { startBullWorkers } from "@aeriox/core/jobs/bullmq-queue";
+import { processJob } from "@aeriox/core/jobs/process";
+import { endJobWithRefund } from "@aeriox/core/jobs/settle";
+import { jobError } from "@aeriox/core/jobs/states";
+import { startReconciler } from "@aeriox/core/jobs/reconciler";
+import { PROVIDERS } from "@aeriox/core/pricing/catalog";
+
+export interface RunningWorker {
+  runtime: Runtime;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions extends Partial<Pick<RuntimeOptions, "logger" | "db" | "providers">> {
+  /** Shorter lock/stall timings make crash recovery observable in tests. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  reconcileIntervalMs?: number;
+}
+
+export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<RunningWorker> {
+  if (!config.REDIS_URL) {
+    throw new ConfigError("aeriox worker needs REDIS_URL (without it, `aeriox serve` runs jobs in-process)");
+  }
+  const runtime = await createRuntime(config, { role: "worker", ...options });
+  const workers = startBullWorkers({
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    providers: [...PROVIDERS],
+    processor: (jobId, attempt) => processJob(runtime, jobId, attempt),
+    concurrencyScale: config.WORKER_CONCURRENCY / 8,
+    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+    onFinalFailure: async (jobId, reason) => {
+      const failed = await endJobWithRefund(runtime.db, jobId, "failed", jobError("worker_failed", `The job could not be completed (${reason}); the reservation was refunded`));
+      if (failed) runtime.logger.warn({ jobId, reason }, "job failed after its last attempt");
+    },
+  });
+  const reconciler = startReconciler(runtime, options.reconcileIntervalMs);
+  runtime.logger.info({ providers: PROVIDERS }, "worker started");
+  return {
+    runtime,
+    async stop() {
+      reconciler.stop();
+      await workers.close();
+      await runtime.close();
+    },
+  };
+}
