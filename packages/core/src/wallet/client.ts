@@ -2,6 +2,9 @@
  * Every wallet function is ONE transaction. Given a Database or a PrismaClient it
  * opens its own; given a transaction client (`tx` inside `$transaction`) it joins the
  * caller's, so e.g. the jobs engine creates the job row and reserves in one commit.
+ * (Prisma 7's transaction client has `$transaction` too: it opens a SAVEPOINT in the
+ * caller's transaction, so a wallet step that fails rolls back only its own writes
+ * and the caller decides whether to go on; nothing commits before the caller does.)
  */
 import type { Database, DbClient, PrismaClient, TransactionClient } from "../db/index.ts";
 

@@ -23,6 +23,17 @@ for (const backend of backends) {
       expect(await db.prisma.wallet.count({ where: { workspaceId: ws } })).toBe(1);
     });
 
+    it("accepts a Database, a PrismaClient or a transaction client", async () => {
+      const ws = await newWorkspace(db);
+      await ensureWallet(db.prisma, ws);
+      await credit(db.prisma, { workspaceId: ws, kind: "adjustment", amountMicros: usd(1) });
+      await db.prisma.$transaction(async (tx) => {
+        await credit(tx, { workspaceId: ws, kind: "adjustment", amountMicros: usd(2) });
+      });
+      expect((await getWalletSnapshot(db.prisma, ws)).totalMicros).toBe(usd(3));
+      await expectConsistent(db, ws);
+    });
+
     it("credits the trial once per workspace, even when asked 10 times at once", async () => {
       const ws = await newWorkspace(db);
       const results = await Promise.all(Array.from({ length: 10 }, () => credit(db, { workspaceId: ws, kind: "trial", amountMicros: usd(5) })));

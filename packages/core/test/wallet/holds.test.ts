@@ -149,6 +149,8 @@ for (const backend of backends) {
       expect(await db.prisma.hold.count({ where: { jobId: job } })).toBe(0);
       expect((await getWalletSnapshot(db, ws)).reservedMicros).toBe(0n);
       await db.prisma.$transaction(async (tx) => {
+        // A refusal inside the caller's transaction leaves that transaction usable.
+        await expect(reserve(tx, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(2) })).rejects.toMatchObject({ code: "insufficient_funds" });
         await reserve(tx, { workspaceId: ws, jobId: job, amountMicros: usd(0.5) });
         await capture(tx, { jobId: job, actualMicros: usd(0.5) });
       });
