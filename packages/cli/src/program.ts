@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerServe } from "./commands/serve.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerKeys } from "./commands/keys.ts";
+import { registerWorker } from "./commands/worker.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aeriox")
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMigrate(program);
   registerKeys(program);
+  registerWorker(program);
   return program;
 }
