@@ -6,6 +6,9 @@
 import type { Database, TransactionClient as Tx } from "../db/index.ts";
 import { capture, release } from "../wallet/index.ts";
 import { ACTIVE_STATUSES, type JobError, type JobStatus } from "./states.ts";
+import { applyTerminalSideEffects } from "./side-effects.ts";
+
+const TERMINAL_FIELDS = { id: true, type: true, workspaceId: true, status: true, characterId: true, outputAssetIds: true } as const;
 
 export interface CompletedOutcome {
   actualCostMicros: bigint | null;
@@ -27,7 +30,8 @@ export async function completeJob(db: Database, jobId: string, outcome: Complete
     const reported = outcome.actualCostMicros;
     const actual = reported !== null && reported > job.estimatedCostMicros ? job.estimatedCostMicros : reported;
     const settled = await capture(tx, { jobId, actualMicros: actual });
-    await tx.job.update({ where: { id: jobId }, data: { chargedCostMicros: settled.capturedMicros } });
+    const done = await tx.job.update({ where: { id: jobId }, data: { chargedCostMicros: settled.capturedMicros }, select: TERMINAL_FIELDS });
+    await applyTerminalSideEffects(tx, done);
     return true;
   });
 }
@@ -38,6 +42,7 @@ export async function endJobWithRefund(db: Database, jobId: string, status: Excl
     const moved = await transition(tx, jobId, from, { status, error: error ?? undefined, completedAt: new Date(), progressPct: null });
     if (!moved) return false;
     await release(tx, { jobId });
+    await applyTerminalSideEffects(tx, await tx.job.findUniqueOrThrow({ where: { id: jobId }, select: TERMINAL_FIELDS }));
     return true;
   });
 }
