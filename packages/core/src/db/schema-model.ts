@@ -19,8 +19,29 @@ export interface ExpectedColumn {
   nullable: boolean;
 }
 
+/** An index Prisma would create, named by Prisma's conventions (`_pkey`, `_key`, `_idx`). */
+export interface ExpectedIndex {
+  table: string;
+  name: string;
+  columns: string[];
+  unique: boolean;
+  primary: boolean;
+}
+
+/** A foreign key Prisma would create for a relation (`{table}_{columns}_fkey`). */
+export interface ExpectedForeignKey {
+  table: string;
+  name: string;
+  columns: string[];
+  referencedTable: string;
+  referencedColumns: string[];
+  onDelete: "Cascade" | "Restrict" | "SetNull" | "NoAction" | "SetDefault";
+}
+
 export interface SchemaModel {
   columns: ExpectedColumn[];
+  indexes: ExpectedIndex[];
+  foreignKeys: ExpectedForeignKey[];
   /** Enum type name in the database → its values, in order. */
   enums: Map<string, string[]>;
 }
@@ -101,16 +122,31 @@ export function parseSchema(text: string): SchemaModel {
     enumDbName.set(block.name, dbName);
     enums.set(dbName, block.lines.filter((l) => !l.startsWith("@")).map((l) => l.split(/\s+/)[0]!));
   }
-  const models = new Set(blocks.filter((b) => b.kind === "model").map((b) => b.name));
+  const modelBlocks = blocks.filter((b) => b.kind === "model");
+  const models = new Set(modelBlocks.map((b) => b.name));
+  const tableOf = new Map(modelBlocks.map((b) => [b.name, mapped(b.lines) ?? b.name]));
   const columns: ExpectedColumn[] = [];
-  for (const block of blocks.filter((b) => b.kind === "model")) {
-    const table = mapped(block.lines) ?? block.name;
+  const indexes: ExpectedIndex[] = [];
+  const foreignKeys: ExpectedForeignKey[] = [];
+  for (const block of modelBlocks) {
+    const table = tableOf.get(block.name)!;
+    // Field name → column name, for @@index/@@unique/@@id and relations.
+    const columnOf = new Map<string, string>();
+    const relations: Array<{ target: string; optional: boolean; attributes: string }> = [];
     for (const line of block.lines) {
       if (line.startsWith("@@")) continue;
       const field = /^(\w+)\s+(\w+)(\[\]|\?)?(.*)$/.exec(line);
       if (!field) throw new Error(`schema.prisma: cannot read field line in model ${block.name}: ${line}`);
       const [, name, type, modifier, attributes] = field as unknown as [string, string, string, string | undefined, string];
-      if (models.has(type)) continue; // relation field: no column
+      if (models.has(type)) {
+        // Relation field: no column; the side with `fields:` owns a foreign key.
+        if (/fields:\s*\[/.test(attributes)) relations.push({ target: type, optional: modifier === "?", attributes });
+        continue;
+      }
+      const column = /@map\("([^"]+)"\)/.exec(attributes)?.[1] ?? name;
+      columnOf.set(name, column);
+      if (/@id\b/.test(attributes)) indexes.push({ table, name: `${table}_pkey`, columns: [column], unique: true, primary: true });
+      if (/@unique\b/.test(attributes)) indexes.push({ table, name: `${table}_${column}_key`, columns: [column], unique: true, primary: false });
       const native = /@db\.(\w+)/.exec(attributes)?.[1];
       const base = native ? NATIVE_UDT[native] : enumDbName.get(type) ?? SCALAR_UDT[type];
       if (!base) throw new Error(`schema.prisma: unknown type ${type}${native ? ` @db.${native}` : ""} on ${block.name}.${name}`);
@@ -123,8 +159,34 @@ export function parseSchema(text: string): SchemaModel {
         nullable: modifier === "?" || isList,
       });
     }
+    const fieldList = (list: string) => list.split(",").map((f) => f.trim()).filter(Boolean).map((f) => columnOf.get(f) ?? f);
+    for (const line of block.lines) {
+      const attr = /^@@(id|unique|index)\(\[([^\]]*)\]/.exec(line);
+      if (!attr) continue;
+      const cols = fieldList(attr[2]!);
+      if (attr[1] === "id") indexes.push({ table, name: `${table}_pkey`, columns: cols, unique: true, primary: true });
+      else indexes.push({ table, name: `${table}_${cols.join("_")}_${attr[1] === "unique" ? "key" : "idx"}`, columns: cols, unique: attr[1] === "unique", primary: false });
+    }
+    for (const rel of relations) {
+      const cols = fieldList(/fields:\s*\[([^\]]*)\]/.exec(rel.attributes)![1]!);
+      const targetColumns = /references:\s*\[([^\]]*)\]/.exec(rel.attributes)![1]!;
+      const targetBlock = modelBlocks.find((b) => b.name === rel.target)!;
+      const targetColumnOf = (f: string) => {
+        const line = targetBlock.lines.find((l) => l.startsWith(`${f} `));
+        return (line && /@map\("([^"]+)"\)/.exec(line)?.[1]) ?? f;
+      };
+      const onDelete = (/onDelete:\s*(\w+)/.exec(rel.attributes)?.[1] ?? (rel.optional ? "SetNull" : "Restrict")) as ExpectedForeignKey["onDelete"];
+      foreignKeys.push({
+        table,
+        name: `${table}_${cols.join("_")}_fkey`,
+        columns: cols,
+        referencedTable: tableOf.get(rel.target)!,
+        referencedColumns: targetColumns.split(",").map((f) => targetColumnOf(f.trim())),
+        onDelete,
+      });
+    }
   }
-  return { columns, enums };
+  return { columns, indexes, foreignKeys, enums };
 }
 
 export function readSchemaModel(schemaPath: string = SCHEMA_PATH): SchemaModel {

@@ -16,6 +16,12 @@ describe("schema.prisma reader", () => {
     expect(col("cards", "embedding")?.udt).toBe("_float4");
     expect(col("workspaces", "api_keys")).toBeUndefined(); // relation field
     expect(model.enums.get("ledger_entry_kind")).toEqual(["trial", "topup", "adjustment", "capture", "refund"]);
+    expect(model.indexes).toContainEqual({ table: "ledger_entries", name: "ledger_entries_job_id_kind_key", columns: ["job_id", "kind"], unique: true, primary: false });
+    expect(model.indexes).toContainEqual({ table: "idempotency_records", name: "idempotency_records_pkey", columns: ["workspace_id", "key"], unique: true, primary: true });
+    expect(model.indexes).toContainEqual({ table: "api_keys", name: "api_keys_key_hash_key", columns: ["key_hash"], unique: true, primary: false });
+    expect(model.indexes).toContainEqual({ table: "jobs", name: "jobs_status_deadline_at_idx", columns: ["status", "deadline_at"], unique: false, primary: false });
+    expect(model.foreignKeys).toContainEqual({ table: "assets", name: "assets_job_id_fkey", columns: ["job_id"], referencedTable: "jobs", referencedColumns: ["id"], onDelete: "SetNull" });
+    expect(model.foreignKeys).toContainEqual({ table: "ledger_entries", name: "ledger_entries_workspace_id_fkey", columns: ["workspace_id"], referencedTable: "workspaces", referencedColumns: ["id"], onDelete: "Restrict" });
   });
 });
 
@@ -49,6 +55,10 @@ for (const backend of backends) {
       await db.prisma.$executeRawUnsafe(`ALTER TABLE "assets" ALTER COLUMN "width" TYPE BIGINT`);
       await db.prisma.$executeRawUnsafe(`ALTER TYPE "hold_status" ADD VALUE 'expired'`);
       await db.prisma.$executeRawUnsafe(`CREATE TABLE "stray" ("id" INTEGER)`);
+      await db.prisma.$executeRawUnsafe(`DROP INDEX "jobs_model_status_idx"`);
+      await db.prisma.$executeRawUnsafe(`CREATE INDEX "wallets_currency_idx" ON "wallets"("currency")`);
+      await db.prisma.$executeRawUnsafe(`ALTER TABLE "assets" DROP CONSTRAINT "assets_job_id_fkey"`);
+      await db.prisma.$executeRawUnsafe(`ALTER TABLE "assets" ADD CONSTRAINT "assets_job_id_fkey" FOREIGN KEY ("job_id") REFERENCES "jobs"("id") ON DELETE CASCADE ON UPDATE CASCADE`);
       const drift = await findSchemaDrift(db);
       expect(drift).toEqual(
         expect.arrayContaining([
@@ -57,9 +67,12 @@ for (const backend of backends) {
           "assets.width: type is int8 in the database, int4 in schema.prisma",
           "enum hold_status: values are (held, captured, released, expired) in the database, (held, captured, released) in schema.prisma",
           "stray: table in the database but not in schema.prisma",
+          "index jobs_model_status_idx: in schema.prisma (jobs(model, status)) but not in the database",
+          "index wallets_currency_idx: in the database (wallets(currency)) but not in schema.prisma",
+          "foreign key assets_job_id_fkey: assets(job_id) → jobs(id) ON DELETE Cascade in the database, assets(job_id) → jobs(id) ON DELETE SetNull in schema.prisma",
         ]),
       );
-      expect(drift).toHaveLength(5);
+      expect(drift).toHaveLength(8);
     });
   });
 }
