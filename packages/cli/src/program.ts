@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerServe } from "./commands/serve.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerKeys } from "./commands/keys.ts";
+import { registerOAuthClients } from "./commands/oauth-clients.ts";
 import { registerWorker } from "./commands/worker.ts";
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMigrate(program);
   registerKeys(program);
+  registerOAuthClients(program);
   registerWorker(program);
   return program;
 }

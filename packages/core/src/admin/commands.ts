@@ -6,13 +6,15 @@
  */
 import { ApiError } from "../errors.ts";
 import { keyAdminCommands } from "../auth/key-admin.ts";
+import { oauthAdminCommands } from "../auth/oauth/admin.ts";
 import type { AdminCommand, AdminServices } from "./registry.ts";
 
 const commands: Record<string, AdminCommand> = {
   ...keyAdminCommands,
+  ...oauthAdminCommands,
 };
 
-export type AdminCommandName = keyof typeof keyAdminCommands | (string & {});
+export type AdminCommandName = keyof typeof keyAdminCommands | keyof typeof oauthAdminCommands | (string & {});
 export const ADMIN_COMMANDS = (): string[] => Object.keys(commands);
 
 export async function runAdminCommand(services: AdminServices, name: string, rawArgs: Record<string, unknown>): Promise<unknown> {

@@ -2,8 +2,9 @@
 import type { Runtime } from "../runtime.ts";
 import { hashApiKey, KEY_PREFIX } from "./api-keys.ts";
 import type { Principal, Scope } from "./principal.ts";
+import { authenticateAccessToken, looksLikeJwt } from "./oauth/access-tokens.ts";
 
-type Services = Pick<Runtime, "db">;
+type Services = Pick<Runtime, "db" | "config">;
 
 const lastUsedWrites = new Map<string, number>();
 const LAST_USED_INTERVAL_MS = 60_000;
@@ -31,5 +32,7 @@ async function authenticateApiKey(services: Services, key: string): Promise<Prin
 
 export async function authenticateCredential(services: Services, credential: string): Promise<Principal | null> {
   if (credential.startsWith(KEY_PREFIX)) return authenticateApiKey(services, credential);
+  // OAuth access token: ES256 JWT, signature checked against our keys, revocation against the DB.
+  if (looksLikeJwt(credential)) return authenticateAccessToken(services, credential);
   return null;
 }

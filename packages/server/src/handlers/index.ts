@@ -5,6 +5,7 @@ import { assetHandlers } from "./assets.ts";
 import { discoveryHandlers } from "./discovery.ts";
 import { generationHandlers } from "./generation.ts";
 import { healthHandlers } from "./health.ts";
+import { oauthHandlers } from "./oauth.ts";
 import { jobHandlers } from "./jobs.ts";
 
 export const handlers: HandlerMap = {
@@ -13,5 +14,6 @@ export const handlers: HandlerMap = {
   ...discoveryHandlers,
   ...generationHandlers,
   ...healthHandlers,
+  ...oauthHandlers,
   ...jobHandlers,
 };

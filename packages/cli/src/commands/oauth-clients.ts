@@ -1,0 +1,43 @@
+/** `aeriox oauth-clients …`: register and list public OAuth clients (PKCE, no secret). */
+import type { Command } from "commander";
+import { loadConfig } from "@aeriox/core/config";
+import { runAdmin } from "../admin-client.ts";
+import { printResult, UsageError, type OutputOptions } from "../output.ts";
+
+interface ClientView {
+  client_id: string;
+  name: string;
+  redirect_uris: string[];
+  scopes: string[];
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function describe(c: ClientView): string {
+  return [`client id:     ${c.client_id}`, `  name:          ${c.name}`, `  redirect URIs: ${c.redirect_uris.join(", ")}`, `  scopes:        ${c.scopes.join(", ")}`].join("\n");
+}
+
+export function registerOAuthClients(program: Command): void {
+  const clients = program.command("oauth-clients").description("Register and list OAuth clients (authorization code + PKCE)");
+  clients
+    .command("create")
+    .description("Register a public OAuth client")
+    .requiredOption("--name <name>", "the name shown on the consent page")
+    .requiredOption("--redirect-uri <uri>", "an exact redirect URI (https, or http on localhost/127.0.0.1); repeat for several", collect)
+    .option("--scopes <list>", "comma-separated scopes the client may request: generate,read,admin", "read")
+    .option("--json", "print JSON")
+    .action(async (opts: OutputOptions & { name: string; redirectUri: string[]; scopes: string }) => {
+      const scopes = opts.scopes.split(",").map((s) => s.trim()).filter(Boolean);
+      if (scopes.length === 0) throw new UsageError("--scopes needs at least one of generate, read, admin");
+      const result = (await runAdmin(loadConfig(), "oauth-clients.create", { name: opts.name, redirect_uris: opts.redirectUri, scopes })) as ClientView;
+      printResult(opts, result, () => describe(result));
+    });
+  clients
+    .command("list")
+    .description("List registered OAuth clients")
+    .option("--json", "print JSON")
+    .action(async (opts: OutputOptions) => {
+      const result = (await runAdmin(loadConfig(), "oauth-clients.list", {})) as { clients: ClientView[] };
+      printResult(opts, result, () => (result.clients.length ? result.clients.map(describe).join("\n") : "No OAuth clients registered."));
+    });
+}
