@@ -28,7 +28,8 @@ const RETRYABLE_CONFLICTS = new Set(["lock_conflict", "idempotency_in_progress"]
 
 /** Which failures are worth repeating: transient server states only, never a caller's 4xx mistake. */
 export function isRetryable(status: number, code: string | undefined): boolean {
-  if (status === 408 || status === 429 || status >= 500) return true;
+  // 501 Not Implemented and 505 are permanent answers, not transient failures.
+  if (status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505)) return true;
   return status === 409 && code !== undefined && RETRYABLE_CONFLICTS.has(code);
 }
 

@@ -1,11 +1,21 @@
 // Against a real server: `pnpm start`, create a key, then
 //   AERIOX_LIVE_BASE_URL=http://localhost:8080 AERIOX_LIVE_API_KEY=sk_live_… pnpm --filter @aeriox/sdk exec vitest run test/live.test.ts
 // Skipped unless both are set. No msw here: every request reaches the server.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, type TestContext } from "vitest";
 import { Aeriox, AuthenticationError, BadRequestError, NotFoundError } from "../src/index.ts";
 
 const baseUrl = process.env.AERIOX_LIVE_BASE_URL;
 const apiKey = process.env.AERIOX_LIVE_API_KEY;
+
+/** Operations the server does not implement yet answer 501 `not_implemented`: skip instead of failing. */
+async function implemented<T>(ctx: TestContext, p: PromiseLike<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if ((err as { code?: string }).code === "not_implemented") ctx.skip();
+    throw err;
+  }
+}
 
 describe.skipIf(!baseUrl || !apiKey)("live server", () => {
   const client = new Aeriox({ baseUrl, apiKey });
@@ -28,12 +38,17 @@ describe.skipIf(!baseUrl || !apiKey)("live server", () => {
     const seen: string[] = [];
     const img = await client.images.generateAndWait(
       { model: "local/image", prompt: "sdk live test" },
-      { maxCostUsd: 1, deadline: 60_000, onProgress: (j) => seen.push(j.status) },
+      { deadline: 60_000, onProgress: (j) => seen.push(j.status) },
     );
     expect(img.status).toBe("completed");
     const bytes = new Uint8Array(await img.arrayBuffer());
     expect([...bytes.slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]); // PNG signature
     expect(seen.at(-1)).toBe("completed");
+  });
+
+  it("maxCostUsd asks /v1/estimate first", async (ctx) => {
+    await implemented(ctx, client.estimate({ model: "local/image", prompt: "probe" }));
+    await expect(client.images.generate({ model: "local/image", prompt: "too dear" }, { maxCostUsd: 0 })).rejects.toMatchObject({ name: "CostLimitError" });
   });
 
   it("the same Idempotency-Key replays the first job", async () => {
@@ -44,10 +59,13 @@ describe.skipIf(!baseUrl || !apiKey)("live server", () => {
     expect(b.job_id).toBe(a.job_id);
   });
 
-  it("lists characters and cards", async () => {
-    const page = await client.characters.list({ limit: 5 });
+  it("lists characters (cursor)", async (ctx) => {
+    const page = await implemented(ctx, client.characters.list({ limit: 5 }));
     expect(Array.isArray(page.data)).toBe(true);
-    const cards = await client.cards.list({ limit: 5 });
+  });
+
+  it("lists cards (offset)", async (ctx) => {
+    const cards = await implemented(ctx, client.cards.list({ limit: 5 }));
     expect(cards.limit).toBe(5);
   });
 });

@@ -61,6 +61,12 @@ describe("retries and idempotency", () => {
     expect(keys).toHaveLength(1);
   });
 
+  it("never retries a 501 not_implemented (permanent)", async () => {
+    const keys = sequence("/v1/images/generate", [() => apiError(501, "not_implemented")]);
+    await expect(makeClient().images.generate(body)).rejects.toBeInstanceOf(InternalServerError);
+    expect(keys).toHaveLength(1);
+  });
+
   it("retries 409 lock_conflict but not other conflicts", async () => {
     const keys = sequence("/v1/images/generate", [
       () => apiError(409, "lock_conflict", "busy", { headers: { "retry-after": "0" } }),
