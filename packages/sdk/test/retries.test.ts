@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { delay } from "msw";
 import { APIConnectionError, APITimeoutError, BadRequestError, ConflictError, InternalServerError } from "../src/index.ts";
 import { apiError, http, HttpResponse, job, makeClient, server, url, useMsw } from "./helpers.ts";
+import { isRetryable, retryDelayMs } from "../src/transport.ts";
 
 useMsw();
 
@@ -138,5 +139,44 @@ describe("retries and idempotency", () => {
     await makeClient({ defaultHeaders: { "x-app": "demo" } }).models.list({ headers: { "x-trace": "t1" } });
     expect(h?.get("x-app")).toBe("demo");
     expect(h?.get("x-trace")).toBe("t1");
+  });
+});
+
+describe("backoff", () => {
+  it("grows exponentially with jitter, capped at 8 s", () => {
+    for (let i = 0; i < 50; i++) {
+      const d0 = retryDelayMs(0), d1 = retryDelayMs(1), d2 = retryDelayMs(2), d9 = retryDelayMs(9);
+      expect(d0).toBeGreaterThanOrEqual(375);
+      expect(d0).toBeLessThanOrEqual(500);
+      expect(d1).toBeGreaterThanOrEqual(750);
+      expect(d1).toBeLessThanOrEqual(1000);
+      expect(d2).toBeGreaterThanOrEqual(1500);
+      expect(d2).toBeLessThanOrEqual(2000);
+      expect(d9).toBeLessThanOrEqual(8000);
+    }
+  });
+
+  it("honours retry-after seconds / retry-after-ms under a minute", () => {
+    expect(retryDelayMs(0, new Headers({ "retry-after": "2" }))).toBe(2000);
+    expect(retryDelayMs(3, new Headers({ "retry-after-ms": "150" }))).toBe(150);
+    expect(retryDelayMs(0, new Headers({ "retry-after": "3600" }))).toBeLessThanOrEqual(500);
+  });
+
+  it("retryable: transient statuses only", () => {
+    expect([408, 429, 500, 502, 503, 504].every((s) => isRetryable(s, undefined))).toBe(true);
+    expect([400, 401, 402, 403, 404, 413, 415, 422, 501].some((s) => isRetryable(s, undefined))).toBe(false);
+    expect(isRetryable(409, "lock_conflict") && isRetryable(409, "idempotency_in_progress")).toBe(true);
+    expect(isRetryable(409, "idempotency_key_reused") || isRetryable(409, "already_revoked")).toBe(false);
+  });
+
+  it("a connection error retry reuses the Idempotency-Key", async () => {
+    const keys: Array<string | null> = [];
+    server.use(http.post(url("/v1/images/generate"), ({ request }) => {
+      keys.push(request.headers.get("idempotency-key"));
+      return keys.length === 1 ? HttpResponse.error() : HttpResponse.json(job("queued"), { status: 202 });
+    }));
+    await makeClient().images.generate(body);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
   });
 });
