@@ -6,7 +6,7 @@ export type { WaitOptions } from "./wait.ts";
 export type { CostOptions } from "./cost.ts";
 export type { JobResult } from "./output.ts";
 export type { GenerateAndWaitOptions } from "./resources/generation.ts";
-export type { AuthorizeUrlParams } from "./resources/oauth.ts";
+export type { AuthorizeUrlParams, ConsentPage } from "./resources/oauth.ts";
 export { PagePromise } from "./pagination.ts";
 export { parseSse, type ServerSentEvent } from "./sse.ts";
 export { createPkcePair, pkceChallenge, randomState, type PkcePair } from "./pkce.ts";

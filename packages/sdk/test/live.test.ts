@@ -69,3 +69,32 @@ describe.skipIf(!baseUrl || !apiKey)("live server", () => {
     expect(cards.limit).toBe(5);
   });
 });
+
+// Needs an OAuth client registered for http://localhost:9999/cb:
+//   pnpm aeriox oauth-clients create --name sdk --redirect-uri http://localhost:9999/cb --scopes read,generate
+const oauthClientId = process.env.AERIOX_LIVE_OAUTH_CLIENT_ID;
+
+describe.skipIf(!baseUrl || !apiKey || !oauthClientId)("live OAuth PKCE flow", () => {
+  it("authorize → consent → token → API call → refresh → revoke", async () => {
+    const { createPkcePair, randomState } = await import("../src/index.ts");
+    const clientId = oauthClientId!, redirectUri = "http://localhost:9999/cb";
+    const anon = new Aeriox({ baseUrl, apiKey: undefined });
+    const { verifier, challenge } = await createPkcePair();
+    const state = randomState();
+    const authorize = await fetch(anon.oauth.authorizeUrl({ clientId, redirectUri, scope: ["read"], state, codeChallenge: challenge }), { redirect: "manual" });
+    expect(authorize.status).toBe(302);
+    const pending = new URL(authorize.headers.get("location")!, baseUrl).searchParams.get("request")!;
+    const page = await anon.oauth.consentPage(pending);
+    const consent = await anon.oauth.submitConsent({ request: pending, csrfToken: page.csrfToken!, cookie: page.cookie, decision: "approve", apiKey: apiKey! });
+    expect(consent.state).toBe(state);
+    const tokens = await anon.oauth.exchangeCode({ code: consent.code!, codeVerifier: verifier, redirectUri, clientId });
+    expect((await new Aeriox({ baseUrl, apiKey: tokens.access_token }).me()).workspace).toBeTruthy();
+    const refreshed = await anon.oauth.refresh({ refreshToken: tokens.refresh_token!, clientId });
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+    await anon.oauth.revoke({ token: refreshed.refresh_token!, tokenTypeHint: "refresh_token", clientId });
+    await expect(anon.oauth.refresh({ refreshToken: refreshed.refresh_token!, clientId })).rejects.toBeInstanceOf(BadRequestError);
+    // Codes are single-use (a replay also revokes what the code issued).
+    const again = await anon.oauth.exchangeCode({ code: consent.code!, codeVerifier: verifier, redirectUri, clientId }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(BadRequestError);
+  });
+});

@@ -56,17 +56,22 @@ describe("resources", () => {
     server.use(
       http.get(url("/v1/oauth/consent"), ({ request }) => {
         expect(new URL(request.url).searchParams.get("request")).toBe("pa_1");
-        return new HttpResponse("<form>csrf</form>", { headers: { "content-type": "text/html" } });
+        return new HttpResponse('<form><input type="hidden" name="csrf_token" value="t"></form>', {
+          headers: { "content-type": "text/html", "set-cookie": "aeriox_oauth_csrf=t; Path=/v1/oauth; HttpOnly; SameSite=Strict" },
+        });
       }),
       http.post(url("/v1/oauth/consent"), async ({ request }) => {
+        expect(request.headers.get("cookie")).toContain("aeriox_oauth_csrf=t"); // msw may add its own copy from its cookie store
         const form = new URLSearchParams(await request.text());
         expect(Object.fromEntries(form)).toEqual({ request: "pa_1", csrf_token: "t", decision: "approve", api_key: "sk_live_owner" });
         return new HttpResponse(null, { status: 303, headers: { location: "https://app.example/cb?code=c123&state=s1" } });
       }),
     );
     const c = new Aeriox({ baseUrl: BASE_URL, apiKey: undefined });
-    expect(await c.oauth.consentPage("pa_1")).toContain("<form>");
-    const r = await c.oauth.submitConsent({ request: "pa_1", csrfToken: "t", decision: "approve", apiKey: "sk_live_owner" });
+    const page = await c.oauth.consentPage("pa_1");
+    expect(page).toMatchObject({ csrfToken: "t", cookie: "aeriox_oauth_csrf=t" });
+    expect(page.html).toContain("<form>");
+    const r = await c.oauth.submitConsent({ request: "pa_1", csrfToken: page.csrfToken!, cookie: page.cookie, decision: "approve", apiKey: "sk_live_owner" });
     expect(r).toMatchObject({ location: "https://app.example/cb?code=c123&state=s1", code: "c123", state: "s1" });
   });
 

@@ -14,6 +14,14 @@ export interface AuthorizeUrlParams {
   state?: string;
 }
 
+export interface ConsentPage {
+  html: string;
+  /** The form's hidden `csrf_token`, when found. */
+  csrfToken: string | undefined;
+  /** Cookies the page set (`name=value; …`), to send back with `submitConsent` outside browsers. */
+  cookie: string | undefined;
+}
+
 export class OAuth extends APIResource {
   createPkcePair(): Promise<PkcePair> {
     return createPkcePair();
@@ -36,9 +44,18 @@ export class OAuth extends APIResource {
     });
   }
 
-  /** `GET /v1/oauth/consent?request=…`: the HTML consent page the authorize step redirects to. */
-  consentPage(request: string, opts?: RequestOptions): Promise<string> {
-    return this.client.request(api.getOAuthConsent, { query: { request }, parseAs: "text" }, opts);
+  /**
+   * `GET /v1/oauth/consent?request=…`: the HTML consent page the authorize step redirects to, with
+   * what a scripted approval needs: the form's `csrf_token` and the CSRF cookie to send back.
+   */
+  async consentPage(request: string, opts: RequestOptions = {}): Promise<ConsentPage> {
+    const url = this.client.http.buildUrl({ url: "/v1/oauth/consent", baseUrl: this.client.baseUrl, query: { request } });
+    const res = await this.client.transport.send(new Request(url, { headers: opts.headers }), opts);
+    const html = await res.text();
+    const csrf = /name="csrf_token"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="csrf_token"/.exec(html);
+    // Only `name=value` pairs go back in a Cookie header; attributes (Path, HttpOnly, …) are dropped.
+    const cookie = res.headers.get("set-cookie")?.split(/,(?=\s*[^;,=\s]+=)/).map((c) => c.split(";")[0]!.trim()).join("; ");
+    return { html, csrfToken: csrf?.[1] ?? csrf?.[2], cookie: cookie || undefined };
   }
 
   /**
@@ -47,13 +64,13 @@ export class OAuth extends APIResource {
    * hide redirect targets from fetch, so there the page's own form must be used).
    */
   async submitConsent(
-    p: { request: string; csrfToken: string; decision: "approve" | "deny"; apiKey: string },
+    p: { request: string; csrfToken: string; decision: "approve" | "deny"; apiKey: string; cookie?: string | undefined },
     opts: RequestOptions = {},
   ): Promise<{ location: string; code?: string; state?: string; error?: string }> {
     const form = new URLSearchParams({ request: p.request, csrf_token: p.csrfToken, decision: p.decision, api_key: p.apiKey });
     const req = new Request(this.client.http.buildUrl({ url: "/v1/oauth/consent", baseUrl: this.client.baseUrl }), {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", ...opts.headers },
+      headers: { "content-type": "application/x-www-form-urlencoded", ...(p.cookie && { cookie: p.cookie }), ...opts.headers },
       body: form,
     });
     const res = await this.client.transport.send(req, { maxRetries: 0, ...opts, redirect: "manual" });
