@@ -8,6 +8,7 @@ import * as OpenApiValidator from "express-openapi-validator";
 import { ApiError } from "@aeriox/core/errors";
 import { loadSpec, methodsForPath, specDocumentCopy } from "./spec.ts";
 import { requestId, cors } from "./http/request-context.ts";
+import { accessLog } from "./http/access-log.ts";
 import { errorMiddleware } from "./http/errors.ts";
 import { bindOperations } from "./http/router.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
@@ -35,6 +36,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.set("trust proxy", "loopback");
 
   app.use(requestId);
+  app.use(accessLog(services.logger));
   app.use(cors(methodsForPath));
   options.extraRoutes?.(app);
 

@@ -36,4 +36,39 @@ export function registerKeys(program: Command): void {
         [`API key (shown once, store it now): ${result.key}`, `  key id:       ${result.key_id}`, `  workspace id: ${result.workspace_id}`, `  scopes:       ${result.scopes.join(", ")}`].join("\n"),
       );
     });
+  registerKeyManagement(keys);
+}
+
+export function registerKeyManagement(keys: Command): void {
+  keys
+    .command("list")
+    .description("List a workspace's API keys (never their secrets)")
+    .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
+    .option("--json", "print JSON")
+    .action(async (opts: OutputOptions & { workspace: string }) => {
+      const result = (await runAdmin(loadConfig(), "keys.list", { workspace: opts.workspace })) as { data: Array<{ id: string; prefix: string; name: string | null; scopes: string[]; revoked_at: string | null; expires_at: string | null }> };
+      printResult(opts, result, () =>
+        result.data.length === 0
+          ? "No keys."
+          : result.data
+              .map((k) => `${k.id}  ${k.prefix}…  ${k.scopes.join(",").padEnd(20)} ${k.revoked_at ? "revoked" : k.expires_at ? `expires ${k.expires_at}` : "active"}${k.name ? `  (${k.name})` : ""}`)
+              .join("\n"),
+      );
+    });
+  keys
+    .command("revoke <key-id>")
+    .description("Revoke an API key immediately")
+    .option("--json", "print JSON")
+    .action(async (keyId: string, opts: OutputOptions) => {
+      const result = (await runAdmin(loadConfig(), "keys.revoke", { key_id: keyId })) as { id: string; revoked_at: string };
+      printResult(opts, result, () => `Revoked ${result.id} at ${result.revoked_at}`);
+    });
+  keys
+    .command("rotate <key-id>")
+    .description("Issue a new key; the old one keeps working until its grace period ends")
+    .option("--json", "print JSON")
+    .action(async (keyId: string, opts: OutputOptions) => {
+      const result = (await runAdmin(loadConfig(), "keys.rotate", { key_id: keyId })) as { new_key: string; new_key_id: string; old_expires_at: string };
+      printResult(opts, result, () => [`New API key (shown once): ${result.new_key}`, `  key id: ${result.new_key_id}`, `  the old key stops working at ${result.old_expires_at}`].join("\n"));
+    });
 }

@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { SCOPES } from "./principal.ts";
 import { usdToMicros } from "../money.ts";
-import { issueApiKey } from "./key-management.ts";
-import { findOrCreateWorkspace } from "./workspaces.ts";
+import { apiKeyBody, issueApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "./key-management.ts";
+import { ApiError } from "../errors.ts";
+import { findOrCreateWorkspace, findWorkspace } from "./workspaces.ts";
 import { defineAdminCommand } from "../admin/registry.ts";
 
 const usd = z.number().finite().nonnegative().max(1_000_000);
@@ -27,4 +28,30 @@ export const keyAdminCommands = {
       return { key: issued.key, key_id: issued.record.id, workspace_id: workspace.id, prefix: issued.record.prefix, scopes: issued.record.scopes };
     },
   }),
+  "keys.list": defineAdminCommand({
+    args: z.object({ workspace: z.string().min(1).max(120) }),
+    async run(services, args) {
+      const workspace = await findWorkspace(services.db, args.workspace);
+      return { workspace_id: workspace.id, data: (await listApiKeys(services, workspace.id)).map(apiKeyBody) };
+    },
+  }),
+  "keys.revoke": defineAdminCommand({
+    args: z.object({ key_id: z.uuid() }),
+    async run(services, args) {
+      return apiKeyBody(await revokeApiKey(services, await workspaceOfKey(services, args.key_id), args.key_id));
+    },
+  }),
+  "keys.rotate": defineAdminCommand({
+    args: z.object({ key_id: z.uuid() }),
+    async run(services, args) {
+      const rotated = await rotateApiKey(services, await workspaceOfKey(services, args.key_id), args.key_id);
+      return { new_key: rotated.key, new_key_id: rotated.record.id, old_expires_at: rotated.oldExpiresAt.toISOString() };
+    },
+  }),
 };
+
+async function workspaceOfKey(services: { db: import("../db/index.ts").Database }, keyId: string): Promise<string> {
+  const key = await services.db.prisma.apiKey.findUnique({ where: { id: keyId }, select: { workspaceId: true } });
+  if (!key) throw ApiError.notFound("API key");
+  return key.workspaceId;
+}

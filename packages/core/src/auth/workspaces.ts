@@ -1,5 +1,6 @@
 /** Workspaces: the unit of isolation. Every row a caller can see belongs to one. */
 import type { Database } from "../db/index.ts";
+import { ApiError } from "../errors.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -12,4 +13,12 @@ export async function findOrCreateWorkspace(db: Database, ref: string): Promise<
   const byName = await db.prisma.workspace.findFirst({ where: { name: ref }, orderBy: { createdAt: "asc" } });
   if (byName) return byName;
   return db.prisma.workspace.create({ data: { name: ref } });
+}
+
+/** `ref` is a workspace id or name; 404 when there is none. */
+export async function findWorkspace(db: Database, ref: string): Promise<{ id: string; name: string }> {
+  const byId = UUID.test(ref) ? await db.prisma.workspace.findUnique({ where: { id: ref } }) : null;
+  const found = byId ?? (await db.prisma.workspace.findFirst({ where: { name: ref }, orderBy: { createdAt: "asc" } }));
+  if (!found) throw ApiError.notFound(`Workspace '${ref}'`);
+  return found;
 }

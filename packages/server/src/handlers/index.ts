@@ -7,6 +7,7 @@ import { generationHandlers } from "./generation.ts";
 import { healthHandlers } from "./health.ts";
 import { oauthHandlers } from "./oauth.ts";
 import { jobHandlers } from "./jobs.ts";
+import { walletHandlers } from "./wallet.ts";
 
 export const handlers: HandlerMap = {
   ...apiKeyHandlers,
@@ -16,4 +17,5 @@ export const handlers: HandlerMap = {
   ...healthHandlers,
   ...oauthHandlers,
   ...jobHandlers,
+  ...walletHandlers,
 };

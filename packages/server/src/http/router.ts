@@ -10,6 +10,7 @@ import type { AppServices } from "../services.ts";
 import type { HandlerMap, RawResponse, RequestContext } from "./handler.ts";
 import type { OperationId } from "./contract.ts";
 import type { AuthenticatedRequest } from "./authenticate.ts";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency/records";
 
 type AnyHandler = (ctx: RequestContext<OperationId>) => Promise<{ status: number; body: unknown; headers?: Record<string, string> } | RawResponse>;
 
@@ -43,14 +44,38 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
   };
   // RFC 9745: tell clients of deprecated operations where they stand.
   if (op.deprecated) res.setHeader("Deprecation", "true");
-  const result = await handler(ctx);
+
+  const idempotencyKey = op.method === "post" && auth ? req.get("idempotency-key") : undefined;
+  if (!idempotencyKey) return send(res, await handler(ctx));
+
+  const scope = { workspaceId: auth!.workspaceId, key: idempotencyKey };
+  const claim = await claimIdempotencyKey(services.db, { ...scope, operationId: op.operationId, hash: requestHash(op.operationId, req.path, req.body) });
+  if (claim.kind === "replay") {
+    res.setHeader("Idempotent-Replayed", "true");
+    return send(res, { status: claim.response.status, body: claim.response.body });
+  }
+  let result: HandlerOutcome;
+  try {
+    result = await handler(ctx);
+  } catch (err) {
+    await releaseIdempotencyKey(services.db, scope.workspaceId, scope.key);
+    throw err;
+  }
+  if (!("kind" in result) && result.status < 300) await completeIdempotencyKey(services.db, scope.workspaceId, scope.key, { status: result.status, body: result.body ?? null });
+  else await releaseIdempotencyKey(services.db, scope.workspaceId, scope.key);
+  return send(res, result);
+}
+
+type HandlerOutcome = Awaited<ReturnType<AnyHandler>>;
+
+async function send(res: Response, result: HandlerOutcome): Promise<void> {
   if ("kind" in result && result.kind === "raw") {
     await result.send(res);
     return;
   }
   const { status, body, headers } = result as { status: number; body: unknown; headers?: Record<string, string> };
   for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
-  if (body === undefined) res.status(status).end();
+  if (body === undefined || (body === null && status === 204)) res.status(status).end();
   else res.status(status).json(body);
 }
 

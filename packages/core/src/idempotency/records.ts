@@ -1,0 +1,77 @@
+/**
+ * Idempotency-Key (DESIGN.md, Errors and inputs): the same key with the same body
+ * within 24 h returns the first response without doing the work again; a
+ * different body → 409. Only successful responses are kept: a failed attempt
+ * (402, 429, 5xx…) leaves nothing behind, so a retry with the same key does the work.
+ */
+import { createHash } from "node:crypto";
+import type { Database } from "../db/index.ts";
+import { ApiError } from "../errors.ts";
+
+const TTL_MS = 24 * 3600 * 1000;
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export type IdempotencyClaim = { kind: "claimed" } | { kind: "replay"; response: StoredResponse };
+
+/** Canonical JSON (sorted keys) so `{a,b}` and `{b,a}` are the same request. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+export function requestHash(operationId: string, path: string, body: unknown): string {
+  return createHash("sha256").update(`${operationId}\n${path}\n${canonical(body ?? null)}`).digest("hex");
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === "P2002" || /unique|duplicate key/i.test(e?.message ?? "");
+}
+
+export async function claimIdempotencyKey(db: Database, input: { workspaceId: string; key: string; operationId: string; hash: string }): Promise<IdempotencyClaim> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await db.prisma.idempotencyRecord.create({
+        data: { workspaceId: input.workspaceId, key: input.key, operationId: input.operationId, requestHash: input.hash, expiresAt: new Date(Date.now() + TTL_MS) },
+      });
+      return { kind: "claimed" };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    const existing = await db.prisma.idempotencyRecord.findUnique({ where: { workspaceId_key: { workspaceId: input.workspaceId, key: input.key } } });
+    if (!existing) continue; // released meanwhile: claim again
+    if (existing.expiresAt.getTime() <= Date.now()) {
+      await db.prisma.idempotencyRecord.deleteMany({ where: { workspaceId: input.workspaceId, key: input.key, expiresAt: existing.expiresAt } });
+      continue;
+    }
+    if (existing.requestHash !== input.hash || existing.operationId !== input.operationId) {
+      throw ApiError.conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request; use a new key for a new request", { operation_id: existing.operationId });
+    }
+    if (existing.state === "in_progress") {
+      throw ApiError.conflict("idempotency_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly");
+    }
+    return { kind: "replay", response: { status: existing.responseStatus ?? 200, body: existing.responseBody } };
+  }
+  throw ApiError.conflict("idempotency_in_progress", "A request with this Idempotency-Key is being processed; retry shortly");
+}
+
+export async function completeIdempotencyKey(db: Database, workspaceId: string, key: string, response: StoredResponse): Promise<void> {
+  await db.prisma.idempotencyRecord.update({
+    where: { workspaceId_key: { workspaceId, key } },
+    data: { state: "completed", responseStatus: response.status, responseBody: response.body as object },
+  });
+}
+
+export async function releaseIdempotencyKey(db: Database, workspaceId: string, key: string): Promise<void> {
+  await db.prisma.idempotencyRecord.deleteMany({ where: { workspaceId, key, state: "in_progress" } });
+}
