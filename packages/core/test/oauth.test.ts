@@ -15,7 +15,8 @@ import { isValidCodeChallenge, s256Challenge, verifierMatchesChallenge } from ".
 import { redirectUriProblem } from "../src/auth/oauth/clients.ts";
 import { RETIRED_KEY_GRACE_MS, rotateSigningKey, signingKeys } from "../src/auth/oauth/signing-keys.ts";
 import { issueAccessToken, verifyAccessTokenSignature } from "../src/auth/oauth/access-tokens.ts";
-import { purgeExpiredRevocations, revokeFamily, revokeToken } from "../src/auth/oauth/revocation.ts";
+import { revokeFamily, revokeToken } from "../src/auth/oauth/revocation.ts";
+import { purgeExpiredOAuthRows } from "../src/auth/oauth/housekeeping.ts";
 
 let db: TestDatabase;
 let config: Config;
@@ -134,13 +135,27 @@ describe("access-token revocation", () => {
     expect(await authenticateCredential(services, t2.token)).toBeNull();
 
     await db.prisma.oAuthRevokedJti.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect(await purgeExpiredRevocations(db)).toBeGreaterThanOrEqual(1);
+    expect((await purgeExpiredOAuthRows(db)).jtis).toBeGreaterThanOrEqual(1);
   });
 
   it("an issuer of another deployment is refused", async () => {
     const familyId = await newFamily();
     const t = await issueAccessToken({ db, config: { ...config, publicUrl: "https://other.test" } }, { workspaceId, clientId: "client_test", scopes: ["read"], familyId });
     expect(await authenticateCredential({ db, config }, t.token)).toBeNull();
+  });
+});
+
+describe("housekeeping", () => {
+  it("deletes pending requests and codes expired for more than a day, keeps recent ones", async () => {
+    const old = new Date(Date.now() - 2 * 86400_000);
+    const recent = new Date(Date.now() - 60_000);
+    const base = { clientId: "client_test", redirectUri: "https://a.test/cb", codeChallenge: "x".repeat(43), scopes: ["read"] };
+    await db.prisma.oAuthAuthorizationRequest.createMany({ data: [{ ...base, csrfTokenHash: "h1", expiresAt: old }, { ...base, csrfTokenHash: "h2", expiresAt: recent }] });
+    await db.prisma.oAuthCode.createMany({ data: [{ ...base, codeHash: "old", workspaceId, expiresAt: old }, { ...base, codeHash: "recent", workspaceId, expiresAt: recent }] });
+    const purged = await purgeExpiredOAuthRows(db);
+    expect(purged.requests).toBe(1);
+    expect(purged.codes).toBe(1);
+    expect(await db.prisma.oAuthCode.findUnique({ where: { codeHash: "recent" } })).not.toBeNull();
   });
 });
 

@@ -19,6 +19,7 @@ import { findOAuthClient } from "./clients.ts";
 import { isValidCodeChallenge } from "./pkce.ts";
 import { CODE_PREFIX, hashSecret, newSecret, safeEqual } from "./secrets.ts";
 import { UUID } from "./errors.ts";
+import { maybePurgeExpiredOAuthRows } from "./housekeeping.ts";
 import type { Config } from "../../config.ts";
 
 export const AUTHORIZATION_REQUEST_TTL_MS = 10 * 60_000;
@@ -76,6 +77,7 @@ export async function startAuthorization(db: Database, p: AuthorizeParams): Prom
     scopes = SCOPES.filter((s) => requested.includes(s));
   }
 
+  maybePurgeExpiredOAuthRows(db);
   const pending = await db.prisma.oAuthAuthorizationRequest.create({
     data: {
       clientId: client.id,

@@ -42,9 +42,3 @@ export async function revokeToken(
   const order = input.token_type_hint === "refresh_token" ? [asRefreshToken, asAccessToken] : [asAccessToken, asRefreshToken];
   for (const attempt of order) if (await attempt()) return;
 }
-
-/** Housekeeping: forget revoked jtis whose tokens have expired anyway. */
-export async function purgeExpiredRevocations(db: Database): Promise<number> {
-  const { count } = await db.prisma.oAuthRevokedJti.deleteMany({ where: { expiresAt: { lt: new Date() } } });
-  return count;
-}
