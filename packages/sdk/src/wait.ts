@@ -6,7 +6,7 @@ import type { Aeriox } from "./client.ts";
 import { APIConnectionError, APITimeoutError, AerioxError, JobFailedError } from "./errors.ts";
 import { abortReason, sleep } from "./env.ts";
 import type { Job } from "./generated/types.gen.ts";
-import { parseSse } from "./sse.ts";
+import { parseSse, StreamIdleError } from "./sse.ts";
 
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -20,6 +20,11 @@ export interface WaitOptions {
   cancelOnAbort?: boolean;
   /** Skip the SSE stream and poll straight away. */
   stream?: boolean;
+  /**
+   * Switch from the stream to polling after this many ms without any bytes. The server sends a
+   * keep-alive every 15 s, so silence means a dead (half-open) connection. Default 45 000.
+   */
+  streamIdleTimeout?: number;
 }
 
 const TERMINAL = new Set<Job["status"]>(["completed", "failed", "cancelled", "nsfw_blocked"]);
@@ -44,7 +49,7 @@ export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions =
   };
 
   try {
-    let job = opts.stream === false ? undefined : await viaStream(client, id, ctl.signal, seen);
+    let job = opts.stream === false ? undefined : await viaStream(client, id, ctl.signal, opts.streamIdleTimeout ?? 45_000, seen);
     job ??= await viaPolling(client, id, ctl.signal, opts.pollInterval ?? 1000, seen);
     if (job.status !== "completed") throw new JobFailedError(job);
     return job;
@@ -65,7 +70,7 @@ export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions =
 }
 
 /** Returns the terminal job, or undefined when the stream is unavailable or ended early. */
-async function viaStream(client: Aeriox, id: string, signal: AbortSignal, seen: (j: Job) => void): Promise<Job | undefined> {
+async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTimeoutMs: number, seen: (j: Job) => void): Promise<Job | undefined> {
   let current: Job | undefined;
   try {
     const { data } = (await client.http.get({
@@ -78,7 +83,7 @@ async function viaStream(client: Aeriox, id: string, signal: AbortSignal, seen: 
       fetch: client.transport.fetchFor({ signal, maxRetries: 0 }),
     })) as { data: ReadableStream<Uint8Array> | null };
     if (!data) return undefined;
-    for await (const ev of parseSse(data, signal)) {
+    for await (const ev of parseSse(data, { signal, idleTimeoutMs })) {
       const job = jobFromEvent(ev.data, current);
       if (!job) continue;
       current = job;
@@ -92,7 +97,7 @@ async function viaStream(client: Aeriox, id: string, signal: AbortSignal, seen: 
     // backoff) or a broken connection: fall back to polling. 401/403 are real answers and propagate.
     const status = err instanceof AerioxError ? (err.status ?? 0) : 0;
     if (err instanceof APIConnectionError || [404, 405, 429].includes(status) || status >= 500) return undefined;
-    if (err instanceof TypeError) return undefined; // stream reset mid-read
+    if (err instanceof TypeError || err instanceof StreamIdleError) return undefined; // stream reset or silent
     throw err;
   }
 }

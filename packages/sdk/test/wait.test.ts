@@ -73,6 +73,17 @@ describe("jobs.wait", () => {
     expect((err as JobFailedError).code).toBe(`provider_${status}`);
   });
 
+  it("a silent (half-open) stream is abandoned for polling after the idle timeout", async () => {
+    let polls = 0;
+    server.use(
+      http.get(url(EVENTS), () => sse([{ data: job("running") }], { keepOpen: true })),
+      http.get(url(JOB), () => HttpResponse.json(++polls < 2 ? job("running") : job("completed"))),
+    );
+    const done = await makeClient().jobs.wait(JOB_ID, { streamIdleTimeout: 60, pollInterval: 5 });
+    expect(done.status).toBe("completed");
+    expect(polls).toBe(2);
+  });
+
   it("a 401 on the stream is an answer, not a reason to poll", async () => {
     server.use(http.get(url(EVENTS), () => apiError(401, "unauthorized")));
     await expect(makeClient().jobs.wait(JOB_ID)).rejects.toMatchObject({ name: "AuthenticationError", status: 401 });

@@ -35,6 +35,6 @@ export class Jobs extends APIResource {
       headers: { accept: "text/event-stream", ...opts.headers },
       fetch: this.client.transport.fetchFor({ maxRetries: 0, ...opts }),
     })) as { data: ReadableStream<Uint8Array> | null };
-    if (data) yield* parseSse(data, opts.signal);
+    if (data) yield* parseSse(data, { signal: opts.signal });
   }
 }
