@@ -8,7 +8,8 @@ import pg from "pg";
 import { openDatabase, type Database } from "./index.ts";
 import { migrate } from "./migrate.ts";
 
-export type TestDatabase = Database & { dispose(): Promise<void> };
+/** `url` is set for PostgreSQL test databases, so other processes (spawned workers, the CLI) can open them too. */
+export type TestDatabase = Database & { dispose(): Promise<void>; url?: string };
 
 export interface TestDatabaseOptions {
   /** Server to create the database on; default process.env.DATABASE_URL. Pass undefined for PGlite. */
@@ -47,6 +48,7 @@ async function createPostgresDatabase(serverUrl: string): Promise<TestDatabase> 
   url.pathname = `/${name}`;
   const db = await openDatabase({ url: url.toString(), kind: "postgres" });
   return Object.assign(db, {
+    url: url.toString(),
     async dispose() {
       await db.close();
       // FORCE (PostgreSQL 13+) ends connections a failed test may have left behind.
