@@ -146,6 +146,14 @@ describe("authorization code grant", () => {
     expect(noRefresh.body.error.code).toBe("invalid_request");
   });
 
+  it("concurrent exchanges of one code: at most one succeeds and whatever it issued ends revoked", async () => {
+    const c = remember(await authorizationCode(srv, flow()));
+    const results = await Promise.all([1, 2, 3].map(() => token(srv, { grant_type: "authorization_code", client_id: clientId, code: c.code, redirect_uri: redirectUri, code_verifier: c.verifier })));
+    expect(results.filter((r) => r.res.status === 200).length).toBe(1);
+    for (const r of results) if (r.res.status !== 200) expect(r.body.error.code).toBe("invalid_grant");
+    for (const r of results) if (r.res.status === 200) await expect401(remember(r.body).access_token);
+  });
+
   it("a refresh token only works for its own client", async () => {
     const t = remember(await tokensFor(srv, flow()));
     const res = await token(srv, { grant_type: "refresh_token", client_id: "client_other", refresh_token: t.refresh_token });
