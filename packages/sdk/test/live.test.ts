@@ -2,7 +2,7 @@
 //   AERIOX_LIVE_BASE_URL=http://localhost:8080 AERIOX_LIVE_API_KEY=sk_live_… pnpm --filter @aeriox/sdk exec vitest run test/live.test.ts
 // Skipped unless both are set. No msw here: every request reaches the server.
 import { describe, expect, it, type TestContext } from "vitest";
-import { Aeriox, AuthenticationError, BadRequestError, NotFoundError } from "../src/index.ts";
+import { Aeriox, AuthenticationError, BadRequestError, ConflictError, NotFoundError, PermissionDeniedError } from "../src/index.ts";
 
 const baseUrl = process.env.AERIOX_LIVE_BASE_URL;
 const apiKey = process.env.AERIOX_LIVE_API_KEY;
@@ -57,6 +57,20 @@ describe.skipIf(!baseUrl || !apiKey)("live server", () => {
     const a = await client.images.generate(body, { idempotencyKey: key });
     const b = await client.images.generate(body, { idempotencyKey: key });
     expect(b.job_id).toBe(a.job_id);
+  });
+
+  it("api keys: create, list, rotate, revoke", async (ctx) => {
+    const created = await implemented(ctx, client.apiKeys.create({ name: "sdk-live", scopes: ["read"] }));
+    expect(created.key).toMatch(/^sk_live_/);
+    const scoped = new Aeriox({ baseUrl, apiKey: created.key });
+    expect((await scoped.me()).api_key.scopes).toEqual(["read"]);
+    await expect(scoped.images.generate({ model: "local/image", prompt: "no scope" })).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect((await client.apiKeys.list()).data.some((k) => k.id === created.key_id)).toBe(true);
+    const rotated = await client.apiKeys.rotate(created.key_id);
+    expect((await new Aeriox({ baseUrl, apiKey: rotated.new_key }).me()).api_key.prefix).toBeTruthy();
+    await client.apiKeys.revoke(rotated.new_key_id);
+    await expect(client.apiKeys.revoke(rotated.new_key_id)).rejects.toBeInstanceOf(ConflictError);
+    await expect(new Aeriox({ baseUrl, apiKey: rotated.new_key }).me()).rejects.toBeInstanceOf(AuthenticationError);
   });
 
   it("lists characters (cursor)", async (ctx) => {
