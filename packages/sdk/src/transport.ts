@@ -10,8 +10,11 @@ export interface RequestOptions {
   timeout?: number;
   /** Retries after the first attempt (default: the client's `maxRetries`). */
   maxRetries?: number;
-  /** Idempotency-Key for POSTs; one is generated when absent and reused across retries. */
-  idempotencyKey?: string;
+  /**
+   * Idempotency-Key for POSTs; one is generated when absent and reused across retries.
+   * `false` sends none (OAuth endpoints: keeps browser token requests free of a CORS preflight).
+   */
+  idempotencyKey?: string | false;
   signal?: AbortSignal;
   headers?: Record<string, string>;
   /** Internal: `manual` returns 3xx responses as they are (OAuth consent). */
@@ -59,7 +62,7 @@ export class Transport {
     // Buffer the body once so every attempt can resend the same bytes.
     const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
     const headers = new Headers(req.headers);
-    if (req.method === "POST" && !headers.has("idempotency-key")) {
+    if (req.method === "POST" && opts.idempotencyKey !== false && !headers.has("idempotency-key")) {
       headers.set("Idempotency-Key", opts.idempotencyKey ?? uuid());
     }
     const maxRetries = opts.maxRetries ?? this.cfg.maxRetries;

@@ -36,6 +36,7 @@ describe("OAuth PKCE", () => {
     const record = async ({ request }: { request: Request }) => {
       expect(request.headers.get("content-type")).toMatch(/application\/x-www-form-urlencoded/);
       expect(request.headers.get("authorization")).toBeNull();
+      expect(request.headers.get("idempotency-key")).toBeNull(); // keeps browser requests preflight-free
       forms.push(Object.fromEntries(new URLSearchParams(await request.text())));
     };
     server.use(

@@ -14,6 +14,13 @@ export interface AuthorizeUrlParams {
   state?: string;
 }
 
+/**
+ * OAuth POSTs: no Idempotency-Key (the spec excludes OAuth; without it a browser's form-encoded token
+ * request needs no CORS preflight) and no retries (codes are single-use and a replayed refresh
+ * token revokes its family).
+ */
+const OAUTH_POST: RequestOptions = { maxRetries: 0, idempotencyKey: false };
+
 export interface ConsentPage {
   html: string;
   /** The form's hidden `csrf_token`, when found. */
@@ -73,7 +80,7 @@ export class OAuth extends APIResource {
       headers: { "content-type": "application/x-www-form-urlencoded", ...(p.cookie && { cookie: p.cookie }), ...opts.headers },
       body: form,
     });
-    const res = await this.client.transport.send(req, { maxRetries: 0, ...opts, redirect: "manual" });
+    const res = await this.client.transport.send(req, { ...OAUTH_POST, ...opts, redirect: "manual" });
     const location = res.headers.get("location") ?? "";
     const q = location ? new URL(location, this.client.baseUrl).searchParams : new URLSearchParams();
     const pick = (k: string) => q.get(k) ?? undefined;
@@ -86,7 +93,7 @@ export class OAuth extends APIResource {
    */
   exchangeCode(p: { code: string; codeVerifier: string; redirectUri: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
     const body = { grant_type: "authorization_code", code: p.code, code_verifier: p.codeVerifier, redirect_uri: p.redirectUri, client_id: p.clientId } as const;
-    return this.client.request(api.oauthToken, { body }, { maxRetries: 0, ...opts });
+    return this.client.request(api.oauthToken, { body }, { ...OAUTH_POST, ...opts });
   }
 
   /**
@@ -95,13 +102,13 @@ export class OAuth extends APIResource {
    */
   refresh(p: { refreshToken: string; clientId: string }, opts?: RequestOptions): Promise<OauthTokenResponse> {
     const body = { grant_type: "refresh_token", refresh_token: p.refreshToken, client_id: p.clientId } as const;
-    return this.client.request(api.oauthToken, { body }, { maxRetries: 0, ...opts });
+    return this.client.request(api.oauthToken, { body }, { ...OAUTH_POST, ...opts });
   }
 
   /** `POST /v1/oauth/revoke` (RFC 7009: succeeds whether or not the token was valid). */
   async revoke(p: { token: string; tokenTypeHint?: "access_token" | "refresh_token"; clientId?: string }, opts?: RequestOptions): Promise<void> {
     const body = { token: p.token, ...(p.tokenTypeHint && { token_type_hint: p.tokenTypeHint }), ...(p.clientId && { client_id: p.clientId }) };
-    await this.client.request(api.oauthRevoke, { body }, opts);
+    await this.client.request(api.oauthRevoke, { body }, { idempotencyKey: false, ...opts });
   }
 
   /** `GET /v1/oauth/jwks`: keys that verify access-token signatures. */
