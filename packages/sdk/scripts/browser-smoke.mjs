@@ -4,6 +4,7 @@
 // no Node built-ins and that fetch streaming, WebCrypto and the env guard work in a real browser.
 // Needs `pnpm build`, Chromium (`apt-get install -y chromium`) and playwright-core (from the
 // workspace's server package; not a dependency of the SDK). Usage: node scripts/browser-smoke.mjs
+// With AERIOX_BASE_URL + AERIOX_API_KEY it also runs generate → wait → download cross-origin against that server.
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -66,6 +67,22 @@ try {
     seen.includes("POST /v1/images/generate idemauth");
   console.log(ok ? "browser smoke: ok" : `browser smoke: FAILED\n${seen.join("\n")}`);
   process.exitCode = ok ? 0 : 1;
+
+  // Optional: the same against a real server, cross-origin (CORS, SSE with Authorization, download).
+  if (process.env.AERIOX_BASE_URL && process.env.AERIOX_API_KEY) {
+    const live = await page.evaluate(async ([base, key]) => {
+      const { Aeriox } = await import("/sdk.js");
+      const c = new Aeriox({ baseUrl: base, apiKey: key });
+      const progress = [];
+      const img = await c.images.generateAndWait({ model: "local/image", prompt: "browser live" }, { deadline: 60000, onProgress: (j) => progress.push(j.status) });
+      const bytes = new Uint8Array(await img.arrayBuffer());
+      return { status: img.status, progress, png: bytes[1] === 0x50 && bytes[2] === 0x4e, me: (await c.me()).api_key.prefix };
+    }, [process.env.AERIOX_BASE_URL, process.env.AERIOX_API_KEY]);
+    console.log("live:", JSON.stringify(live));
+    const liveOk = live.status === "completed" && live.png;
+    console.log(liveOk ? "browser live: ok" : "browser live: FAILED");
+    if (!liveOk) process.exitCode = 1;
+  }
 } finally {
   await browser.close();
   server.close();
