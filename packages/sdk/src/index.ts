@@ -13,3 +13,5 @@ export { createPkcePair, pkceChallenge, randomState, type PkcePair } from "./pkc
 export { operationMethods, type OperationId } from "./operations.ts";
 // Request/response types generated from the spec (Job, Character, GenerateImageRequest, …).
 export type * from "./generated/types.gen.ts";
+// The spec names its error body `Error`; this alias avoids shadowing the global in user code.
+export type { Error as ApiErrorBody } from "./generated/types.gen.ts";
