@@ -2,6 +2,7 @@
 import type { HandlerMap } from "../http/handler.ts";
 import { apiKeyHandlers } from "./api-keys.ts";
 import { assetHandlers } from "./assets.ts";
+import { cardHandlers } from "./cards.ts";
 import { discoveryHandlers } from "./discovery.ts";
 import { generationHandlers } from "./generation.ts";
 import { healthHandlers } from "./health.ts";
@@ -12,6 +13,7 @@ import { walletHandlers } from "./wallet.ts";
 export const handlers: HandlerMap = {
   ...apiKeyHandlers,
   ...assetHandlers,
+  ...cardHandlers,
   ...discoveryHandlers,
   ...generationHandlers,
   ...healthHandlers,
