@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const BIN = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
-const TSX = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+// One process (no tsx wrapper), so signals such as SIGKILL reach the program itself.
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const NODE_ARGS = ["--import", "tsx"];
 
 export interface CliResult {
   code: number | null;
@@ -23,7 +25,7 @@ export function cliEnv(extra: Record<string, string | undefined>): NodeJS.Proces
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(TSX, [BIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...NODE_ARGS, BIN, ...args], { env, cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -36,7 +38,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): 
 /** Starts `aeriox serve` and resolves once it prints its URL. */
 export function startCliServer(env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess; output: () => string; stop(): Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [BIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...NODE_ARGS, BIN, "serve"], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     const onData = (d: Buffer) => {
       out += d;

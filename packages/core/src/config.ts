@@ -39,6 +39,9 @@ const envSchema = z.object({
   MAX_INFLIGHT_JOBS_PER_WORKSPACE: z.coerce.number().int().min(1).max(10_000).default(20),
   JOB_DEADLINE_SECONDS: z.coerce.number().int().min(5).max(86400).default(900),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  /** How long a BullMQ worker's lock on a job lasts; a worker that dies is noticed after about this long. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  WORKER_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   OAUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),

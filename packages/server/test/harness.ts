@@ -24,6 +24,8 @@ export interface TestServer {
   url: string;
   runtime: Runtime;
   config: Config;
+  /** Connection string of the test database (PostgreSQL only), for spawned processes. */
+  databaseUrl: string | undefined;
   /** Every log line the server wrote (to prove secrets never appear). */
   logs: string[];
   /** Creates a workspace (by name) and an API key in it. */
@@ -36,6 +38,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   app?: AppOptions;
   providers?: ProvidersOptions;
+  /** With REDIS_URL: run a BullMQ worker in this process (default true). */
+  worker?: boolean;
 }
 
 /**
@@ -69,7 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const logger = createLogger({ level: "info", destination: sink });
   const runtime = await createRuntime(config, { role: "server", db, logger, retryBackoffMs: 50, ...(options.providers ? { providers: options.providers } : {}) });
-  const worker = config.REDIS_URL
+  const worker = config.REDIS_URL && options.worker !== false
     ? await startWorker(config, { db, logger, reconcileIntervalMs: 1000, ...(options.providers ? { providers: options.providers } : {}) })
     : null;
   server.on("request", createApp(runtime, options.app));
@@ -78,6 +82,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     url,
     runtime,
     config,
+    databaseUrl: db.url,
     logs,
     async createKey(o = {}) {
       return (await runAdminCommand(runtime, "keys.create", { workspace: o.workspace ?? `ws-${randomUUID()}`, ...o })) as {

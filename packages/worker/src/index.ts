@@ -37,8 +37,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     providers: [...PROVIDERS],
     processor: (jobId, attempt) => processJob(runtime, jobId, attempt),
     concurrencyScale: config.WORKER_CONCURRENCY / 8,
-    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+    lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
+    stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_CHECK_MS,
     onFinalFailure: async (jobId, reason) => {
       const failed = await endJobWithRefund(runtime.db, jobId, "failed", jobError("worker_failed", `The job could not be completed (${reason}); the reservation was refunded`));
       if (failed) runtime.logger.warn({ jobId, reason }, "job failed after its last attempt");
