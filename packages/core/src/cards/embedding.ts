@@ -5,10 +5,11 @@
  * - `LocalHashEmbedder` (the default, offline, deterministic): the text is
  *   lower-cased, diacritics stripped and split into words; each word contributes a
  *   unigram feature (weight 1) and its character trigrams of `#word#` (weight 0.35
- *   each, so "fox" still meets "foxes"); stop-words are dropped. Features are hashed
- *   (FNV-1a 32-bit) into a fixed number of buckets (256) with non-negative weights and
- *   the vector is L2-normalised, so the dot product of two vectors is their cosine
- *   similarity and lies in [0, 1].
+ *   each, so "fox" still meets "foxes"); stop-words are dropped. A feature's summed
+ *   weight w becomes log(1 + w) (sub-linear term frequency) and is added, with FNV-1a
+ *   32-bit hashing, into 2 of a fixed number of buckets (256), which halves the damage
+ *   of any one hash collision. Weights are non-negative and the vector is
+ *   L2-normalised, so the dot product of two vectors is their cosine similarity, in [0, 1].
  * - A hosted backend (e.g. Voyage) would implement the same interface: `embed` posts
  *   the texts and returns its vectors, throwing `searchUnavailable()` (503
  *   `search_unavailable`) when the service is down. It is registered per runtime with
@@ -56,16 +57,27 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
+const UNIGRAM_WEIGHT = 1;
 const TRIGRAM_WEIGHT = 0.35;
+/** Buckets per feature: a collision with one unrelated feature then moves the score by half as much. */
+const PROBES = 2;
 
 export function hashEmbed(text: string, dimensions: number): Embedding {
-  const vector = new Float32Array(dimensions);
   const words = tokenize(text);
+  const features = new Map<string, number>();
+  const add = (feature: string, weight: number) => features.set(feature, (features.get(feature) ?? 0) + weight);
   for (const word of words) {
     if (STOP_WORDS.has(word)) continue;
-    vector[fnv1a(`w:${word}`) % dimensions]! += 1;
+    add(`w:${word}`, UNIGRAM_WEIGHT);
     const padded = `#${word}#`;
-    for (let i = 0; i + 3 <= padded.length; i++) vector[fnv1a(`t:${padded.slice(i, i + 3)}`) % dimensions]! += TRIGRAM_WEIGHT;
+    for (let i = 0; i + 3 <= padded.length; i++) add(`t:${padded.slice(i, i + 3)}`, TRIGRAM_WEIGHT);
+  }
+  const vector = new Float32Array(dimensions);
+  const scale = 1 / Math.sqrt(PROBES);
+  for (const [feature, weight] of features) {
+    // Sub-linear term frequency: a word repeated in name and description does not drown the rest.
+    const value = Math.log1p(weight) * scale;
+    for (let probe = 0; probe < PROBES; probe++) vector[fnv1a(`${probe}${feature}`) % dimensions]! += value;
   }
   let norm = 0;
   for (const v of vector) norm += v * v;

@@ -5,11 +5,17 @@
  *
  * Two strategies, same results:
  * - `sql` (default): the similarity is computed inside the database, in one query that
- *   works on PGlite and PostgreSQL alike (`unnest(embedding, $query)` zips both arrays),
- *   filters by `min_similarity`, counts the matches and returns only the top `limit`.
+ *   works on PGlite and PostgreSQL alike (a sum over the query's non-zero buckets, see
+ *   `similarityExpression`), filters by `min_similarity`, counts the matches and returns
+ *   only the top `limit` rows.
  * - `js`: reads the workspace's vectors (bounded to the newest `JS_SCAN_LIMIT`),
  *   scores them in JS and loads the top rows. Kept for comparison (see
- *   test/cards/search-bench.test.ts) and as a fallback for databases without `unnest`.
+ *   test/cards/search.test.ts) and as a fallback.
+ *
+ * Measured on 1,000 cards (median of 15 searches, test/cards/search.test.ts): sparse
+ * SQL 5.5 ms on PGlite and 2.7 ms on PostgreSQL; the JS scan ~40 ms on both (moving
+ * 1,000 × 256 floats out of the database dominates); a dense SQL dot product via
+ * `unnest(embedding, query)` was 107 ms on PGlite and 45 ms on PostgreSQL.
  */
 import type { Runtime } from "../runtime.ts";
 import { Prisma } from "../db/index.ts";
@@ -62,8 +68,18 @@ interface Row {
   similarity: number;
 }
 
-function vectorLiteral(vector: Float32Array): string {
-  return `{${Array.from(vector, (v) => (v === 0 ? "0" : v.toPrecision(9))).join(",")}}`;
+/**
+ * The dot product with the query as SQL. A query vector is sparse (a few words touch a
+ * few dozen of the buckets), so `e[i1]*q1 + e[i2]*q2 + ...` over its non-zero entries
+ * reads a handful of array elements per card instead of unnesting every vector.
+ * Indexes are integers we generate; weights are bound parameters.
+ */
+function similarityExpression(q: Float32Array): Prisma.Sql {
+  const terms: Prisma.Sql[] = [];
+  q.forEach((weight, i) => {
+    if (weight !== 0) terms.push(Prisma.sql`c.embedding[${Prisma.raw(String(i + 1))}] * ${weight}::float8`);
+  });
+  return terms.length ? Prisma.sql`(${Prisma.join(terms, " + ")})` : Prisma.sql`0::float8`;
 }
 
 /** Six decimals are plenty and keep responses stable across backends' float formatting. */
@@ -118,7 +134,7 @@ export async function searchCards(services: SearchServices, workspaceId: string,
     const rows = await services.db.prisma.$queryRaw<Array<Row & { total: bigint | number }>>`
       WITH scored AS (
         SELECT c.id, c.card_type, c.name, c.description, c.preview_url, c.thumb_url, c.created_at,
-               (SELECT sum(a::float8 * b::float8) FROM unnest(c.embedding, ${vectorLiteral(q)}::real[]) AS u(a, b)) AS similarity
+               ${similarityExpression(q)} AS similarity
         FROM cards c
         WHERE c.workspace_id = ${workspaceId}::uuid AND c.deleted_at IS NULL
           AND cardinality(c.embedding) = ${embedder.dimensions} ${typeFilter}
