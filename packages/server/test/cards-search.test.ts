@@ -123,12 +123,13 @@ describe("searchCards", () => {
   });
 
   it("answers 503 search_unavailable when the embedding backend is down, and embeds cards stored without a vector later", async () => {
-    let down = true;
+    let down: "api" | "network" | false = "network";
     const flaky: CardEmbedder = {
       id: defaultCardEmbedder.id,
       dimensions: defaultCardEmbedder.dimensions,
       async embed(texts, kind) {
-        if (down) throw searchUnavailable();
+        if (down === "api") throw searchUnavailable();
+        if (down === "network") throw new Error("connect ECONNREFUSED api.voyageai.example");
         return defaultCardEmbedder.embed(texts, kind);
       },
     };
@@ -139,9 +140,14 @@ describe("searchCards", () => {
       const card = await newCard({ card_type: "prop", name: "Golden compass" }, fk);
       const row = await srv.runtime.db.prisma.card.findUnique({ where: { id: card.id } });
       expect(row?.embedding).toEqual([]);
-      const res = await srv.request("/v1/cards/search?q=compass", { key: fk });
-      expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ error: { code: "search_unavailable", message: "Semantic search is unavailable" } });
+      for (const mode of ["network", "api"] as const) {
+        down = mode;
+        const res = await srv.request("/v1/cards/search?q=compass", { key: fk });
+        expect(res.status).toBe(503);
+        const text = await res.text();
+        expect(JSON.parse(text)).toMatchObject({ error: { code: "search_unavailable", message: "Semantic search is unavailable" } });
+        expect(text).not.toContain("ECONNREFUSED");
+      }
       down = false;
       const body = await search("q=golden%20compass", fk);
       expect(body.items.map((i) => i.id)).toEqual([card.id]);

@@ -21,7 +21,7 @@ import type { Runtime } from "../runtime.ts";
 import { Prisma } from "../db/index.ts";
 import { ApiError } from "../errors.ts";
 import { parseCardType } from "./types.ts";
-import { cardDocument, cardEmbedderOf, dot, tokenize, type CardEmbedder } from "./embedding.ts";
+import { cardDocument, cardEmbedderOf, dot, searchUnavailable, tokenize, type CardEmbedder } from "./embedding.ts";
 
 type SearchServices = Pick<Runtime, "db" | "logger">;
 
@@ -114,6 +114,21 @@ async function backfill(services: SearchServices, embedder: CardEmbedder, worksp
   }
 }
 
+/** A backend failure that is not already an ApiError (network, timeout, bad payload) is a 503 `search_unavailable`. */
+async function unavailableOnFailure<T>(services: SearchServices, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    services.logger.warn({ err: (err as Error).message }, "card embedding backend failed");
+    throw searchUnavailable();
+  }
+}
+
+/**
+ * Cards with a similarity of at least `min_similarity` AND above zero (a card that
+ * shares no feature with the query is not a result), best first; ties by newest, then id.
+ */
 export async function searchCards(services: SearchServices, workspaceId: string, query: SearchQuery, strategy: SearchStrategy = "sql"): Promise<SearchResult> {
   const limit = query.limit ?? SEARCH_DEFAULT_LIMIT;
   const minSimilarity = query.min_similarity ?? 0;
@@ -123,9 +138,9 @@ export async function searchCards(services: SearchServices, workspaceId: string,
     throw ApiError.badRequest("invalid_request", "Request validation failed: query.q has no searchable words", { fields: [{ field: "query.q", message: "must contain at least one letter or digit" }] });
   }
   const embedder = cardEmbedderOf(services);
-  const [embedded] = await embedder.embed([text], "query");
+  const [embedded] = await unavailableOnFailure(services, () => embedder.embed([text], "query"));
   const q = embedded!.vector;
-  await backfill(services, embedder, workspaceId);
+  await unavailableOnFailure(services, () => backfill(services, embedder, workspaceId));
 
   const typeFilter = cardType ? Prisma.sql`AND card_type = ${cardType}` : Prisma.empty;
   let hits: SearchHit[];
@@ -140,7 +155,7 @@ export async function searchCards(services: SearchServices, workspaceId: string,
           AND cardinality(c.embedding) = ${embedder.dimensions} ${typeFilter}
       )
       SELECT *, count(*) OVER () AS total FROM scored
-      WHERE similarity >= ${minSimilarity}::float8
+      WHERE similarity >= ${minSimilarity}::float8 AND similarity > 0
       ORDER BY similarity DESC, created_at DESC, id
       LIMIT ${limit}`;
     hits = rows.map(toHit);
@@ -153,7 +168,7 @@ export async function searchCards(services: SearchServices, workspaceId: string,
       ORDER BY created_at DESC LIMIT ${JS_SCAN_LIMIT}`;
     const scored = vectors
       .map((v) => ({ id: v.id, created: new Date(v.created_at).getTime(), similarity: dot(v.embedding, q) }))
-      .filter((s) => s.similarity >= minSimilarity)
+      .filter((s) => s.similarity >= minSimilarity && s.similarity > 0)
       .sort((a, b) => b.similarity - a.similarity || b.created - a.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     total = scored.length;
     const top = scored.slice(0, limit);
