@@ -173,7 +173,6 @@ describe("access tokens on API routes", () => {
   let good: { access_token: string };
   let privateJwk: JWK;
   let kid: string;
-  const iss = () => srv.config.publicUrl;
 
   beforeAll(async () => {
     good = remember(await tokensFor(srv, { ...flow(), scope: "read" }));
