@@ -78,9 +78,19 @@ describe.skipIf(!baseUrl || !apiKey)("live server", () => {
     expect(Array.isArray(page.data)).toBe(true);
   });
 
-  it("lists cards (offset)", async (ctx) => {
-    const cards = await implemented(ctx, client.cards.list({ limit: 5 }));
-    expect(cards.limit).toBe(5);
+  it("cards: create, get, walk offset pages, delete", async (ctx) => {
+    const tag = `sdk-live-${Date.now()}`;
+    const first = await implemented(ctx, client.cards.create({ name: `${tag}-0`, card_type: "style" }));
+    const ids = [first.card.id as string];
+    for (let i = 1; i < 7; i++) ids.push((await client.cards.create({ name: `${tag}-${i}`, card_type: "style" })).card.id as string);
+    expect((await client.cards.get(ids[0]!)).card.name).toBe(`${tag}-0`);
+    const seen: string[] = [];
+    for await (const card of client.cards.list({ limit: 3, type: "style" })) if (card.name.startsWith(tag)) seen.push(card.name);
+    expect(seen.sort()).toEqual(ids.map((_, i) => `${tag}-${i}`).sort());
+    expect(Array.isArray((await client.cards.search({ q: tag, limit: 5 })).items)).toBe(true);
+    expect((await client.cards.render(ids[0]!)).rendered).toBeTruthy();
+    for (const id of ids) await client.cards.delete(id);
+    await expect(client.cards.get(ids[0]!)).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 
