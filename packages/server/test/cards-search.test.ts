@@ -103,6 +103,11 @@ describe("searchCards", () => {
     expect(one.items).toHaveLength(1);
     expect(one.items[0]!.id).toBe(fox.id);
     expect(one.total).toBe(all.total);
+    // An exact match scores 1 and passes min_similarity=1 despite float32 rounding.
+    const exact = await newCard({ card_type: "prop", name: "Moon lantern" }, k);
+    const perfect = await search("q=MOON%20lantern&min_similarity=1", k);
+    expect(perfect.items.map((i) => [i.id, i.similarity])).toEqual([[exact.id, 1]]);
+    expect(perfect.total).toBe(1);
   });
 
   it("is workspace-scoped and skips deleted cards", async () => {

@@ -122,8 +122,16 @@ export async function createCard(services: CardServices, workspaceId: string, in
       },
     });
     if (edges.length) {
+      // Edges are read back in (created_at, id) order: 1 ms apart, ending now, keeps the request's order.
+      const now = card.createdAt.getTime();
       await tx.cardEdge.createMany({
-        data: edges.map((e) => ({ fromCardId: card.id, toCardId: e.toCardId, edgeType: e.edgeType, attributes: e.attributes as Prisma.InputJsonValue })),
+        data: edges.map((e, i) => ({
+          fromCardId: card.id,
+          toCardId: e.toCardId,
+          edgeType: e.edgeType,
+          attributes: e.attributes as Prisma.InputJsonValue,
+          createdAt: new Date(now - (edges.length - 1 - i)),
+        })),
       });
     }
     return card;

@@ -131,7 +131,8 @@ async function unavailableOnFailure<T>(services: SearchServices, run: () => Prom
  */
 export async function searchCards(services: SearchServices, workspaceId: string, query: SearchQuery, strategy: SearchStrategy = "sql"): Promise<SearchResult> {
   const limit = query.limit ?? SEARCH_DEFAULT_LIMIT;
-  const minSimilarity = query.min_similarity ?? 0;
+  // Half a unit of the 6th decimal of slack: a score shown as 1 passes min_similarity=1.
+  const minSimilarity = (query.min_similarity ?? 0) - 5e-7;
   const cardType = query.card_type !== undefined ? parseCardType(query.card_type, "query.card_type") : undefined;
   const text = query.q.trim();
   if (tokenize(text).length === 0) {
