@@ -50,7 +50,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
     OpenApiValidator.middleware({
       apiSpec: specDocumentCopy() as never,
       validateApiSpec: false,
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: true, allErrors: true },
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
       validateResponses: services.config.responseValidation ? { allErrors: true } : false,
       validateSecurity: false,
       ignoreUndocumented: false,

@@ -43,6 +43,9 @@ describe("key management", () => {
     expect(text).not.toContain(admin.key);
     expect((JSON.parse(text) as { data: Array<{ id: string }> }).data.map((k) => k.id)).toEqual(expect.arrayContaining([created.key_id, admin.key_id]));
     expect((await walletOf(srv, admin.key)).total_micros).toBe(5_000_000);
+    const limited = await srv.request("/v1/wallet?limit=1", { key: admin.key });
+    expect(limited.status).toBe(200);
+    expect(((await limited.json()) as { recent_transactions: unknown[] }).recent_transactions).toHaveLength(1);
   });
 
   it("enforces scopes with 403 insufficient_scope", async () => {
