@@ -13,7 +13,7 @@
  *   test/cards/search.test.ts) and as a fallback.
  *
  * Measured on 1,000 cards (median of 15 searches, test/cards/search.test.ts): sparse
- * SQL 5.5 ms on PGlite and 2.7 ms on PostgreSQL; the JS scan ~40 ms on both (moving
+ * SQL 5.5–8 ms on PGlite and 2.7–3.7 ms on PostgreSQL; the JS scan ~40 ms on both (moving
  * 1,000 × 256 floats out of the database dominates); a dense SQL dot product via
  * `unnest(embedding, query)` was 107 ms on PGlite and 45 ms on PostgreSQL.
  */
