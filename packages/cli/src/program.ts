@@ -5,6 +5,7 @@ import { registerMigrate } from "./commands/migrate.ts";
 import { registerKeys } from "./commands/keys.ts";
 import { registerOAuthClients } from "./commands/oauth-clients.ts";
 import { registerWorker } from "./commands/worker.ts";
+import { registerClientCommands } from "./commands/client/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aeriox")
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerOAuthClients(program);
   registerWorker(program);
+  registerClientCommands(program);
   return program;
 }

@@ -1,0 +1,17 @@
+/** Registers the client commands (everything that talks to an AERIOX API over HTTP). */
+import type { Command } from "commander";
+import { registerGenerate } from "./generate.ts";
+import { registerResources } from "./resources.ts";
+import { registerApi } from "./api.ts";
+import { registerAuth } from "./auth.ts";
+import { registerCompletion } from "../../completion.ts";
+import { registerMcp } from "../../mcp/command.ts";
+
+export function registerClientCommands(program: Command): void {
+  registerAuth(program);
+  registerGenerate(program);
+  registerResources(program);
+  registerApi(program);
+  registerMcp(program);
+  registerCompletion(program);
+}

@@ -1,0 +1,246 @@
+/**
+ * MCP tools derived from the spec at runtime: one per operation (name = snake_case of its
+ * operationId, description = summary + description (+ live prices for cost-bearing ones),
+ * inputSchema = path/query params merged with the JSON body, `$ref`s resolved), minus the
+ * explicit exclusions below, plus the composite tools `generate_image_and_wait`,
+ * `wait_for_job` and `estimate_cost`.
+ */
+import { AerioxError, APITimeoutError, JobFailedError, type Aeriox, type GetPricingResponse, type Job } from "@aeriox/sdk";
+import {
+  AUTOMATIC_HEADERS, bodyProperties, decodeResponse, resolveRefs, sendOperation, specDocument, specOperations,
+  type JsonSchema, type OperationInfo,
+} from "../commands/client/spec-ops.ts";
+
+const OAUTH = "OAuth browser flow: an app sends a person's browser through it; the MCP server already acts with its configured API key";
+const deprecated = (replacement: string) => `deprecated alias; only the canonical tool ${replacement} is offered so agents do not learn the legacy API`;
+
+/** Operations deliberately not offered as tools, and why (the contract test requires a reason). */
+export const MCP_EXCLUDED: Record<string, string> = {
+  handleStripeWebhook: "called by Stripe with a signed event payload; an agent has nothing to send",
+  oauthAuthorize: OAUTH,
+  getOAuthConsent: OAUTH,
+  submitOAuthConsent: OAUTH,
+  oauthToken: OAUTH,
+  oauthRevoke: OAUTH,
+  oauthJwks: OAUTH,
+  downloadAsset: "returns binary bytes (and needs a signature); get_asset returns a fresh signed URL instead",
+  streamJobEvents: "a Server-Sent Events stream does not fit one tool result; wait_for_job follows a job to its end",
+  getOpenApiSpec: "the tools already are this document; its thousands of lines would flood the context",
+  getCredits: deprecated("get_wallet"),
+  createGeneration: deprecated("generate_image / generate_video"),
+  getGeneration: deprecated("get_job"),
+  listNodes: deprecated("list_cards"),
+  createNode: deprecated("create_card"),
+  getNode: deprecated("get_card"),
+  deleteNode: deprecated("delete_card"),
+};
+
+export interface ToolDef {
+  name: string;
+  description: string;
+  inputSchema: JsonSchema & { type: "object" };
+  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
+  /** The spec operation it calls (absent for composite tools). */
+  operationId?: string;
+  run(client: Aeriox, args: Record<string, unknown>): Promise<ToolOutcome>;
+}
+
+export interface ToolOutcome {
+  value: unknown;
+  isError?: boolean;
+}
+
+export function toolName(operationId: string): string {
+  return operationId
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .toLowerCase();
+}
+
+// ---------- prices ----------
+
+/** Which rows of the price list (by `operation_id` prefix) a tool's description quotes. */
+const PRICED: Record<string, string[]> = {
+  generateImage: ["image."],
+  generate_image_and_wait: ["image."],
+  generateVideo: ["video."],
+  generateAudio: ["audio."],
+  composeVideo: ["compose."],
+  createCharacter: ["char."],
+  applyPrism: ["prism."],
+};
+
+function price(usd: number): string {
+  return `$${Number(usd.toPrecision(6))}`;
+}
+
+export function priceText(key: string, pricing: GetPricingResponse | undefined): string {
+  const prefixes = PRICED[key];
+  if (!prefixes) return "";
+  if (!pricing) return "\n\nCosts money (reserved from the wallet before the job is queued, refunded if it fails); the price list was unavailable at start-up, so call estimate_cost first.";
+  const rows = pricing.operations.filter((o) => prefixes.some((p) => o.operation_id.startsWith(p)));
+  if (!rows.length) return "";
+  const list = rows.map((o) => `${price(o.price_usd)} per ${o.unit.replace(/_/g, " ")} with ${o.model}`).join("; ");
+  return `\n\nCosts ${list}. The cost is reserved from the wallet before the job is queued and refunded if it fails; estimate_cost gives an exact quote.`;
+}
+
+// ---------- schemas ----------
+
+function inputSchemaFor(op: OperationInfo): ToolDef["inputSchema"] {
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const p of op.params) {
+    if (p.in === "header" && AUTOMATIC_HEADERS.has(p.name.toLowerCase())) continue;
+    if (p.in === "cookie") continue;
+    properties[p.name] = { ...p.schema, ...(p.description && { description: p.description }) };
+    if (p.required) required.push(p.name);
+  }
+  const schema: ToolDef["inputSchema"] = { type: "object", properties };
+  const body = op.body?.schema;
+  if (body) {
+    Object.assign(properties, bodyProperties(body));
+    if (op.body!.required) required.push(...((body.required as string[] | undefined) ?? []));
+    for (const key of ["oneOf", "anyOf"] as const) if (Array.isArray(body[key])) schema[key] = body[key];
+    if (body.additionalProperties === false) schema.additionalProperties = false;
+  } else {
+    schema.additionalProperties = false;
+  }
+  if (required.length) schema.required = [...new Set(required)];
+  return schema;
+}
+
+function componentSchema(name: string): JsonSchema {
+  const doc = specDocument();
+  return resolveRefs({ $ref: `#/components/schemas/${name}` }, doc) as JsonSchema;
+}
+
+// ---------- tools ----------
+
+function operationTool(op: OperationInfo, pricing: GetPricingResponse | undefined): ToolDef {
+  const text = [op.summary, op.description].filter(Boolean).join("\n\n");
+  const scope = op.scope ? `; needs the ${op.scope} scope` : "";
+  return {
+    name: toolName(op.operationId),
+    description: `${text}${priceText(op.operationId, pricing)}\n\n(${op.method.toUpperCase()} ${op.path}${scope})`,
+    inputSchema: inputSchemaFor(op),
+    annotations: { readOnlyHint: op.method === "get", destructiveHint: op.method === "delete", idempotentHint: op.method !== "post", openWorldHint: true },
+    operationId: op.operationId,
+    async run(client, args) {
+      const res = await sendOperation(client, op, args);
+      const decoded = await decodeResponse(res);
+      if (decoded.kind === "binary") return { value: { content_type: res.headers.get("content-type"), size_bytes: (decoded.value as Uint8Array).length } };
+      return { value: decoded.kind === "empty" ? { ok: true, status: res.status } : decoded.value };
+    },
+  };
+}
+
+const TIMEOUT_S: JsonSchema = { type: "integer", minimum: 1, maximum: 900, default: 120, description: "How long to wait, in seconds (default 120)." };
+
+function compositeTools(pricing: GetPricingResponse | undefined): ToolDef[] {
+  const imageRequest = componentSchema("GenerateImageRequest");
+  return [
+    {
+      name: "generate_image_and_wait",
+      description:
+        "Generate an image and wait until it is ready; returns the finished job with `output_urls` (signed download URLs) and `asset_ids` (usable with compose and prisms). Use model `local/image` for a free-of-providers test image." +
+        priceText("generate_image_and_wait", pricing),
+      inputSchema: {
+        ...imageRequest,
+        type: "object",
+        properties: { ...(imageRequest.properties as Record<string, JsonSchema>), timeout_s: TIMEOUT_S },
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      async run(client, args) {
+        const { timeout_s, ...body } = args as { timeout_s?: number } & Record<string, unknown>;
+        const job = await client.images.generate(body as Parameters<Aeriox["images"]["generate"]>[0]);
+        return finishedJob(client, job, timeout_s, true);
+      },
+    },
+    {
+      name: "wait_for_job",
+      description:
+        "Wait for a job (from generate_image, generate_video, generate_audio, compose_video, apply_prism, create_character) to finish and return it with its output URLs. When the wait times out the job keeps running and its current state is returned.",
+      inputSchema: {
+        type: "object",
+        properties: { job_id: { type: "string", format: "uuid", description: "The job id." }, timeout_s: TIMEOUT_S },
+        required: ["job_id"],
+        additionalProperties: false,
+      },
+      annotations: { readOnlyHint: true, openWorldHint: true },
+      async run(client, args) {
+        const id = String(args.job_id);
+        return finishedJob(client, await client.jobs.get(id), args.timeout_s as number | undefined, false);
+      },
+    },
+    {
+      name: "estimate_cost",
+      description:
+        "Quote the USD cost of a generation before spending, and whether it would succeed now (balance, spend cap, provider health). Also lists the catalog prices of the model.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          model: { type: "string", description: "Model id, e.g. local/image, fal-ai/flux/schnell, fal-ai/kling-3.0." },
+          prompt: { type: "string", minLength: 1, description: "The prompt (or text to speak)." },
+          duration: { type: "integer", minimum: 1, maximum: 60, description: "Video length in seconds." },
+        },
+        required: ["model", "prompt"],
+        additionalProperties: false,
+      },
+      annotations: { readOnlyHint: true, openWorldHint: true },
+      async run(client, args) {
+        const estimate = await client.estimate(args as Parameters<Aeriox["estimate"]>[0]);
+        const prices = pricing?.operations.filter((o) => o.model === args.model).map((o) => ({ operation_id: o.operation_id, unit: o.unit, price_usd: o.price_usd }));
+        return { value: { ...estimate, ...(prices && { catalog_prices: prices }) } };
+      },
+    },
+  ];
+}
+
+async function finishedJob(client: Aeriox, job: Job, timeoutS: number | undefined, cancelOnTimeout: boolean): Promise<ToolOutcome> {
+  try {
+    const done = ["completed", "failed", "cancelled", "nsfw_blocked"].includes(job.status)
+      ? job
+      : await client.jobs.wait(job.job_id, { deadline: (timeoutS ?? 120) * 1000, cancelOnAbort: cancelOnTimeout });
+    if (done.status !== "completed") throw new JobFailedError(done);
+    return { value: done };
+  } catch (err) {
+    if (err instanceof JobFailedError) {
+      const e = err.job.error?.error;
+      return { isError: true, value: { error: { code: e?.code ?? err.job.status, message: err.message, ...(e?.details && { details: e.details }) }, job: err.job } };
+    }
+    if (err instanceof APITimeoutError && err.code === "deadline_exceeded") {
+      const current = await client.jobs.get(job.job_id).catch(() => job);
+      return {
+        isError: cancelOnTimeout,
+        value: cancelOnTimeout
+          ? { error: { code: "deadline_exceeded", message: `job ${job.job_id} did not finish in time and was cancelled (refunded)` }, job: current }
+          : { note: `still ${current.status} after ${timeoutS ?? 120} s; call wait_for_job again`, ...current },
+      };
+    }
+    throw err;
+  }
+}
+
+/** Every tool, in spec order, then the composite tools. */
+export function buildTools(pricing?: GetPricingResponse): ToolDef[] {
+  const tools = specOperations()
+    .filter((op) => !(op.operationId in MCP_EXCLUDED))
+    .map((op) => operationTool(op, pricing));
+  return [...tools, ...compositeTools(pricing)];
+}
+
+/** An API failure as a tool result the model can read: `code: message` plus details and request id. */
+export function apiErrorOutcome(err: AerioxError): ToolOutcome {
+  return {
+    isError: true,
+    value: {
+      error: {
+        code: err.code ?? (err.status ? `http_${err.status}` : "error"),
+        message: err.message,
+        ...(err.status && { status: err.status }),
+        ...(err.details && { details: err.details }),
+        ...(err.requestId && { request_id: err.requestId }),
+      },
+    },
+  };
+}
