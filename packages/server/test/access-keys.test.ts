@@ -16,7 +16,7 @@ const code = async (res: Response) => ((await res.json()) as { error: { code: st
 
 describe("GET /v1/me", () => {
   it("describes the workspace and the calling key, with Bearer or X-Api-Key", async () => {
-    for (const headers of [{ authorization: `Bearer ${admin.key}` }, { "x-api-key": admin.key }]) {
+    for (const headers of [{ authorization: `Bearer ${admin.key}` }, { "x-api-key": admin.key }] as Array<Record<string, string>>) {
       const res = await srv.request("/v1/me", { headers });
       expect(res.status).toBe(200);
       const me = (await res.json()) as { workspace: { id: string; name: string }; api_key: { prefix: string; scopes: string[]; daily_spend_cap_usd: number | null } };
