@@ -57,7 +57,8 @@ export function toCliError(err: unknown, baseUrl?: string): unknown {
     if (err.code === "missing_api_key") return new UsageError(MISSING_KEY_HELP);
     const rid = err.requestId ? ` (request id ${err.requestId})` : "";
     const fields = (err.details as { fields?: unknown } | undefined)?.fields;
-    const fieldText = Array.isArray(fields) && fields.length ? ` [${fields.map((f) => (typeof f === "object" && f ? Object.values(f).join(" ") : String(f))).join("; ")}]` : "";
+    const fieldList = Array.isArray(fields) ? fields.map((f) => (typeof f === "object" && f ? Object.values(f).join(" ") : String(f))) : [];
+    const fieldText = fieldList.length && !fieldList.every((f) => err.message.includes(f)) ? ` [${fieldList.join("; ")}]` : "";
     return new CommandError(`${err.message}${fieldText}${rid}`, err.code ?? `http_${err.status ?? "error"}`);
   }
   if (err instanceof Error && err.name === "AbortError") return new CommandError("interrupted", "interrupted");

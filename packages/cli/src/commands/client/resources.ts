@@ -280,7 +280,7 @@ export function registerResources(program: Command): void {
       .command("create")
       .description("Create a card (POST /v1/cards)")
       .requiredOption("--name <name>", "card name")
-      .option("--type <t>", "card type")
+      .requiredOption("--type <t>", "card type (e.g. style, character, location)")
       .option("--description <text>", "description")
       .option("--attributes <json>", "a JSON object")
       .option("--parent <id>", "parent card id")

@@ -1,0 +1,82 @@
+/**
+ * The contract of the three clients: every operation of the spec has an SDK method, a CLI
+ * command and an MCP tool, or an explicit, documented exclusion.
+ */
+import { describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { Aeriox, operationMethods } from "@aeriox/sdk";
+import { loadSpec } from "@aeriox/server";
+import { buildProgram } from "../src/program.ts";
+import { API_ONLY, operationCommands } from "../src/commands/client/coverage.ts";
+import { MCP_EXCLUDED, buildTools, toolName } from "../src/mcp/tools.ts";
+import { specOperations } from "../src/commands/client/spec-ops.ts";
+
+const operations = loadSpec().operations.map((o) => o.operationId);
+
+function findCommand(root: Command, words: string[]): Command | undefined {
+  let cmd: Command | undefined = root;
+  for (const w of words) cmd = cmd?.commands.find((c) => c.name() === w || c.aliases().includes(w));
+  return cmd;
+}
+
+describe("contract: spec ↔ SDK ↔ CLI ↔ MCP", () => {
+  it("the spec has the 49 operations this table was written for", () => {
+    expect(operations).toHaveLength(49);
+    expect(specOperations().map((o) => o.operationId)).toEqual(operations);
+  });
+
+  it("every operation has an SDK method (operationMethods) that exists, or is the documented webhook", () => {
+    const client = new Aeriox({ apiKey: "sk_live_x", baseUrl: "http://127.0.0.1:9" });
+    const missing: string[] = [];
+    for (const op of operations) {
+      const method = (operationMethods as Record<string, string | null>)[op];
+      if (method === undefined) missing.push(op);
+      else if (method === null) expect(op).toBe("handleStripeWebhook");
+      else {
+        const fn = method.split(".").reduce<any>((o, k) => o?.[k], client);
+        expect(typeof fn, `${op} → ${method}`).toBe("function");
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("every operation has a CLI command; `aeriox api` only for the documented few", () => {
+    const program = buildProgram();
+    expect(Object.keys(operationCommands).sort()).toEqual([...operations].sort());
+    for (const op of operations) {
+      const command = operationCommands[op]!;
+      const words = command.split(" ");
+      if (words[0] === "api") {
+        expect(words[1], command).toBe(op);
+        expect(API_ONLY[op], `${op} is reachable only through \`aeriox api\`: add a reason to API_ONLY or a command`).toMatch(/^.{15,}$/);
+      } else {
+        expect(API_ONLY[op], `${op} has a command; drop it from API_ONLY`).toBeUndefined();
+      }
+      expect(findCommand(program, words[0] === "api" ? ["api"] : words), `aeriox ${command}`).toBeDefined();
+    }
+    for (const op of Object.keys(API_ONLY)) expect(operations).toContain(op);
+  });
+
+  it("every operation has an MCP tool or a commented exclusion; composite tools exist", () => {
+    const tools = buildTools();
+    const byOperation = new Map(tools.filter((t) => t.operationId).map((t) => [t.operationId!, t]));
+    for (const op of operations) {
+      if (op in MCP_EXCLUDED) {
+        expect(MCP_EXCLUDED[op]).toMatch(/^.{15,}$/);
+        expect(byOperation.has(op)).toBe(false);
+      } else {
+        expect(byOperation.get(op)?.name, op).toBe(toolName(op));
+      }
+    }
+    for (const op of Object.keys(MCP_EXCLUDED)) expect(operations).toContain(op);
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["generate_image_and_wait", "wait_for_job", "estimate_cost"]));
+    expect(new Set(names).size).toBe(names.length);
+    for (const t of tools) {
+      expect(t.inputSchema.type).toBe("object");
+      expect(JSON.stringify(t.inputSchema)).not.toContain("$ref");
+      expect(t.description.length).toBeGreaterThan(10);
+    }
+    expect(toolName("generateImage")).toBe("generate_image");
+  });
+});
