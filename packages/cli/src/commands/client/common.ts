@@ -170,7 +170,7 @@ export async function followJob(client: Aeriox, job: Job, opts: ClientOptions, f
     });
   } catch (err) {
     if (ctl.signal.aborted) {
-      throw new CommandError(follow.cancelOnAbort === false ? `stopped watching job ${job.job_id}` : `interrupted: job ${job.job_id} was cancelled`, "interrupted");
+      throw new CommandError(follow.cancelOnAbort === false ? `stopped watching job ${job.job_id}` : `job ${job.job_id} was cancelled (Ctrl-C); its reservation is refunded`, "interrupted");
     }
     throw err;
   } finally {
