@@ -8,9 +8,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../../server/test/harness.ts";
-import { cliEnv } from "./run-cli.ts";
+import { BIN, cliEnv } from "./run-cli.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), "aeriox-mcp-"));
@@ -94,5 +96,39 @@ describe("aeriox mcp", () => {
     const refused = await client.callTool({ name: "generate_video", arguments: { model: "local/video", prompt: "x", duration_s: 60 } });
     expect(refused.isError).toBe(true);
     expect(text(refused).error.code).toMatch(/^[a-z_]+$/);
+  });
+});
+
+describe("aeriox mcp --http", () => {
+  it("serves streamable HTTP at /mcp, acting with each request's bearer key", async () => {
+    const env = cliEnv({ AERIOX_BASE_URL: server.url, AERIOX_API_KEY: undefined, XDG_CONFIG_HOME: tmp });
+    const child = spawn(process.execPath, ["--import", "tsx", BIN, "mcp", "--http", "0"], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        const onData = (d: Buffer) => {
+          out += d;
+          const m = /listening on (http:\/\/\S+\/mcp)/.exec(out);
+          if (m) resolve(m[1]!);
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.on("close", (code) => reject(new Error(`aeriox mcp --http exited with ${code}: ${out}`)));
+      });
+      const anonymous = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+      expect(anonymous.status).toBe(401);
+
+      const http = new Client({ name: "aeriox-http-test", version: "1.0.0" });
+      await http.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+      const { tools } = await http.listTools();
+      expect(tools.map((t) => t.name)).toContain("generate_image_and_wait");
+      const me = await http.callTool({ name: "get_me", arguments: {} });
+      expect(me.isError).toBeFalsy();
+      expect(text(me).workspace.name).toBe("mcp");
+      await expect(http.callTool({ name: "get_job", arguments: {} })).rejects.toThrow(/id: is required/);
+      await http.close();
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 });

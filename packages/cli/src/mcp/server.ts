@@ -37,29 +37,51 @@ export interface McpServerOptions {
   apiKey: string | undefined;
   baseUrl: string;
   version?: string;
+  /** Shared tool catalog (the HTTP transport builds one server per request). */
+  catalog?: ToolCatalog;
+}
+
+/** The tools with their compiled validators; prices come from the live catalog (GET /v1/pricing, public) once it answers. */
+export class ToolCatalog {
+  private tools: Map<string, ToolDef> | undefined;
+  private priced = false;
+  private readonly ajv = new AjvJsonSchemaValidator();
+  private readonly validators = new Map<string, JsonSchemaValidator<unknown>>();
+
+  constructor(private readonly baseUrl: string) {}
+
+  async all(): Promise<Map<string, ToolDef>> {
+    if (this.tools && this.priced) return this.tools;
+    let pricing: GetPricingResponse | undefined;
+    try {
+      pricing = await new Aeriox({ baseUrl: this.baseUrl, timeout: 3000, maxRetries: 0 }).pricing.get();
+      this.priced = true;
+    } catch {
+      pricing = undefined; // tools work without prices; the next listing tries again
+    }
+    this.tools = new Map(buildTools(pricing).map((t) => [t.name, t]));
+    return this.tools;
+  }
+
+  async get(name: string): Promise<ToolDef | undefined> {
+    return (this.tools ?? (await this.all())).get(name);
+  }
+
+  validator(tool: ToolDef): JsonSchemaValidator<unknown> {
+    let validate = this.validators.get(tool.name);
+    if (!validate) {
+      validate = this.ajv.getValidator(tool.inputSchema as JsonSchemaType);
+      this.validators.set(tool.name, validate);
+    }
+    return validate;
+  }
 }
 
 export function createMcpServer(opts: McpServerOptions): Server {
   const client = new Aeriox({ apiKey: opts.apiKey, baseUrl: opts.baseUrl });
   const server = new Server({ name: SERVER_NAME, version: opts.version ?? "0.1.0" }, { capabilities: { tools: {} } });
-  const ajv = new AjvJsonSchemaValidator();
-  const validators = new Map<string, JsonSchemaValidator<unknown>>();
-  let tools: Map<string, ToolDef> | undefined;
-  let priced = false;
-
-  // Prices come from the live catalog (GET /v1/pricing, public); the tools work without it.
-  async function currentTools(): Promise<Map<string, ToolDef>> {
-    if (tools && priced) return tools;
-    let pricing: GetPricingResponse | undefined;
-    try {
-      pricing = await new Aeriox({ baseUrl: opts.baseUrl, timeout: 3000, maxRetries: 0 }).pricing.get();
-      priced = true;
-    } catch {
-      pricing = undefined;
-    }
-    tools = new Map(buildTools(pricing).map((t) => [t.name, t]));
-    return tools;
-  }
+  const catalog = opts.catalog ?? new ToolCatalog(opts.baseUrl);
+  const currentTools = () => catalog.all();
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: [...(await currentTools()).values()].map((t) => ({
@@ -73,14 +95,9 @@ export function createMcpServer(opts: McpServerOptions): Server {
   server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
     const { name } = req.params;
     const args = (req.params.arguments ?? {}) as Record<string, unknown>;
-    const tool = (tools ?? (await currentTools())).get(name);
+    const tool = await catalog.get(name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${name}`);
-    let validate = validators.get(name);
-    if (!validate) {
-      validate = ajv.getValidator(tool.inputSchema as JsonSchemaType);
-      validators.set(name, validate);
-    }
-    const check = validate(args);
+    const check = catalog.validator(tool)(args);
     if (!check.valid) {
       const detail = fieldErrors(check.errorMessage);
       throw new McpError(ErrorCode.InvalidParams, `Invalid arguments for ${name}: ${detail}`, { tool: name, errors: detail });
