@@ -165,7 +165,16 @@ describe("aeriox api and the resource commands", () => {
     expect(json(deleted).ok).toBe(true);
   });
 
-  it("estimate, models, pricing, balance, prisms, characters, health, completion", async () => {
+  it("estimate, models, pricing, balance, prisms, characters, health, completion, speak, compose", async () => {
+    // A short video to compose, made in-process (compose stitches video assets).
+    const submitted = (await (await server.request("/v1/videos/generate", { method: "POST", key, json: { model: "local/video", prompt: "clip", duration_s: 2 } })).json()) as { job_id: string };
+    let clip: { status: string; asset_ids: string[] } = { status: "queued", asset_ids: [] };
+    for (let i = 0; i < 200 && !["completed", "failed", "cancelled"].includes(clip.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      clip = (await (await server.request(`/v1/jobs/${submitted.job_id}`, { key })).json()) as typeof clip;
+    }
+    expect(clip.status).toBe("completed");
+    const composed = path.join(tmp, "c", "cut.mp4");
     const results = await Promise.all([
       runCli(["estimate", "--model", "local/image", "--prompt", "fox"], env),
       runCli(["models"], env),
@@ -177,8 +186,9 @@ describe("aeriox api and the resource commands", () => {
       runCli(["completion", "bash"], env),
       runCli(["completion", "fish"], env),
       runCli(["speak", "hello there", "--model", "local/tts", "--out", path.join(tmp, "a", "hello.wav")], env),
+      runCli(["compose", "--segment", `${clip.asset_ids[0]}:0:1`, "--segment", `${clip.asset_ids[0]}:0.5:1`, "--out", composed], env),
     ]);
-    const [estimate, models, pricing, balance, prisms, characters, health, bash, fish, speak] = results;
+    const [estimate, models, pricing, balance, prisms, characters, health, bash, fish, speak, compose] = results;
     okOrNotImplemented(estimate, (est) => {
       expect(est.model).toBe("local/image");
       expect(est.would_succeed).toBe(true);
@@ -195,6 +205,10 @@ describe("aeriox api and the resource commands", () => {
     expect(fish.stdout).toContain("complete -c aeriox");
     expect(speak.code, speak.stderr).toBe(0);
     expect(readFileSync(path.join(tmp, "a", "hello.wav")).subarray(0, 4).toString()).toBe("RIFF");
+    const cut = lines(compose!).at(-1)!;
+    expect(cut.type).toBe("compose");
+    expect(cut.status).toBe("completed");
+    expect(readFileSync(composed).subarray(4, 8).toString()).toBe("ftyp"); // an MP4
   });
 });
 
