@@ -78,10 +78,16 @@ describe("aeriox image", () => {
   });
 
   it("jobs cancel cancels a running job, then answers 409 with exit 1", async () => {
-    const res = await server.request("/v1/videos/generate", { method: "POST", key, json: { model: "local/video", prompt: "slow waves", duration_s: 30 } });
-    expect(res.status).toBe(202);
-    const { job_id } = (await res.json()) as { job_id: string };
+    // Two long local videos: the second one is still queued or running when the CLI cancels it.
+    const submit = async () => {
+      const res = await server.request("/v1/videos/generate", { method: "POST", key, json: { model: "local/video", prompt: "slow waves", duration_s: 30 } });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { job_id: string }).job_id;
+    };
+    const other = await submit();
+    const job_id = await submit();
     const first = await runCli(["jobs", "cancel", job_id, "--json"], env);
+    await server.request(`/v1/jobs/${other}`, { method: "DELETE", key });
     const cancelled = json(first);
     expect(cancelled.status).toBe("cancelled");
     const again = await runCli(["jobs", "cancel", job_id], env);
