@@ -7,14 +7,16 @@
 import { ApiError } from "../errors.ts";
 import { keyAdminCommands } from "../auth/key-admin.ts";
 import { oauthAdminCommands } from "../auth/oauth/admin.ts";
+import { walletAdminCommands } from "../wallet/admin.ts";
 import type { AdminCommand, AdminServices } from "./registry.ts";
 
 const commands: Record<string, AdminCommand> = {
   ...keyAdminCommands,
   ...oauthAdminCommands,
+  ...walletAdminCommands,
 };
 
-export type AdminCommandName = keyof typeof keyAdminCommands | keyof typeof oauthAdminCommands | (string & {});
+export type AdminCommandName = keyof typeof keyAdminCommands | keyof typeof oauthAdminCommands | keyof typeof walletAdminCommands | (string & {});
 export const ADMIN_COMMANDS = (): string[] => Object.keys(commands);
 
 export async function runAdminCommand(services: AdminServices, name: string, rawArgs: Record<string, unknown>): Promise<unknown> {

@@ -51,8 +51,8 @@ async function lockWallet(tx: TransactionClient, workspaceId: string): Promise<W
   return (await lock())[0]!;
 }
 
-/** Captured (by capture time) plus still-held spend of a key over the trailing 24 h. */
-async function keySpend24h(tx: TransactionClient, apiKeyId: string): Promise<bigint> {
+/** Captured (by capture time) plus still-held spend of a key over the trailing 24 h (read-only; estimates use it too). */
+export async function keySpend24h(tx: Pick<TransactionClient, "$queryRaw">, apiKeyId: string): Promise<bigint> {
   const rows = await tx.$queryRaw<Array<{ spent: bigint }>>`
     SELECT (
       COALESCE((SELECT -SUM(amount_micros) FROM ledger_entries

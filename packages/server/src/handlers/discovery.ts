@@ -1,7 +1,8 @@
 /** Discovery tag: the spec itself, models, pricing, estimates. */
 import { pricingResponse } from "@aeriox/core/pricing/catalog";
 import { modelsResponse } from "@aeriox/core/pricing/models";
-import { defineHandlers, rawResponse } from "../http/handler.ts";
+import { estimateGeneration } from "@aeriox/core/wallet/estimate";
+import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 import { loadSpec } from "../spec.ts";
 
 export const discoveryHandlers = defineHandlers({
@@ -14,4 +15,6 @@ export const discoveryHandlers = defineHandlers({
   getPricing: async ({ services }) => ({ status: 200, body: pricingResponse(services.catalog) }),
 
   listModels: async ({ services }) => ({ status: 200, body: modelsResponse(services.catalog) }),
+
+  estimateGeneration: async (ctx) => ({ status: 200, body: await estimateGeneration(ctx.services, principalOf(ctx), ctx.body) }),
 });

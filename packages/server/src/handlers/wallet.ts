@@ -1,6 +1,10 @@
-/** Wallet tag: balance and transactions (top-ups, auto-recharge and the Stripe webhook follow). */
+/** Wallet tag: balance and transactions, Stripe top-ups and their webhook, auto-recharge, legacy credits. */
 import { getWalletSnapshot } from "@aeriox/core/wallet/snapshot";
 import { walletBody } from "@aeriox/core/wallet/presenter";
+import { createTopUp } from "@aeriox/core/wallet/stripe/topup";
+import { handleStripeEvent, verifyStripeEvent } from "@aeriox/core/wallet/stripe/webhook";
+import { configureAutoRecharge, type AutoRechargeConfigInput } from "@aeriox/core/wallet/auto-recharge";
+import { getCredits } from "@aeriox/core/wallet/credits";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const walletHandlers = defineHandlers({
@@ -8,4 +12,29 @@ export const walletHandlers = defineHandlers({
     const snapshot = await getWalletSnapshot(ctx.services.db, principalOf(ctx).workspaceId, ctx.query.limit ?? 20);
     return { status: 200, body: walletBody(snapshot) };
   },
+
+  topUpWallet: async (ctx) => {
+    const idem = ctx.headers["idempotency-key"];
+    const body = await createTopUp(ctx.services, {
+      workspaceId: principalOf(ctx).workspaceId,
+      amountUsd: ctx.body.amount_usd,
+      paymentMethodId: ctx.body.payment_method_id,
+      idempotencyKey: Array.isArray(idem) ? idem[0] : idem,
+    });
+    return { status: 200, body };
+  },
+
+  configureAutoRecharge: async (ctx) => {
+    const body = await configureAutoRecharge(ctx.services, principalOf(ctx).workspaceId, ctx.body as AutoRechargeConfigInput);
+    return { status: 200, body };
+  },
+
+  handleStripeWebhook: async (ctx) => {
+    const event = verifyStripeEvent(ctx.services.config, ctx.rawBody, ctx.headers["stripe-signature"]);
+    const outcome = await handleStripeEvent(ctx.services, event);
+    ctx.log.info({ eventId: outcome.eventId, type: outcome.type, action: outcome.action }, "stripe webhook");
+    return { status: 200, body: { received: true as const } };
+  },
+
+  getCredits: async (ctx) => ({ status: 200, body: await getCredits(ctx.services, principalOf(ctx)) }),
 });

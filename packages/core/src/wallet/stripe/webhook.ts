@@ -1,0 +1,116 @@
+/**
+ * `POST /v1/webhooks/stripe`: the only way money from Stripe enters the ledger.
+ * The raw bytes are verified against `Stripe-Signature` with the webhook secret;
+ * `payment_intent.succeeded` credits `amount_received` once per event id (the event
+ * is recorded in stripe_events and the ledger entry is unique per event id, in one
+ * transaction, so replays and concurrent deliveries credit nothing more). Auto-recharge
+ * intents also clear the workspace's in-flight marker, on success and on failure.
+ */
+import Stripe from "stripe";
+import { ApiError } from "../../errors.ts";
+import type { Database } from "../../db/index.ts";
+import type { Logger } from "../../logger.ts";
+import type { Config } from "../../config.ts";
+import { credit } from "../credit.ts";
+import { MICROS_PER_CENT } from "./client.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface WebhookServices {
+  db: Database;
+  config: Pick<Config, "STRIPE_WEBHOOK_SECRET">;
+  logger: Logger;
+}
+
+export interface WebhookOutcome {
+  eventId: string;
+  type: string;
+  /** What we did: credited, duplicate (already processed), ignored, failed_recorded. */
+  action: "credited" | "duplicate" | "ignored" | "recharge_failed";
+}
+
+export function verifyStripeEvent(config: Pick<Config, "STRIPE_WEBHOOK_SECRET">, rawBody: Buffer | undefined, signature: string | string[] | undefined): Stripe.Event {
+  const secret = config.STRIPE_WEBHOOK_SECRET;
+  if (!secret) throw ApiError.badRequest("stripe_not_configured", "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET is not set)");
+  const header = Array.isArray(signature) ? signature[0] : signature;
+  if (!header) throw ApiError.badRequest("invalid_signature", "Stripe signature verification failed: no Stripe-Signature header");
+  if (!rawBody || rawBody.length === 0) throw ApiError.badRequest("invalid_payload", "Webhook payload is not a Stripe event");
+  let event: Stripe.Event;
+  try {
+    event = Stripe.webhooks.constructEvent(rawBody, header, secret);
+  } catch {
+    // The SDK's message may describe the expected signature; say only that it failed.
+    throw ApiError.badRequest("invalid_signature", "Stripe signature verification failed");
+  }
+  if (!event || typeof event.id !== "string" || typeof event.type !== "string" || !event.data?.object) {
+    throw ApiError.badRequest("invalid_payload", "Webhook payload is not a Stripe event");
+  }
+  return event;
+}
+
+async function clearRechargeMarker(db: Database, workspaceId: string): Promise<void> {
+  await db.prisma.$executeRaw`UPDATE wallets SET auto_recharge_in_flight_until = NULL, updated_at = now() WHERE workspace_id = ${workspaceId}::uuid`;
+}
+
+function workspaceOf(intent: Stripe.PaymentIntent): string | null {
+  const id = intent.metadata?.workspace_id;
+  return typeof id === "string" && UUID.test(id) ? id : null;
+}
+
+export async function handleStripeEvent(services: WebhookServices, event: Stripe.Event): Promise<WebhookOutcome> {
+  const { db, logger } = services;
+  const base = { eventId: event.id, type: event.type };
+  if (event.type !== "payment_intent.succeeded" && event.type !== "payment_intent.payment_failed") return { ...base, action: "ignored" };
+
+  const intent = event.data.object as Stripe.PaymentIntent;
+  const workspaceId = workspaceOf(intent);
+  if (!workspaceId) {
+    logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "Stripe event without a workspace_id in its metadata: ignored");
+    return { ...base, action: "ignored" };
+  }
+  const exists = await db.prisma.workspace.findUnique({ where: { id: workspaceId }, select: { id: true } });
+  if (!exists) {
+    logger.warn({ eventId: event.id, paymentIntentId: intent.id, workspaceId }, "Stripe event for an unknown workspace: ignored");
+    return { ...base, action: "ignored" };
+  }
+  const isRecharge = intent.metadata?.purpose === "auto_recharge";
+
+  if (event.type === "payment_intent.payment_failed") {
+    await db.prisma.$executeRaw`INSERT INTO stripe_events (id, type, payment_intent_id) VALUES (${event.id}, ${event.type}, ${intent.id}) ON CONFLICT (id) DO NOTHING`;
+    if (isRecharge) {
+      await clearRechargeMarker(db, workspaceId);
+      logger.warn({ workspaceId, paymentIntentId: intent.id, code: intent.last_payment_error?.code, decline_code: intent.last_payment_error?.decline_code }, "auto-recharge payment failed");
+      return { ...base, action: "recharge_failed" };
+    }
+    return { ...base, action: "ignored" };
+  }
+
+  const cents = BigInt(intent.amount_received ?? 0);
+  if (cents <= 0n) {
+    logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "payment_intent.succeeded with nothing received: ignored");
+    return { ...base, action: "ignored" };
+  }
+  const credited = await db.prisma.$transaction(async (tx) => {
+    // The event row and the ledger entry commit together: a concurrent delivery of the
+    // same event waits on the primary key, then inserts nothing.
+    const recorded = await tx.$queryRaw<Array<{ id: string }>>`
+      INSERT INTO stripe_events (id, type, payment_intent_id) VALUES (${event.id}, ${event.type}, ${intent.id})
+      ON CONFLICT (id) DO NOTHING RETURNING id`;
+    if (!recorded[0]) return false;
+    // One intent is credited once even if Stripe ever sent two distinct success events for it.
+    const earlier = await tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM stripe_events WHERE payment_intent_id = ${intent.id} AND type = 'payment_intent.succeeded' AND id <> ${event.id} LIMIT 1`;
+    if (earlier[0]) return false;
+    const result = await credit(tx, {
+      workspaceId,
+      kind: "topup",
+      amountMicros: cents * MICROS_PER_CENT,
+      stripeEventId: event.id,
+      description: `${isRecharge ? "Auto-recharge" : "Top-up"} via Stripe (${intent.id})`,
+    });
+    return result.credited;
+  });
+  if (isRecharge) await clearRechargeMarker(db, workspaceId);
+  if (credited) logger.info({ workspaceId, eventId: event.id, paymentIntentId: intent.id, cents: Number(cents) }, "wallet credited from Stripe");
+  return { ...base, action: credited ? "credited" : "duplicate" };
+}
