@@ -7,9 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
-import { runAdminCommand, type AdminCommandName } from "@aeriox/core/admin/commands";
-import { createRuntime } from "@aeriox/core/runtime";
-import { createLogger } from "@aeriox/core/logger";
+import type { AdminCommandName } from "@aeriox/core/admin/commands";
 import { CommandError } from "./output.ts";
 
 interface AdminEndpoint {
@@ -50,6 +48,12 @@ async function viaServer(endpoint: AdminEndpoint, name: string, args: Record<str
 export async function runAdmin(config: Config, name: AdminCommandName, args: Record<string, unknown>): Promise<unknown> {
   const endpoint = runningServerEndpoint(config);
   if (endpoint) return viaServer(endpoint, name, args);
+  // Loaded on use: the database stack is only needed when no server holds the data folder.
+  const [{ createRuntime }, { createLogger }, { runAdminCommand }] = await Promise.all([
+    import("@aeriox/core/runtime"),
+    import("@aeriox/core/logger"),
+    import("@aeriox/core/admin/commands"),
+  ]);
   const runtime = await createRuntime(config, { role: "cli", logger: createLogger({ level: "warn", destination: process.stderr }) });
   try {
     return await runAdminCommand(runtime, name, args);

@@ -2,9 +2,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
-import { createRuntime } from "@aeriox/core/runtime";
-import { createLogger } from "@aeriox/core/logger";
-import { migrate } from "@aeriox/core/db/migrate";
 import { printResult, CommandError, type OutputOptions } from "../output.ts";
 
 export function registerMigrate(program: Command): void {
@@ -20,6 +17,7 @@ export function registerMigrate(program: Command): void {
         printResult(opts, { applied: [], note: "server running; migrations were applied at its start" }, () => "A server holds the data folder; it applied all migrations at start-up.");
         return;
       }
+      const [{ createRuntime }, { createLogger }, { migrate }] = await Promise.all([import("@aeriox/core/runtime"), import("@aeriox/core/logger"), import("@aeriox/core/db/migrate")]);
       const runtime = await createRuntime(config, { role: "cli", migrate: false, logger: createLogger({ level: "warn", destination: process.stderr }) });
       try {
         const { applied } = await migrate(runtime.db);

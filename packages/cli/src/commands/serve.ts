@@ -1,7 +1,6 @@
 /** `aeriox serve`: the API server (and the in-process job runner on the embedded default). */
 import type { Command } from "commander";
 import { loadConfig } from "@aeriox/core/config";
-import { startServer } from "@aeriox/server";
 
 export function registerServe(program: Command): void {
   program
@@ -10,6 +9,8 @@ export function registerServe(program: Command): void {
     .option("-p, --port <port>", "port to listen on (env PORT, default 8080)")
     .action(async (opts: { port?: string }) => {
       const config = loadConfig(opts.port ? { ...process.env, PORT: opts.port } : process.env);
+      // Loaded on use: client commands should not pay for the server's import graph.
+      const { startServer } = await import("@aeriox/server");
       const running = await startServer(config);
       const storage = config.databaseKind === "pglite" ? `embedded database in ${config.dataDir}` : "PostgreSQL";
       const queue = config.queueKind === "bullmq" ? "BullMQ (run workers with `pnpm aeriox worker`)" : "in-process job runner";

@@ -4,7 +4,7 @@
  * executor that turns a flat argument object (path + query + header params + body fields) into
  * a request sent through the SDK's transport (retries, Idempotency-Key, typed errors).
  */
-import { loadSpec } from "@aeriox/server";
+import { loadSpec } from "@aeriox/server/spec";
 import { AuthenticationError, type Aeriox } from "@aeriox/sdk";
 
 export type JsonSchema = Record<string, unknown>;
