@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { CatalogEntry, ProviderName } from "../pricing/catalog.ts";
 import type { ProviderAdapter } from "./adapter.ts";
 import { BreakerRegistry, defaultBreakers, type BreakerOptions } from "./circuit-breaker.ts";
+import { AerioxProvider } from "./aeriox-provider.ts";
 import { ComposeProvider, type ComposeProviderOptions } from "./compose-provider.ts";
 import { ElevenLabsProvider, type ElevenLabsProviderOptions } from "./elevenlabs-provider.ts";
 import { isApiError } from "../errors.ts";
@@ -24,7 +25,9 @@ export const DEFAULT_TIMEOUTS_MS: Record<ProviderName, number> = {
   elevenlabs: 3 * 60_000,
   local: 2 * 60_000,
   compose: 10 * 60_000,
-  aeriox: 60_000,
+  // aeriox runs training and prisms itself; a prism over generation params delegates to
+  // another provider inside this limit, so it is as long as the longest delegate's.
+  aeriox: 15 * 60_000,
 };
 const CANCEL_TIMEOUT_MS = 30_000;
 
@@ -52,9 +55,11 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
     fal: new FalProvider({ credentials: config.FAL_KEY, ...options.fal }),
     elevenlabs: new ElevenLabsProvider({ apiKey: config.ELEVENLABS_API_KEY, ...options.elevenlabs }),
   };
+  // Training and prisms; prism generations delegate back through this registry (breakers, timeouts).
+  adapters.aeriox = new AerioxProvider({ delegate: (entry) => providers.forEntry(entry) });
   const timeoutOf = (name: ProviderName) => options.timeoutsMs?.[name] ?? DEFAULT_TIMEOUTS_MS[name];
 
-  return {
+  const providers: Providers = {
     isCircuitOpen: (name) => breakers.breakerFor(name).isOpen(),
     forEntry(entry) {
       const adapter = adapters[entry.provider];
@@ -73,9 +78,10 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
       };
     },
   };
+  return providers;
 }
 
-/** Catalog entries with provider "aeriox" (training, prism) are run by the engine itself, not here. */
+/** A catalog entry whose provider has no adapter. */
 function unsupported(entry: CatalogEntry): GenerationProvider {
   const error = () =>
     new ProviderError("unavailable", `Operation ${entry.operationId} has no generation provider (provider "${entry.provider}" is handled by the engine)`, {

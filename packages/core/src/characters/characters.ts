@@ -1,0 +1,136 @@
+/**
+ * Characters (Souls): create + train, list (cursor-paginated), get, soft delete.
+ *
+ * Atomicity of character + training job. submitJob owns its one transaction (job row +
+ * reservation) and we do not widen it, so the character row is written FIRST (status
+ * `training`, id chosen here) and the job is submitted with that `character_id`; when
+ * submitJob throws (402 insufficient_funds / spend cap, 429, 503 circuit or queue) the
+ * character row is hard-deleted before the error propagates, so a refused request leaves
+ * nothing behind. The only window is a process crash between the two steps: it leaves a
+ * `training` row with no job_id, which `repairOrphans` (called by list/get) marks `failed`
+ * after ORPHAN_GRACE_MS; no money is involved (nothing was reserved). The job's
+ * completion (applyTerminalSideEffects, same transaction as the settlement) moves the
+ * character to `ready`/`failed`, keyed by the job's character_id, so it does not matter
+ * whether the runner finishes before we record job_id on the character.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { Runtime } from "../runtime.ts";
+import type { Principal } from "../auth/principal.ts";
+import { ApiError } from "../errors.ts";
+import type { Character } from "../db/index.ts";
+import { submitJob } from "../jobs/submit.ts";
+import { priceFor } from "../pricing/estimate.ts";
+
+export const TRAIN_OPERATION = "char.train_soul";
+const ORPHAN_GRACE_MS = 5 * 60_000;
+
+type Services = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger">;
+
+export interface CreateCharacterBody {
+  name: string;
+  image_urls: string[];
+  attributes?: Record<string, unknown>;
+}
+
+/** A stable synthetic voice id for a character (usable by local/tts; ElevenLabs would not know it). */
+export function voiceIdFor(characterId: string, name: string, imageUrls: string[]): string {
+  return `voice_${createHash("sha256").update(JSON.stringify([characterId, name, imageUrls])).digest("hex").slice(0, 16)}`;
+}
+
+export async function createCharacter(services: Services, principal: Principal, body: CreateCharacterBody) {
+  const entry = services.catalog.byOperation(TRAIN_OPERATION);
+  if (!entry) throw ApiError.unavailable("pricing_unavailable", `The catalog has no ${TRAIN_OPERATION} operation`);
+  const id = randomUUID();
+  const attributes = body.attributes ?? {};
+  const voiceId = voiceIdFor(id, body.name, body.image_urls);
+  await services.db.prisma.character.create({
+    data: { id, workspaceId: principal.workspaceId, name: body.name, status: "training", imageUrls: body.image_urls, attributes: attributes as object },
+  });
+  let job;
+  try {
+    const input = { character_id: id, name: body.name, image_urls: body.image_urls, attributes, voice_id: voiceId };
+    job = await submitJob(services, { principal, type: "character_train", entry, input, priceMicros: priceFor(entry, input), model: entry.model, characterId: id });
+  } catch (err) {
+    // Refused (402/429/503...) or enqueue failed: leave no character behind.
+    await services.db.prisma.character.deleteMany({ where: { id, workspaceId: principal.workspaceId } }).catch(() => undefined);
+    throw err;
+  }
+  await services.db.prisma.character.updateMany({ where: { id }, data: { jobId: job.id } });
+  return { job, characterId: id };
+}
+
+/** A crash between the character insert and submitJob leaves a job-less `training` row: fail it. */
+async function repairOrphans(services: Pick<Runtime, "db">, workspaceId: string): Promise<void> {
+  await services.db.prisma.character.updateMany({
+    where: { workspaceId, status: "training", jobId: null, deletedAt: null, createdAt: { lt: new Date(Date.now() - ORPHAN_GRACE_MS) } },
+    data: { status: "failed" },
+  });
+}
+
+export async function findWorkspaceCharacter(services: Pick<Runtime, "db">, workspaceId: string, id: string): Promise<Character> {
+  await repairOrphans(services, workspaceId);
+  const character = await services.db.prisma.character.findFirst({ where: { id, workspaceId, deletedAt: null } });
+  if (!character) throw ApiError.notFound("Character");
+  return character;
+}
+
+export async function softDeleteCharacter(services: Pick<Runtime, "db">, workspaceId: string, id: string): Promise<void> {
+  const { count } = await services.db.prisma.character.updateMany({ where: { id, workspaceId, deletedAt: null }, data: { deletedAt: new Date() } });
+  if (count === 0) throw ApiError.notFound("Character");
+}
+
+// ── cursor pagination: opaque base64url of [created_at ISO, id], newest first ──
+
+export function encodeCursor(c: Pick<Character, "createdAt" | "id">): string {
+  return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString("base64url");
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const bad = () => ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned", { field: "query.cursor" });
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string" || !UUID_RE.test(parsed[1])) throw bad();
+  const createdAt = new Date(parsed[0]);
+  if (Number.isNaN(createdAt.getTime())) throw bad();
+  return { createdAt, id: parsed[1] };
+}
+
+export async function listCharacters(services: Pick<Runtime, "db">, workspaceId: string, query: { limit?: number | undefined; cursor?: string | undefined }) {
+  const limit = query.limit ?? 20;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.badRequest("invalid_request", "limit must be an integer from 1 to 100", { field: "query.limit" });
+  const after = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
+  await repairOrphans(services, workspaceId);
+  const rows = await services.db.prisma.character.findMany({
+    where: {
+      workspaceId,
+      deletedAt: null,
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  return { characters: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
+}
+
+/** The spec's Character body, plus `lora_url` and `job_id` (extra, informative). */
+export function toCharacterBody(c: Character) {
+  return {
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    image_urls: c.imageUrls,
+    attributes: (c.attributes ?? {}) as Record<string, unknown>,
+    voice_id: c.voiceId,
+    lora_url: c.loraUrl,
+    job_id: c.jobId,
+    created_at: c.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * Characters through HTTP: create → training job (aeriox provider, offline) → ready with
+ * lora_url / voice_id; cursor pagination; get / delete / workspace isolation; deleted
+ * characters refused by generation; a refused reservation leaves no character; ledger
+ * invariants after every scenario.
+ */
+import http from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { solidPng } from "@aeriox/core/prisms/transform";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { startTestServer, type TestServer } from "./harness.ts";
+import { waitForJob, walletOf, type JobBody } from "./polling.ts";
+
+let srv: TestServer;
+let key: string;
+let workspaceId: string;
+let images: http.Server;
+let imagesUrl: string;
+let imageHits = 0;
+
+beforeAll(async () => {
+  srv = await startTestServer({ env: { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "50" } });
+  ({ key, workspace_id: workspaceId } = await srv.createKey());
+  images = http.createServer((req, res) => {
+    imageHits++;
+    if (req.url === "/red.png") return void res.writeHead(200, { "content-type": "image/png" }).end(solidPng(200, 20, 20));
+    if (req.url === "/blue.png") return void res.writeHead(200, { "content-type": "image/png" }).end(solidPng(10, 30, 220));
+    res.writeHead(404).end();
+  });
+  images.listen(0, "127.0.0.1");
+  await once(images, "listening");
+  imagesUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  images?.close();
+  await srv?.close();
+});
+afterEach(async () => {
+  const audit = await auditWallet(srv.runtime.db, workspaceId);
+  expect(audit.problems).toEqual([]);
+});
+
+type CharacterBody = { id: string; name: string; status: string; image_urls: string[]; attributes: Record<string, unknown>; voice_id: string | null; lora_url: string | null; created_at: string };
+
+async function createCharacter(body: unknown, k = key) {
+  return srv.request("/v1/characters", { method: "POST", key: k, json: body });
+}
+
+describe("POST /v1/characters", () => {
+  it("queues a character_train job, reserves $2, and on completion the character is ready with lora_url and voice_id", async () => {
+    const before = await walletOf(srv, key);
+    const started = Date.now();
+    const res = await createCharacter({ name: "Captain Red", image_urls: [`${imagesUrl}/red.png`, `${imagesUrl}/blue.png`, `${imagesUrl}/missing.png`], attributes: { age: 40, style: "pulp" } });
+    expect(res.status).toBe(202);
+    const queued = (await res.json()) as JobBody & { character_id: string };
+    expect(queued.type).toBe("character_train");
+    expect(queued.estimated_cost_usd).toBe(2);
+    expect(queued.character_id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const training = (await (await srv.request(`/v1/characters/${queued.character_id}`, { key })).json()) as CharacterBody;
+    expect(["training", "ready"]).toContain(training.status);
+
+    const job = await waitForJob(srv, key, queued.job_id);
+    const trainingMs = Date.now() - started;
+    expect(job.status).toBe("completed");
+    expect(job.charged_cost_usd).toBe(2);
+    console.log(`character training job: ${trainingMs} ms end to end`);
+
+    const res2 = await srv.request(`/v1/characters/${queued.character_id}`, { key });
+    expect(res2.status).toBe(200);
+    const character = (await res2.json()) as CharacterBody;
+    expect(character).toMatchObject({ id: queued.character_id, name: "Captain Red", status: "ready", attributes: { age: 40, style: "pulp" } });
+    expect(character.image_urls).toHaveLength(3);
+    expect(character.voice_id).toMatch(/^voice_[0-9a-f]{16}$/);
+    expect(character.lora_url).toBe(`aeriox-asset://${job.asset_ids![0]}`);
+
+    // The artifact: a JSON fingerprint with the PNG references' average colours.
+    const artifact = (await (await fetch(job.output_urls![0]!)).json()) as { format: string; name: string; voice_id: string; mean_rgb: number[]; references: Array<{ fetched: boolean; mean_rgb: number[] | null }> };
+    expect(artifact.format).toBe("aeriox-lora/v1");
+    expect(artifact.name).toBe("Captain Red");
+    expect(artifact.voice_id).toBe(character.voice_id);
+    expect(artifact.references.map((r) => r.fetched)).toEqual([true, true, false]);
+    expect(artifact.references[0]!.mean_rgb).toEqual([200, 20, 20]);
+    expect(artifact.mean_rgb).toEqual([105, 25, 120]);
+    expect(imageHits).toBeGreaterThanOrEqual(3);
+
+    const after = await walletOf(srv, key);
+    expect(before.available_micros - after.available_micros).toBe(2_000_000);
+    expect(after.reserved_micros).toBe(0);
+
+    // A ready character is usable in generation (image: lora_url, audio: its voice).
+    const img = await srv.request("/v1/images/generate", { method: "POST", key, json: { model: "local/image", prompt: "the captain at sea", character_id: character.id } });
+    expect(img.status).toBe(202);
+    expect((await waitForJob(srv, key, ((await img.json()) as JobBody).job_id)).status).toBe("completed");
+    const tts = await srv.request("/v1/audio/generate", { method: "POST", key, json: { text: "Ahoy", model: "local/tts", character_voice_id: character.id } });
+    expect(tts.status).toBe(202);
+  });
+
+  it("trains offline from unreachable hosts and data: URIs (no failure, URL-only fingerprints)", async () => {
+    const dataUri = `data:image/png;base64,${solidPng(0, 255, 0).toString("base64")}`;
+    const res = await createCharacter({ name: "Offline", image_urls: ["http://127.0.0.1:1/nothing.png", dataUri] });
+    expect(res.status).toBe(202);
+    const queued = (await res.json()) as JobBody & { character_id: string };
+    expect((await waitForJob(srv, key, queued.job_id)).status).toBe("completed");
+    const character = (await (await srv.request(`/v1/characters/${queued.character_id}`, { key })).json()) as CharacterBody;
+    expect(character.status).toBe("ready");
+  });
+
+  it("validates the body: 1..5 URIs, a name", async () => {
+    for (const body of [{ name: "x", image_urls: [] }, { name: "x", image_urls: Array(6).fill("https://example.com/a.png") }, { image_urls: ["https://example.com/a.png"] }, { name: "x", image_urls: ["not a uri"] }]) {
+      const res = await createCharacter(body);
+      expect(res.status).toBe(400);
+    }
+  });
+
+  it("402 when funds are short, and no character row remains", async () => {
+    const poor = await startTestServer({ env: { TRIAL_CREDIT_USD: "1" } });
+    try {
+      const { key: poorKey, workspace_id: poorWs } = await poor.createKey();
+      const res = await poor.request("/v1/characters", { method: "POST", key: poorKey, json: { name: "Too expensive", image_urls: ["https://example.com/a.png"] } });
+      expect(res.status).toBe(402);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("insufficient_funds");
+      expect(await poor.runtime.db.prisma.character.count({ where: { workspaceId: poorWs } })).toBe(0);
+      expect(await poor.runtime.db.prisma.job.count({ where: { workspaceId: poorWs } })).toBe(0);
+      const list = (await (await poor.request("/v1/characters", { key: poorKey })).json()) as { data: unknown[] };
+      expect(list.data).toEqual([]);
+      expect((await auditWallet(poor.runtime.db, poorWs)).problems).toEqual([]);
+      expect((await walletOf(poor, poorKey)).reserved_micros).toBe(0);
+    } finally {
+      await poor.close();
+    }
+  });
+});
+
+describe("GET /v1/characters (cursor pagination)", () => {
+  it("walks 45 characters newest first without gaps or repeats, then next_cursor null", async () => {
+    const { key: k, workspace_id: ws } = await srv.createKey();
+    const base = Date.now() - 3_600_000;
+    // Pairs share a created_at, so the id tie-break is exercised.
+    const rows = Array.from({ length: 45 }, (_, i) => ({ id: randomUUID(), workspaceId: ws, name: `c${i}`, status: "ready" as const, imageUrls: ["https://example.com/a.png"], createdAt: new Date(base + Math.floor(i / 2) * 1000) }));
+    await srv.runtime.db.prisma.character.createMany({ data: rows });
+    // A soft-deleted one is never listed.
+    await srv.runtime.db.prisma.character.create({ data: { workspaceId: ws, name: "gone", status: "ready", imageUrls: [], deletedAt: new Date() } });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await srv.request(`/v1/characters?limit=20${cursor ? `&cursor=${cursor}` : ""}`, { key: k });
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { data: CharacterBody[]; next_cursor: string | null };
+      seen.push(...page.data.map((c) => c.id));
+      cursor = page.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(45);
+    const expected = [...rows].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1)).map((r) => r.id);
+    expect(seen).toEqual(expected);
+
+    const def = (await (await srv.request("/v1/characters", { key: k })).json()) as { data: unknown[]; next_cursor: string | null };
+    expect(def.data).toHaveLength(20);
+    expect(def.next_cursor).not.toBeNull();
+  });
+
+  it("400 invalid_cursor for a cursor it did not issue; 400 for limit out of range", async () => {
+    for (const bad of ["garbage", "bm90LWpzb24", Buffer.from(JSON.stringify(["x", "y"])).toString("base64url")]) {
+      const res = await srv.request(`/v1/characters?cursor=${encodeURIComponent(bad)}`, { key });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_cursor");
+    }
+    for (const limit of ["0", "101"]) expect((await srv.request(`/v1/characters?limit=${limit}`, { key })).status).toBe(400);
+  });
+});
+
+describe("get / delete / isolation", () => {
+  it("404 identical for another workspace and a missing id; delete is soft, and generation then refuses it", async () => {
+    const own = await srv.createKey();
+    const key = own.key;
+    const res = await createCharacter({ name: "Mine", image_urls: [`${imagesUrl}/red.png`] }, key);
+    expect(res.status).toBe(202);
+    const queued = (await res.json()) as JobBody & { character_id: string };
+    await waitForJob(srv, key, queued.job_id);
+    const id = queued.character_id;
+
+    const other = await srv.createKey();
+    const foreign = await srv.request(`/v1/characters/${id}`, { key: other.key });
+    const missing = await srv.request(`/v1/characters/${randomUUID()}`, { key: other.key });
+    expect(foreign.status).toBe(404);
+    expect(missing.status).toBe(404);
+    const strip = (b: { error: { code: string; message: string } }) => ({ code: b.error.code, message: b.error.message });
+    expect(strip((await foreign.json()) as never)).toEqual(strip((await missing.json()) as never));
+    expect((await srv.request(`/v1/characters/${id}`, { method: "DELETE", key: other.key })).status).toBe(404);
+    const otherList = (await (await srv.request("/v1/characters", { key: other.key })).json()) as { data: unknown[] };
+    expect(otherList.data).toEqual([]);
+    expect((await srv.request("/v1/characters/not-a-uuid", { key })).status).toBe(400);
+
+    const del = await srv.request(`/v1/characters/${id}`, { method: "DELETE", key });
+    expect(del.status).toBe(204);
+    expect(await del.text()).toBe("");
+    expect((await srv.request(`/v1/characters/${id}`, { key })).status).toBe(404);
+    expect((await srv.request(`/v1/characters/${id}`, { method: "DELETE", key })).status).toBe(404);
+    const row = await srv.runtime.db.prisma.character.findUnique({ where: { id } });
+    expect(row?.deletedAt).not.toBeNull();
+
+    const gen = await srv.request("/v1/images/generate", { method: "POST", key, json: { model: "local/image", prompt: "x", character_id: id } });
+    expect(gen.status).toBe(400);
+    expect(((await gen.json()) as { error: { code: string } }).error.code).toBe("character_not_found");
+    expect((await auditWallet(srv.runtime.db, own.workspace_id)).problems).toEqual([]);
+  });
+
+  it("DELETE without the admin scope is 403", async () => {
+    const own = await srv.createKey();
+    const res = await createCharacter({ name: "Protected", image_urls: ["http://127.0.0.1:1/a.png"] }, own.key);
+    expect(res.status).toBe(202);
+    const { character_id, job_id } = (await res.json()) as { character_id: string; job_id: string };
+    await waitForJob(srv, own.key, job_id);
+    // A key of the same workspace without admin.
+    const { key: readKey } = await srv.createKey({ workspace: (await srv.runtime.db.prisma.workspace.findUniqueOrThrow({ where: { id: own.workspace_id } })).name, scopes: ["read", "generate"] });
+    const del = await srv.request(`/v1/characters/${character_id}`, { method: "DELETE", key: readKey });
+    expect(del.status).toBe(403);
+    expect((await srv.request(`/v1/characters/${character_id}`, { key: readKey })).status).toBe(200);
+  });
+});
