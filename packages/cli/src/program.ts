@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerServe } from "./commands/serve.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerKeys } from "./commands/keys.ts";
+import { registerWallet } from "./commands/wallet.ts";
 import { registerOAuthClients } from "./commands/oauth-clients.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerClientCommands } from "./commands/client/index.ts";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMigrate(program);
   registerKeys(program);
+  registerWallet(program);
   registerOAuthClients(program);
   registerWorker(program);
   registerClientCommands(program);

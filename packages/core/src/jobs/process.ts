@@ -11,6 +11,7 @@ import { completeJob, endJobWithRefund } from "./settle.ts";
 import { RetryLater, type AttemptInfo } from "./queue.ts";
 import { isTerminal, jobError } from "./states.ts";
 import { kindOfJob } from "./kinds.ts";
+import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 
 export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage">;
 
@@ -70,6 +71,7 @@ export async function processJob(services: ProcessorServices, jobId: string, att
     }
     await storeJobOutputs(services, { id: jobId, workspaceId: job.workspaceId }, result.outputs as ProviderOutput[]);
     const completed = await completeJob(db, jobId, { actualCostMicros: result.actualCostMicros, durationMs: Date.now() - startedAt });
+    triggerAutoRecharge(services, job.workspaceId); // fire-and-forget: never fails the job
     if (completed && result.actualCostMicros === null) log.warn("provider reported no cost; settled at the held amount");
   } catch (err) {
     if (abort.signal.aborted) return;

@@ -9,6 +9,7 @@ import { ApiError } from "../errors.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { CatalogEntry } from "../pricing/catalog.ts";
 import { reserve } from "../wallet/index.ts";
+import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 import { endJobWithRefund } from "./settle.ts";
 import { jobError, type JobType } from "./states.ts";
 
@@ -82,6 +83,7 @@ export async function submitJob(services: SubmitServices, req: SubmitJobRequest)
     });
     return created;
   });
+  triggerAutoRecharge(services, req.principal.workspaceId); // fire-and-forget: never fails the submit
 
   try {
     await services.queue.enqueue({ id: job.id, provider: job.provider });

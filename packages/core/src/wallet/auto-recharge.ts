@@ -139,8 +139,12 @@ export async function maybeAutoRecharge(services: AutoRechargeServices, workspac
   }
 }
 
-/** Fire-and-forget trigger for the jobs engine: never throws, never delays the caller. */
-export function triggerAutoRecharge(services: AutoRechargeServices, workspaceId: string): void {
-  if (!services.config.STRIPE_SECRET_KEY) return;
-  void maybeAutoRecharge(services, workspaceId).catch((err: unknown) => services.logger.warn({ workspaceId, err: (err as Error)?.message }, "auto-recharge check failed"));
+/**
+ * Fire-and-forget trigger for the jobs engine: never throws, never delays the caller.
+ * Takes whatever services the caller has; without a config carrying a Stripe key it does nothing.
+ */
+export function triggerAutoRecharge(services: Pick<Runtime, "db" | "logger"> & { config?: Runtime["config"] }, workspaceId: string): void {
+  const config = services.config;
+  if (!config?.STRIPE_SECRET_KEY) return;
+  void maybeAutoRecharge({ db: services.db, logger: services.logger, config }, workspaceId).catch((err: unknown) => services.logger.warn({ workspaceId, err: (err as Error)?.message }, "auto-recharge check failed"));
 }

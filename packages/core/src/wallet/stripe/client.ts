@@ -47,7 +47,7 @@ export function stripeApiError(err: unknown): ApiError {
   if (!isStripeError(err)) {
     return new ApiError(502, "stripe_error", "Stripe could not be reached", { stripe_type: "connection_error" });
   }
-  const details: Record<string, unknown> = { stripe_type: err.type };
+  const details: Record<string, unknown> = { stripe_type: err.rawType ?? err.type };
   if (err.code) details.stripe_code = err.code;
   if (err.decline_code) details.decline_code = err.decline_code;
   if (err.statusCode) details.stripe_status = err.statusCode;
