@@ -58,7 +58,7 @@ describe("aeriox mcp", () => {
     const getJob = tools.find((t) => t.name === "get_job")!;
     expect(getJob.inputSchema.required).toEqual(["id"]);
     expect(getJob.annotations?.readOnlyHint).toBe(true);
-  });
+  }, 180_000);
 
   it("generate_image_and_wait returns the finished job with its asset URL", async () => {
     const result = await client.callTool({ name: "generate_image_and_wait", arguments: { model: "local/image", prompt: "a lighthouse", seed: 3 } });
@@ -79,14 +79,14 @@ describe("aeriox mcp", () => {
       expect(est.would_succeed, JSON.stringify(est)).toBe(true);
       expect(est.catalog_prices[0].unit).toBe("image");
     }
-  });
+  }, 180_000);
 
   it("rejects bad arguments with an MCP error naming the field, before calling the API", async () => {
     await expect(client.callTool({ name: "generate_image", arguments: { model: "local/image", prompt: 42 } })).rejects.toThrow(/-32602.*prompt: must be string/);
     await expect(client.callTool({ name: "generate_image", arguments: { prompt: "x" } })).rejects.toThrow(/model: is required/);
     await expect(client.callTool({ name: "get_job", arguments: { id: "x", extra: 1 } })).rejects.toThrow(/unknown argument|id: must match format/);
     await expect(client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toThrow(/Unknown tool no_such_tool/);
-  });
+  }, 180_000);
 
   it("returns API errors as tool errors carrying the API's code and message", async () => {
     const missing = await client.callTool({ name: "get_job", arguments: { id: "00000000-0000-4000-8000-000000000000" } });
@@ -96,7 +96,7 @@ describe("aeriox mcp", () => {
     const refused = await client.callTool({ name: "generate_video", arguments: { model: "local/video", prompt: "x", duration_s: 60 } });
     expect(refused.isError).toBe(true);
     expect(text(refused).error.code).toMatch(/^[a-z_]+$/);
-  });
+  }, 180_000);
 });
 
 describe("aeriox mcp --http", () => {
@@ -130,5 +130,5 @@ describe("aeriox mcp --http", () => {
     } finally {
       child.kill("SIGTERM");
     }
-  });
+  }, 180_000);
 });
