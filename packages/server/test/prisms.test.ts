@@ -168,6 +168,25 @@ describe("POST /v1/prisms/{id}/apply with asset_id", () => {
   });
 });
 
+describe("prism_id on the generate endpoints", () => {
+  it("applies the prompt recipe to an image job; unknown or incompatible prism_id is 400", async () => {
+    const res = await srv.request("/v1/images/generate", { method: "POST", key, json: { model: "local/image", prompt: "a harbour", prism_id: "golden-hour" } });
+    expect(res.status).toBe(202);
+    const queued = (await res.json()) as PrismJob;
+    expect(queued.type).toBe("image");
+    const row = await srv.runtime.db.prisma.job.findUniqueOrThrow({ where: { id: queued.job_id } });
+    expect((row.input as { prompt: string }).prompt).toBe("a harbour, golden hour, warm backlight, lens flare, soft haze");
+    expect((await waitForJob(srv, key, queued.job_id)).status).toBe("completed");
+
+    const unknown = await srv.request("/v1/images/generate", { method: "POST", key, json: { model: "local/image", prompt: "x", prism_id: "nope" } });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as ErrorBody).error).toMatchObject({ code: "prism_not_found", details: { field: "body.prism_id" } });
+    const audioPrism = await srv.request("/v1/videos/generate", { method: "POST", key, json: { model: "local/video", prompt: "x", prism_id: "lofi-radio" } });
+    expect(audioPrism.status).toBe(400);
+    expect(((await audioPrism.json()) as ErrorBody).error.code).toBe("prism_incompatible");
+  });
+});
+
 describe("validation", () => {
   it("exactly one of asset_id, image_params, video_params", async () => {
     const none = await apply("cinematic-noir", {});

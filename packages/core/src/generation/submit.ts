@@ -10,6 +10,7 @@ import { priceFor } from "../pricing/estimate.ts";
 import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
 import { resolveModel } from "./models.ts";
 import { readyCharacter } from "./characters-ref.ts";
+import { withPrismRecipe } from "../prisms/apply.ts";
 
 export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger">;
 
@@ -58,7 +59,8 @@ export interface ComposeRequest {
   output_format?: "mp4" | "webm";
 }
 
-export async function submitImage(services: GenerationServices, principal: Principal, body: ImageRequest) {
+export async function submitImage(services: GenerationServices, principal: Principal, request: ImageRequest) {
+  const body = withPrismRecipe("image", request); // prism_id: the prism's prompt recipe
   const entry = resolveModel(services.catalog, body.model, "image");
   assertPromptAllowed(services.config, [body.prompt, body.negative_prompt]);
   const input: Record<string, unknown> = { ...body };
@@ -69,7 +71,8 @@ export async function submitImage(services: GenerationServices, principal: Princ
   return submitJob(services, { principal, type: "image", entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
 }
 
-export async function submitVideo(services: GenerationServices, principal: Principal, body: VideoRequest) {
+export async function submitVideo(services: GenerationServices, principal: Principal, request: VideoRequest) {
+  const body = withPrismRecipe("video", request); // prism_id: the prism's prompt recipe
   const entry = resolveModel(services.catalog, body.model, "video");
   assertPromptAllowed(services.config, [body.prompt]);
   const input: Record<string, unknown> = { ...body };

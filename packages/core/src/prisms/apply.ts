@@ -21,7 +21,7 @@ import { priceFor } from "../pricing/estimate.ts";
 import { resolveModel } from "../generation/models.ts";
 import { readyCharacter } from "../generation/characters-ref.ts";
 import type { GenerationServices, ImageRequest, VideoRequest } from "../generation/submit.ts";
-import { requirePrism, type PrismDefinition, type PrismMedia } from "./catalog.ts";
+import { findPrism, requirePrism, type PrismDefinition, type PrismMedia } from "./catalog.ts";
 
 export const PRISM_OPERATION = "prism.apply";
 
@@ -114,4 +114,17 @@ export async function submitPrismApply(services: GenerationServices, principal: 
     prismId: prism.id,
     characterId: params.character_id ?? null,
   });
+}
+
+/**
+ * `prism_id` on `POST /v1/images|videos/generate`: the recipe rewrites the params (no
+ * offline transform, no extra charge; the job stays type image/video). Unknown → 400
+ * `prism_not_found`, wrong media → 400 `prism_incompatible`, both naming body.prism_id.
+ */
+export function withPrismRecipe<T extends ImageRequest | VideoRequest>(media: "image" | "video", params: T): T {
+  if (!params.prism_id) return params;
+  const prism = findPrism(params.prism_id);
+  if (!prism) throw ApiError.badRequest("prism_not_found", `Prism ${params.prism_id} does not exist`, { field: "body.prism_id" });
+  if (!prism.compatible_with.includes(media)) throw incompatible(prism, media, "body.prism_id");
+  return applyRecipe(prism, media, params);
 }
