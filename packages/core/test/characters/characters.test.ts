@@ -1,0 +1,112 @@
+import http from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeCursor, encodeCursor, voiceIdFor } from "../../src/characters/characters.ts";
+import { fingerprintReference, trainCharacter } from "../../src/characters/train.ts";
+import { assetIdOfLoraUrl, loraUrlFor } from "../../src/characters/lora-ref.ts";
+import { solidPng } from "../../src/prisms/transform.ts";
+import { applyTerminalSideEffects } from "../../src/jobs/side-effects.ts";
+import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
+import { backends } from "../db/backends.ts";
+import { newWorkspace } from "../wallet/fixtures.ts";
+
+describe("cursor", () => {
+  it("round-trips and rejects what it did not issue", () => {
+    const c = { createdAt: new Date("2026-01-02T03:04:05.678Z"), id: randomUUID() };
+    expect(decodeCursor(encodeCursor(c))).toEqual(c);
+    for (const bad of ["", "!!", "e30", Buffer.from('["nope","x"]').toString("base64url"), Buffer.from(`["2026-01-01T00:00:00Z","not-a-uuid"]`).toString("base64url")]) {
+      expect(() => decodeCursor(bad)).toThrowError(expect.objectContaining({ code: "invalid_cursor", status: 400 }) as Error);
+    }
+  });
+});
+
+describe("training", () => {
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === "/big") {
+        res.writeHead(200, { "content-length": String(11 * 1024 * 1024) });
+        return void res.end();
+      }
+      res.writeHead(200, { "content-type": "image/png" }).end(solidPng(10, 20, 30));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server?.close());
+
+  it("fingerprints fetched PNGs, refuses oversized ones, and never fails on unreachable hosts", async () => {
+    const signal = new AbortController().signal;
+    const ok = await fingerprintReference(`${base}/a.png`, signal);
+    expect(ok).toMatchObject({ fetched: true, mean_rgb: [10, 20, 30], content_type: "image/png" });
+    expect((await fingerprintReference(`${base}/big`, signal)).fetched).toBe(false);
+    const t0 = Date.now();
+    expect((await fingerprintReference("http://127.0.0.1:1/x.png", signal)).fetched).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect((await fingerprintReference("ftp://example.com/x.png", signal)).fetched).toBe(false);
+  });
+
+  it("is deterministic for the same references", async () => {
+    const input = { character_id: randomUUID(), name: "A", image_urls: [`${base}/a.png`], voice_id: "voice_x" };
+    const a = await trainCharacter(input, new AbortController().signal, async () => undefined);
+    const b = await trainCharacter(input, new AbortController().signal, async () => undefined);
+    expect(a.artifact.fingerprint).toBe(b.artifact.fingerprint);
+    expect(a.artifact.mean_rgb).toEqual([10, 20, 30]);
+  });
+
+  it("voice ids and lora refs are stable", () => {
+    expect(voiceIdFor("id", "n", ["u"])).toBe(voiceIdFor("id", "n", ["u"]));
+    expect(voiceIdFor("id", "n", ["u"])).not.toBe(voiceIdFor("id2", "n", ["u"]));
+    const asset = randomUUID();
+    expect(assetIdOfLoraUrl(loraUrlFor(asset))).toBe(asset);
+  });
+});
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`training side effects on ${backend.name}`, () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase({ databaseUrl: backend.databaseUrl });
+    });
+    afterAll(async () => {
+      await db?.dispose();
+    });
+
+    async function seed(status: "completed" | "failed" | "cancelled") {
+      const ws = await newWorkspace(db);
+      const character = await db.prisma.character.create({ data: { workspaceId: ws, name: "c", imageUrls: [] } });
+      const job = await db.prisma.job.create({
+        data: { workspaceId: ws, type: "character_train", status, operationId: "char.train_soul", provider: "aeriox", input: { voice_id: "voice_abc" }, estimatedCostMicros: 1n, characterId: character.id, deadlineAt: new Date() },
+      });
+      return { ws, character, job };
+    }
+
+    it("completed → ready with lora_url and voice_id; idempotent", async () => {
+      const { ws, character, job } = await seed("completed");
+      const asset = randomUUID();
+      const terminal = { id: job.id, type: job.type, workspaceId: ws, status: "completed" as const, characterId: character.id, outputAssetIds: [asset] };
+      await db.prisma.$transaction((tx) => applyTerminalSideEffects(tx, terminal));
+      await db.prisma.$transaction((tx) => applyTerminalSideEffects(tx, { ...terminal, status: "failed" }));
+      const row = await db.prisma.character.findUniqueOrThrow({ where: { id: character.id } });
+      expect(row).toMatchObject({ status: "ready", loraUrl: `aeriox-asset://${asset}`, voiceId: "voice_abc", jobId: job.id });
+    });
+
+    it("failed / cancelled → failed", async () => {
+      for (const status of ["failed", "cancelled"] as const) {
+        const { ws, character, job } = await seed(status);
+        await db.prisma.$transaction((tx) => applyTerminalSideEffects(tx, { id: job.id, type: job.type, workspaceId: ws, status, characterId: character.id, outputAssetIds: [] }));
+        expect((await db.prisma.character.findUniqueOrThrow({ where: { id: character.id } })).status).toBe("failed");
+      }
+    });
+
+    it("other job types are untouched", async () => {
+      const { ws, character, job } = await seed("completed");
+      await db.prisma.$transaction((tx) => applyTerminalSideEffects(tx, { id: job.id, type: "image", workspaceId: ws, status: "completed", characterId: character.id, outputAssetIds: [randomUUID()] }));
+      expect((await db.prisma.character.findUniqueOrThrow({ where: { id: character.id } })).status).toBe("training");
+    });
+  });
+}
