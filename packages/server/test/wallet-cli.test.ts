@@ -61,10 +61,10 @@ describe("aeriox wallet", () => {
     expect([1, 2]).toContain(tooMuch.code);
     expect(tooMuch.stderr).toContain("adjustment_exceeds_available");
 
-    for (const usd of ["0", "1.1234567", "abc", "100001"]) {
-      const bad = await runCli(["wallet", "credit", "--workspace", "wallet-cli", "--usd", usd], env);
-      expect(bad.code, `${usd}: ${bad.stderr}`).toBe(2);
-    }
+    // Refused by the CLI before any database is opened, so these can run side by side.
+    const bads = ["0", "1.1234567", "abc", "100001"];
+    const results = await Promise.all(bads.map((usd) => runCli(["wallet", "credit", "--workspace", "wallet-cli", "--usd", usd], env)));
+    results.forEach((bad, i) => expect(bad.code, `${bads[i]}: ${bad.stderr}`).toBe(2));
     const missing = await runCli(["wallet", "show", "--workspace", "no-such-workspace", "--json"], env);
     expect([1, 2]).toContain(missing.code);
     expect(missing.stderr).toContain("not_found");
