@@ -33,7 +33,11 @@ export class AerioxProvider implements ProviderAdapter {
     if (ctx.signal.aborted) throw abortedError(ctx.signal);
     await safeProgress(ctx, 1);
     if (entry.kind === "training") {
-      const { bytes } = await trainCharacter(req.input as unknown as TrainingInput, ctx.signal, (pct) => safeProgress(ctx, pct));
+      const t = req.input as Partial<TrainingInput>;
+      if (typeof t.character_id !== "string" || typeof t.name !== "string" || !Array.isArray(t.image_urls) || t.image_urls.length === 0 || typeof t.voice_id !== "string") {
+        throw new ProviderError("client", "Training input needs character_id, name, voice_id and at least one image URL", { code: "invalid_training_input" });
+      }
+      const { bytes } = await trainCharacter(t as TrainingInput, ctx.signal, (pct) => safeProgress(ctx, pct));
       await safeProgress(ctx, 100);
       return { outputs: [{ bytes, contentType: "application/json" }], actualCostMicros: entry.priceMicros, nsfw: false };
     }
