@@ -81,9 +81,9 @@ describe("registry", () => {
     expect(providers.isCircuitOpen("fal")).toBe(false);
   });
 
-  it("entries run by the engine itself (training, prism) have no generation provider", async () => {
+  it("entries of the engine's own provider (training, prism) go to the aeriox adapter, which refuses bad input as a client error", async () => {
     const providers = createProviders({ FAL_KEY: undefined, ELEVENLABS_API_KEY: undefined }, { breakers: new BreakerRegistry() });
     const p = providers.forEntry(entry("aeriox/soul"));
-    await expect(p.run({ jobId: "j", kind: "training", model: "aeriox/soul", input: {} }, fakeContext())).rejects.toMatchObject({ code: "unsupported_operation" });
+    await expect(p.run({ jobId: "j", kind: "training", model: "aeriox/soul", input: {} }, fakeContext())).rejects.toMatchObject({ kind: "client", retryable: false, code: "invalid_training_input" });
   });
 });
