@@ -171,7 +171,8 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
     if (typeof i.seed === "number") out.seed = i.seed;
     const loras = Array.isArray(i.loras) ? [...(i.loras as Array<{ path: string; scale: number }>)] : [];
     // A trained character contributes its LoRA (resolved by the engine from character_id).
-    if (typeof i.lora_url === "string") loras.push({ path: i.lora_url, scale: typeof i.lora_scale === "number" ? i.lora_scale : 1 });
+    // Offline-trained characters carry an `aeriox-asset://` fingerprint, not LoRA weights fal could load.
+    if (typeof i.lora_url === "string" && !i.lora_url.startsWith("aeriox-asset://")) loras.push({ path: i.lora_url, scale: typeof i.lora_scale === "number" ? i.lora_scale : 1 });
     if (loras.length) out.loras = loras;
     if (typeof i.seed_image_url === "string") out.image_url = i.seed_image_url;
     out.num_images = 1;
