@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Config } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
 import type { AdminCommandName } from "@aeriox/core/admin/commands";
-import { CommandError } from "./output.ts";
+import { CommandError, UsageError } from "./output.ts";
 
 interface AdminEndpoint {
   url: string;
@@ -41,7 +41,12 @@ async function viaServer(endpoint: AdminEndpoint, name: string, args: Record<str
     throw new CommandError(`Cannot reach the running server's admin channel at ${endpoint.url}: ${(err as Error).message}`);
   }
   const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!response.ok) throw new CommandError(body.error?.message ?? `admin command failed with HTTP ${response.status}`, body.error?.code);
+  if (!response.ok) {
+    const message = body.error?.message ?? `admin command failed with HTTP ${response.status}`;
+    // Same exit codes as when the command runs in this process (see bin.ts).
+    if (body.error?.code === "invalid_request") throw new UsageError(`invalid_request: ${message}`);
+    throw new CommandError(message, body.error?.code);
+  }
   return body;
 }
 

@@ -19,6 +19,7 @@ try {
   if (err instanceof UsageError || err instanceof ConfigError) exitWith(2, err.message);
   if (err instanceof DataDirLockedError) exitWith(1, err.message);
   if (err instanceof CommandError) exitWith(1, err.code ? `${err.code}: ${err.message}` : err.message);
-  if (isApiError(err)) exitWith(err.status < 500 ? 2 : 1, `${err.code}: ${err.message}`);
+  // Bad arguments are the user's to fix (2); anything the system refused or failed at is 1.
+  if (isApiError(err)) exitWith(err.code === "invalid_request" ? 2 : 1, `${err.code}: ${err.message}`);
   exitWith(1, (err as Error)?.message ?? String(err));
 }

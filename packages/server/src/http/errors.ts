@@ -28,10 +28,28 @@ function fieldName(path: string | undefined): string {
   return dotted.replace(/^params\./, "path.") || "request";
 }
 
+/**
+ * One entry per failing field, named the way a client would write it. Ajv's `oneOf`
+ * reports every branch it tried; when other issues explain the failure, the branch
+ * noise ("must be equal to one of the allowed values" of a discriminator, "must match
+ * exactly one schema") is dropped so the message names what is actually missing.
+ */
 function fromValidationIssues(issues: ValidatorIssue[]): ApiError {
-  const fields = issues.map((i) => ({ field: fieldName(i.path), message: i.message ?? "is invalid" }));
-  const summary = fields.map((f) => `${f.field} ${f.message}`).join("; ");
-  return ApiError.badRequest("invalid_request", `Request validation failed: ${summary}`, { fields });
+  let fields = issues.map((i) => {
+    const field = fieldName(i.path);
+    const required = /must have required property '([^']+)'/.exec(i.message ?? "");
+    if (required) {
+      const name = required[1]!;
+      return { field: field.endsWith(`.${name}`) ? field : `${field}.${name}`, message: "is required" };
+    }
+    return { field, message: i.message ?? "is invalid" };
+  });
+  if (fields.some((f) => /match exactly one schema in oneOf/.test(f.message)) && fields.some((f) => f.message === "is required")) {
+    fields = fields.filter((f) => f.message === "is required");
+  }
+  const unique = fields.filter((f, index) => fields.findIndex((g) => g.field === f.field && g.message === f.message) === index);
+  const summary = unique.map((f) => `${f.field} ${f.message}`).join("; ");
+  return ApiError.badRequest("invalid_request", `Request validation failed: ${summary}`, { fields: unique });
 }
 
 /** Maps body-parser, express-openapi-validator and our own errors to one ApiError. */
