@@ -103,7 +103,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     if (catalog.error) logger.error(catalog.error.message);
     const providers = createProviders(config, options.providers);
     const storage = createLocalAssetStorage(path.join(config.dataDir, "assets"));
-    const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
+    const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: () => config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
 
     const runtime: Runtime = {
       config,

@@ -32,7 +32,9 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
     await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err))]);
     server.keepAliveTimeout = 65_000;
     const port = (server.address() as AddressInfo).port;
-    const url = config.PUBLIC_URL ? config.publicUrl : `http://localhost:${port}`;
+    // Without PUBLIC_URL, absolute URLs (signed downloads, OAuth issuer) use the port actually bound.
+    if (!config.PUBLIC_URL) runtime.config.publicUrl = `http://localhost:${port}`;
+    const url = runtime.config.publicUrl;
     cleanups.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
     cleanups.unshift(() => server.closeAllConnections());
     cleanups.unshift(writeAdminFile(config.dataDir, `http://127.0.0.1:${port}`, adminToken));

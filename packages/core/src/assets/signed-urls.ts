@@ -31,12 +31,14 @@ export function loadSigningSecret(configured: string | undefined, dataDir: strin
   }
 }
 
-export function createUrlSigner(options: { secret: string; publicUrl: string; ttlSeconds: number }): UrlSigner {
+/** `publicUrl` may be a getter: a server on an ephemeral port learns its URL only after it listens. */
+export function createUrlSigner(options: { secret: string; publicUrl: string | (() => string); ttlSeconds: number }): UrlSigner {
+  const base = typeof options.publicUrl === "function" ? options.publicUrl : () => options.publicUrl as string;
   const mac = (assetId: string, expires: number) => createHmac("sha256", options.secret).update(`${assetId}.${expires}`).digest("base64url");
   return {
     sign(assetId, now = Date.now()) {
       const expires = Math.floor(now / 1000) + options.ttlSeconds;
-      const url = `${options.publicUrl}/v1/assets/${assetId}/content?expires=${expires}&signature=${mac(assetId, expires)}`;
+      const url = `${base()}/v1/assets/${assetId}/content?expires=${expires}&signature=${mac(assetId, expires)}`;
       return { url, expiresAt: new Date(expires * 1000) };
     },
     verify(assetId, expires, signature, now = Date.now()) {
