@@ -64,6 +64,24 @@ describe("aeriox serve", () => {
     expect(second.stderr.split("\n").filter(Boolean)).toHaveLength(1);
   });
 
+  it("serves MCP over streamable HTTP at /mcp with the caller's key", async () => {
+    const created = JSON.parse((await runCli(["keys", "create", "--workspace", "mcp-http", "--json"], env)).stdout) as { key: string };
+    const anonymous = await fetch(`${server.url}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(anonymous.status).toBe(401);
+    const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+    const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+    const client = new Client({ name: "serve-test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${created.key}` } } }));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["generate_image_and_wait", "get_me"]));
+      const me = await client.callTool({ name: "get_me", arguments: {} });
+      expect(JSON.stringify(me.content)).toContain("mcp-http");
+    } finally {
+      await client.close();
+    }
+  });
+
   it("migrate reports an up-to-date database", async () => {
     const result = await runCli(["migrate", "--json"], env);
     expect(result.code, result.stderr).toBe(0);

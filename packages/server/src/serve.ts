@@ -27,7 +27,14 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
   const cleanups: Array<() => unknown> = [() => runtime.close()];
   try {
     const adminToken = createAdminToken();
-    const app = createApp(runtime, { ...options.app, extraRoutes: adminRoutes(runtime, adminToken) });
+    const admin = adminRoutes(runtime, adminToken);
+    const app = createApp(runtime, {
+      ...options.app,
+      extraRoutes: (express) => {
+        admin(express);
+        options.app?.extraRoutes?.(express);
+      },
+    });
     const server = app.listen(config.PORT, config.HOST);
     await Promise.race([once(server, "listening"), once(server, "error").then(([err]) => Promise.reject(err))]);
     server.keepAliveTimeout = 65_000;
