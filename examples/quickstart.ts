@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const image = await client.images.generateAndWait(
     { model: "local/image", prompt: "a lighthouse at dusk, watercolor", aspect_ratio: "1:1" },
     {
-      // maxCostUsd: 0.5,  // ask POST /v1/estimate first and refuse (CostLimitError) if it costs more
+      maxCostUsd: 0.5, // ask POST /v1/estimate first and refuse (CostLimitError) if it costs more
       deadline: 60_000, // give up (and cancel the job) after a minute
       onProgress: (job) => console.log(`  ${job.status}${job.progress_pct != null ? ` ${job.progress_pct}%` : ""}`),
     },
