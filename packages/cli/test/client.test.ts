@@ -33,11 +33,8 @@ const cli = (args: string[], e: NodeJS.ProcessEnv = env, input?: string) => () =
 const SLOW = 180_000;
 
 const lines = (r: CliResult) => r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
-/** Operations listed in spec/unimplemented.txt answer 501 until they land: accept that, or check the result. */
-const okOrNotImplemented = (r: CliResult, check: (value: Record<string, any>) => void) => {
-  if (r.code === 1 && r.stderr.startsWith("aeriox: not_implemented:")) return;
-  check(json(r));
-};
+/** Every operation is implemented (spec/unimplemented.txt is empty): the command must succeed and pass `check`. */
+const okOrNotImplemented = (r: CliResult, check: (value: Record<string, any>) => void) => check(json(r));
 const json = (r: CliResult) => {
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Record<string, any>;
