@@ -38,6 +38,11 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.use(requestId);
   app.use(accessLog(services.logger));
   app.use(cors(methodsForPath));
+  // HEAD is GET without a body (RFC 9110); Node drops the body because the request was HEAD.
+  app.use((req, _res, next) => {
+    if (req.method === "HEAD" && methodsForPath(req.path).includes("GET")) req.method = "GET";
+    next();
+  });
   options.extraRoutes?.(app);
 
   app.use(authenticationMiddleware(services));
@@ -55,7 +60,8 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
       validateSecurity: false,
       ignoreUndocumented: false,
       fileUploader: false,
-      validateFormats: "full",
+      validateFormats: true,
+      ajvFormats: { mode: "full" },
     }),
   );
 

@@ -167,6 +167,13 @@ describe("every response", () => {
     expect(refused.headers.get("x-request-id")).toMatch(/^req_/);
   });
 
+  it("answers HEAD like GET, without a body", async () => {
+    const res = await srv.request("/openapi.json", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("public, max-age=3600");
+    expect(await res.text()).toBe("");
+  });
+
   it("answers CORS preflight", async () => {
     const res = await srv.request("/v1/images/generate", { method: "OPTIONS" });
     expect(res.status).toBe(204);
