@@ -4,10 +4,10 @@
  * which scope (`x-aeriox-scope`).
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { resourcePath } from "@aeriox/core/resources";
 
-export const SPEC_PATH = fileURLToPath(new URL("../../../spec/aeriox.openapi.yaml", import.meta.url));
+export const SPEC_PATH = resourcePath("spec/aeriox.openapi.yaml", new URL("../../../spec/aeriox.openapi.yaml", import.meta.url));
 
 export type Scope = "read" | "generate" | "admin";
 export const HTTP_METHODS = ["get", "post", "put", "patch", "delete"] as const;

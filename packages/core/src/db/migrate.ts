@@ -13,13 +13,13 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { Database, TransactionClient } from "./index.ts";
 import { splitSqlStatements } from "./sql-script.ts";
+import { resourcePath } from "../resources.ts";
 
 /** Found relative to this module, never the working directory. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
+export const MIGRATIONS_DIR = resourcePath("packages/core/prisma/migrations/", new URL("../../prisma/migrations/", import.meta.url));
 
 /** The advisory lock key of Prisma's migrate engine ("72707369"). */
 const PRISMA_MIGRATE_LOCK_KEY = 72707369;

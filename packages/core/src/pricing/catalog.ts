@@ -20,11 +20,11 @@
  * so pricing-dependent endpoints fail clearly while the rest of the API keeps working.
  */
 import fs from "node:fs";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
+import { resourcePath } from "../resources.ts";
 
-export const BUNDLED_CATALOG_FILE = fileURLToPath(new URL("../../data/catalog.v1.json", import.meta.url));
+export const BUNDLED_CATALOG_FILE = resourcePath("packages/core/data/catalog.v1.json", new URL("../../data/catalog.v1.json", import.meta.url));
 
 export const PROVIDERS = ["fal", "elevenlabs", "local", "compose", "aeriox"] as const;
 export const KINDS = ["image", "video", "audio", "compose", "training", "prism"] as const;

@@ -6,10 +6,10 @@
  * ffmpeg audio filter chain for audio).
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ApiError } from "../errors.ts";
+import { resourcePath } from "../resources.ts";
 
-export const BUNDLED_PRISMS_FILE = fileURLToPath(new URL("../../data/prisms.v1.json", import.meta.url));
+export const BUNDLED_PRISMS_FILE = resourcePath("packages/core/data/prisms.v1.json", new URL("../../data/prisms.v1.json", import.meta.url));
 
 export type PrismMedia = "image" | "video" | "audio";
 

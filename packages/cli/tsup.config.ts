@@ -1,0 +1,33 @@
+// The published `@aeriox/cli`: one ESM bundle of the CLI with the workspace packages
+// (core, server, worker, sdk) inlined and npm dependencies left external, plus the
+// files they read at run time (spec, migrations, catalog data) under dist/resources.
+import { cpSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { defineConfig } from "tsup";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const resources = ["spec/aeriox.openapi.yaml", "packages/core/prisma/migrations", "packages/core/data/catalog.v1.json", "packages/core/data/prisms.v1.json"];
+
+export default defineConfig({
+  entry: { bin: "src/bin.ts" },
+  format: ["esm"],
+  platform: "node",
+  target: "node20",
+  outDir: "dist",
+  clean: true,
+  splitting: true,
+  noExternal: [/^@aeriox\//],
+  banner: {
+    js: [
+      'import { fileURLToPath as __aerioxPath } from "node:url";',
+      'globalThis.__AERIOX_RESOURCES__ = __aerioxPath(new URL("./resources/", import.meta.url));',
+    ].join("\n"),
+  },
+  async onSuccess() {
+    for (const file of resources) {
+      const target = path.join(import.meta.dirname, "dist/resources", file);
+      mkdirSync(path.dirname(target), { recursive: true });
+      cpSync(path.join(root, file), target, { recursive: true });
+    }
+  },
+});
