@@ -59,28 +59,25 @@ export interface ComposeRequest {
   output_format?: "mp4" | "webm";
 }
 
-export async function submitImage(services: GenerationServices, principal: Principal, request: ImageRequest) {
-  const body = withPrismRecipe("image", request); // prism_id: the prism's prompt recipe
-  const entry = resolveModel(services.catalog, body.model, "image");
-  assertPromptAllowed(services.config, [body.prompt, body.negative_prompt]);
+/** Image and video share one path: prism recipe, model check, safety check, character LoRA, price, submit. */
+async function submitVisual<R extends ImageRequest | VideoRequest>(services: GenerationServices, principal: Principal, kind: "image" | "video", request: R, texts: (body: R) => Array<string | undefined>) {
+  const body = withPrismRecipe(kind, request); // prism_id: the prism's prompt recipe
+  const entry = resolveModel(services.catalog, body.model, kind);
+  assertPromptAllowed(services.config, texts(body));
   const input: Record<string, unknown> = { ...body };
   if (body.character_id) {
     const character = await readyCharacter(services, principal.workspaceId, body.character_id, "body.character_id");
     if (character.loraUrl) input.lora_url = character.loraUrl;
   }
-  return submitJob(services, { principal, type: "image", entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
+  return submitJob(services, { principal, type: kind, entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
 }
 
-export async function submitVideo(services: GenerationServices, principal: Principal, request: VideoRequest) {
-  const body = withPrismRecipe("video", request); // prism_id: the prism's prompt recipe
-  const entry = resolveModel(services.catalog, body.model, "video");
-  assertPromptAllowed(services.config, [body.prompt]);
-  const input: Record<string, unknown> = { ...body };
-  if (body.character_id) {
-    const character = await readyCharacter(services, principal.workspaceId, body.character_id, "body.character_id");
-    if (character.loraUrl) input.lora_url = character.loraUrl;
-  }
-  return submitJob(services, { principal, type: "video", entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
+export function submitImage(services: GenerationServices, principal: Principal, request: ImageRequest) {
+  return submitVisual(services, principal, "image", request, (body) => [body.prompt, body.negative_prompt]);
+}
+
+export function submitVideo(services: GenerationServices, principal: Principal, request: VideoRequest) {
+  return submitVisual(services, principal, "video", request, (body) => [body.prompt]);
 }
 
 /** ElevenLabs when the deployment has a key, otherwise the offline voice. */
