@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key (DESIGN.md, Errors and inputs): the same key with the same body
+ * Idempotency-Key (docs/ARCHITECTURE.md, Errors and inputs): the same key with the same body
  * within 24 h returns the first response without doing the work again; a
  * different body → 409. Only successful responses are kept: a failed attempt
  * (402, 429, 5xx…) leaves nothing behind, so a retry with the same key does the work.

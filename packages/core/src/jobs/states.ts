@@ -1,5 +1,5 @@
 /**
- * The job state machine (DESIGN.md, Jobs):
+ * The job state machine (docs/ARCHITECTURE.md, Jobs):
  *   queued → running → completed | failed | cancelled | nsfw_blocked
  *   queued → cancelled | failed (deadline)     running → queued (retry after a transient failure)
  * Terminal states are final. Every transition is a compare-and-set on the current

@@ -1,5 +1,5 @@
 /**
- * The prepaid USD wallet as a ledger (see DESIGN.md, "Money"). Domain functions only:
+ * The prepaid USD wallet as a ledger (see docs/ARCHITECTURE.md, "Money"). Domain functions only:
  * no HTTP here. Each is one transaction (or joins the caller's) and idempotent per job
  * or per Stripe event.
  */

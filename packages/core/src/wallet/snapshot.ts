@@ -42,7 +42,7 @@ export interface WalletAudit {
   problems: string[];
 }
 
-/** The DESIGN.md money invariants, checked for one workspace (tests call this after every scenario). */
+/** The docs/ARCHITECTURE.md money invariants, checked for one workspace (tests call this after every scenario). */
 export async function auditWallet(db: WalletDb, workspaceId: string): Promise<WalletAudit> {
   const client = queryClient(db);
   const rows = await client.$queryRaw<Array<{ balance: bigint; reserved: bigint; ledger: bigint; held: bigint }>>`
