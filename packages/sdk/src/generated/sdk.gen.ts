@@ -678,8 +678,13 @@ export const applyPrism = <ThrowOnError extends boolean = false>(options: Option
  * request (known `client_id`, exact `redirect_uri` match, `code_challenge`)
  * and redirects the user-agent to the consent page
  * `GET /v1/oauth/consent?request=…`, where the workspace owner approves or
- * denies. Errors are answered here (never redirected to an unverified
- * `redirect_uri`).
+ * denies. Errors about the client or the redirect URI are answered here
+ * (never redirected to an unverified `redirect_uri`). Once both are
+ * verified, other errors are redirected to `redirect_uri` with `error`
+ * (`invalid_request`, `unsupported_response_type`, `invalid_scope`),
+ * `error_description` and `state`, as RFC 6749 §4.1.2.1 requires: so
+ * `response_type`, `code_challenge` and `code_challenge_method` are
+ * checked by the server, not by schema validation.
  *
  */
 export const oauthAuthorize = <ThrowOnError extends boolean = false>(options: Options<OauthAuthorizeData, ThrowOnError>) => (options.client ?? client).get<unknown, OauthAuthorizeErrors, ThrowOnError>({ url: '/v1/oauth/authorize', ...options });

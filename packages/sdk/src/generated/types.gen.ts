@@ -1384,6 +1384,10 @@ export type CreateGenerationErrors = {
      */
     415: Error;
     /**
+     * Prompt blocked or needs review
+     */
+    422: Error;
+    /**
      * Concurrency cap or rate limit exceeded
      */
     429: Error;
@@ -1543,7 +1547,7 @@ export type ListNodesResponses = {
 export type ListNodesResponse = ListNodesResponses[keyof ListNodesResponses];
 
 export type CreateNodeData = {
-    body: {
+    body: unknown & {
         card_type?: string;
         node_type?: string;
         name: string;
@@ -1786,7 +1790,7 @@ export type ListCardsResponses = {
 export type ListCardsResponse = ListCardsResponses[keyof ListCardsResponses];
 
 export type CreateCardData = {
-    body: {
+    body: unknown & {
         card_type?: string;
         node_type?: string;
         name: string;
@@ -2410,6 +2414,10 @@ export type ApplyPrismErrors = {
      */
     415: Error;
     /**
+     * Prompt blocked or needs review
+     */
+    422: Error;
+    /**
      * Concurrency cap or rate limit exceeded
      */
     429: Error;
@@ -2438,11 +2446,20 @@ export type OauthAuthorizeData = {
     body?: never;
     path?: never;
     query: {
-        response_type: 'code';
+        /**
+         * Must be `code`; anything else is redirected with `unsupported_response_type`.
+         */
+        response_type?: string;
         client_id: string;
         redirect_uri: string;
-        code_challenge: string;
-        code_challenge_method: 'S256';
+        /**
+         * Required: the S256 challenge (43–128 characters); missing or malformed is redirected with `invalid_request`.
+         */
+        code_challenge?: string;
+        /**
+         * Must be `S256` (PKCE only); anything else, `plain` included, is redirected with `invalid_request`.
+         */
+        code_challenge_method?: string;
         scope?: string;
         state?: string;
     };
@@ -2451,7 +2468,7 @@ export type OauthAuthorizeData = {
 
 export type OauthAuthorizeErrors = {
     /**
-     * Invalid authorization request (unknown client, redirect URI mismatch, missing PKCE challenge)
+     * Invalid authorization request that cannot be redirected (missing or unknown client, missing or mismatched redirect URI)
      */
     400: Error;
     /**

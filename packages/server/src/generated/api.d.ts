@@ -646,8 +646,13 @@ export interface paths {
          *     request (known `client_id`, exact `redirect_uri` match, `code_challenge`)
          *     and redirects the user-agent to the consent page
          *     `GET /v1/oauth/consent?request=…`, where the workspace owner approves or
-         *     denies. Errors are answered here (never redirected to an unverified
-         *     `redirect_uri`).
+         *     denies. Errors about the client or the redirect URI are answered here
+         *     (never redirected to an unverified `redirect_uri`). Once both are
+         *     verified, other errors are redirected to `redirect_uri` with `error`
+         *     (`invalid_request`, `unsupported_response_type`, `invalid_scope`),
+         *     `error_description` and `state`, as RFC 6749 §4.1.2.1 requires: so
+         *     `response_type`, `code_challenge` and `code_challenge_method` are
+         *     checked by the server, not by schema validation.
          */
         get: operations["oauthAuthorize"];
         put?: never;
@@ -1805,7 +1810,7 @@ export interface operations {
                     /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
-                };
+                } | unknown | unknown;
             };
         };
         responses: {
@@ -2372,6 +2377,16 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description Prompt blocked or needs review */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2734,7 +2749,7 @@ export interface operations {
                     /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
-                };
+                } | unknown | unknown;
             };
         };
         responses: {
@@ -2843,10 +2858,13 @@ export interface operations {
         parameters: {
             query: {
                 client_id: string;
-                code_challenge: string;
-                code_challenge_method: "S256";
+                /** @description Required: the S256 challenge (43–128 characters); missing or malformed is redirected with `invalid_request`. */
+                code_challenge?: string;
+                /** @description Must be `S256` (PKCE only); anything else, `plain` included, is redirected with `invalid_request`. */
+                code_challenge_method?: string;
                 redirect_uri: string;
-                response_type: "code";
+                /** @description Must be `code`; anything else is redirected with `unsupported_response_type`. */
+                response_type?: string;
                 scope?: string;
                 state?: string;
             };
@@ -2856,16 +2874,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect to the consent page (`/v1/oauth/consent?request=…`) */
+            /** @description Redirect to the consent page (`/v1/oauth/consent?request=…`), or, once the client and redirect URI are verified, to `redirect_uri` with an RFC 6749 `error` */
             302: {
                 headers: {
-                    /** @description URL of the consent page */
+                    /** @description URL of the consent page, or the client's redirect URI carrying `error` and `state` */
                     Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Invalid authorization request (unknown client, redirect URI mismatch, missing PKCE challenge) */
+            /** @description Invalid authorization request that cannot be redirected (missing or unknown client, missing or mismatched redirect URI) */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -3200,6 +3218,16 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description Prompt blocked or needs review */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
