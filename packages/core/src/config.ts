@@ -51,6 +51,10 @@ const envSchema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, "must start with whsec_").optional(),
   FAL_KEY: z.string().min(1).optional(),
   ELEVENLABS_API_KEY: z.string().min(1).optional(),
+  /** Outbound fetches (net/guarded-fetch.ts): operators whose image hosts live on a private network opt in. */
+  FETCH_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  FETCH_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
 });
 
 export type Env = z.infer<typeof envSchema>;
