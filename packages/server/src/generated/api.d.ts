@@ -1810,7 +1810,7 @@ export interface operations {
                     /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
-                } | unknown | unknown;
+                } & (unknown | unknown);
             };
         };
         responses: {
@@ -2749,7 +2749,7 @@ export interface operations {
                     /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
-                } | unknown | unknown;
+                } & (unknown | unknown);
             };
         };
         responses: {
