@@ -1547,7 +1547,7 @@ export type ListNodesResponses = {
 export type ListNodesResponse = ListNodesResponses[keyof ListNodesResponses];
 
 export type CreateNodeData = {
-    body: {
+    body: unknown & {
         card_type?: string;
         node_type?: string;
         name: string;
@@ -1567,7 +1567,7 @@ export type CreateNodeData = {
                 [key: string]: unknown;
             };
         }>;
-    } & unknown;
+    };
     headers?: {
         /**
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
@@ -1790,7 +1790,7 @@ export type ListCardsResponses = {
 export type ListCardsResponse = ListCardsResponses[keyof ListCardsResponses];
 
 export type CreateCardData = {
-    body: {
+    body: unknown & {
         card_type?: string;
         node_type?: string;
         name: string;
@@ -1810,7 +1810,7 @@ export type CreateCardData = {
                 [key: string]: unknown;
             };
         }>;
-    } & unknown;
+    };
     headers?: {
         /**
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.

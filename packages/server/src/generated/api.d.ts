@@ -1785,7 +1785,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
+                "application/json": (unknown | unknown) & {
                     attributes?: {
                         [key: string]: unknown;
                     };
@@ -1810,7 +1810,7 @@ export interface operations {
                     /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
-                } & (unknown | unknown);
+                };
             };
         };
         responses: {
@@ -2724,7 +2724,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
+                "application/json": (unknown | unknown) & {
                     attributes?: {
                         [key: string]: unknown;
                     };
@@ -2749,7 +2749,7 @@ export interface operations {
                     /** Format: uri-reference */
                     thumb_url?: string;
                     visibility_scopes?: string[];
-                } & (unknown | unknown);
+                };
             };
         };
         responses: {

@@ -47,9 +47,27 @@ function fromValidationIssues(issues: ValidatorIssue[]): ApiError {
   if (fields.some((f) => /match exactly one schema in oneOf/.test(f.message)) && fields.some((f) => f.message === "is required")) {
     fields = fields.filter((f) => f.message === "is required");
   }
+  fields = mergeRequiredAlternatives(fields);
   const unique = fields.filter((f, index) => fields.findIndex((g) => g.field === f.field && g.message === f.message) === index);
   const summary = unique.map((f) => `${f.field} ${f.message}`).join("; ");
   return ApiError.badRequest("invalid_request", `Request validation failed: ${summary}`, { fields: unique });
+}
+
+/**
+ * "One of these fields is required" is written in the spec as `anyOf` of `required`
+ * lists (e.g. `card_type` or the legacy `node_type`). Ajv reports each branch's missing
+ * property just before the `anyOf` failure; they become one entry naming the choice.
+ */
+function mergeRequiredAlternatives(fields: Array<{ field: string; message: string }>): Array<{ field: string; message: string }> {
+  const at = fields.findIndex((f) => /must match a schema in anyOf/.test(f.message));
+  if (at < 0) return fields;
+  const parent = fields[at]!.field;
+  let first = at;
+  while (first > 0 && fields[first - 1]!.message === "is required" && fields[first - 1]!.field.startsWith(`${parent}.`)) first -= 1;
+  const alternatives = fields.slice(first, at);
+  if (alternatives.length === 0) return fields;
+  const merged = { field: alternatives[0]!.field, message: `is required (or ${alternatives.slice(1).map((f) => f.field).join(" or ")})` };
+  return [...fields.slice(0, first), merged, ...fields.slice(at + 1)];
 }
 
 /** Maps body-parser, express-openapi-validator and our own errors to one ApiError. */
