@@ -246,6 +246,10 @@ export type GetOpenApiSpecData = {
 
 export type GetOpenApiSpecErrors = {
     /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
@@ -935,6 +939,10 @@ export type GetPricingData = {
 };
 
 export type GetPricingErrors = {
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
     /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
@@ -2472,6 +2480,10 @@ export type OauthAuthorizeErrors = {
      */
     400: Error;
     /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
@@ -2496,6 +2508,10 @@ export type GetOAuthConsentErrors = {
      * Unknown or expired pending authorization
      */
     400: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
     /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
@@ -2549,6 +2565,10 @@ export type SubmitOAuthConsentErrors = {
      */
     415: Error;
     /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
@@ -2583,6 +2603,10 @@ export type OauthTokenErrors = {
      * Unsupported `Content-Type`, encoding or charset of the request body
      */
     415: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
     /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
@@ -2631,6 +2655,10 @@ export type OauthRevokeErrors = {
      */
     415: Error;
     /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
@@ -2653,6 +2681,10 @@ export type OauthJwksData = {
 };
 
 export type OauthJwksErrors = {
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
     /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
@@ -2904,6 +2936,10 @@ export type DownloadAssetErrors = {
      * Resource not found (or not visible to this workspace)
      */
     404: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
     /**
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
