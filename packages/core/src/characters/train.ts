@@ -1,52 +1,54 @@
 /**
  * Offline, deterministic character "training": a small JSON LoRA-like artifact with a
- * style fingerprint of the reference images. Nothing is downloaded from a host that does
- * not answer: each http(s) URL is fetched with a short timeout and a size cap, and when
- * that fails the reference is fingerprinted from its URL alone (`fetched: false`).
- * `data:` URIs are decoded in place. PNG references contribute their average colour.
+ * style fingerprint of the reference images.
+ *
+ * Every reference is fetched through the guarded fetcher (docs/ARCHITECTURE.md, Access →
+ * Outbound fetches); `data:` URIs are decoded there too. A reference that is refused,
+ * unreachable, too large or not an image fails the training (the job engine then refunds the
+ * whole hold): a character is never trained from references we could not read.
+ *
+ * The artifact is readable by the caller, so it carries nothing that could confirm fetched
+ * bytes exactly (no hash, size or content type): per reference only the average colour of a
+ * decoded PNG, which many different images share.
  */
 import { createHash } from "node:crypto";
 import { PNG } from "pngjs";
-
-export const FETCH_TIMEOUT_MS = 3_000;
-export const MAX_REFERENCE_BYTES = 10 * 1024 * 1024;
+import { DEFAULT_OUTBOUND_POLICY, guardedFetch, isOutboundFetchError, type OutboundFetchErrorCode, type OutboundPolicy } from "../net/index.ts";
 
 export interface ReferenceFingerprint {
   url: string;
-  fetched: boolean;
-  sha256: string;
-  bytes: number | null;
-  content_type: string | null;
   mean_rgb: [number, number, number] | null;
 }
 
-async function fetchCapped(url: string, signal: AbortSignal): Promise<{ bytes: Buffer; contentType: string | null } | null> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]), redirect: "follow" });
-    if (!res.ok || !res.body) return null;
-    const declared = Number(res.headers.get("content-length") ?? "0");
-    if (declared > MAX_REFERENCE_BYTES) {
-      await res.body.cancel().catch(() => undefined);
-      return null;
-    }
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      total += chunk.byteLength;
-      if (total > MAX_REFERENCE_BYTES) return null;
-      chunks.push(Buffer.from(chunk));
-    }
-    return { bytes: Buffer.concat(chunks), contentType: res.headers.get("content-type") };
-  } catch {
-    return null;
+/** A reference that could not be used; `index` is its position in image_urls. */
+export class TrainingReferenceError extends Error {
+  readonly index: number;
+  readonly code: OutboundFetchErrorCode;
+  /** Worth another attempt (timeout, network error, upstream 5xx); refusals and bad content are not. */
+  readonly retryable: boolean;
+
+  constructor(index: number, code: OutboundFetchErrorCode, reason: string, retryable: boolean) {
+    super(`Reference image ${index + 1} (image_urls[${index}]) could not be used: ${reason}`);
+    this.name = "TrainingReferenceError";
+    this.index = index;
+    this.code = code;
+    this.retryable = retryable;
   }
 }
 
-function decodeDataUri(uri: string): { bytes: Buffer; contentType: string | null } | null {
-  const m = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(uri);
-  if (!m) return null;
-  const bytes = m[2] ? Buffer.from(m[3]!, "base64") : Buffer.from(decodeURIComponent(m[3]!));
-  return bytes.byteLength > MAX_REFERENCE_BYTES ? null : { bytes, contentType: m[1] || null };
+/** Magic numbers of the image formats a reference may be in (the Content-Type alone proves nothing). */
+function looksLikeImage(b: Buffer): boolean {
+  const hex = (from: number, to: number) => b.subarray(from, to).toString("hex");
+  const ascii = (from: number, to: number) => b.subarray(from, to).toString("latin1");
+  return (
+    hex(0, 8) === "89504e470d0a1a0a" || // PNG
+    hex(0, 3) === "ffd8ff" || // JPEG
+    ascii(0, 6) === "GIF87a" ||
+    ascii(0, 6) === "GIF89a" ||
+    (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") ||
+    ascii(0, 2) === "BM" ||
+    (ascii(4, 8) === "ftyp" && ["avif", "avis", "heic", "heix", "mif1"].includes(ascii(8, 12)))
+  );
 }
 
 export function meanRgb(bytes: Buffer): [number, number, number] | null {
@@ -68,17 +70,18 @@ export function meanRgb(bytes: Buffer): [number, number, number] | null {
   }
 }
 
-export async function fingerprintReference(url: string, signal: AbortSignal): Promise<ReferenceFingerprint> {
-  const got = url.startsWith("data:") ? decodeDataUri(url) : /^https?:\/\//i.test(url) ? await fetchCapped(url, signal) : null;
-  if (!got) return { url: url.startsWith("data:") ? url.slice(0, 64) : url, fetched: false, sha256: createHash("sha256").update(url).digest("hex"), bytes: null, content_type: null, mean_rgb: null };
-  return {
-    url: url.startsWith("data:") ? url.slice(0, 64) : url,
-    fetched: true,
-    sha256: createHash("sha256").update(got.bytes).digest("hex"),
-    bytes: got.bytes.byteLength,
-    content_type: got.contentType,
-    mean_rgb: meanRgb(got.bytes),
-  };
+/** Fetches reference `index` and fingerprints it; throws TrainingReferenceError when it cannot be used. */
+export async function fingerprintReference(url: string, index: number, signal: AbortSignal, policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY): Promise<ReferenceFingerprint> {
+  let bytes: Buffer;
+  try {
+    ({ bytes } = await guardedFetch(url, { policy, signal, accept: ["image/*"], allowDataUrls: true }));
+  } catch (err) {
+    if (!isOutboundFetchError(err)) throw err;
+    const transient = err.code === "fetch_timeout" || (err.code === "fetch_failed" && (err.status === undefined || err.status >= 500 || err.status === 429));
+    throw new TrainingReferenceError(index, err.code, err.message, transient);
+  }
+  if (!looksLikeImage(bytes)) throw new TrainingReferenceError(index, "unsupported_content_type", "the content is not a PNG, JPEG, GIF, WebP, BMP or AVIF/HEIF image", false);
+  return { url: url.startsWith("data:") ? url.slice(0, 64) : url, mean_rgb: meanRgb(bytes) };
 }
 
 export interface TrainingInput {
@@ -90,18 +93,19 @@ export interface TrainingInput {
 }
 
 /** The artifact (`application/json`, format `aeriox-lora/v1`). Deterministic for the same references. */
-export async function trainCharacter(input: TrainingInput, signal: AbortSignal, onProgress: (pct: number) => Promise<void>) {
+export async function trainCharacter(input: TrainingInput, signal: AbortSignal, onProgress: (pct: number) => Promise<void>, policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY) {
   const references: ReferenceFingerprint[] = [];
   for (const [i, url] of input.image_urls.entries()) {
-    references.push(await fingerprintReference(url, signal));
+    references.push(await fingerprintReference(url, i, signal, policy));
     await onProgress(10 + Math.round(((i + 1) / input.image_urls.length) * 80));
   }
   const withColour = references.filter((r) => r.mean_rgb);
   const palette = withColour.length
     ? ([0, 1, 2].map((c) => Math.round(withColour.reduce((s, r) => s + r.mean_rgb![c]!, 0) / withColour.length)) as [number, number, number])
     : null;
+  // From what the caller sent and what the artifact shows anyway: never from the fetched bytes.
   const fingerprint = createHash("sha256")
-    .update(JSON.stringify([input.name, references.map((r) => r.sha256)]))
+    .update(JSON.stringify([input.name, input.image_urls, references.map((r) => r.mean_rgb)]))
     .digest("hex");
   const artifact = {
     format: "aeriox-lora/v1",

@@ -10,6 +10,9 @@
  * and abort. Note: @fal-ai/client retries some failures itself (status: 429/500/502/503/504
  * up to 5 times with backoff from 1 s; submit/result: 429/502/503/504 up to 3 times);
  * a 500 on submit or result surfaces at once.
+ *
+ * Output URLs come from fal's answer, so they are downloaded through the guarded fetcher
+ * (docs/ARCHITECTURE.md, Access → Outbound fetches) like any other URL we did not choose.
  */
 import { ApiError as FalApiError, ValidationError as FalValidationError, createFalClient, type FalClient } from "@fal-ai/client";
 import type { CatalogEntry } from "../pricing/catalog.ts";
@@ -18,6 +21,7 @@ import { parseResolution } from "../media/sizes.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
 import { ProviderError, abortedError, errorFromStatus } from "./errors.ts";
 import type { ProviderContext, ProviderOutput, ProviderRequest, ProviderResult } from "./types.ts";
+import { DEFAULT_OUTBOUND_POLICY, guardedFetch, isOutboundFetchError, type OutboundPolicy } from "../net/index.ts";
 
 export interface FalProviderOptions {
   /** FAL_KEY; absent → every run fails with ProviderError("unavailable"). */
@@ -25,7 +29,12 @@ export interface FalProviderOptions {
   pollIntervalMs?: number;
   downloadTimeoutMs?: number;
   maxDownloadBytes?: number;
+  /** Where downloads may go (config's FETCH_* settings); default: public addresses only. */
+  outbound?: OutboundPolicy;
 }
+
+/** What a fal output may be: media, or the CDN's generic binary type. */
+const OUTPUT_CONTENT_TYPES = ["image/*", "video/*", "audio/*", "application/octet-stream", "binary/octet-stream"];
 
 /** fal's named image sizes for our aspect ratios (flux endpoints). */
 const IMAGE_SIZE_BY_ASPECT: Record<string, string> = {
@@ -120,8 +129,10 @@ export class FalProvider implements ProviderAdapter {
     if (data.audio?.url) files.push(data.audio);
     const outputs: ProviderOutput[] = [];
     for (const file of files) {
-      const { bytes, contentType } = await fetchBytes(file.url, {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.downloadTimeoutMs ?? 120_000)]),
+      const { bytes, contentType } = await fetchOutput(file.url, {
+        policy: this.options.outbound ?? DEFAULT_OUTBOUND_POLICY,
+        signal,
+        timeoutMs: this.options.downloadTimeoutMs ?? 120_000,
         maxBytes: this.options.maxDownloadBytes ?? 512 * 1024 * 1024,
       });
       outputs.push({
@@ -207,20 +218,26 @@ export function mapFalError(err: unknown, signal: AbortSignal | undefined): Prov
   return new ProviderError("server", `fal.ai call failed: ${e?.message ?? String(err)}`, { cause: err, code: "provider_network_error" });
 }
 
-async function fetchBytes(url: string, o: { signal: AbortSignal; maxBytes: number }): Promise<{ bytes: Uint8Array; contentType: string }> {
-  if (url.startsWith("data:")) {
-    const m = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url);
-    if (!m) throw new ProviderError("server", "fal.ai returned a malformed data URI", { code: "provider_bad_output" });
-    const bytes = m[2] ? Buffer.from(m[3]!, "base64") : Buffer.from(decodeURIComponent(m[3]!));
-    return { bytes: new Uint8Array(bytes), contentType: m[1] || "application/octet-stream" };
+async function fetchOutput(url: string, o: { policy: OutboundPolicy; signal: AbortSignal; timeoutMs: number; maxBytes: number }): Promise<{ bytes: Uint8Array; contentType: string }> {
+  try {
+    const got = await guardedFetch(url, { ...o, allowDataUrls: true, accept: OUTPUT_CONTENT_TYPES });
+    return { bytes: new Uint8Array(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength), contentType: got.contentType || "application/octet-stream" };
+  } catch (err) {
+    if (!isOutboundFetchError(err)) throw err;
+    const reason = `fal.ai output download: ${err.message}`;
+    switch (err.code) {
+      case "fetch_failed":
+        // Our 502 when the CDN answered 4xx: a missing output is fal's fault, not the request's.
+        throw err.status ? errorFromStatus("fal.ai CDN", err.status >= 500 ? err.status : 502, reason, err) : new ProviderError("server", reason, { cause: err, code: "provider_network_error" });
+      case "fetch_timeout":
+        throw new ProviderError("timeout", reason, { cause: err });
+      case "fetch_too_large":
+        throw new ProviderError("server", reason, { retryable: false, code: "output_too_large", cause: err });
+      case "url_not_allowed":
+      case "unsupported_content_type":
+        throw new ProviderError("server", reason, { retryable: false, code: "provider_bad_output", cause: err });
+    }
   }
-  const res = await fetch(url, { signal: o.signal });
-  if (!res.ok) throw errorFromStatus("fal.ai CDN", res.status >= 500 ? res.status : 502, `download of ${new URL(url).host} output answered ${res.status}`);
-  const declared = Number(res.headers.get("content-length") ?? 0);
-  if (declared > o.maxBytes) throw new ProviderError("server", `fal.ai output is ${declared} bytes, above the ${o.maxBytes} limit`, { retryable: false, code: "output_too_large" });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.length > o.maxBytes) throw new ProviderError("server", `fal.ai output is above the ${o.maxBytes} byte limit`, { retryable: false, code: "output_too_large" });
-  return { bytes, contentType: res.headers.get("content-type")?.split(";")[0] ?? "application/octet-stream" };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -17,7 +17,9 @@ import { isApiError } from "../errors.ts";
 import { ProviderError } from "./errors.ts";
 import { FalProvider, type FalProviderOptions } from "./fal-provider.ts";
 import { LocalProvider, type LocalProviderOptions } from "./local-provider.ts";
+import { inlineRenderer, type Renderer } from "../media/render-pool.ts";
 import type { GenerationProvider, ProviderContext, ProviderRequest } from "./types.ts";
+import { outboundPolicyFrom, type OutboundConfig, type OutboundPolicy } from "../net/index.ts";
 
 /** Per-call wall-clock limits (ms). fal video can queue for minutes; cancel calls are short. */
 export const DEFAULT_TIMEOUTS_MS: Record<ProviderName, number> = {
@@ -40,6 +42,13 @@ export interface ProvidersOptions {
   elevenlabs?: Partial<ElevenLabsProviderOptions>;
   local?: LocalProviderOptions;
   compose?: ComposeProviderOptions;
+  /**
+   * Runs local/image, local/tts and prism pixel work. The runtime passes its worker-thread
+   * pool; without one (unit tests) the work runs on the calling thread.
+   */
+  renderer?: Renderer;
+  /** Overrides of the outbound fetch policy read from config (tests inject a resolver here). */
+  outbound?: Partial<OutboundPolicy>;
 }
 
 export interface Providers {
@@ -47,16 +56,18 @@ export interface Providers {
   isCircuitOpen(providerName: string): boolean;
 }
 
-export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API_KEY">, options: ProvidersOptions = {}): Providers {
+export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API_KEY"> & Partial<OutboundConfig>, options: ProvidersOptions = {}): Providers {
   const breakers = options.breakers ?? (options.breakerOptions ? new BreakerRegistry(options.breakerOptions) : defaultBreakers);
+  const outbound: OutboundPolicy = { ...outboundPolicyFrom(config), ...options.outbound };
+  const renderer = options.renderer ?? inlineRenderer();
   const adapters: Partial<Record<ProviderName, ProviderAdapter>> = {
-    local: new LocalProvider(options.local),
+    local: new LocalProvider(options.local, renderer),
     compose: new ComposeProvider(options.compose),
-    fal: new FalProvider({ credentials: config.FAL_KEY, ...options.fal }),
+    fal: new FalProvider({ credentials: config.FAL_KEY, outbound, ...options.fal }),
     elevenlabs: new ElevenLabsProvider({ apiKey: config.ELEVENLABS_API_KEY, ...options.elevenlabs }),
   };
   // Training and prisms; prism generations delegate back through this registry (breakers, timeouts).
-  adapters.aeriox = new AerioxProvider({ delegate: (entry) => providers.forEntry(entry) });
+  adapters.aeriox = new AerioxProvider({ delegate: (entry) => providers.forEntry(entry), outbound, renderer });
   const timeoutOf = (name: ProviderName) => options.timeoutsMs?.[name] ?? DEFAULT_TIMEOUTS_MS[name];
 
   const providers: Providers = {

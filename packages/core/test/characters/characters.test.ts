@@ -1,10 +1,11 @@
 import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeCursor, encodeCursor, voiceIdFor } from "../../src/characters/characters.ts";
-import { fingerprintReference, trainCharacter } from "../../src/characters/train.ts";
+import { TrainingReferenceError, fingerprintReference, trainCharacter } from "../../src/characters/train.ts";
+import type { OutboundPolicy } from "../../src/net/index.ts";
 import { assetIdOfLoraUrl, loraUrlFor } from "../../src/characters/lora-ref.ts";
 import { solidPng } from "../../src/prisms/transform.ts";
 import { applyTerminalSideEffects } from "../../src/jobs/side-effects.ts";
@@ -25,12 +26,20 @@ describe("cursor", () => {
 describe("training", () => {
   let server: http.Server;
   let base: string;
+  let hits = 0;
+  // The reference host is on loopback, so these tests run as an operator who allowed private networks.
+  const policy: OutboundPolicy = { allowPrivateNetworks: true, timeoutMs: 2_000, maxBytes: 10 * 1024 * 1024 };
   beforeAll(async () => {
     server = http.createServer((req, res) => {
+      hits++;
       if (req.url === "/big") {
-        res.writeHead(200, { "content-length": String(11 * 1024 * 1024) });
+        res.writeHead(200, { "content-type": "image/png", "content-length": String(11 * 1024 * 1024) });
         return void res.end();
       }
+      if (req.url === "/page") return void res.writeHead(200, { "content-type": "text/html" }).end("<html>secret</html>");
+      if (req.url === "/fake.png") return void res.writeHead(200, { "content-type": "image/png" }).end("not really a png");
+      if (req.url === "/gone.png") return void res.writeHead(404).end();
+      if (req.url === "/flaky.png") return void res.writeHead(503).end();
       res.writeHead(200, { "content-type": "image/png" }).end(solidPng(10, 20, 30));
     });
     server.listen(0, "127.0.0.1");
@@ -39,23 +48,47 @@ describe("training", () => {
   });
   afterAll(() => server?.close());
 
-  it("fingerprints fetched PNGs, refuses oversized ones, and never fails on unreachable hosts", async () => {
+  it("fingerprints a fetched PNG by its average colour only: no hash, size or content type", async () => {
     const signal = new AbortController().signal;
-    const ok = await fingerprintReference(`${base}/a.png`, signal);
-    expect(ok).toMatchObject({ fetched: true, mean_rgb: [10, 20, 30], content_type: "image/png" });
-    expect((await fingerprintReference(`${base}/big`, signal)).fetched).toBe(false);
-    const t0 = Date.now();
-    expect((await fingerprintReference("http://127.0.0.1:1/x.png", signal)).fetched).toBe(false);
-    expect(Date.now() - t0).toBeLessThan(4000);
-    expect((await fingerprintReference("ftp://example.com/x.png", signal)).fetched).toBe(false);
+    const ok = await fingerprintReference(`${base}/a.png`, 0, signal, policy);
+    expect(ok).toEqual({ url: `${base}/a.png`, mean_rgb: [10, 20, 30] });
   });
 
-  it("is deterministic for the same references", async () => {
-    const input = { character_id: randomUUID(), name: "A", image_urls: [`${base}/a.png`], voice_id: "voice_x" };
-    const a = await trainCharacter(input, new AbortController().signal, async () => undefined);
-    const b = await trainCharacter(input, new AbortController().signal, async () => undefined);
+  it.each([
+    ["/big", "fetch_too_large", false],
+    ["/page", "unsupported_content_type", false],
+    ["/fake.png", "unsupported_content_type", false],
+    ["/gone.png", "fetch_failed", false],
+    ["/flaky.png", "fetch_failed", true],
+  ] as const)("a reference at %s fails with %s (retryable: %s), naming its index", async (path, code, retryable) => {
+    const err = await fingerprintReference(`${base}${path}`, 2, new AbortController().signal, policy).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainingReferenceError);
+    expect(err).toMatchObject({ index: 2, code, retryable });
+    expect((err as Error).message).toMatch(/^Reference image 3 \(image_urls\[2\]\) could not be used: /);
+    expect((err as Error).message).not.toContain("secret");
+  });
+
+  it("unreachable hosts, refused addresses and other schemes fail instead of training from the URL alone", async () => {
+    const signal = new AbortController().signal;
+    await expect(fingerprintReference("http://127.0.0.1:1/x.png", 0, signal, policy)).rejects.toMatchObject({ code: "fetch_failed", retryable: true });
+    const before = hits;
+    await expect(fingerprintReference(`${base}/a.png`, 0, signal)).rejects.toMatchObject({ code: "url_not_allowed", retryable: false });
+    expect(hits).toBe(before);
+    await expect(fingerprintReference("ftp://example.com/x.png", 0, signal, policy)).rejects.toMatchObject({ code: "url_not_allowed" });
+  });
+
+  it("is deterministic for the same references, and the artifact carries nothing that confirms the bytes", async () => {
+    const input = { character_id: randomUUID(), name: "A", image_urls: [`${base}/a.png`, `data:image/png;base64,${solidPng(30, 20, 10).toString("base64")}`], voice_id: "voice_x" };
+    const a = await trainCharacter(input, new AbortController().signal, async () => undefined, policy);
+    const b = await trainCharacter(input, new AbortController().signal, async () => undefined, policy);
     expect(a.artifact.fingerprint).toBe(b.artifact.fingerprint);
-    expect(a.artifact.mean_rgb).toEqual([10, 20, 30]);
+    expect(a.artifact.mean_rgb).toEqual([20, 20, 20]);
+    const text = new TextDecoder().decode(a.bytes);
+    for (const png of [solidPng(10, 20, 30), solidPng(30, 20, 10)]) {
+      expect(text).not.toContain(createHash("sha256").update(png).digest("hex"));
+      expect(text).not.toContain(String(png.byteLength));
+    }
+    expect(text).not.toMatch(/sha256|content_type|"bytes"/);
   });
 
   it("voice ids and lora refs are stable", () => {

@@ -1,10 +1,11 @@
+import { http as mock, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { PNG } from "pngjs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BreakerRegistry } from "../../src/providers/circuit-breaker.ts";
 import { createProviders } from "../../src/providers/registry.ts";
 import type { ProviderRequest } from "../../src/providers/types.ts";
-import { falHandlers, falValidationError } from "../msw/fal.ts";
+import { FAL_CDN_URL, FAL_QUEUE_URL, falHandlers, falValidationError } from "../msw/fal.ts";
 import { entry, fakeContext } from "./fake-context.ts";
 import { probeBytes } from "./media-probe.ts";
 
@@ -151,5 +152,31 @@ describe("fal adapter", () => {
     const err = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
     expect(err).toMatchObject({ kind: "unavailable", retryable: false, status: 401 });
     expect(String(err.message)).not.toContain("test-key:secret");
+  });
+});
+
+describe("fal output downloads go through the guarded fetcher", () => {
+  afterEach(() => server.resetHandlers());
+
+  it("an output URL on a non-public address is refused before any request (bad output, not retried)", async () => {
+    const requested: string[] = [];
+    const record = ({ request }: { request: Request }) => void requested.push(request.url);
+    server.events.on("request:start", record);
+    server.use(mock.get(`${FAL_QUEUE_URL}/fal-ai/flux/requests/:id`, () => HttpResponse.json({ images: [{ url: "http://[::ffff:127.0.0.1]:9/secret", content_type: "image/png" }], has_nsfw_concepts: [false] })));
+    try {
+      const err = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+      expect(err).toMatchObject({ kind: "server", retryable: false, code: "provider_bad_output" });
+      expect(String(err.message)).toMatch(/not allowed/);
+      expect(requested.filter((u) => !u.startsWith(FAL_QUEUE_URL))).toEqual([]);
+    } finally {
+      server.events.removeListener("request:start", record);
+    }
+  });
+
+  it("an output that is not media is refused", async () => {
+    server.use(mock.get(`${FAL_CDN_URL}/files/:name`, () => new HttpResponse("<html>login</html>", { headers: { "content-type": "text/html" } })));
+    const err = await providers.forEntry(schnell).run(imageReq(), fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ kind: "server", retryable: false, code: "provider_bad_output" });
+    expect(String(err.message)).not.toContain("login");
   });
 });
