@@ -35,6 +35,13 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
+  /** Keys that work and are not being rotated away, per workspace: per-key rate limits must not multiply without bound. */
+  MAX_ACTIVE_KEYS_PER_WORKSPACE: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Per client address on the public endpoints: OAuth's (token, consent, authorize, revoke) take secrets, so they get a smaller budget. */
+  IP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  OAUTH_IP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  /** An `in_progress` Idempotency-Key claim older than this was left by a crashed process and may be taken over. */
+  IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   TRIAL_CREDIT_USD: z.coerce.number().min(0).max(1000).default(5),
   MAX_INFLIGHT_JOBS_PER_WORKSPACE: z.coerce.number().int().min(1).max(10_000).default(20),
   JOB_DEADLINE_SECONDS: z.coerce.number().int().min(5).max(86400).default(900),
