@@ -86,6 +86,7 @@ export function encodeCursor(c: Pick<Character, "createdAt" | "id">): string {
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const bad = () => ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned", { field: "query.cursor" });
@@ -97,8 +98,10 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
     throw bad();
   }
   if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string" || !UUID_RE.test(parsed[1])) throw bad();
+  // Only what encodeCursor writes: an ISO instant that reads back unchanged, after 1970 and
+  // before year 10000 (JavaScript dates reach years PostgreSQL cannot store, e.g. -200000 or 0).
   const createdAt = new Date(parsed[0]);
-  if (Number.isNaN(createdAt.getTime())) throw bad();
+  if (!CURSOR_INSTANT.test(parsed[0]) || !(createdAt.getTime() >= 0) || createdAt.toISOString() !== parsed[0]) throw bad();
   return { createdAt, id: parsed[1] };
 }
 
