@@ -2,7 +2,6 @@
 import { z } from "zod";
 import { defineAdminCommand } from "../admin/registry.ts";
 import { findWorkspace } from "../auth/workspaces.ts";
-import { ApiError } from "../errors.ts";
 import { microsToUsd, usdToMicros } from "../money.ts";
 import { credit } from "./credit.ts";
 import { getWalletSnapshot } from "./snapshot.ts";
@@ -37,12 +36,7 @@ export const walletAdminCommands = {
     args: z.object({ workspace: z.string().min(1).max(120), usd: adjustmentUsd, reason: z.string().min(1).max(500).optional() }),
     async run(services, args) {
       const workspace = await findWorkspace(services.db, args.workspace);
-      let micros: bigint;
-      try {
-        micros = usdToMicros(args.usd);
-      } catch (err) {
-        throw ApiError.badRequest("invalid_request", `usd ${(err as Error).message}`, { fields: [{ field: "usd", message: (err as Error).message }] });
-      }
+      const micros = usdToMicros(args.usd, "usd");
       const result = await credit(services.db, { workspaceId: workspace.id, kind: "adjustment", amountMicros: micros, description: args.reason ?? "admin adjustment" });
       services.logger.info({ workspaceId: workspace.id, amountMicros: String(micros), entryId: result.entryId }, "wallet adjusted by an administrator");
       return { entry_id: result.entryId, amount_usd: microsToUsd(micros), ...(await show(services, workspace.id)) };

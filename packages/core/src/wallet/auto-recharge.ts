@@ -45,8 +45,8 @@ export async function configureAutoRecharge(services: Pick<Runtime, "db">, works
     throw ApiError.badRequest("invalid_request", `enabled: true needs ${missing.join(", ")}`, { fields: missing.map((f) => ({ field: `body.${f}`, message: "is required when enabled is true" })) });
   }
   usdToCents(input.amount_usd, "body.amount_usd");
-  const threshold = usdToMicros(input.threshold_usd);
-  const amount = usdToMicros(input.amount_usd);
+  const threshold = usdToMicros(input.threshold_usd, "body.threshold_usd");
+  const amount = usdToMicros(input.amount_usd, "body.amount_usd");
   await db.prisma.$transaction(async (tx) => {
     await insertWalletIfMissing(tx, workspaceId);
     await tx.wallet.update({

@@ -4,6 +4,7 @@
  */
 import Stripe from "stripe";
 import { ApiError } from "../../errors.ts";
+import { usdToMicros } from "../../money.ts";
 import type { Config } from "../../config.ts";
 
 const clients = new Map<string, Stripe>();
@@ -56,14 +57,14 @@ export function stripeApiError(err: unknown): ApiError {
   return new ApiError(502, "stripe_error", redactSecrets(err.message || "Stripe refused the request"), details);
 }
 
-/** Whole US cents of a USD amount; 400 when it has a fraction of a cent. */
-export function usdToCents(usd: number, field: string): number {
-  const cents = Math.round(usd * 100);
-  if (!Number.isFinite(usd) || Math.abs(cents - usd * 100) > 1e-6) {
-    throw ApiError.badRequest("invalid_request", `${field} must be a whole number of cents`, { fields: [{ field, message: "must be a whole number of cents" }] });
-  }
-  return cents;
-}
-
 /** Stripe amounts are cents; the ledger is micros. */
 export const MICROS_PER_CENT = 10_000n;
+
+/** Whole US cents of a USD amount, read exactly (money.ts); 400 naming `field` when it has a fraction of a cent. */
+export function usdToCents(usd: number, field: string): number {
+  const micros = usdToMicros(usd, field);
+  if (micros % MICROS_PER_CENT !== 0n) {
+    throw ApiError.badRequest("invalid_request", `${field} must be a whole number of cents`, { fields: [{ field, message: "must be a whole number of cents" }] });
+  }
+  return Number(micros / MICROS_PER_CENT);
+}

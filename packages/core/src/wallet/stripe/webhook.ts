@@ -63,6 +63,10 @@ export async function handleStripeEvent(services: WebhookServices, event: Stripe
   if (event.type !== "payment_intent.succeeded" && event.type !== "payment_intent.payment_failed") return { ...base, action: "ignored" };
 
   const intent = event.data.object as Stripe.PaymentIntent;
+  if (typeof intent.id !== "string") {
+    logger.warn({ eventId: event.id }, "Stripe event whose payment intent has no id: ignored");
+    return { ...base, action: "ignored" };
+  }
   const workspaceId = workspaceOf(intent);
   if (!workspaceId) {
     logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "Stripe event without a workspace_id in its metadata: ignored");
@@ -85,7 +89,14 @@ export async function handleStripeEvent(services: WebhookServices, event: Stripe
     return { ...base, action: "ignored" };
   }
 
-  const cents = BigInt(intent.amount_received ?? 0);
+  // Stripe amounts are integer cents; anything else is not an amount Stripe sent, so it is
+  // acknowledged (Stripe must not retry it) and credits nothing: the ledger never sees a fraction.
+  const received: unknown = intent.amount_received ?? 0;
+  if (typeof received !== "number" || !Number.isSafeInteger(received)) {
+    logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "payment_intent.succeeded whose amount_received is not a whole number of cents: ignored");
+    return { ...base, action: "ignored" };
+  }
+  const cents = BigInt(received);
   if (cents <= 0n) {
     logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "payment_intent.succeeded with nothing received: ignored");
     return { ...base, action: "ignored" };
