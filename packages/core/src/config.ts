@@ -33,6 +33,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   RESPONSE_VALIDATION: bool.optional(),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  /** Deepest nesting of arrays/objects a JSON body may have; checked right after parsing, before validation (ARCHITECTURE.md, Errors and inputs). */
+  BODY_MAX_DEPTH: z.coerce.number().int().min(4).max(256).default(32),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
   /** Keys that work and are not being rotated away, per workspace: per-key rate limits must not multiply without bound. */
