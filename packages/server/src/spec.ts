@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { resourcePath } from "@aeriox/core/resources";
+import { bodyPrunerFor, type BodyPruner } from "./http/documented-body.ts";
 
 export const SPEC_PATH = resourcePath("spec/aeriox.openapi.yaml", new URL("../../../spec/aeriox.openapi.yaml", import.meta.url));
 
@@ -24,6 +25,8 @@ export interface SpecOperation {
   authenticated: boolean;
   scope: Scope | null;
   deprecated: boolean;
+  /** Drops the body properties the operation's request schema does not document. */
+  pruneBody: BodyPruner;
 }
 
 export interface LoadedSpec {
@@ -34,6 +37,13 @@ export interface LoadedSpec {
 }
 
 let cached: LoadedSpec | undefined;
+
+/** The JSON request schema (or the form one, for the OAuth endpoints). */
+function requestSchemaOf(document: Record<string, any>, requestBody: any): unknown {
+  const ref = typeof requestBody?.$ref === "string" ? requestBody.$ref.split("/").pop() : undefined;
+  const content = (ref ? document.components?.requestBodies?.[ref] : requestBody)?.content ?? {};
+  return (content["application/json"] ?? content["application/x-www-form-urlencoded"] ?? Object.values(content)[0])?.schema;
+}
 
 export function loadSpec(): LoadedSpec {
   if (cached) return cached;
@@ -54,6 +64,7 @@ export function loadSpec(): LoadedSpec {
         authenticated: security.length > 0,
         scope: (op["x-aeriox-scope"] as Scope | undefined) ?? null,
         deprecated: op.deprecated === true,
+        pruneBody: bodyPrunerFor(document, requestSchemaOf(document, op.requestBody)),
       });
     }
   }

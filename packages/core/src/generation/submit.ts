@@ -6,11 +6,12 @@
 import type { Runtime } from "../runtime.ts";
 import type { Principal } from "../auth/principal.ts";
 import { ApiError } from "../errors.ts";
-import { priceFor } from "../pricing/estimate.ts";
+import { audioText, priceFor } from "../pricing/estimate.ts";
 import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
 import { resolveModel } from "./models.ts";
 import { readyCharacter } from "./characters-ref.ts";
 import { withPrismRecipe } from "../prisms/apply.ts";
+import { composeOutputSize } from "../providers/compose-provider.ts";
 
 export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger">;
 
@@ -88,7 +89,8 @@ export function defaultAudioModel(config: Pick<Runtime["config"], "ELEVENLABS_AP
 export async function submitAudio(services: GenerationServices, principal: Principal, body: AudioRequest) {
   const model = body.model ?? defaultAudioModel(services.config);
   const entry = resolveModel(services.catalog, model, "audio");
-  assertPromptAllowed(services.config, [body.text]);
+  // The blocklist reads what will be spoken: overrides could otherwise assemble a blocked word.
+  assertPromptAllowed(services.config, [audioText(body)]);
   const input: Record<string, unknown> = { ...body, model };
   if (body.character_voice_id) {
     const character = await readyCharacter(services, principal.workspaceId, body.character_voice_id, "body.character_voice_id");
@@ -103,6 +105,14 @@ export const COMPOSE_OPERATION = "compose.stitch_per_minute";
 export async function submitCompose(services: GenerationServices, principal: Principal, body: ComposeRequest) {
   const entry = services.catalog.byOperation(COMPOSE_OPERATION);
   if (!entry) throw ApiError.unavailable("pricing_unavailable", `The catalog has no ${COMPOSE_OPERATION} operation`);
+  const size = composeOutputSize(body.output_resolution, entry.maxResolution);
+  if ("refused" in size) throw ApiError.badRequest("invalid_resolution", size.refused, { field: "body.output_resolution" });
+  body.segments.forEach((segment, index) => {
+    // Effects are not rendered yet: refusing them beats accepting and silently dropping them.
+    if (segment.effects && Object.keys(segment.effects).length > 0) {
+      throw ApiError.badRequest("unsupported_parameter", `Segment ${index}: effects are not supported by this server yet`, { field: `body.segments[${index}].effects` });
+    }
+  });
   const ids = [...new Set(body.segments.map((s) => s.asset_id))];
   const found = await services.db.prisma.asset.findMany({ where: { id: { in: ids }, workspaceId: principal.workspaceId }, select: { id: true, contentType: true } });
   const byId = new Map(found.map((a) => [a.id, a]));

@@ -4,7 +4,8 @@
  * the actual cost, so capture never exceeds the hold.
  *
  * Rules (documented in the catalog notes too):
- * - image: price × number of images (`num_images`, default 1).
+ * - image: the per-image price (one image per request: the API documents no count, and
+ *   undocumented fields never reach pricing — docs/ARCHITECTURE.md, Money).
  * - video: per-second price × `duration_s` (or `duration`, the /v1/estimate spelling);
  *   default `default_duration_s` of the entry (else 5); the audio price applies when
  *   `with_audio` and the entry has one. Over `max_duration_s` → 400 `duration_too_long`;
@@ -17,7 +18,7 @@
  * - training / prism: flat price.
  */
 import { ApiError } from "../errors.ts";
-import { applyPhonemeOverrides, countCharacters, type PhonemeOverride } from "../providers/phonemes.ts";
+import { applyPhonemeOverrides, countCharacters, TTS_MAX_EXPANDED_CHARACTERS, type PhonemeOverride } from "../providers/phonemes.ts";
 import type { CatalogEntry } from "./catalog.ts";
 
 export const DEFAULT_VIDEO_DURATION_S = 5;
@@ -25,7 +26,7 @@ export const DEFAULT_VIDEO_DURATION_S = 5;
 export function priceFor(entry: CatalogEntry, request: Record<string, unknown>): bigint {
   switch (entry.kind) {
     case "image":
-      return entry.priceMicros * BigInt(imageCount(request));
+      return entry.priceMicros;
     case "video":
       return videoPrice(entry, request);
     case "audio":
@@ -36,11 +37,6 @@ export function priceFor(entry: CatalogEntry, request: Record<string, unknown>):
     case "prism":
       return entry.priceMicros;
   }
-}
-
-export function imageCount(request: Record<string, unknown>): number {
-  const n = request.num_images;
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
 /** The duration a video job will be asked for (validated against the entry). */
@@ -69,10 +65,21 @@ function videoPrice(entry: CatalogEntry, request: Record<string, unknown>): bigi
   return perSecond * BigInt(seconds);
 }
 
-/** The text a TTS job will send, after phoneme overrides. */
-export function audioText(request: Record<string, unknown>): string {
+/**
+ * The text a TTS job will send, after phoneme overrides, bounded before it is built:
+ * overrides can grow a 5,000-character text without limit, so an expansion past
+ * `TTS_MAX_EXPANDED_CHARACTERS` is refused (400 `text_too_long`) before pricing.
+ */
+export function audioText(request: { text?: unknown; phoneme_overrides?: unknown }): string {
   const text = typeof request.text === "string" ? request.text : "";
-  return applyPhonemeOverrides(text, request.phoneme_overrides as PhonemeOverride[] | undefined);
+  const expanded = applyPhonemeOverrides(text, request.phoneme_overrides as PhonemeOverride[] | undefined, TTS_MAX_EXPANDED_CHARACTERS);
+  if (expanded === null) {
+    throw ApiError.badRequest("text_too_long", `The text after phoneme_overrides would exceed ${TTS_MAX_EXPANDED_CHARACTERS} characters`, {
+      field: "body.phoneme_overrides",
+      max_characters: TTS_MAX_EXPANDED_CHARACTERS,
+    });
+  }
+  return expanded;
 }
 
 export function audioPrice(entry: CatalogEntry, text: string): bigint {

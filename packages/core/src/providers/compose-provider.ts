@@ -5,7 +5,7 @@
  * track when the output has audio but the segment has none, then concatenated.
  * mp4 = H.264 + AAC (+faststart); webm = VP8 + Opus (ffmpeg 4.1 here has libvpx, libvpx-vp9,
  * libopus; VP8 with the realtime deadline is several times faster than VP9 for the same job).
- * Segment `effects` are accepted and ignored for now.
+ * Segment `effects` are refused at submit (400 `unsupported_parameter`) until they are rendered.
  *
  * Runs in a private temp dir removed on every path; the child process has a wall-clock
  * limit, is killed on abort, and on exceeding the output-size cap.
@@ -162,15 +162,25 @@ function parseSegments(value: unknown): Segment[] {
   });
 }
 
-function outputSize(value: unknown, maxResolution: string | null): Size {
+/**
+ * The output size for `output_resolution`, or why it is refused. Submit checks it (400
+ * before anything is reserved) and the worker again (the catalog may have changed).
+ */
+export function composeOutputSize(value: unknown, maxResolution: string | null): Size | { refused: string } {
   const size = parseResolution(value ?? "1080p");
-  if (!size) throw new ProviderError("client", `output_resolution ${String(value)} is not "720p", "1080p" or "WIDTHxHEIGHT"`, { code: "invalid_resolution" });
+  if (!size) return { refused: `output_resolution ${String(value)} is not "720p", "1080p" or "WIDTHxHEIGHT"` };
   const max = parseResolution(maxResolution);
   if (max && (size.width * size.height > max.width * max.height || Math.max(size.width, size.height) > Math.max(max.width, max.height))) {
-    throw new ProviderError("client", `output_resolution ${String(value)} is above the maximum ${maxResolution}`, { code: "invalid_resolution" });
+    return { refused: `output_resolution ${String(value)} is above the maximum ${maxResolution}` };
   }
   // H.264 / yuv420p need even dimensions.
   return { width: size.width - (size.width % 2), height: size.height - (size.height % 2) };
+}
+
+function outputSize(value: unknown, maxResolution: string | null): Size {
+  const size = composeOutputSize(value, maxResolution);
+  if ("refused" in size) throw new ProviderError("client", size.refused, { code: "invalid_resolution" });
+  return size;
 }
 
 function vp8Bitrate(size: Size): string {

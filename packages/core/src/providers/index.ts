@@ -2,5 +2,5 @@ export * from "./types.ts";
 export * from "./errors.ts";
 export { CircuitBreaker, BreakerRegistry, breakerFor, defaultBreakers, type BreakerOptions, type BreakerState } from "./circuit-breaker.ts";
 export { createProviders, DEFAULT_TIMEOUTS_MS, type Providers, type ProvidersOptions } from "./registry.ts";
-export { applyPhonemeOverrides, countCharacters, type PhonemeOverride } from "./phonemes.ts";
+export { applyPhonemeOverrides, countCharacters, TTS_MAX_EXPANDED_CHARACTERS, type PhonemeOverride } from "./phonemes.ts";
 export { DEFAULT_VOICE_ID } from "./elevenlabs-provider.ts";

@@ -9,7 +9,7 @@ const withPrice = (model: string, patch: Partial<CatalogEntry>): CatalogEntry =>
 describe("priceFor", () => {
   it("image: per image", () => {
     expect(priceFor(e("fal-ai/flux/schnell"), { prompt: "x" })).toBe(3000n);
-    expect(priceFor(e("fal-ai/flux-pro/v1.1"), { prompt: "x", num_images: 3 })).toBe(120_000n);
+    expect(priceFor(e("fal-ai/flux-pro/v1.1"), { prompt: "x" })).toBe(40_000n);
   });
 
   it("video: per second × duration, default duration, audio price, max duration", () => {

@@ -81,6 +81,9 @@ export type GenerateAudioRequest = {
     voice_id?: string;
     character_voice_id?: string;
     model?: string;
+    /**
+     * Literal replacements applied in order to `text` before synthesis (and before pricing, which counts the characters sent). The text after replacement may be at most 10,000 characters (400 `text_too_long`).
+     */
     phoneme_overrides?: Array<{
         from: string;
         to: string;

@@ -1089,6 +1089,7 @@ export interface components {
             character_voice_id?: string;
             /** @example eleven_v3_multilingual */
             model?: string;
+            /** @description Literal replacements applied in order to `text` before synthesis (and before pricing, which counts the characters sent). The text after replacement may be at most 10,000 characters (400 `text_too_long`). */
             phoneme_overrides?: {
                 from: string;
                 to: string;

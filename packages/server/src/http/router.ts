@@ -30,6 +30,7 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
   const auth = (req as AuthenticatedRequest).principal ?? null;
   if (op.authenticated && !auth) throw new ApiError(401, "unauthorized", "Missing or invalid credentials");
   if (!handler) throw new ApiError(501, "not_implemented", `${op.operationId} is not implemented by this server yet`);
+  if (req.body !== undefined && !Buffer.isBuffer(req.body)) req.body = op.pruneBody(req.body);
   const ctx: RequestContext<OperationId> = {
     params: req.params as never,
     query: req.query as never,
@@ -49,7 +50,7 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
   if (!idempotencyKey) return send(res, await handler(ctx));
 
   const scope = { workspaceId: auth!.workspaceId, key: idempotencyKey };
-  const claim = await claimIdempotencyKey(services.db, { ...scope, operationId: op.operationId, hash: requestHash(op.operationId, req.path, req.body) });
+  const claim = await claimIdempotencyKey(services.db, { ...scope, operationId: op.operationId, hash: requestHash(op.operationId, req.path, req.body), leaseSeconds: services.config.IDEMPOTENCY_LEASE_SECONDS });
   if (claim.kind === "replay") {
     res.setHeader("Idempotent-Replayed", "true");
     return send(res, { status: claim.response.status, body: claim.response.body });
