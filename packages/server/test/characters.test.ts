@@ -2,7 +2,8 @@
  * Characters through HTTP: create → training job (aeriox provider, offline) → ready with
  * lora_url / voice_id; cursor pagination; get / delete / workspace isolation; deleted
  * characters refused by generation; a refused reservation leaves no character; ledger
- * invariants after every scenario.
+ * invariants after every scenario. The reference images live on a loopback server, so this
+ * server runs with FETCH_ALLOW_PRIVATE_NETWORKS (the refusals themselves: ssrf.test.ts).
  */
 import http from "node:http";
 import { once } from "node:events";
@@ -22,7 +23,7 @@ let imagesUrl: string;
 let imageHits = 0;
 
 beforeAll(async () => {
-  srv = await startTestServer({ env: { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "50" } });
+  srv = await startTestServer({ env: { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "50", FETCH_ALLOW_PRIVATE_NETWORKS: "true" } });
   ({ key, workspace_id: workspaceId } = await srv.createKey());
   images = http.createServer((req, res) => {
     imageHits++;
@@ -53,7 +54,7 @@ describe("POST /v1/characters", () => {
   it("queues a character_train job, reserves $2, and on completion the character is ready with lora_url and voice_id", async () => {
     const before = await walletOf(srv, key);
     const started = Date.now();
-    const res = await createCharacter({ name: "Captain Red", image_urls: [`${imagesUrl}/red.png`, `${imagesUrl}/blue.png`, `${imagesUrl}/missing.png`], attributes: { age: 40, style: "pulp" } });
+    const res = await createCharacter({ name: "Captain Red", image_urls: [`${imagesUrl}/red.png`, `${imagesUrl}/blue.png`], attributes: { age: 40, style: "pulp" } });
     expect(res.status).toBe(202);
     const queued = (await res.json()) as JobBody & { character_id: string };
     expect(queued.type).toBe("character_train");
@@ -73,19 +74,21 @@ describe("POST /v1/characters", () => {
     expect(res2.status).toBe(200);
     const character = (await res2.json()) as CharacterBody;
     expect(character).toMatchObject({ id: queued.character_id, name: "Captain Red", status: "ready", attributes: { age: 40, style: "pulp" } });
-    expect(character.image_urls).toHaveLength(3);
+    expect(character.image_urls).toHaveLength(2);
     expect(character.voice_id).toMatch(/^voice_[0-9a-f]{16}$/);
     expect(character.lora_url).toBe(`aeriox-asset://${job.asset_ids![0]}`);
 
     // The artifact: a JSON fingerprint with the PNG references' average colours.
-    const artifact = (await (await fetch(job.output_urls![0]!)).json()) as { format: string; name: string; voice_id: string; mean_rgb: number[]; references: Array<{ fetched: boolean; mean_rgb: number[] | null }> };
+    const artifact = (await (await fetch(job.output_urls![0]!)).json()) as { format: string; name: string; voice_id: string; mean_rgb: number[]; references: Array<{ url: string; mean_rgb: number[] | null }> };
     expect(artifact.format).toBe("aeriox-lora/v1");
     expect(artifact.name).toBe("Captain Red");
     expect(artifact.voice_id).toBe(character.voice_id);
-    expect(artifact.references.map((r) => r.fetched)).toEqual([true, true, false]);
-    expect(artifact.references[0]!.mean_rgb).toEqual([200, 20, 20]);
+    expect(artifact.references).toEqual([
+      { url: `${imagesUrl}/red.png`, mean_rgb: [200, 20, 20] },
+      { url: `${imagesUrl}/blue.png`, mean_rgb: [10, 30, 220] },
+    ]);
     expect(artifact.mean_rgb).toEqual([105, 25, 120]);
-    expect(imageHits).toBeGreaterThanOrEqual(3);
+    expect(imageHits).toBeGreaterThanOrEqual(2);
 
     const after = await walletOf(srv, key);
     expect(before.available_micros - after.available_micros).toBe(2_000_000);
@@ -99,14 +102,37 @@ describe("POST /v1/characters", () => {
     expect(tts.status).toBe(202);
   });
 
-  it("trains offline from unreachable hosts and data: URIs (no failure, URL-only fingerprints)", async () => {
+  it("trains from data: URIs without fetching anything", async () => {
     const dataUri = `data:image/png;base64,${solidPng(0, 255, 0).toString("base64")}`;
-    const res = await createCharacter({ name: "Offline", image_urls: ["http://127.0.0.1:1/nothing.png", dataUri] });
+    const hits = imageHits;
+    const res = await createCharacter({ name: "Inline", image_urls: [dataUri] });
     expect(res.status).toBe(202);
     const queued = (await res.json()) as JobBody & { character_id: string };
     expect((await waitForJob(srv, key, queued.job_id)).status).toBe("completed");
     const character = (await (await srv.request(`/v1/characters/${queued.character_id}`, { key })).json()) as CharacterBody;
     expect(character.status).toBe("ready");
+    expect(imageHits).toBe(hits);
+  });
+
+  it("a missing or unreachable reference fails training, names the reference, and refunds the hold", async () => {
+    const dataUri = `data:image/png;base64,${solidPng(0, 255, 0).toString("base64")}`;
+    const { key, workspace_id } = await srv.createKey();
+    for (const [url, code] of [[`${imagesUrl}/missing.png`, "fetch_failed"], ["http://127.0.0.1:1/nothing.png", "fetch_failed"]] as const) {
+      const before = await walletOf(srv, key);
+      const res = await createCharacter({ name: "Unreachable", image_urls: [dataUri, url] }, key);
+      expect(res.status).toBe(202);
+      const queued = (await res.json()) as JobBody & { character_id: string };
+      const job = await waitForJob(srv, key, queued.job_id);
+      expect(job.status).toBe("failed");
+      expect(job.error?.error.code).toBe(code);
+      expect(job.error?.error.message).toContain("image_urls[1]");
+      const character = (await (await srv.request(`/v1/characters/${queued.character_id}`, { key })).json()) as CharacterBody;
+      expect(character.status).toBe("failed");
+      const after = await walletOf(srv, key);
+      expect(after.available_micros).toBe(before.available_micros);
+      expect(after.reserved_micros).toBe(0);
+    }
+    expect((await auditWallet(srv.runtime.db, workspace_id)).problems).toEqual([]);
   });
 
   it("validates the body: 1..5 URIs, a name", async () => {
@@ -214,7 +240,7 @@ describe("get / delete / isolation", () => {
 
   it("DELETE without the admin scope is 403", async () => {
     const own = await srv.createKey();
-    const res = await createCharacter({ name: "Protected", image_urls: ["http://127.0.0.1:1/a.png"] }, own.key);
+    const res = await createCharacter({ name: "Protected", image_urls: [`${imagesUrl}/red.png`] }, own.key);
     expect(res.status).toBe(202);
     const { character_id, job_id } = (await res.json()) as { character_id: string; job_id: string };
     await waitForJob(srv, own.key, job_id);
