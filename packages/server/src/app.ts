@@ -10,6 +10,7 @@ import { loadSpec, methodsForPath, specDocumentCopy } from "./spec.ts";
 import { requestId, cors } from "./http/request-context.ts";
 import { accessLog } from "./http/access-log.ts";
 import { errorMiddleware } from "./http/errors.ts";
+import { inputGuard } from "./http/input-guard.ts";
 import { bindOperations } from "./http/router.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
 import type { HandlerMap } from "./http/handler.ts";
@@ -47,9 +48,12 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
 
   app.use(authenticationMiddleware(services));
 
+  // gzip, deflate and br bodies are inflated and `limit` bounds the inflated bytes (a small
+  // compressed body cannot expand past it); other encodings answer 415, corrupt ones 400.
   const limit = services.config.BODY_LIMIT_BYTES;
   app.use(express.json({ limit, verify: keepRawBody, type: ["application/json", "application/*+json"] }) as RequestHandler);
   app.use(express.urlencoded({ limit, extended: false }) as RequestHandler);
+  app.use(inputGuard({ maxDepth: services.config.BODY_MAX_DEPTH }));
 
   app.use(
     OpenApiValidator.middleware({

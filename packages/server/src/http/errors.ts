@@ -70,6 +70,11 @@ function mergeRequiredAlternatives(fields: Array<{ field: string; message: strin
   return [...fields.slice(0, first), merged, ...fields.slice(at + 1)];
 }
 
+function isEncoded(req: Request): boolean {
+  const encoding = req.headers["content-encoding"];
+  return typeof encoding === "string" && encoding.trim() !== "" && encoding.trim().toLowerCase() !== "identity";
+}
+
 /** Maps body-parser, express-openapi-validator and our own errors to one ApiError. */
 export function toApiError(err: unknown, req: Request): { error: ApiError; unexpected: boolean } {
   if (isApiError(err)) return { error: err, unexpected: err.status >= 500 && err.code === "internal_error" };
@@ -81,10 +86,25 @@ export function toApiError(err: unknown, req: Request): { error: ApiError; unexp
   if (e.type === "entity.too.large" || status === 413) {
     return { error: new ApiError(413, "payload_too_large", "Request body exceeds the size limit"), unexpected: false };
   }
-  if (e.type === "encoding.unsupported" || e.type === "charset.unsupported") {
-    return { error: new ApiError(415, "unsupported_media_type", "Unsupported body encoding or charset"), unexpected: false };
+  if (e.type === "encoding.unsupported") {
+    const encoding = String(req.headers["content-encoding"] ?? "").toLowerCase();
+    return { error: new ApiError(415, "unsupported_media_type", `Unsupported Content-Encoding "${encoding.slice(0, 40)}": send the body as identity, gzip, deflate or br`), unexpected: false };
+  }
+  if (e.type === "charset.unsupported") {
+    return { error: new ApiError(415, "unsupported_media_type", "Unsupported body charset"), unexpected: false };
   }
   if (status === 400 && Array.isArray(e.errors)) return { error: fromValidationIssues(e.errors), unexpected: false };
+  if (e.type === "request.size.invalid") {
+    return { error: ApiError.badRequest("invalid_request", "Request body length does not match its Content-Length"), unexpected: false };
+  }
+  if (e.type === "request.aborted") {
+    return { error: ApiError.badRequest("request_aborted", "The request body ended before it was complete"), unexpected: false };
+  }
+  if (status === 400 && e.type === undefined && isEncoded(req)) {
+    // body-parser passes the decompressor's own error (zlib's Z_DATA_ERROR, brotli's ERR__ERROR_*) on as a 400.
+    const encoding = String(req.headers["content-encoding"]).toLowerCase();
+    return { error: ApiError.badRequest("invalid_content_encoding", `Request body is not valid ${encoding} data`), unexpected: false };
+  }
   if (status === 404) {
     return { error: new ApiError(404, "not_found", `No route for ${req.method} ${req.path}`), unexpected: false };
   }
