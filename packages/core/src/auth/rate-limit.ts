@@ -1,53 +1,101 @@
 /**
- * Requests per minute per credential, as a fixed one-minute window. In memory for
+ * Requests per minute per subject, as a fixed one-minute window. In memory for
  * a single process; in Redis when REDIS_URL is set so every API process shares
- * the same counters.
+ * the same counters. Subjects are credentials (`consume`) and, on the public
+ * endpoints, client addresses (`consumeAddress`), each with its own budget.
  */
+import { isIPv4, isIPv6 } from "node:net";
 import type { Redis } from "ioredis";
 import { ApiError } from "../errors.ts";
 import type { Principal } from "./principal.ts";
 
 export interface RateLimiter {
-  /** Counts one request; throws 429 `rate_limited` with retry-after when over the limit. */
+  /** Counts one request of a credential; throws 429 `rate_limited` with retry-after when over the limit. */
   consume(principal: Principal): Promise<void>;
+  /** Counts one request from a client address in `bucket` (its own counter per bucket), against `limitPerMinute`. */
+  consumeAddress(bucket: string, address: string, limitPerMinute: number): Promise<void>;
 }
 
 function subjectOf(p: Principal): string {
   return p.apiKeyId ? `key:${p.apiKeyId}` : `oauth:${p.clientId ?? "?"}:${p.workspaceId}`;
 }
 
+/** The eight 16-bit groups of an IPv6 address, or null. */
+function ipv6Groups(address: string): number[] | null {
+  let text = address;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted[1]!.split(".").map(Number) as [number, number, number, number];
+    text = text.slice(0, -dotted[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split("::") as [string, string | undefined];
+  const parse = (part: string) => (part ? part.split(":").map((g) => parseInt(g, 16)) : []);
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+/**
+ * The unit a client address is counted as: an IPv4 address, or the /64 of an IPv6
+ * address (one host usually holds a whole /64, so counting single IPv6 addresses
+ * would give it 2^64 budgets). IPv4-mapped IPv6 counts as the IPv4 address.
+ */
+export function addressSubject(address: string): string {
+  if (isIPv4(address)) return address;
+  const withoutZone = address.split("%")[0]!;
+  const groups = isIPv6(withoutZone) ? ipv6Groups(withoutZone) : null;
+  if (!groups) return `other:${address}`;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join(".");
+  }
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
+}
+
 function limited(limit: number, retryAfterSeconds: number): ApiError {
   return ApiError.tooManyRequests("rate_limited", `Rate limit of ${limit} requests per minute exceeded`, retryAfterSeconds);
 }
 
-export function createMemoryRateLimiter(limitPerMinute: number, now: () => number = Date.now): RateLimiter {
-  const windows = new Map<string, { window: number; count: number }>();
+type Counter = (subject: string, limitPerMinute: number) => Promise<void>;
+
+function limiterOver(count: Counter, limitPerMinute: number): RateLimiter {
   return {
-    async consume(principal) {
-      const t = now();
-      const window = Math.floor(t / 60_000);
-      const key = subjectOf(principal);
-      const entry = windows.get(key);
-      if (!entry || entry.window !== window) {
-        if (windows.size > 100_000) windows.clear();
-        windows.set(key, { window, count: 1 });
-        return;
-      }
-      entry.count += 1;
-      if (entry.count > limitPerMinute) throw limited(limitPerMinute, ((window + 1) * 60_000 - t) / 1000);
-    },
+    consume: (principal) => count(subjectOf(principal), limitPerMinute),
+    consumeAddress: (bucket, address, limit) => count(`ip:${bucket}:${addressSubject(address)}`, limit),
   };
 }
 
+/** Past this many subjects, the windows that started longest ago are dropped first (they are the ones most likely over). */
+const MAX_TRACKED_SUBJECTS = 100_000;
+
+export function createMemoryRateLimiter(limitPerMinute: number, now: () => number = Date.now): RateLimiter {
+  // Insertion order is window-start order: a subject is re-inserted when its window turns.
+  const windows = new Map<string, { window: number; count: number }>();
+  return limiterOver(async (subject, limit) => {
+    const t = now();
+    const window = Math.floor(t / 60_000);
+    const entry = windows.get(subject);
+    if (!entry || entry.window !== window) {
+      windows.delete(subject);
+      for (const oldest of windows.keys()) {
+        if (windows.size < MAX_TRACKED_SUBJECTS) break;
+        windows.delete(oldest);
+      }
+      windows.set(subject, { window, count: 1 });
+      return;
+    }
+    entry.count += 1;
+    if (entry.count > limit) throw limited(limit, ((window + 1) * 60_000 - t) / 1000);
+  }, limitPerMinute);
+}
+
 export function createRedisRateLimiter(redis: Redis, prefix: string, limitPerMinute: number): RateLimiter {
-  return {
-    async consume(principal) {
-      const t = Date.now();
-      const window = Math.floor(t / 60_000);
-      const key = `${prefix}:ratelimit:${subjectOf(principal)}:${window}`;
-      const results = await redis.multi().incr(key).expire(key, 61).exec();
-      const count = Number(results?.[0]?.[1] ?? 0);
-      if (count > limitPerMinute) throw limited(limitPerMinute, ((window + 1) * 60_000 - t) / 1000);
-    },
-  };
+  return limiterOver(async (subject, limit) => {
+    const t = Date.now();
+    const window = Math.floor(t / 60_000);
+    const key = `${prefix}:ratelimit:${subject}:${window}`;
+    const results = await redis.multi().incr(key).expire(key, 61).exec();
+    const count = Number(results?.[0]?.[1] ?? 0);
+    if (count > limit) throw limited(limit, ((window + 1) * 60_000 - t) / 1000);
+  }, limitPerMinute);
 }

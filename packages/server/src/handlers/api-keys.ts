@@ -1,22 +1,31 @@
 /** API Keys tag: who am I, and key management (admin scope, enforced from the spec). */
 import { getMe } from "@aeriox/core/auth/me";
-import { apiKeyBody, issueApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "@aeriox/core/auth/key-management";
-import { normalizeScopes } from "@aeriox/core/auth/api-keys";
+import { apiKeyBody, issueApiKeyAs, listApiKeys, revokeApiKey, rotateApiKey } from "@aeriox/core/auth/key-management";
 import { usdToMicros } from "@aeriox/core/money";
 import { defineHandlers, principalOf } from "../http/handler.ts";
+
+/**
+ * Whether the caller sent `field`: request validation fills in schema defaults
+ * (`scopes` defaults to all three), but an omitted `scopes` means "the creator's".
+ */
+function askedFor(rawBody: Buffer | undefined, field: string): boolean {
+  if (!rawBody || rawBody.length === 0) return false;
+  const sent = JSON.parse(rawBody.toString("utf8")) as unknown;
+  return typeof sent === "object" && sent !== null && Object.hasOwn(sent, field);
+}
 
 export const apiKeyHandlers = defineHandlers({
   getMe: async (ctx) => ({ status: 200, body: await getMe(ctx.services.db, principalOf(ctx)) }),
 
   createApiKey: async (ctx) => {
-    const { workspaceId } = principalOf(ctx);
+    const creator = principalOf(ctx);
+    const { workspaceId } = creator;
     const body = ctx.body ?? {};
     const cap = body.daily_spend_cap_usd;
-    const issued = await issueApiKey(ctx.services, {
-      workspaceId,
+    const issued = await issueApiKeyAs(ctx.services, creator, {
       name: body.name ?? null,
-      scopes: normalizeScopes(body.scopes),
-      dailySpendCapMicros: cap === undefined || cap === null ? null : usdToMicros(cap),
+      scopes: askedFor(ctx.rawBody, "scopes") ? body.scopes : undefined,
+      dailySpendCapMicros: cap === undefined ? undefined : cap === null ? null : usdToMicros(cap),
     });
     const view = apiKeyBody(issued.record);
     return {
@@ -36,7 +45,8 @@ export const apiKeyHandlers = defineHandlers({
   },
 
   rotateApiKey: async (ctx) => {
-    const rotated = await rotateApiKey(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    const rotator = principalOf(ctx);
+    const rotated = await rotateApiKey(ctx.services, rotator.workspaceId, ctx.params.id, rotator);
     return { status: 200, body: { new_key: rotated.key, new_key_id: rotated.record.id, old_expires_at: rotated.oldExpiresAt.toISOString() } };
   },
 });
