@@ -70,25 +70,58 @@ describe("GET /v1/oauth/authorize", () => {
     expect((await errorOf(res)).code).toBe("invalid_request");
   });
 
-  it("refuses the plain PKCE method (and never redirects for it)", async () => {
-    const res = await srv.request(authorizeUrl(validParams({ code_challenge_method: "plain" })), noRedirect);
-    expect(res.status).toBe(400);
-    expect(res.headers.get("location")).toBeNull();
-    expect((await errorOf(res)).code).toBe("invalid_request");
-  });
-
-  it("refuses a missing code_challenge", async () => {
-    const res = await srv.request(authorizeUrl(validParams({ code_challenge: undefined })), noRedirect);
-    expect(res.status).toBe(400);
-  });
-
-  it("redirects invalid_request with state for a malformed challenge once the redirect URI is verified", async () => {
-    const res = await srv.request(authorizeUrl(validParams({ code_challenge: "too-short" })), noRedirect);
-    expect(res.status).toBe(302);
+  /** RFC 6749 §4.1.2.1: once client and redirect URI are verified, errors go back to the client. */
+  async function redirectedError(overrides: Record<string, string | undefined>) {
+    const res = await srv.request(authorizeUrl(validParams(overrides)), noRedirect);
+    expect(res.status, await res.clone().text()).toBe(302);
+    expect(res.headers.get("cache-control")).toBe("no-store");
     const location = new URL(res.headers.get("location")!);
     expect(location.origin + location.pathname).toBe(redirectUri);
-    expect(location.searchParams.get("error")).toBe("invalid_request");
-    expect(location.searchParams.get("state")).toBe("xyz");
+    expect(location.searchParams.get("code")).toBeNull();
+    expect(location.searchParams.get("error_description")).toBeTruthy();
+    return location.searchParams;
+  }
+
+  it.each([
+    ["the plain PKCE method", { code_challenge_method: "plain" }],
+    ["a missing code_challenge_method", { code_challenge_method: undefined }],
+    ["a missing code_challenge", { code_challenge: undefined }],
+    ["a malformed code_challenge", { code_challenge: "too-short" }],
+    ["a code_challenge with characters outside RFC 7636's alphabet", { code_challenge: "a".repeat(42) + "=" }],
+    ["a code_challenge over 128 characters", { code_challenge: "a".repeat(129) }],
+  ])("redirects invalid_request with state for %s", async (_why, overrides) => {
+    const params = await redirectedError({ ...overrides, state: "st-1" });
+    expect(params.get("error")).toBe("invalid_request");
+    expect(params.get("state")).toBe("st-1");
+  });
+
+  it.each([
+    ["response_type=token", { response_type: "token" }],
+    ["a missing response_type", { response_type: undefined }],
+  ])("redirects unsupported_response_type with state for %s", async (_why, overrides) => {
+    const params = await redirectedError({ ...overrides, state: "st-2" });
+    expect(params.get("error")).toBe("unsupported_response_type");
+    expect(params.get("state")).toBe("st-2");
+  });
+
+  it("redirects without state when the client sent none", async () => {
+    const params = await redirectedError({ code_challenge_method: "plain", state: undefined });
+    expect(params.get("error")).toBe("invalid_request");
+    expect(params.has("state")).toBe(false);
+  });
+
+  it("accepts a challenge using all of RFC 7636's unreserved characters", async () => {
+    const res = await srv.request(authorizeUrl(validParams({ code_challenge: "Az09-._~".repeat(6) })), noRedirect);
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toMatch(/^\/v1\/oauth\/consent\?request=/);
+  });
+
+  it("never redirects for an unknown client, even when everything else is wrong too", async () => {
+    const res = await srv.request(authorizeUrl(validParams({ client_id: "client_nope", code_challenge_method: "plain", response_type: "token" })), noRedirect);
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect((await errorOf(res)).code).toBe("invalid_request");
   });
 
   it("redirects invalid_scope for a scope the client may not ask for, keeping the registered query", async () => {
@@ -98,12 +131,6 @@ describe("GET /v1/oauth/authorize", () => {
     expect(location.searchParams.get("error")).toBe("invalid_scope");
     expect(location.searchParams.get("tenant")).toBe("1");
     expect(location.searchParams.get("state")).toBe("xyz");
-  });
-
-  it("answers a wrong response_type with 400 (the spec's enum) and no redirect", async () => {
-    const res = await srv.request(authorizeUrl(validParams({ response_type: "token" })), noRedirect);
-    expect(res.status).toBe(400);
-    expect(res.headers.get("location")).toBeNull();
   });
 });
 

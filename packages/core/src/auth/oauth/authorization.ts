@@ -66,8 +66,9 @@ export async function startAuthorization(db: Database, p: AuthorizeParams): Prom
   });
   if (state !== undefined && state.length > MAX_STATE_LENGTH) return fail("invalid_request", `state is longer than ${MAX_STATE_LENGTH} characters`);
   if (p.response_type !== "code") return fail("unsupported_response_type", "response_type must be code");
-  if (p.code_challenge_method !== "S256") return fail("invalid_request", "code_challenge_method must be S256");
-  if (!p.code_challenge || !isValidCodeChallenge(p.code_challenge)) return fail("invalid_request", "code_challenge must be 43-128 base64url characters");
+  if (!p.code_challenge) return fail("invalid_request", "code_challenge is required (PKCE)");
+  if (!isValidCodeChallenge(p.code_challenge)) return fail("invalid_request", "code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~");
+  if (p.code_challenge_method !== "S256") return fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted)");
 
   const allowed = client.allowedScopes as Scope[];
   let scopes: Scope[] = allowed;

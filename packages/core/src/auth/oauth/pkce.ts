@@ -1,8 +1,12 @@
 /** PKCE (RFC 7636), S256 only: challenge = base64url(SHA-256(verifier)). */
 import { createHash, timingSafeEqual } from "node:crypto";
 
-/** A S256 challenge is base64url without padding; 43 chars for SHA-256, up to 128 accepted. */
-const CHALLENGE = /^[A-Za-z0-9_-]{43,128}$/;
+/**
+ * RFC 7636 §4.2 gives the challenge the verifier's alphabet and length (43–128
+ * unreserved characters); a S256 challenge is 43 of them, base64url without padding,
+ * and one that is not simply never matches a verifier.
+ */
+const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 /** RFC 7636 §4.1: 43–128 unreserved characters. */
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
