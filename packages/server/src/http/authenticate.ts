@@ -36,13 +36,43 @@ export async function authenticateRequest(services: AppServices, req: Request, o
 }
 
 /**
- * Runs before body validation so an anonymous caller learns nothing about the
- * schema: 401/403/429 come first, then 400. Stores the principal on the request.
+ * Public operations counted per client address (the spec documents 429 on each).
+ * OAuth's take secrets (client secrets, codes, refresh tokens, the owner's API key)
+ * and create rows, so they share the smaller `oauth` budget.
+ */
+export const ADDRESS_LIMITED_OPERATIONS: Readonly<Record<string, "oauth" | "public">> = {
+  oauthAuthorize: "oauth",
+  getOAuthConsent: "oauth",
+  submitOAuthConsent: "oauth",
+  oauthToken: "oauth",
+  oauthRevoke: "oauth",
+  oauthJwks: "public",
+  getPricing: "public",
+  downloadAsset: "public",
+  getOpenApiSpec: "public",
+};
+
+/** `trust proxy` (app.ts) decides whether `req.ip` comes from X-Forwarded-For. */
+async function limitByAddress(services: AppServices, req: Request, op: SpecOperation): Promise<void> {
+  const bucket = ADDRESS_LIMITED_OPERATIONS[op.operationId];
+  if (!bucket) return;
+  const limit = bucket === "oauth" ? services.config.OAUTH_IP_RATE_LIMIT_PER_MINUTE : services.config.IP_RATE_LIMIT_PER_MINUTE;
+  await services.rateLimiter.consumeAddress(bucket, req.ip ?? req.socket.remoteAddress ?? "unknown", limit);
+}
+
+/**
+ * Runs before body parsing and validation so an anonymous caller learns nothing
+ * about the schema: 401/403/429 come first, then 400. Stores the principal on the
+ * request. Public operations are counted per client address instead.
  */
 export function authenticationMiddleware(services: AppServices): RequestHandler {
   return (req, _res, next) => {
     const op = matchOperation(req.method, req.path);
-    if (!op || !op.authenticated) return next();
+    if (!op) return next();
+    if (!op.authenticated) {
+      limitByAddress(services, req, op).then(() => next(), next);
+      return;
+    }
     authenticateRequest(services, req, op).then((principal) => {
       (req as AuthenticatedRequest).principal = principal;
       next();
