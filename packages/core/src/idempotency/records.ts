@@ -3,12 +3,18 @@
  * within 24 h returns the first response without doing the work again; a
  * different body → 409. Only successful responses are kept: a failed attempt
  * (402, 429, 5xx…) leaves nothing behind, so a retry with the same key does the work.
+ *
+ * A claim is `in_progress` while its request runs. One still `in_progress` after
+ * the lease (IDEMPOTENCY_LEASE_SECONDS, longer than any request takes) was left by
+ * a process that died mid-request: a retry of the same request takes it over, by a
+ * compare-and-set on the claim's time (`created_at`), so two retries cannot both.
  */
 import { createHash } from "node:crypto";
 import type { Database } from "../db/index.ts";
 import { ApiError } from "../errors.ts";
 
 const TTL_MS = 24 * 3600 * 1000;
+export const DEFAULT_LEASE_SECONDS = 60;
 
 export interface StoredResponse {
   status: number;
@@ -38,7 +44,16 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === "P2002" || /unique|duplicate key/i.test(e?.message ?? "");
 }
 
-export async function claimIdempotencyKey(db: Database, input: { workspaceId: string; key: string; operationId: string; hash: string }): Promise<IdempotencyClaim> {
+export interface ClaimInput {
+  workspaceId: string;
+  key: string;
+  operationId: string;
+  hash: string;
+  leaseSeconds?: number;
+}
+
+export async function claimIdempotencyKey(db: Database, input: ClaimInput): Promise<IdempotencyClaim> {
+  const leaseMs = (input.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await db.prisma.idempotencyRecord.create({
@@ -58,7 +73,16 @@ export async function claimIdempotencyKey(db: Database, input: { workspaceId: st
       throw ApiError.conflict("idempotency_key_reused", "This Idempotency-Key was used with a different request; use a new key for a new request", { operation_id: existing.operationId });
     }
     if (existing.state === "in_progress") {
-      throw ApiError.conflict("idempotency_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly");
+      if (existing.createdAt.getTime() + leaseMs > Date.now()) {
+        throw ApiError.conflict("idempotency_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly");
+      }
+      const claimedAt = new Date();
+      const { count } = await db.prisma.idempotencyRecord.updateMany({
+        where: { workspaceId: input.workspaceId, key: input.key, state: "in_progress", createdAt: existing.createdAt },
+        data: { createdAt: claimedAt, expiresAt: new Date(claimedAt.getTime() + TTL_MS) },
+      });
+      if (count === 1) return { kind: "claimed" };
+      continue; // another retry took it over, or it finished meanwhile: look again
     }
     return { kind: "replay", response: { status: existing.responseStatus ?? 200, body: existing.responseBody } };
   }
