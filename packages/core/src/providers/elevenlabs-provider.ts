@@ -5,7 +5,7 @@
  * own retrying, so one job attempt is one billable call.
  * Actual cost = characters sent × the catalog's per-1k-character price.
  */
-import { ElevenLabsClient, ElevenLabsError, ElevenLabsTimeoutError } from "@elevenlabs/elevenlabs-js";
+import type { ElevenLabsClient } from "@elevenlabs/elevenlabs-js";
 import type { CatalogEntry } from "../pricing/catalog.ts";
 import { audioPrice, audioText } from "../pricing/estimate.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
@@ -22,20 +22,25 @@ export interface ElevenLabsProviderOptions {
   baseUrl?: string;
 }
 
+type ElevenLabsSdk = typeof import("@elevenlabs/elevenlabs-js");
+let sdkModule: Promise<ElevenLabsSdk> | undefined;
+/** The SDK takes most of a second to import: a server that never calls ElevenLabs never pays for it. */
+const loadSdk = (): Promise<ElevenLabsSdk> => (sdkModule ??= import("@elevenlabs/elevenlabs-js"));
+
 export class ElevenLabsProvider implements ProviderAdapter {
   readonly name = "elevenlabs";
   private client: ElevenLabsClient | undefined;
 
   constructor(private readonly options: ElevenLabsProviderOptions) {}
 
-  private api(): ElevenLabsClient {
+  private api(sdk: ElevenLabsSdk): ElevenLabsClient {
     if (!this.options.apiKey) {
       throw new ProviderError("unavailable", "ElevenLabs models are unavailable: ELEVENLABS_API_KEY is not set on this server", {
         retryable: false,
         code: "provider_not_configured",
       });
     }
-    this.client ??= new ElevenLabsClient({
+    this.client ??= new sdk.ElevenLabsClient({
       apiKey: this.options.apiKey,
       maxRetries: 0,
       timeoutInSeconds: this.options.timeoutS ?? 120,
@@ -45,7 +50,8 @@ export class ElevenLabsProvider implements ProviderAdapter {
   }
 
   async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
-    const api = this.api();
+    const sdk = await loadSdk();
+    const api = this.api(sdk);
     const text = audioText(req.input);
     if (!text.trim()) throw new ProviderError("client", "text is empty after phoneme overrides", { code: "invalid_text" });
     const voiceId = typeof req.input.voice_id === "string" && req.input.voice_id ? req.input.voice_id : DEFAULT_VOICE_ID;
@@ -61,7 +67,7 @@ export class ElevenLabsProvider implements ProviderAdapter {
       await safeProgress(ctx, 100);
       return { outputs: [{ bytes, contentType: "audio/mpeg" }], actualCostMicros: audioPrice(entry, text), nsfw: false };
     } catch (err) {
-      throw mapElevenLabsError(err, ctx.signal);
+      throw mapElevenLabsError(err, ctx.signal, sdk);
     }
   }
 
@@ -70,7 +76,7 @@ export class ElevenLabsProvider implements ProviderAdapter {
   }
 }
 
-export function mapElevenLabsError(err: unknown, signal: AbortSignal | undefined): ProviderError {
+export function mapElevenLabsError(err: unknown, signal: AbortSignal | undefined, { ElevenLabsError, ElevenLabsTimeoutError }: ElevenLabsSdk): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal?.aborted) return abortedError(signal);
   if (err instanceof ElevenLabsTimeoutError) return new ProviderError("timeout", `ElevenLabs timed out: ${err.message}`, { cause: err });
