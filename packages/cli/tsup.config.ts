@@ -9,7 +9,8 @@ const root = path.resolve(import.meta.dirname, "../..");
 const resources = ["spec/aeriox.openapi.yaml", "packages/core/prisma/migrations", "packages/core/data/catalog.v1.json", "packages/core/data/prisms.v1.json"];
 
 export default defineConfig({
-  entry: { bin: "src/bin.ts" },
+  // The render pool's worker threads load their own entry, found beside the pool's chunk at run time.
+  entry: { bin: "src/bin.ts", "render-worker": "../core/src/media/render-worker.ts" },
   format: ["esm"],
   platform: "node",
   target: "node20",

@@ -3,6 +3,7 @@
  * documented in `.env.example`; a bad value stops start-up with a one-line reason
  * naming the variable.
  */
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -51,6 +52,12 @@ const envSchema = z.object({
   /** How long a BullMQ worker's lock on a job lasts; a worker that dies is noticed after about this long. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   WORKER_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** Worker threads for local media rendering (ARCHITECTURE.md, Jobs, "Rendering"); one core stays free for HTTP. */
+  RENDER_THREADS: z.coerce.number().int().min(1).max(256).default(() => Math.max(1, os.availableParallelism() - 1)),
+  RENDER_MAX_HEAP_MB: z.coerce.number().int().min(32).max(65_536).default(512),
+  RENDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  RENDER_MAX_PIXELS: z.coerce.number().int().min(1024).max(268_435_456).default(4096 * 4096),
+  RENDER_MAX_AUDIO_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   OAUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),

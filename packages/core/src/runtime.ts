@@ -14,6 +14,7 @@ import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } fro
 import { loadCatalog, type Catalog } from "./pricing/catalog.ts";
 import { createProviders, type Providers, type ProvidersOptions } from "./providers/registry.ts";
 import { createLocalAssetStorage, type AssetStorage } from "./assets/storage.ts";
+import { createRenderPool, renderPoolOptions } from "./media/render-pool.ts";
 import { createUrlSigner, loadSigningSecret, type UrlSigner } from "./assets/signed-urls.ts";
 import { createInProcessQueue, type JobQueue } from "./jobs/queue.ts";
 import { createBullQueue } from "./jobs/bullmq-queue.ts";
@@ -101,7 +102,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       : createMemoryRateLimiter(config.RATE_LIMIT_PER_MINUTE);
     const catalog = loadCatalog({ file: config.PRICING_FILE });
     if (catalog.error) logger.error(catalog.error.message);
-    const providers = createProviders(config, options.providers);
+    // Closed after the queue (cleanups run in reverse), so jobs still running keep their threads.
+    const renderer = createRenderPool(renderPoolOptions(config));
+    cleanups.push(() => renderer.close());
+    const providers = createProviders(config, { ...options.providers, renderer });
     const storage = createLocalAssetStorage(path.join(config.dataDir, "assets"));
     const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: () => config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
 

@@ -25,21 +25,30 @@ export function wavHeader(dataBytes: number, sampleRate: number, channels = 1, b
   return h;
 }
 
+/** Output length of `synthesizeToneSpeech` for a text of this many characters (code points). */
+export function toneSpeechDurationS(characters: number, sampleRate = TTS_SAMPLE_RATE): number {
+  const perChar = Math.round(sampleRate * SECONDS_PER_CHARACTER);
+  return Math.max(perChar, characters * perChar) / sampleRate;
+}
+
 export function synthesizeToneSpeech(text: string, sampleRate = TTS_SAMPLE_RATE): { bytes: Uint8Array; durationS: number } {
   const chars = [...text];
   const perChar = Math.round(sampleRate * SECONDS_PER_CHARACTER);
-  const samples = Math.max(perChar, chars.length * perChar);
-  const pcm = Buffer.alloc(samples * 2);
+  const tones = Math.max(1, chars.length);
+  const pcm = Buffer.alloc(tones * perChar * 2);
   let phase = 0;
-  for (let i = 0; i < samples; i++) {
-    const ch = chars[Math.floor(i / perChar)] ?? " ";
+  // Per-character values are computed once per tone, not per sample: same arithmetic, same bytes.
+  for (let c = 0; c < tones; c++) {
+    const ch = chars[c] ?? " ";
     const code = ch.codePointAt(0) ?? 32;
     const silent = /\s/.test(ch);
     const freq = 180 + (code % 48) * 12;
-    phase += (2 * Math.PI * freq) / sampleRate;
-    const pos = (i % perChar) / perChar;
-    const envelope = silent ? 0 : Math.sin(Math.PI * pos); // fade each tone in/out: no clicks
-    pcm.writeInt16LE(Math.round(Math.sin(phase) * envelope * 0.4 * 32767), i * 2);
+    const step = (2 * Math.PI * freq) / sampleRate;
+    for (let j = 0; j < perChar; j++) {
+      phase += step;
+      const envelope = silent ? 0 : Math.sin(Math.PI * (j / perChar)); // fade each tone in/out: no clicks
+      pcm.writeInt16LE(Math.round(Math.sin(phase) * envelope * 0.4 * 32767), (c * perChar + j) * 2);
+    }
   }
-  return { bytes: new Uint8Array(Buffer.concat([wavHeader(pcm.length, sampleRate), pcm])), durationS: samples / sampleRate };
+  return { bytes: new Uint8Array(Buffer.concat([wavHeader(pcm.length, sampleRate), pcm])), durationS: (tones * perChar) / sampleRate };
 }

@@ -1,6 +1,6 @@
 /**
- * Offline prism transforms. Images: the recipe's pixel ops over RGBA with pngjs
- * (non-PNG stills are first converted to PNG with the bundled ffmpeg). Videos: the
+ * Offline prism transforms. Images: the recipe's pixel ops over RGBA with pngjs, in the
+ * render pool (non-PNG stills are first converted to PNG with the bundled ffmpeg). Videos: the
  * same ops as an ffmpeg 4.1 filter chain, re-encoded to H.264 MP4. Audio: the
  * recipe's `audio_filter`, re-encoded to WAV.
  */
@@ -9,86 +9,17 @@ import path from "node:path";
 import { PNG } from "pngjs";
 import { runFfmpeg, probeMedia } from "../media/ffmpeg.ts";
 import { withTempDir } from "../media/tempdir.ts";
+import { inlineRenderer, type Renderer } from "../media/render-pool.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { ProviderOutput } from "../providers/types.ts";
 import type { PrismDefinition, TransformOp } from "./catalog.ts";
 
-const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+export { transformPng } from "../media/png-transform.ts";
 
-/** Applies the ops to a PNG and returns a new PNG (RGBA). */
-export function transformPng(input: Uint8Array, ops: TransformOp[]): { bytes: Uint8Array; width: number; height: number } {
-  const png = PNG.sync.read(Buffer.from(input));
-  const { width, height, data } = png;
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
-  const maxD = Math.sqrt(cx * cx + cy * cy) || 1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 4;
-      let r = data[i]!;
-      let g = data[i + 1]!;
-      let b = data[i + 2]!;
-      for (const op of ops) {
-        switch (op.op) {
-          case "grayscale": {
-            const l = 0.299 * r + 0.587 * g + 0.114 * b;
-            r = g = b = l;
-            break;
-          }
-          case "sepia": {
-            const nr = 0.393 * r + 0.769 * g + 0.189 * b;
-            const ng = 0.349 * r + 0.686 * g + 0.168 * b;
-            const nb = 0.272 * r + 0.534 * g + 0.131 * b;
-            r = nr;
-            g = ng;
-            b = nb;
-            break;
-          }
-          case "contrast":
-            r = (r - 128) * op.amount + 128;
-            g = (g - 128) * op.amount + 128;
-            b = (b - 128) * op.amount + 128;
-            break;
-          case "brightness":
-            r += op.amount * 255;
-            g += op.amount * 255;
-            b += op.amount * 255;
-            break;
-          case "saturate": {
-            const l = 0.299 * r + 0.587 * g + 0.114 * b;
-            r = l + (r - l) * op.amount;
-            g = l + (g - l) * op.amount;
-            b = l + (b - l) * op.amount;
-            break;
-          }
-          case "posterize": {
-            const step = 255 / Math.max(1, op.levels - 1);
-            r = Math.round(clamp(r) / step) * step;
-            g = Math.round(clamp(g) / step) * step;
-            b = Math.round(clamp(b) / step) * step;
-            break;
-          }
-          case "vignette": {
-            const d = Math.sqrt((x - cx) ** 2 + (y - cy) ** 2) / maxD;
-            const f = 1 - op.strength * d * d;
-            r *= f;
-            g *= f;
-            b *= f;
-            break;
-          }
-          case "tint":
-            r = r * (1 - op.amount) + op.color[0] * op.amount;
-            g = g * (1 - op.amount) + op.color[1] * op.amount;
-            b = b * (1 - op.amount) + op.color[2] * op.amount;
-            break;
-        }
-      }
-      data[i] = Math.round(clamp(r));
-      data[i + 1] = Math.round(clamp(g));
-      data[i + 2] = Math.round(clamp(b));
-    }
-  }
-  return { bytes: new Uint8Array(PNG.sync.write(png)), width, height };
+/** The ops applied to a PNG by the renderer (off the calling thread with the runtime's pool). */
+export async function renderTransformedPng(renderer: Renderer, png: Uint8Array, ops: TransformOp[], signal: AbortSignal): Promise<{ bytes: Uint8Array; width: number; height: number }> {
+  const out = await renderer.render({ kind: "png_transform", png, ops }, signal);
+  return { bytes: out.bytes, width: out.width!, height: out.height! };
 }
 
 /** The same ops as an ffmpeg filter chain (for video). */
@@ -127,11 +58,16 @@ export function ffmpegVideoFilter(ops: TransformOp[]): string {
 const EXT: Record<string, string> = { "image/jpeg": "jpg", "image/webp": "webp", "image/png": "png", "video/mp4": "mp4", "video/webm": "webm", "video/quicktime": "mov", "audio/wav": "wav", "audio/mpeg": "mp3" };
 
 /** Transforms one stored asset with the prism's recipe into a new output. */
-export async function transformAsset(prism: PrismDefinition, asset: { bytes: Uint8Array; contentType: string }, signal: AbortSignal): Promise<ProviderOutput> {
+export async function transformAsset(
+  prism: PrismDefinition,
+  asset: { bytes: Uint8Array; contentType: string },
+  signal: AbortSignal,
+  renderer: Renderer = inlineRenderer(),
+): Promise<ProviderOutput> {
   const type = asset.contentType.split(";")[0]!.trim().toLowerCase();
   const ops = prism.recipe.transform ?? [];
   if (type === "image/png") {
-    const out = transformPng(asset.bytes, ops);
+    const out = await renderTransformedPng(renderer, asset.bytes, ops, signal);
     return { bytes: out.bytes, contentType: "image/png", width: out.width, height: out.height };
   }
   return withTempDir("prism", async (dir) => {
@@ -139,8 +75,10 @@ export async function transformAsset(prism: PrismDefinition, asset: { bytes: Uin
     await fs.writeFile(input, asset.bytes);
     if (type.startsWith("image/")) {
       const png = path.join(dir, "in.png");
-      await runFfmpeg(["-i", input, "-frames:v", "1", png], { signal, timeoutMs: 60_000 });
-      const out = transformPng(await fs.readFile(png), ops);
+      // A PNG over the pixel limit is refused before decoding anyway; this stops ffmpeg writing one far past it.
+      const maxOutputBytes = renderer.limits.maxPixels * 4 + 1024 * 1024;
+      await runFfmpeg(["-i", input, "-frames:v", "1", png], { signal, timeoutMs: 60_000, outputFile: png, maxOutputBytes });
+      const out = await renderTransformedPng(renderer, await fs.readFile(png), ops, signal);
       return { bytes: out.bytes, contentType: "image/png", width: out.width, height: out.height };
     }
     if (type.startsWith("video/")) {

@@ -1,13 +1,14 @@
 /**
  * Offline models, no key and no network: local/image (procedural PNG), local/video
  * (ffmpeg test pattern MP4), local/tts (tone WAV). Deterministic for a given input.
+ * PNG and WAV are rendered by the renderer (the runtime's worker-thread pool), MP4 by an
+ * ffmpeg child process: nothing heavy runs on the calling thread.
  */
 import { priceFor, audioText, videoDurationS } from "../pricing/estimate.ts";
 import type { CatalogEntry } from "../pricing/catalog.ts";
-import { renderProceduralPng } from "../media/procedural-png.ts";
 import { renderTestPatternVideo } from "../media/test-pattern-video.ts";
 import { sizeFor } from "../media/sizes.ts";
-import { synthesizeToneSpeech } from "../media/wav.ts";
+import { inlineRenderer, type Renderer } from "../media/render-pool.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
 import { ProviderError, abortedError } from "./errors.ts";
 import type { ProviderContext, ProviderRequest, ProviderResult } from "./types.ts";
@@ -23,7 +24,10 @@ export interface LocalProviderOptions {
 
 export class LocalProvider implements ProviderAdapter {
   readonly name = "local";
-  constructor(private readonly options: LocalProviderOptions = {}) {}
+  constructor(
+    private readonly options: LocalProviderOptions = {},
+    private readonly renderer: Renderer = inlineRenderer(),
+  ) {}
 
   async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
     if (ctx.signal.aborted) throw abortedError(ctx.signal);
@@ -34,7 +38,7 @@ export class LocalProvider implements ProviderAdapter {
       case "local/image": {
         const max = this.options.imageMaxLongSide ?? 1024;
         const { width, height } = sizeFor(input, Math.min(this.options.imageDefaultLongSide ?? 512, max), max);
-        const bytes = renderProceduralPng(String(input.prompt ?? ""), seedOf(input), width, height);
+        const { bytes } = await this.renderer.render({ kind: "procedural_png", prompt: String(input.prompt ?? ""), seed: seedOf(input), width, height }, ctx.signal);
         await safeProgress(ctx, 100);
         return { outputs: [{ bytes, contentType: "image/png", width, height }], actualCostMicros: cost, nsfw: false };
       }
@@ -64,7 +68,7 @@ export class LocalProvider implements ProviderAdapter {
         return { outputs: [{ bytes, contentType: "video/mp4", width, height, durationS }], actualCostMicros: cost, nsfw: false };
       }
       case "local/tts": {
-        const { bytes, durationS } = synthesizeToneSpeech(audioText(input));
+        const { bytes, durationS } = await this.renderer.render({ kind: "tone_speech", text: audioText(input) }, ctx.signal);
         await safeProgress(ctx, 100);
         return { outputs: [{ bytes, contentType: "audio/wav", durationS }], actualCostMicros: cost, nsfw: false };
       }
@@ -74,7 +78,7 @@ export class LocalProvider implements ProviderAdapter {
   }
 
   async cancel(): Promise<void> {
-    // Local work runs in-process / as our child: aborting ctx.signal stops it.
+    // Local work runs in our render threads / as our child: aborting ctx.signal stops it.
   }
 }
 

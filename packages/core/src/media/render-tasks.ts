@@ -1,0 +1,75 @@
+/**
+ * The CPU-bound local media steps as plain data ("tasks"), so they can be posted to a
+ * worker thread: the procedural PNG of local/image, the tone WAV of local/tts and the
+ * prism pixel transform. `runRenderTask` is the synchronous work; `checkRenderLimits`
+ * is the cheap up-front size check, made before any task is dispatched.
+ */
+import type { TransformOp } from "../prisms/catalog.ts";
+import { countCharacters } from "../providers/phonemes.ts";
+import { ProviderError } from "../providers/errors.ts";
+import { renderProceduralPng } from "./procedural-png.ts";
+import { transformPng } from "./png-transform.ts";
+import { synthesizeToneSpeech, toneSpeechDurationS } from "./wav.ts";
+
+export type RenderTask =
+  | { kind: "procedural_png"; prompt: string; seed: number | undefined; width: number; height: number }
+  | { kind: "tone_speech"; text: string }
+  | { kind: "png_transform"; png: Uint8Array; ops: TransformOp[] };
+
+export interface RenderOutput {
+  bytes: Uint8Array;
+  width?: number;
+  height?: number;
+  durationS?: number;
+}
+
+export interface RenderLimits {
+  /** Largest image (width × height) rendered or decoded; bounds the RGBA buffer (4 bytes a pixel). */
+  maxPixels: number;
+  /** Longest local/tts output. */
+  maxAudioSeconds: number;
+}
+
+export function runRenderTask(task: RenderTask): RenderOutput {
+  switch (task.kind) {
+    case "procedural_png":
+      return { bytes: renderProceduralPng(task.prompt, task.seed, task.width, task.height), width: task.width, height: task.height };
+    case "tone_speech":
+      return synthesizeToneSpeech(task.text);
+    case "png_transform":
+      return transformPng(task.png, task.ops);
+  }
+}
+
+/** Throws a non-retryable `output_too_large` when the task's output would exceed the limits. */
+export function checkRenderLimits(task: RenderTask, limits: RenderLimits): void {
+  switch (task.kind) {
+    case "procedural_png":
+      return checkPixels(task.width, task.height, limits);
+    case "tone_speech": {
+      const seconds = toneSpeechDurationS(countCharacters(task.text));
+      if (seconds > limits.maxAudioSeconds) {
+        throw new ProviderError("client", `The speech would last ${Math.ceil(seconds)} s; the limit is ${limits.maxAudioSeconds} s`, { code: "output_too_large" });
+      }
+      return;
+    }
+    case "png_transform": {
+      const size = pngSize(task.png);
+      if (!size) throw new ProviderError("client", "The image is not a PNG", { code: "media_processing_failed" });
+      return checkPixels(size.width, size.height, limits);
+    }
+  }
+}
+
+function checkPixels(width: number, height: number, limits: RenderLimits): void {
+  if (width * height > limits.maxPixels) {
+    throw new ProviderError("client", `A ${width}x${height} image exceeds the ${limits.maxPixels} pixel limit`, { code: "output_too_large" });
+  }
+}
+
+/** Width and height from the IHDR chunk, which a valid PNG has first; decoding allocates from these. */
+export function pngSize(bytes: Uint8Array): { width: number; height: number } | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length < 24 || b.subarray(0, 8).toString("hex") !== "89504e470d0a1a0a" || b.toString("ascii", 12, 16) !== "IHDR") return null;
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
