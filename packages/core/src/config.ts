@@ -42,7 +42,7 @@ const envSchema = z.object({
   MAX_ACTIVE_KEYS_PER_WORKSPACE: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Per client address on the public endpoints: OAuth's (token, consent, authorize, revoke) take secrets, so they get a smaller budget. */
   IP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
-  OAUTH_IP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  OAUTH_IP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   /** An `in_progress` Idempotency-Key claim older than this was left by a crashed process and may be taken over. */
   IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   TRIAL_CREDIT_USD: z.coerce.number().min(0).max(1000).default(5),
