@@ -2157,6 +2157,9 @@ export type ListCharactersResponse = ListCharactersResponses[keyof ListCharacter
 export type CreateCharacterData = {
     body: {
         name: string;
+        /**
+         * http(s) or data image URLs. The server fetches each from public addresses only (no loopback, private, link-local or metadata addresses; at most 3 redirects; size and time bounded). A reference that is refused, unreachable, too large or not an image fails the training job (`url_not_allowed`, `fetch_failed`, `fetch_timeout`, `fetch_too_large`, `unsupported_content_type`) and the reservation is refunded.
+         */
         image_urls: Array<string>;
         attributes?: {
             [key: string]: unknown;
