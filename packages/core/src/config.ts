@@ -52,6 +52,8 @@ const envSchema = z.object({
   /** How long a BullMQ worker's lock on a job lasts; a worker that dies is noticed after about this long. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   WORKER_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** Jobs one workspace runs at once in a provider lane (ARCHITECTURE.md, Jobs, fair scheduling); default: half the lane, rounded up. */
+  LANE_WORKSPACE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).optional(),
   /** Worker threads for local media rendering (ARCHITECTURE.md, Jobs, "Rendering"); one core stays free for HTTP. */
   RENDER_THREADS: z.coerce.number().int().min(1).max(256).default(() => Math.max(1, os.availableParallelism() - 1)),
   RENDER_MAX_HEAP_MB: z.coerce.number().int().min(32).max(65_536).default(512),

@@ -131,6 +131,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       runtime.queue = createInProcessQueue({
         processor: (jobId, attempt) => processJob(runtime, jobId, attempt),
         concurrency: config.WORKER_CONCURRENCY,
+        ...(config.LANE_WORKSPACE_CONCURRENCY !== undefined ? { workspaceConcurrency: config.LANE_WORKSPACE_CONCURRENCY } : {}),
         ...(options.retryBackoffMs !== undefined ? { backoffMs: options.retryBackoffMs } : {}),
         onError: (jobId, err) => logger.error({ err, jobId }, "job processor failed"),
       });

@@ -37,6 +37,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     providers: [...PROVIDERS],
     processor: (jobId, attempt) => processJob(runtime, jobId, attempt),
     concurrencyScale: config.WORKER_CONCURRENCY / 8,
+    ...(config.LANE_WORKSPACE_CONCURRENCY !== undefined ? { workspaceConcurrency: config.LANE_WORKSPACE_CONCURRENCY } : {}),
+    onSchedulingError: (jobId, err) => runtime.logger.warn({ err, jobId }, "fair-scheduling bookkeeping failed; the reconciler or the slot's lease repairs it"),
     lockDurationMs: options.lockDurationMs ?? config.WORKER_LOCK_MS,
     stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_CHECK_MS,
     onFinalFailure: async (jobId, reason) => {

@@ -1,14 +1,50 @@
 /**
  * BullMQ transport (REDIS_URL set): one queue per provider lane, named
- * `jobs-<provider>`, carrying `{ jobId }` with the job id as BullMQ's id (so
- * enqueueing twice is a no-op). Workers retry transient failures with exponential
- * backoff, and a job whose worker died (stalled) is picked up again; BullMQ's own
- * final failure lands in `onFinalFailure` so the job is failed and refunded.
+ * `jobs-<provider>`, carrying `{ jobId, workspaceId }` with the job id as BullMQ's
+ * id (so enqueueing twice is a no-op). Workers retry transient failures with
+ * exponential backoff, and a job whose worker died (stalled) is picked up again;
+ * BullMQ's own final failure lands in `onFinalFailure` so the job is failed and refunded.
+ *
+ * Fair scheduling (ARCHITECTURE.md, Jobs) with open-source BullMQ only (groups are
+ * BullMQ Pro). Per lane and workspace, Redis keeps:
+ *   - a "ticket": the one job of the workspace that sits in the lane's BullMQ queue
+ *     waiting to be taken, and a backlog list of the workspace's other job ids;
+ *   - a lease set of the jobs the workspace is running in the lane, each with an
+ *     expiry that the running worker renews (a dead worker's slot lapses);
+ *   - a parked set of its jobs sent back to `delayed` because it was at its cap.
+ * BullMQ's wait list is FIFO and holds at most one ticket per workspace, so it is
+ * a round-robin ring: when a worker takes a ticket it sends the workspace's next
+ * backlogged id to the back of the list. A worker taking a job whose workspace is
+ * at its cap (`workspaceConcurrency`, counted across every worker process) moves it
+ * back with `moveToDelayed` + `DelayedError` (no attempt is spent); the workspace's
+ * next finishing job promotes it at once, and the delay is only the fallback.
+ * Bound: a ticket waits for at most one start of every other workspace with
+ * waiting work (plus jobs coming back for a retry), and one workspace never holds
+ * more than its cap of a lane's slots. The queue still carries only ids; a ticket
+ * or backlog lost to a crash is found by `holds` (the reconciler re-enqueues it).
  */
-import { Queue, Worker, type Job as BullJob, type ConnectionOptions } from "bullmq";
-import { BACKOFF_BASE_MS, MAX_ATTEMPTS, RetryLater, type JobProcessor, type JobQueue, type QueuedJobRef } from "./queue.ts";
+import { DelayedError, Job, Queue, Worker, type Job as BullJob, type ConnectionOptions } from "bullmq";
+import { Redis } from "ioredis";
+import { BACKOFF_BASE_MS, MAX_ATTEMPTS, RetryLater, defaultWorkspaceConcurrency, type JobProcessor, type JobQueue, type QueuedJobRef } from "./queue.ts";
 
 export const LANE_CONCURRENCY: Record<string, number> = { fal: 20, elevenlabs: 10, local: 4, compose: 2, aeriox: 4 };
+
+/** Concurrent jobs of one worker process in a provider's lane. */
+export function laneConcurrency(provider: string, concurrencyScale = 1): number {
+  return Math.max(1, Math.round((LANE_CONCURRENCY[provider] ?? 4) * concurrencyScale));
+}
+
+/** How long a job sent back for its workspace's cap waits if no finishing job promotes it first. */
+const PARKED_DELAY_MS = 1000;
+const DEFAULT_LEASE_MS = 30_000;
+
+interface LaneJobData {
+  jobId: string;
+  /** Absent on jobs enqueued before fair scheduling: those run unscheduled. */
+  workspaceId?: string;
+}
+
+const HOLDING_STATES = ["waiting", "delayed", "active", "prioritized", "waiting-children"];
 
 function connectionOf(redisUrl: string): ConnectionOptions {
   const url = new URL(redisUrl);
@@ -25,36 +61,184 @@ function connectionOf(redisUrl: string): ConnectionOptions {
 
 const laneName = (provider: string) => `jobs-${provider}`;
 
-export function createBullQueue(options: { redisUrl: string; prefix: string }): JobQueue {
-  const connection = connectionOf(options.redisUrl);
-  const queues = new Map<string, Queue>();
-  const queueOf = (provider: string) => {
-    let queue = queues.get(provider);
+// Every script touches only the keys of one lane and workspace.
+/** KEYS: ticket, backlog. ARGV: id. → {1} the caller dispatches id; {0, ticket} id waits behind that ticket. */
+const ENQUEUE_SCRIPT = `
+local ticket = redis.call('GET', KEYS[1])
+if not ticket or ticket == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('LREM', KEYS[2], 0, ARGV[1])
+  return {1}
+end
+if not redis.call('LPOS', KEYS[2], ARGV[1]) then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return {0, ticket}`;
+
+/** KEYS: ticket, backlog. ARGV: lost ticket, id. Takes the place of a ticket the queue no longer holds. → 1 if id is the ticket now. */
+const REPLACE_TICKET_SCRIPT = `
+local ticket = redis.call('GET', KEYS[1])
+if ticket and ticket ~= ARGV[1] and ticket ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('LREM', KEYS[2], 0, ARGV[2])
+return 1`;
+
+/** KEYS: ticket, backlog. ARGV: id being taken. → the next backlogged id, which becomes the ticket (or nil). */
+const ADVANCE_SCRIPT = `
+local ticket = redis.call('GET', KEYS[1])
+if ticket and ticket ~= ARGV[1] then return false end
+local nextId = redis.call('LPOP', KEYS[2])
+if nextId then redis.call('SET', KEYS[1], nextId) else redis.call('DEL', KEYS[1]) end
+return nextId`;
+
+/** KEYS: leases. ARGV: id, leaseMs, cap. Redis's clock, so workers' clocks need not agree. → 1 if id holds a slot now. */
+const ACQUIRE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+/** KEYS: leases. ARGV: id, leaseMs. */
+const RENEW_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/** KEYS: leases, parked. ARGV: id. → the oldest parked id of the workspace, to promote into the freed slot. */
+const RELEASE_SCRIPT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+local parked = redis.call('ZPOPMIN', KEYS[2])
+return parked[1]`;
+
+/** The lane queues and the fairness keys, shared by the enqueueing side and the workers. */
+class FairLanes {
+  private readonly queues = new Map<string, Queue>();
+  private readonly connection: ConnectionOptions;
+  /** Fails fast while Redis is down, like the queues (→ 503 queue_unavailable at submit). */
+  private readonly client: Redis;
+  private connecting: Promise<void> | undefined;
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+  ) {
+    this.connection = connectionOf(redisUrl);
+    this.client = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 5000 });
+    this.client.on("error", () => undefined); // surfaced by the failing call
+  }
+
+  queueOf(provider: string): Queue {
+    let queue = this.queues.get(provider);
     if (!queue) {
-      queue = new Queue(laneName(provider), { connection: { ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false }, prefix: options.prefix });
+      queue = new Queue(laneName(provider), { connection: { ...this.connection, maxRetriesPerRequest: 1, enableOfflineQueue: false }, prefix: this.prefix });
       queue.on("error", () => undefined); // surfaced by the failing call (→ 503 queue_unavailable)
-      queues.set(provider, queue);
+      this.queues.set(provider, queue);
     }
     return queue;
-  };
+  }
+
+  keysOf(provider: string, workspaceId: string) {
+    const base = `${this.prefix}:fair:${provider}:${workspaceId}`;
+    return { ticket: `${base}:ticket`, backlog: `${base}:backlog`, leases: `${base}:leases`, parked: `${base}:parked` };
+  }
+
+  private async redis(): Promise<Redis> {
+    if (this.client.status === "wait") {
+      this.connecting ??= this.client.connect().finally(() => (this.connecting = undefined));
+    }
+    await this.connecting;
+    return this.client;
+  }
+
+  async add(provider: string, data: LaneJobData): Promise<void> {
+    await this.queueOf(provider).add("run", data, {
+      jobId: data.jobId,
+      attempts: MAX_ATTEMPTS,
+      backoff: { type: "exponential", delay: BACKOFF_BASE_MS },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    });
+  }
+
+  async bullHolds(provider: string, id: string): Promise<boolean> {
+    const found = await this.queueOf(provider).getJob(id);
+    return !!found && HOLDING_STATES.includes(await found.getState());
+  }
+
+  async enqueue(job: QueuedJobRef): Promise<void> {
+    const keys = this.keysOf(job.provider, job.workspaceId);
+    const redis = await this.redis();
+    const [dispatch, ticket] = (await redis.eval(ENQUEUE_SCRIPT, 2, keys.ticket, keys.backlog, job.id)) as [number, string?];
+    if (dispatch === 1) return this.add(job.provider, { jobId: job.id, workspaceId: job.workspaceId });
+    // A ticket the queue lost (a crash between taking a ticket and dispatching the next) would stall the backlog.
+    if (ticket && !(await this.bullHolds(job.provider, ticket))) {
+      const replaced = await redis.eval(REPLACE_TICKET_SCRIPT, 2, keys.ticket, keys.backlog, ticket, job.id);
+      if (replaced === 1) await this.add(job.provider, { jobId: job.id, workspaceId: job.workspaceId });
+    }
+  }
+
+  async holds(job: QueuedJobRef): Promise<boolean> {
+    if (await this.bullHolds(job.provider, job.id)) return true;
+    const keys = this.keysOf(job.provider, job.workspaceId);
+    const redis = await this.redis();
+    if ((await redis.lpos(keys.backlog, job.id)) === null) return false;
+    // Backlogged: held only while a live ticket will bring it forward.
+    const ticket = await redis.get(keys.ticket);
+    return !!ticket && ticket !== job.id && (await this.bullHolds(job.provider, ticket));
+  }
+
+  /** The ticket was taken: the workspace's next backlogged job joins the back of the lane. */
+  async advance(provider: string, workspaceId: string, takenId: string): Promise<void> {
+    const keys = this.keysOf(provider, workspaceId);
+    const redis = await this.redis();
+    const nextId = (await redis.eval(ADVANCE_SCRIPT, 2, keys.ticket, keys.backlog, takenId)) as string | null;
+    if (nextId) await this.add(provider, { jobId: nextId, workspaceId });
+  }
+
+  async acquire(provider: string, workspaceId: string, id: string, leaseMs: number, cap: number): Promise<boolean> {
+    const keys = this.keysOf(provider, workspaceId);
+    return (await (await this.redis()).eval(ACQUIRE_SCRIPT, 1, keys.leases, id, leaseMs, cap)) === 1;
+  }
+
+  async renew(provider: string, workspaceId: string, id: string, leaseMs: number): Promise<void> {
+    await (await this.redis()).eval(RENEW_SCRIPT, 1, this.keysOf(provider, workspaceId).leases, id, leaseMs);
+  }
+
+  async park(provider: string, workspaceId: string, id: string): Promise<void> {
+    const keys = this.keysOf(provider, workspaceId);
+    const redis = await this.redis();
+    await redis.zadd(keys.parked, Date.now(), id);
+    await redis.pexpire(keys.parked, 24 * 3600_000);
+  }
+
+  /** Frees the slot and promotes the workspace's oldest parked job into it. */
+  async release(provider: string, workspaceId: string, id: string): Promise<void> {
+    const keys = this.keysOf(provider, workspaceId);
+    const parkedId = (await (await this.redis()).eval(RELEASE_SCRIPT, 2, keys.leases, keys.parked, id)) as string | null;
+    if (!parkedId) return;
+    const parked = await Job.fromId(this.queueOf(provider), parkedId);
+    // Already back in the queue (its delay ran out) or gone: nothing to promote.
+    if (parked && (await parked.isDelayed())) await parked.promote().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+export function createBullQueue(options: { redisUrl: string; prefix: string }): JobQueue {
+  const lanes = new FairLanes(options.redisUrl, options.prefix);
   return {
     kind: "bullmq",
-    async enqueue(job) {
-      await queueOf(job.provider).add(
-        "run",
-        { jobId: job.id },
-        { jobId: job.id, attempts: MAX_ATTEMPTS, backoff: { type: "exponential", delay: BACKOFF_BASE_MS }, removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
-      );
-    },
-    async holds(job: QueuedJobRef) {
-      const found = await queueOf(job.provider).getJob(job.id);
-      if (!found) return false;
-      const state = await found.getState();
-      return ["waiting", "delayed", "active", "prioritized", "waiting-children"].includes(state);
-    },
-    async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
-    },
+    enqueue: (job) => lanes.enqueue(job),
+    holds: (job) => lanes.holds(job),
+    close: () => lanes.close(),
   };
 }
 
@@ -66,24 +250,57 @@ export interface BullWorkersOptions {
   /** Called when BullMQ gives up on a job without the processor settling it (e.g. stalled too often). */
   onFinalFailure: (jobId: string, reason: string) => Promise<void>;
   concurrencyScale?: number;
-  /** Lock/stall timings; tests shorten them to observe crash recovery quickly. */
+  /** Jobs one workspace runs at once in a lane, across every worker (default: half of this worker's lane, rounded up). */
+  workspaceConcurrency?: number;
+  /** Lock/stall timings; tests shorten them to observe crash recovery quickly. The lock is also a workspace slot's lease. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Fairness bookkeeping that failed without failing the job (the reconciler or the lease heals it). */
+  onSchedulingError?: (jobId: string, err: unknown) => void;
 }
 
 export function startBullWorkers(options: BullWorkersOptions): { close(): Promise<void> } {
   const connection = connectionOf(options.redisUrl);
+  const lanes = new FairLanes(options.redisUrl, options.prefix);
+  const leaseMs = options.lockDurationMs ?? DEFAULT_LEASE_MS;
+  const reportError = (jobId: string) => (err: unknown) => options.onSchedulingError?.(jobId, err);
+
   const workers = options.providers.map((provider) => {
+    const concurrency = laneConcurrency(provider, options.concurrencyScale ?? 1);
+    const workspaceCap = Math.min(concurrency, options.workspaceConcurrency ?? defaultWorkspaceConcurrency(concurrency));
     const worker = new Worker(
       laneName(provider),
-      async (job: BullJob<{ jobId: string }>) => {
-        const number = job.attemptsMade + 1;
-        await options.processor(job.data.jobId, { number, final: number >= (job.opts.attempts ?? MAX_ATTEMPTS) });
+      async (job: BullJob<LaneJobData>, token?: string) => {
+        const { jobId, workspaceId } = job.data;
+        if (workspaceId) {
+          let acquired: boolean;
+          try {
+            acquired = await lanes.acquire(provider, workspaceId, jobId, leaseMs, workspaceCap);
+          } catch (err) {
+            throw new RetryLater(`fair scheduling unavailable: ${(err as Error).message}`);
+          }
+          if (!acquired) {
+            await job.moveToDelayed(Date.now() + PARKED_DELAY_MS, token).catch((err: Error) => {
+              throw new RetryLater(`could not send back a job over its workspace's cap: ${err.message}`);
+            });
+            await lanes.park(provider, workspaceId, jobId).catch(reportError(jobId));
+            throw new DelayedError();
+          }
+          await lanes.advance(provider, workspaceId, jobId).catch(reportError(jobId));
+        }
+        const renewal = workspaceId ? setInterval(() => void lanes.renew(provider, workspaceId, jobId, leaseMs).catch(reportError(jobId)), leaseMs / 3) : undefined;
+        try {
+          const number = job.attemptsMade + 1;
+          await options.processor(jobId, { number, final: number >= (job.opts.attempts ?? MAX_ATTEMPTS) });
+        } finally {
+          clearInterval(renewal);
+          if (workspaceId) await lanes.release(provider, workspaceId, jobId).catch(reportError(jobId));
+        }
       },
       {
         connection,
         prefix: options.prefix,
-        concurrency: Math.max(1, Math.round((LANE_CONCURRENCY[provider] ?? 4) * (options.concurrencyScale ?? 1))),
+        concurrency,
         maxStalledCount: 1,
         ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
         ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
@@ -100,6 +317,7 @@ export function startBullWorkers(options: BullWorkersOptions): { close(): Promis
   return {
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await lanes.close();
     },
   };
 }

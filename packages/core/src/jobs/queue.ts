@@ -3,10 +3,20 @@
  * implementations share one processor: BullMQ (REDIS_URL set, workers in their own
  * processes) and an in-process runner (the embedded default). Each provider has
  * its own lane so a slow provider cannot starve the others.
+ *
+ * Fair scheduling (ARCHITECTURE.md, Jobs): inside a lane, waiting jobs are kept
+ * per workspace and served round-robin across workspaces, and one workspace runs
+ * at most `workspaceConcurrency` jobs of the lane at once (default: half the lane,
+ * rounded up), even when the other slots are idle. So a job at the head of its
+ * workspace's list waits for at most one start of every other workspace with
+ * waiting work, and while fewer than lane/cap workspaces are busy a newcomer finds
+ * a free slot at once. Retries re-enter the back of their workspace's list.
  */
 export interface QueuedJobRef {
   id: string;
   provider: string;
+  /** Whose job it is: the unit of fairness inside a lane. */
+  workspaceId: string;
 }
 
 export interface AttemptInfo {
@@ -37,35 +47,76 @@ export interface JobQueue {
 export const MAX_ATTEMPTS = 3;
 export const BACKOFF_BASE_MS = 2000;
 
+/** The per-workspace cap of a lane when none is configured: one workspace never holds every slot. */
+export function defaultWorkspaceConcurrency(laneConcurrency: number): number {
+  return Math.max(1, Math.ceil(laneConcurrency / 2));
+}
+
 export interface InProcessQueueOptions {
   processor: JobProcessor;
   /** Concurrent jobs per provider lane. */
   concurrency: number;
+  /** Concurrent jobs per workspace inside one lane (default `defaultWorkspaceConcurrency(concurrency)`). */
+  workspaceConcurrency?: number;
   maxAttempts?: number;
   backoffMs?: number;
   onError?: (jobId: string, err: unknown) => void;
 }
 
-/** The embedded runner: per-provider lanes with bounded concurrency, retries with exponential backoff. */
+interface WaitingJob {
+  id: string;
+  workspaceId: string;
+  attempt: number;
+}
+
+interface Lane {
+  running: number;
+  runningByWorkspace: Map<string, number>;
+  /** Insertion order is the round-robin ring: a workspace served moves to the back. */
+  waitingByWorkspace: Map<string, WaitingJob[]>;
+}
+
+/** The embedded runner: per-provider lanes with bounded concurrency, fair across workspaces, retries with exponential backoff. */
 export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
   const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
   const backoff = options.backoffMs ?? BACKOFF_BASE_MS;
-  const lanes = new Map<string, { running: number; waiting: Array<{ id: string; attempt: number }> }>();
+  const workspaceCap = Math.min(options.concurrency, options.workspaceConcurrency ?? defaultWorkspaceConcurrency(options.concurrency));
+  const lanes = new Map<string, Lane>();
   const held = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
   const laneOf = (provider: string) => {
     let lane = lanes.get(provider);
-    if (!lane) lanes.set(provider, (lane = { running: 0, waiting: [] }));
+    if (!lane) lanes.set(provider, (lane = { running: 0, runningByWorkspace: new Map(), waitingByWorkspace: new Map() }));
     return lane;
+  };
+
+  const addWaiting = (lane: Lane, job: WaitingJob) => {
+    const list = lane.waitingByWorkspace.get(job.workspaceId);
+    if (list) list.push(job);
+    else lane.waitingByWorkspace.set(job.workspaceId, [job]);
+  };
+
+  /** The first workspace in ring order that is under its cap gives its oldest job, then goes to the back of the ring. */
+  const takeNext = (lane: Lane): WaitingJob | undefined => {
+    for (const [workspaceId, list] of lane.waitingByWorkspace) {
+      if ((lane.runningByWorkspace.get(workspaceId) ?? 0) >= workspaceCap) continue;
+      const job = list.shift()!;
+      lane.waitingByWorkspace.delete(workspaceId);
+      if (list.length > 0) lane.waitingByWorkspace.set(workspaceId, list);
+      return job;
+    }
+    return undefined;
   };
 
   const pump = (provider: string) => {
     const lane = laneOf(provider);
-    while (!closed && lane.running < options.concurrency && lane.waiting.length > 0) {
-      const next = lane.waiting.shift()!;
+    while (!closed && lane.running < options.concurrency) {
+      const next = takeNext(lane);
+      if (!next) break;
       lane.running += 1;
+      lane.runningByWorkspace.set(next.workspaceId, (lane.runningByWorkspace.get(next.workspaceId) ?? 0) + 1);
       const attempt = { number: next.attempt, final: next.attempt >= maxAttempts };
       options
         .processor(next.id, attempt)
@@ -75,7 +126,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
             if (err instanceof RetryLater && !attempt.final && !closed) {
               const timer = setTimeout(() => {
                 timers.delete(timer);
-                laneOf(provider).waiting.push({ id: next.id, attempt: next.attempt + 1 });
+                addWaiting(lane, { ...next, attempt: next.attempt + 1 });
                 pump(provider);
               }, backoff * 2 ** (next.attempt - 1));
               timers.add(timer);
@@ -87,6 +138,9 @@ export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
         )
         .finally(() => {
           lane.running -= 1;
+          const left = (lane.runningByWorkspace.get(next.workspaceId) ?? 1) - 1;
+          if (left > 0) lane.runningByWorkspace.set(next.workspaceId, left);
+          else lane.runningByWorkspace.delete(next.workspaceId);
           pump(provider);
         });
     }
@@ -98,7 +152,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
       if (closed) throw new Error("queue is closed");
       if (held.has(job.id)) return;
       held.add(job.id);
-      laneOf(job.provider).waiting.push({ id: job.id, attempt: 1 });
+      addWaiting(laneOf(job.provider), { id: job.id, workspaceId: job.workspaceId, attempt: 1 });
       pump(job.provider);
     },
     async holds(job) {

@@ -31,7 +31,7 @@ export async function reconcileOnce(services: ReconcilerServices, now = new Date
 
   const quiet = await db.prisma.job.findMany({
     where: { status: { in: ["queued", "running"] }, updatedAt: { lt: new Date(now.getTime() - LOST_AFTER_MS) }, deadlineAt: { gte: now } },
-    select: { id: true, provider: true },
+    select: { id: true, provider: true, workspaceId: true },
     take: BATCH,
   });
   for (const job of quiet) {

@@ -86,7 +86,7 @@ export async function submitJob(services: SubmitServices, req: SubmitJobRequest)
   triggerAutoRecharge(services, req.principal.workspaceId); // fire-and-forget: never fails the submit
 
   try {
-    await services.queue.enqueue({ id: job.id, provider: job.provider });
+    await services.queue.enqueue({ id: job.id, provider: job.provider, workspaceId: job.workspaceId });
   } catch (err) {
     services.logger.error({ err, jobId }, "enqueue failed; refunding");
     await endJobWithRefund(db, job.id, "failed", jobError("queue_unavailable", "The job queue is unavailable; the reservation was refunded"));
