@@ -7,7 +7,8 @@ let srv: TestServer;
 let admin: { key: string; key_id: string; workspace_id: string };
 
 beforeAll(async () => {
-  srv = await startTestServer({ env: { KEY_ROTATION_GRACE_SECONDS: "1" } });
+  // Long enough that a loaded machine still sees the old key inside its grace period.
+  srv = await startTestServer({ env: { KEY_ROTATION_GRACE_SECONDS: "3" } });
   admin = await srv.createKey({ workspace: "access-tests" });
 });
 afterAll(() => srv?.close());

@@ -14,7 +14,8 @@ let workspaceId: string;
 const redirectUri = "http://127.0.0.1:9/callback";
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  // Every flow here comes from one loopback address: the per-address OAuth budget is not under test.
+  srv = await startTestServer({ env: { OAUTH_IP_RATE_LIMIT_PER_MINUTE: "100000" } });
   client = await registerClient(srv, { redirectUris: [redirectUri, "https://app.example.com/oauth/cb?tenant=1"], scopes: ["read", "generate"] });
   ({ key: adminKey, workspace_id: workspaceId } = await srv.createKey({ scopes: ["admin", "read"] }));
 });

@@ -21,7 +21,8 @@ const UNAUTHORIZED = { error: { code: "unauthorized", message: "Missing or inval
 const secrets: string[] = [];
 
 beforeAll(async () => {
-  srv = await startTestServer();
+  // Every flow here comes from one loopback address: the per-address OAuth budget is not under test.
+  srv = await startTestServer({ env: { OAUTH_IP_RATE_LIMIT_PER_MINUTE: "100000" } });
   ({ client_id: clientId } = await registerClient(srv, { redirectUris: [redirectUri], scopes: ["read", "generate"] }));
   ({ key: adminKey, workspace_id: workspaceId } = await srv.createKey({ scopes: ["admin", "read", "generate"] }));
   secrets.push(adminKey);
