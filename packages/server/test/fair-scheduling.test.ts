@@ -78,7 +78,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-const countJobs = (workspaceId: string, status: string) => srv.runtime.db.prisma.job.count({ where: { workspaceId, status } });
+const countJobs = (workspaceId: string, status: "queued" | "running") => srv.runtime.db.prisma.job.count({ where: { workspaceId, status } });
 
 describe("fair scheduling across workspaces in a provider lane", () => {
   it("a workspace that queues 50 slow jobs delays another's job by at most one round of the lane", async () => {

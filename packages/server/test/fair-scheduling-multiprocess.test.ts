@@ -1,0 +1,91 @@
+/**
+ * Fair scheduling across worker processes (needs PostgreSQL and Redis: runs in
+ * CI's second pass): a workspace slot is a lease in Redis, so a worker killed with
+ * SIGKILL mid-job does not keep the slot of its workspace forever, even when
+ * BullMQ gives that job up and never hands it to a worker again.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { startTestServer, type TestServer } from "./harness.ts";
+import { waitForJob, type JobBody } from "./polling.ts";
+
+const multiProcess = !!process.env.DATABASE_URL && !!process.env.REDIS_URL;
+const CLI = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const LOCK_MS = 2000;
+
+let srv: TestServer;
+const workers: ChildProcess[] = [];
+
+function spawnWorker(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker"], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "test",
+      LOG_LEVEL: "warn",
+      DATABASE_URL: srv.databaseUrl!,
+      REDIS_URL: srv.config.REDIS_URL!,
+      REDIS_PREFIX: srv.config.REDIS_PREFIX,
+      DATA_DIR: srv.config.dataDir,
+      PUBLIC_URL: srv.url,
+      LANE_WORKSPACE_CONCURRENCY: "1",
+      WORKER_LOCK_MS: String(LOCK_MS),
+      WORKER_STALLED_CHECK_MS: "1000",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  workers.push(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("worker running")) resolve(child);
+    });
+    child.stderr!.on("data", (d) => (out += d));
+    child.once("exit", (code) => reject(new Error(`worker exited (${code}): ${out}`)));
+  });
+}
+
+describe.skipIf(!multiProcess)("fair scheduling across worker processes", () => {
+  beforeAll(async () => {
+    srv = await startTestServer({ worker: false });
+  }, 60_000);
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
+    await srv?.close();
+  });
+
+  it("a worker killed mid-job does not keep its workspace's slot forever", async () => {
+    const { key, workspace_id } = await srv.createKey();
+    const row = () => srv.runtime.db.prisma.job.findUniqueOrThrow({ where: { id: stranded } });
+    const until = async (condition: () => Promise<boolean>) => {
+      for (let i = 0; i < 600 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+
+    const first = await spawnWorker();
+    const res = await srv.request("/v1/videos/generate", { method: "POST", key, json: { model: "local/video", prompt: "long take", duration_s: 30 } });
+    expect(res.status).toBe(202);
+    const stranded = ((await res.json()) as JobBody).job_id;
+    await until(async () => (await row()).status === "running");
+    first.kill("SIGKILL");
+    // BullMQ hands a stalled job on once (maxStalledCount 1): the second worker takes it and dies too,
+    // so BullMQ gives the job up and no worker ever runs it again or frees the slot it held (cap 1).
+    const second = await spawnWorker();
+    await until(async () => (await row()).attempts >= 2);
+    expect((await row()).attempts).toBe(2);
+    second.kill("SIGKILL");
+
+    const next = await srv.request("/v1/images/generate", { method: "POST", key, json: { model: "local/image", prompt: "after the crash", resolution: "128x128" } });
+    expect(next.status).toBe(202);
+    await spawnWorker();
+    const job = await waitForJob(srv, key, ((await next.json()) as JobBody).job_id, 30_000);
+    expect(job.status, JSON.stringify(job.error)).toBe("completed");
+    const given = await waitForJob(srv, key, stranded, 30_000);
+    expect(given.status).toBe("failed");
+    expect((await row()).attempts).toBe(2);
+    expect((await auditWallet(srv.runtime.db, workspace_id)).problems).toEqual([]);
+  }, 120_000);
+});
