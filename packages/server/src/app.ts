@@ -13,6 +13,7 @@ import { errorMiddleware } from "./http/errors.ts";
 import { inputGuard } from "./http/input-guard.ts";
 import { bindOperations } from "./http/router.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
+import { docsPage } from "./http/docs-page.ts";
 import type { HandlerMap } from "./http/handler.ts";
 import type { AppServices } from "./services.ts";
 import { handlers as defaultHandlers } from "./handlers/index.ts";
@@ -44,6 +45,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
     if (req.method === "HEAD" && methodsForPath(req.path).includes("GET")) req.method = "GET";
     next();
   });
+  app.use(docsPage()); // GET /docs: the API reference, public and outside the spec like extraRoutes
   options.extraRoutes?.(app);
 
   app.use(authenticationMiddleware(services));
