@@ -1,10 +1,13 @@
 /**
  * Fair scheduling across worker processes (needs PostgreSQL and Redis: runs in
- * CI's second pass): a workspace slot is a lease in Redis, so a worker killed with
- * SIGKILL mid-job does not keep the slot of its workspace forever, even when
- * BullMQ gives that job up and never hands it to a worker again.
+ * CI's second pass): what a crash leaves behind in the fairness keys heals. A
+ * workspace slot is a lease in Redis, so a worker killed with SIGKILL mid-job does
+ * not keep the slot of its workspace forever, even when BullMQ gives that job up
+ * and never hands it to a worker again; a lost ticket does not stall a backlog.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditWallet } from "@aeriox/core/wallet/snapshot";
@@ -57,6 +60,28 @@ describe.skipIf(!multiProcess)("fair scheduling across worker processes", () => 
     for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
     await srv?.close();
   });
+
+  it("a ticket lost in a crash does not stall its workspace: enqueue and the reconciler's holds see through it", async () => {
+    const redis = srv.runtime.redis!;
+    const { key, workspace_id } = await srv.createKey();
+    // A worker took the workspace's ticket, made the next backlogged job the ticket, and died before adding
+    // that job to BullMQ (the keys are bullmq-queue.ts's; only a crash leaves them like this).
+    const base = `${srv.config.REDIS_PREFIX}:fair:local:${workspace_id}`;
+    await redis.set(`${base}:ticket`, randomUUID());
+    const orphan = { id: randomUUID(), provider: "local", workspaceId: workspace_id };
+    await redis.rpush(`${base}:backlog`, orphan.id);
+    expect(await srv.runtime.queue.holds(orphan)).toBe(false); // so the reconciler enqueues it again
+    await srv.runtime.queue.enqueue(orphan);
+    expect(await srv.runtime.queue.holds(orphan)).toBe(true);
+
+    const res = await srv.request("/v1/images/generate", { method: "POST", key, json: { model: "local/image", prompt: "behind the orphan", resolution: "128x128" } });
+    expect(res.status).toBe(202);
+    const worker = await spawnWorker();
+    const job = await waitForJob(srv, key, ((await res.json()) as JobBody).job_id, 30_000);
+    expect(job.status, JSON.stringify(job.error)).toBe("completed");
+    worker.kill("SIGTERM");
+    await once(worker, "exit");
+  }, 60_000);
 
   it("a worker killed mid-job does not keep its workspace's slot forever", async () => {
     const { key, workspace_id } = await srv.createKey();
