@@ -2,10 +2,15 @@
 // (core, server, worker, sdk) inlined and npm dependencies left external, plus the
 // files they read at run time (spec, migrations, catalog data) under dist/resources.
 import { cpSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { defineConfig } from "tsup";
 
 const root = path.resolve(import.meta.dirname, "../..");
+// GET /docs serves Scalar's standalone browser bundle (packages/server/src/http/docs-page.ts):
+// copied from the server's dependency so the installed CLI works offline without installing Scalar.
+const scalarMain = createRequire(path.join(root, "packages/server/package.json")).resolve("@scalar/api-reference");
+const vendored: Array<[from: string, to: string]> = [[path.join(path.dirname(scalarMain), "browser/standalone.js"), "vendor/scalar-api-reference.js"]];
 const resources = ["spec/aeriox.openapi.yaml", "packages/core/prisma/migrations", "packages/core/data/catalog.v1.json", "packages/core/data/prisms.v1.json"];
 
 export default defineConfig({
@@ -29,6 +34,11 @@ export default defineConfig({
       const target = path.join(import.meta.dirname, "dist/resources", file);
       mkdirSync(path.dirname(target), { recursive: true });
       cpSync(path.join(root, file), target, { recursive: true });
+    }
+    for (const [from, to] of vendored) {
+      const target = path.join(import.meta.dirname, "dist/resources", to);
+      mkdirSync(path.dirname(target), { recursive: true });
+      cpSync(from, target);
     }
   },
 });

@@ -3,12 +3,26 @@
  * admin channel when it holds the embedded database, otherwise by opening the
  * database in this process (PostgreSQL allows many processes; PGlite only one).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
 import type { AdminCommandName } from "@aeriox/core/admin/commands";
 import { CommandError, UsageError } from "./output.ts";
+import { commandName, dataDirSource, serveCommand } from "./invocation.ts";
+
+/**
+ * With DATA_DIR left to its default, an admin command must not create a database of its
+ * own: a key made there would be rejected by the server the user started elsewhere. A
+ * DATA_DIR set on purpose (a self-hoster preparing a folder, tests) may be created.
+ */
+function assertDatabaseExists(config: Config): void {
+  if (config.databaseKind !== "pglite" || dataDirSource() === "env") return;
+  if (existsSync(path.join(config.dataDir, "pgdata", "PG_VERSION"))) return;
+  throw new CommandError(
+    `no AERIOX database in ${config.dataDir} and no server running there: start one with \`${serveCommand()}\` (in another terminal), or set DATA_DIR to your server's data folder`,
+  );
+}
 
 interface AdminEndpoint {
   url: string;
@@ -53,6 +67,7 @@ async function viaServer(endpoint: AdminEndpoint, name: string, args: Record<str
 export async function runAdmin(config: Config, name: AdminCommandName, args: Record<string, unknown>): Promise<unknown> {
   const endpoint = runningServerEndpoint(config);
   if (endpoint) return viaServer(endpoint, name, args);
+  assertDatabaseExists(config);
   // Loaded on use: the database stack is only needed when no server holds the data folder.
   const [{ createRuntime }, { createLogger }, { runAdminCommand }] = await Promise.all([
     import("@aeriox/core/runtime"),

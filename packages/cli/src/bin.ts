@@ -6,11 +6,15 @@ import { DataDirLockedError } from "@aeriox/core/data-dir-lock";
 import { isApiError } from "@aeriox/core/errors";
 import { buildProgram } from "./program.ts";
 import { CommandError, UsageError } from "./output.ts";
+import { applyDataDirDefault } from "./invocation.ts";
 
 function exitWith(code: number, message?: string): never {
   if (message) process.stderr.write(`aeriox: ${message}\n`);
   process.exit(code);
 }
+
+// Before any command reads the environment: DATA_DIR follows the user (invocation.ts).
+applyDataDirDefault();
 
 try {
   await buildProgram().parseAsync(process.argv);

@@ -50,6 +50,8 @@ export interface RuntimeOptions {
   retryBackoffMs?: number;
   /** Run the reconciler in this process (default: yes where jobs run). */
   reconciler?: boolean;
+  /** Start-up progress for a person watching (`aeriox serve` prints it): opening the database, migrating. */
+  onProgress?: (step: "opening" | "migrating", detail: string) => void;
 }
 
 /** BullMQ loses jobs when Redis may evict keys; refuse to run on such a Redis. */
@@ -82,11 +84,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     let db = options.db;
     if (!db) {
       if (config.databaseKind === "pglite") cleanups.push(acquireDataDirLock(config.dataDir, options.role));
+      options.onProgress?.("opening", config.databaseKind === "pglite" ? `the embedded database in ${config.dataDir}` : "PostgreSQL (DATABASE_URL)");
       db = await openDatabase(config);
       const opened = db;
       cleanups.push(() => opened.close());
     }
     if (options.migrate !== false) {
+      options.onProgress?.("migrating", "applying pending migrations");
       const { applied } = await migrate(db);
       if (applied.length) logger.info({ applied }, "database migrated");
     }

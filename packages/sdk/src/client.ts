@@ -2,7 +2,7 @@
 // spec-derived request functions. Resources live in ./resources, one file per area of the API.
 import { createClient, createConfig, type Client } from "./generated/client/index.ts";
 import { AuthenticationError } from "./errors.ts";
-import { readEnv } from "./env.ts";
+import { readCliProfile, readEnv } from "./env.ts";
 import { Transport, type RequestOptions } from "./transport.ts";
 import * as api from "./generated/sdk.gen.ts";
 import type {
@@ -21,9 +21,9 @@ import { OAuth } from "./resources/oauth.ts";
 import { Assets } from "./resources/assets.ts";
 
 export interface ClientOptions {
-  /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`. */
+  /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`, then the `aeriox login` profile (Node, Bun, Deno). */
   apiKey?: string | undefined;
-  /** Defaults to `AERIOX_BASE_URL`, then `http://localhost:8080` (a local `pnpm start` server). */
+  /** Defaults to `AERIOX_BASE_URL`, then the `aeriox login` profile, then `http://localhost:8080` (a local `pnpm start` server). */
   baseUrl?: string | undefined;
   /** Per-attempt request timeout in ms. Default 60 000. */
   timeout?: number;
@@ -70,8 +70,12 @@ export class Aeriox {
   readonly oauth = new OAuth(this);
 
   constructor(opts: ClientOptions = {}) {
-    this.apiKey = opts.apiKey ?? readEnv("AERIOX_API_KEY");
-    this.baseUrl = (opts.baseUrl ?? readEnv("AERIOX_BASE_URL") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    // Same precedence as the CLI: explicit option, then environment, then the profile `aeriox login` wrote.
+    const apiKey = opts.apiKey ?? readEnv("AERIOX_API_KEY");
+    const baseUrl = opts.baseUrl ?? readEnv("AERIOX_BASE_URL");
+    const profile = apiKey && baseUrl ? {} : readCliProfile();
+    this.apiKey = apiKey ?? profile.apiKey;
+    this.baseUrl = (baseUrl ?? profile.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
     this.transport = new Transport({ fetch: opts.fetch, timeout: opts.timeout ?? 60_000, maxRetries: opts.maxRetries ?? 2 });
     this.http = createClient(
       createConfig({
@@ -82,7 +86,7 @@ export class Aeriox {
           // The spec accepts Bearer or X-Api-Key; send the key once, as Bearer.
           if (scheme.type === "apiKey") return undefined;
           if (!this.apiKey) {
-            throw new AuthenticationError("No API key: pass `apiKey` to new Aeriox() or set AERIOX_API_KEY.", { code: "missing_api_key" });
+            throw new AuthenticationError("No API key: pass `apiKey` to new Aeriox(), set AERIOX_API_KEY, or run `aeriox login`.", { code: "missing_api_key" });
           }
           return this.apiKey;
         },

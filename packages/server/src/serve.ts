@@ -6,7 +6,7 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "@aeriox/core/config";
-import { createRuntime, type Runtime } from "@aeriox/core/runtime";
+import { createRuntime, type Runtime, type RuntimeOptions } from "@aeriox/core/runtime";
 import type { Logger } from "@aeriox/core/logger";
 import { createApp, type AppOptions } from "./app.ts";
 import { adminRoutes, createAdminToken, writeAdminFile } from "./admin/channel.ts";
@@ -22,8 +22,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { logger?: Logger; app?: AppOptions } = {}): Promise<RunningServer> {
-  const runtime = await createRuntime(config, { role: "server", ...(options.logger ? { logger: options.logger } : {}) });
+export async function startServer(config: Config, options: { logger?: Logger; app?: AppOptions; onProgress?: RuntimeOptions["onProgress"] } = {}): Promise<RunningServer> {
+  const runtime = await createRuntime(config, { role: "server", ...(options.logger ? { logger: options.logger } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
   const cleanups: Array<() => unknown> = [() => runtime.close()];
   try {
     const adminToken = createAdminToken();

@@ -25,13 +25,18 @@ export function registerKeys(program: Command): void {
     .option("--scopes <list>", "comma-separated scopes: generate,read,admin (default all)")
     .option("--daily-cap <usd>", "daily spend cap in USD")
     .option("--json", "print JSON")
-    .action(async (opts: OutputOptions & { workspace: string; name?: string; scopes?: string; dailyCap?: string }) => {
+    .option("-q, --quiet", "print only the key, e.g. export AERIOX_API_KEY=$(aeriox keys create -w demo -q)")
+    .action(async (opts: OutputOptions & { workspace: string; name?: string; scopes?: string; dailyCap?: string; quiet?: boolean }) => {
       const result = (await runAdmin(loadConfig(), "keys.create", {
         workspace: opts.workspace,
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.scopes ? { scopes: parseScopes(opts.scopes) } : {}),
         ...(opts.dailyCap !== undefined ? { daily_spend_cap_usd: parseUsd(opts.dailyCap, "--daily-cap") } : {}),
       })) as { key: string; key_id: string; workspace_id: string; scopes: string[] };
+      if (opts.quiet) {
+        process.stdout.write(`${result.key}\n`);
+        return;
+      }
       printResult(opts, result, () =>
         [`API key (shown once, store it now): ${result.key}`, `  key id:       ${result.key_id}`, `  workspace id: ${result.workspace_id}`, `  scopes:       ${result.scopes.join(", ")}`].join("\n"),
       );

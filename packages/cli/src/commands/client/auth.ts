@@ -43,7 +43,7 @@ export function registerAuth(program: Command): void {
     );
   program
     .command("logout")
-    .description("Forget the stored API key (deletes the profile file)")
+    .description("Forget the stored API key (the profile AERIOX_PROFILE selects, default `default`)")
     .option("--json", "print JSON")
     .action(
       action(async (flags: ClientOptions) => {

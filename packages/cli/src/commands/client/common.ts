@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { Aeriox, AerioxError, APIConnectionError, APITimeoutError, JobFailedError, type Job } from "@aeriox/sdk";
 import { CommandError, UsageError, wantsJson } from "../../output.ts";
 import { MISSING_KEY_HELP, resolveSettings } from "../../profile.ts";
+import { commandName } from "../../invocation.ts";
 import { MissingApiKeyError } from "./spec-ops.ts";
 
 export interface ClientOptions {
@@ -219,7 +220,7 @@ export async function finishJob(
   extra: Record<string, unknown> = {},
 ): Promise<void> {
   if (opts.wait === false) {
-    output(opts, { ...job, ...extra }, () => `${keyValues({ ...job, ...extra } as Record<string, unknown>, ["job_id", "type", "status", "model", "estimated_cost_usd", ...Object.keys(extra)])}\nFollow it with: aeriox jobs watch ${job.job_id}`);
+    output(opts, { ...job, ...extra }, () => `${keyValues({ ...job, ...extra } as Record<string, unknown>, ["job_id", "type", "status", "model", "estimated_cost_usd", ...Object.keys(extra)])}\nFollow it with: ${commandName()} jobs watch ${job.job_id}`);
     return;
   }
   const timeoutS = opts.timeout !== undefined ? parsePositive(opts.timeout, "--timeout") : undefined;

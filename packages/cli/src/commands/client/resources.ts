@@ -42,7 +42,7 @@ export function registerResources(program: Command): void {
     jobs
       .command("watch")
       .description("Follow a job until it ends (GET /v1/jobs/{id}/events, falls back to polling); Ctrl-C stops watching without cancelling")
-      .argument("<id>", "job id")
+      .argument("<id>", "job id: the job_id that `aeriox image|video|speak … --no-wait` prints, or that a POST /v1/…/generate response returns")
       .option("-o, --out <file>", "save the outputs when it completes")
       .option("--timeout <seconds>", "stop watching after this long"),
   ).action(
