@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import type { Config } from "../config.ts";
 import { PrismaClient, Prisma } from "./generated/client.ts";
 
@@ -19,9 +20,21 @@ export type TransactionClient = Prisma.TransactionClient;
 /** Domain functions that can run standalone or inside a caller's transaction take this. */
 export type DbClient = PrismaClient | TransactionClient;
 
+/** A parameter of `Database.query`: always bound ($1, $2, …), never interpolated into the SQL. */
+export type RawParam = string | number | bigint | boolean | Date | null;
+
 export interface Database {
   prisma: PrismaClient;
   kind: "pglite" | "postgres";
+  /**
+   * ONE statement on the raw driver, outside Prisma: PGlite's own `query`, or the `pg.Pool`
+   * that Prisma's adapter also uses. Only for the hot statements (ARCHITECTURE.md, Money,
+   * "Hot path"): through the driver adapter a statement costs several times more. It runs
+   * in its own implicit transaction — never call it inside a Prisma transaction callback
+   * (on PGlite it would wait for that very transaction). int8 comes back as `bigint`,
+   * timestamps as `Date`, on both deployments.
+   */
+  query<Row extends object>(sql: string, params: readonly RawParam[]): Promise<Row[]>;
   close(): Promise<void>;
 }
 
@@ -66,6 +79,10 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     prisma,
     kind: "pglite",
+    async query<Row extends object>(sql: string, params: readonly RawParam[]) {
+      const result = await pglite.query<Row>(sql, params.map(bindable), { parsers: PGLITE_PARSERS });
+      return result.rows;
+    },
     async close() {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();
@@ -74,14 +91,34 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const adapter = new PrismaPg({ connectionString: url, max: POSTGRES_POOL_SIZE });
+  // One pool for Prisma and the raw hot statements: no extra connections per process.
+  const pool = new pg.Pool({ connectionString: url, max: POSTGRES_POOL_SIZE });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: false });
   const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
   await prisma.$connect();
   return {
     prisma,
     kind: "postgres",
+    async query<Row extends object>(sql: string, params: readonly RawParam[]) {
+      // Per-query parsers (as Prisma's adapter does): pg's global type registry stays untouched.
+      const result = await pool.query({ text: sql, values: params.map(bindable), types: PG_TYPES });
+      return result.rows as Row[];
+    },
     async close() {
       await prisma.$disconnect();
+      await pool.end();
     },
   };
+}
+
+const INT8_OID = 20;
+const PGLITE_PARSERS = { [INT8_OID]: (value: string) => BigInt(value) };
+const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
+};
+
+/** bigint goes over the wire as its decimal text (SQL casts it, e.g. `$1::bigint`). */
+function bindable(value: RawParam): Exclude<RawParam, bigint> {
+  return typeof value === "bigint" ? value.toString() : value;
 }

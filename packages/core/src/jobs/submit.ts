@@ -1,6 +1,7 @@
 /**
- * Accepting a job: safety and capacity checks, then ONE transaction that creates
- * the job row and reserves its estimated cost, then the enqueue. A queue that is
+ * Accepting a job: safety checks, then ONE statement that creates the job row and
+ * reserves its estimated cost with every check atomic (in-flight cap, spend cap,
+ * balance: ARCHITECTURE.md, Money, "Hot path"), then the enqueue. A queue that is
  * down undoes the reservation (the job fails with `queue_unavailable`, refunded).
  */
 import { randomUUID } from "node:crypto";
@@ -8,7 +9,8 @@ import type { Runtime } from "../runtime.ts";
 import { ApiError } from "../errors.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { CatalogEntry } from "../pricing/catalog.ts";
-import { reserve } from "../wallet/index.ts";
+import type { Database, Job, JobType as DbJobType } from "../db/index.ts";
+import { reservationResult, reserveCaps, type ReserveInput, type ReserveOutcomeRow } from "../wallet/holds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 import { endJobWithRefund } from "./settle.ts";
 import { jobError, type JobType } from "./states.ts";
@@ -46,43 +48,86 @@ export function assertCircuitClosed(services: Pick<Runtime, "providers">, entry:
   }
 }
 
+// One round trip: `aeriox_accept_job` (migration 20261201000000_hot_path_accept) locks the
+// wallet, runs every check, and inserts hold and job only when all pass.
+const ACCEPT_SQL = `
+  SELECT outcome, held_micros, available_micros, held_count, spent_micros, created_at
+    FROM aeriox_accept_job($1::uuid, $2::uuid, $3::uuid, $4::job_type, $5::text, $6::text, $7::text, $8::jsonb,
+                           $9::bigint, $10::text, $11::uuid, $12::timestamptz, $13::bigint, $14::integer)`;
+
+/** Creates the job row and its reservation in one statement; throws the refusing check's error (402/429) and writes nothing then. */
+async function acceptJob(db: Database, config: SubmitServices["config"], jobId: string, req: SubmitJobRequest): Promise<Job> {
+  const reservation: ReserveInput = {
+    workspaceId: req.principal.workspaceId,
+    jobId,
+    amountMicros: req.priceMicros,
+    apiKeyId: req.principal.apiKeyId,
+    dailySpendCapMicros: req.principal.dailySpendCapMicros,
+    maxInFlight: config.MAX_INFLIGHT_JOBS_PER_WORKSPACE,
+  };
+  if (req.priceMicros < 0n) throw new RangeError("reservation must not be negative");
+  const { spendCap, maxHeld } = reserveCaps(reservation);
+  // Stored as JSON text, read back as the row would be (undefined members dropped).
+  const inputJson = JSON.stringify(req.input);
+  const deadlineAt = new Date(Date.now() + config.JOB_DEADLINE_SECONDS * 1000);
+  const fields = {
+    workspaceId: req.principal.workspaceId,
+    apiKeyId: req.principal.apiKeyId ?? null,
+    type: req.type as DbJobType,
+    model: req.model,
+    operationId: req.entry.operationId,
+    provider: req.entry.provider,
+    prismId: req.prismId ?? null,
+    characterId: req.characterId ?? null,
+  };
+  const rows = await db.query<ReserveOutcomeRow & { created_at: Date | null }>(ACCEPT_SQL, [
+    jobId,
+    fields.workspaceId,
+    fields.apiKeyId,
+    fields.type,
+    fields.model,
+    fields.operationId,
+    fields.provider,
+    inputJson,
+    req.priceMicros,
+    fields.prismId,
+    fields.characterId,
+    deadlineAt,
+    spendCap,
+    maxHeld,
+  ]);
+  const row = rows[0]!;
+  reservationResult(row, reservation); // throws unless reserved
+  const createdAt = row.created_at!;
+  // The row as the database now holds it (column defaults included), as job.create returned it.
+  return {
+    id: jobId,
+    ...fields,
+    status: "queued",
+    input: JSON.parse(inputJson) as Job["input"],
+    estimatedCostMicros: req.priceMicros,
+    chargedCostMicros: null,
+    progressPct: null,
+    providerRequestId: null,
+    submitStartedAt: null,
+    attempts: 0,
+    nextAttemptAt: null,
+    error: null,
+    outputAssetIds: [],
+    deadlineAt,
+    startedAt: null,
+    completedAt: null,
+    durationMs: null,
+    createdAt,
+    updatedAt: createdAt,
+  };
+}
+
 export async function submitJob(services: SubmitServices, req: SubmitJobRequest) {
   assertCircuitClosed(services, req.entry);
   const { config, db } = services;
   const jobId = randomUUID();
-  const job = await db.prisma.$transaction(async (tx) => {
-    // Serialises submissions per workspace so the in-flight cap holds under concurrency.
-    await tx.$queryRaw`SELECT id FROM workspaces WHERE id = ${req.principal.workspaceId}::uuid FOR UPDATE`;
-    const inFlight = await tx.job.count({ where: { workspaceId: req.principal.workspaceId, status: { in: ["queued", "running"] } } });
-    if (inFlight >= config.MAX_INFLIGHT_JOBS_PER_WORKSPACE) {
-      throw ApiError.tooManyRequests("concurrency_limit", `This workspace already has ${inFlight} jobs in flight (limit ${config.MAX_INFLIGHT_JOBS_PER_WORKSPACE})`, 5);
-    }
-    const created = await tx.job.create({
-      data: {
-        id: jobId,
-        workspaceId: req.principal.workspaceId,
-        apiKeyId: req.principal.apiKeyId,
-        type: req.type,
-        status: "queued",
-        model: req.model,
-        operationId: req.entry.operationId,
-        provider: req.entry.provider,
-        input: req.input as object,
-        estimatedCostMicros: req.priceMicros,
-        prismId: req.prismId ?? null,
-        characterId: req.characterId ?? null,
-        deadlineAt: new Date(Date.now() + config.JOB_DEADLINE_SECONDS * 1000),
-      },
-    });
-    await reserve(tx, {
-      workspaceId: req.principal.workspaceId,
-      jobId,
-      amountMicros: req.priceMicros,
-      apiKeyId: req.principal.apiKeyId,
-      dailySpendCapMicros: req.principal.dailySpendCapMicros,
-    });
-    return created;
-  });
+  const job = await acceptJob(db, config, jobId, req);
   triggerAutoRecharge(services, req.principal.workspaceId); // fire-and-forget: never fails the submit
 
   try {

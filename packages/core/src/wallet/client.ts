@@ -6,7 +6,7 @@
  * caller's transaction, so a wallet step that fails rolls back only its own writes
  * and the caller decides whether to go on; nothing commits before the caller does.)
  */
-import type { Database, DbClient, PrismaClient, TransactionClient } from "../db/index.ts";
+import type { Database, DbClient, PrismaClient, RawParam, TransactionClient } from "../db/index.ts";
 
 export type WalletDb = Database | DbClient;
 
@@ -23,6 +23,16 @@ export async function inTransaction<T>(db: WalletDb, fn: (tx: TransactionClient)
   const client = isDatabase(db) ? db.prisma : db;
   if (isPrismaClient(client)) return client.$transaction(fn);
   return fn(client);
+}
+
+/**
+ * ONE statement, parameters bound ($1, $2, …): given a Database, on its raw driver (the hot
+ * path: ARCHITECTURE.md, Money, "Hot path"); given a client or a transaction, through it,
+ * so it joins the caller's transaction. A single statement is atomic either way.
+ */
+export async function runStatement<Row extends object>(db: WalletDb, sql: string, params: readonly RawParam[]): Promise<Row[]> {
+  if (isDatabase(db)) return db.query<Row>(sql, params);
+  return db.$queryRawUnsafe<Row[]>(sql, ...params);
 }
 
 /** For reads that need no transaction. */

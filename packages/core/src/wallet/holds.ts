@@ -1,23 +1,41 @@
 /**
  * Reservations and their settlement, each idempotent per job.
  *
- * reserve: lock the wallet row (FOR UPDATE), check the key's daily spend cap and the
- *   available balance, then reserved += amount and insert the hold. The lock makes the
- *   cap check and the debit one atomic step: every reservation, capture and release of
- *   a workspace updates that row, so they queue on it and each sees the others' commits.
- * capture: CAS hold held→captured; ledger entry `capture` of -actual; balance -= actual,
- *   reserved -= hold. Never above the hold (that is a bug in the caller: it throws).
- * release: CAS hold held→released; reserved -= hold. No ledger entry: the balance did
- *   not change (the money never left it), and the ledger records balance changes only.
- *   (`refund` entries are for giving back money that was already captured.)
+ * reserve: ONE statement, `aeriox_reserve(…)` (a PL/pgSQL function created by the migration
+ *   `20261201000000_hot_path_accept`). It locks the wallet row first (FOR UPDATE, held to
+ *   commit), then checks in order: the job's existing hold (idempotent), the in-flight cap
+ *   against `wallets.held_count`, the key's trailing-24 h spend cap (captured + held, as
+ *   keySpend24h computes it), the available balance; then reserved += amount,
+ *   held_count += 1 and the hold row. The lock makes every check and the debit one atomic
+ *   step: every reservation, capture and release of a workspace updates that row, so they
+ *   queue on it and each sees the others' commits. A refusal changes nothing and names the
+ *   check that refused, from which the same 402/429 errors as ever are built here.
+ *   Accepting a job (`submitJob`) calls `aeriox_accept_job`, which runs the same function
+ *   and inserts the job row in the same statement (ARCHITECTURE.md, Money, "Hot path").
+ * capture: ONE statement: CAS hold held→captured (only when actual ≤ hold); ledger entry
+ *   `capture` of -actual; balance -= actual, reserved -= hold, held_count -= 1. Never
+ *   above the hold (that is a bug in the caller: it throws).
+ * release: ONE statement: CAS hold held→released; reserved -= hold, held_count -= 1. No
+ *   ledger entry: the balance did not change (the money never left it), and the ledger
+ *   records balance changes only. (`refund` entries are for giving back money that was
+ *   already captured.)
+ *
+ * `wallets.held_count` is the number of `held` holds (= jobs in flight, since a job's
+ * terminal transition settles its hold in the same transaction). It moves only in the
+ * statement that moves a hold into or out of `held`, and the wallet update of a settlement
+ * runs only for the row its CAS changed: a second settlement finds no `held` hold and
+ * decrements nothing, under any concurrency and across crashes (auditWallet checks it).
  *
  * Settling twice, or capturing after a release (or vice versa), returns the existing
- * settlement and moves no money. Lock order everywhere: job → hold → wallet.
+ * settlement and moves no money. Lock order everywhere: job → hold → wallet (a
+ * reservation locks the wallet, then inserts a hold no one else can hold yet).
+ *
+ * Given a Database these statements go through its raw driver (`Database.query`); given
+ * a Prisma client or a transaction they join it (see client.ts).
  */
 import { ApiError } from "../errors.ts";
 import type { TransactionClient } from "../db/index.ts";
-import { inTransaction, type WalletDb } from "./client.ts";
-import { insertWalletIfMissing } from "./credit.ts";
+import { runStatement, type WalletDb } from "./client.ts";
 import { insufficientFunds, spendCapExceeded } from "./errors.ts";
 
 export interface ReserveInput {
@@ -27,6 +45,8 @@ export interface ReserveInput {
   apiKeyId?: string | null;
   /** The key's cap over the trailing 24 h (captured + held); null/undefined = no cap. */
   dailySpendCapMicros?: bigint | null;
+  /** Refuse (429 `concurrency_limit`) when the workspace already holds this many; null/undefined = no cap. */
+  maxInFlight?: number | null;
 }
 
 export interface HoldResult {
@@ -38,17 +58,44 @@ export interface HoldResult {
   created: boolean;
 }
 
-interface WalletRow {
-  balance_micros: bigint;
-  reserved_micros: bigint;
+/** What `aeriox_reserve` (and `aeriox_accept_job`) return: which check refused, and the figures for its error. */
+export interface ReserveOutcomeRow {
+  outcome: "reserved" | "existing" | "hold_conflict" | "concurrency_limit" | "spend_cap_exceeded" | "insufficient_funds";
+  held_micros: bigint | null;
+  available_micros: bigint | null;
+  held_count: number | null;
+  spent_micros: bigint | null;
 }
 
-async function lockWallet(tx: TransactionClient, workspaceId: string): Promise<WalletRow> {
-  const lock = () => tx.$queryRaw<WalletRow[]>`SELECT balance_micros, reserved_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid FOR UPDATE`;
-  const rows = await lock();
-  if (rows[0]) return rows[0];
-  await insertWalletIfMissing(tx, workspaceId);
-  return (await lock())[0]!;
+/** Retry-After of a 429 `concurrency_limit`. */
+const CONCURRENCY_RETRY_AFTER_S = 5;
+
+/** The reservation's result, or the error of the check that refused it (the same codes and `details` as ever). */
+export function reservationResult(row: ReserveOutcomeRow, input: ReserveInput): HoldResult {
+  const available = row.available_micros ?? 0n;
+  switch (row.outcome) {
+    case "reserved":
+    case "existing":
+      return { jobId: input.jobId, heldMicros: row.held_micros ?? input.amountMicros, availableMicros: available, created: row.outcome === "reserved" };
+    case "hold_conflict":
+      throw new ApiError(409, "hold_conflict", "This job already has a reservation in another workspace");
+    case "concurrency_limit": {
+      const inFlight = row.held_count ?? 0;
+      throw ApiError.tooManyRequests("concurrency_limit", `This workspace already has ${inFlight} jobs in flight (limit ${input.maxInFlight})`, CONCURRENCY_RETRY_AFTER_S);
+    }
+    case "spend_cap_exceeded":
+      throw spendCapExceeded(input.dailySpendCapMicros!, row.spent_micros ?? 0n, input.amountMicros);
+    case "insufficient_funds":
+      throw insufficientFunds(input.amountMicros, available);
+    default:
+      throw new Error(`unknown reservation outcome ${String(row.outcome)}`);
+  }
+}
+
+/** The cap arguments as the SQL functions take them (null = no check). */
+export function reserveCaps(input: ReserveInput): { spendCap: bigint | null; maxHeld: number | null } {
+  const spendCap = input.apiKeyId && input.dailySpendCapMicros !== null && input.dailySpendCapMicros !== undefined ? input.dailySpendCapMicros : null;
+  return { spendCap, maxHeld: input.maxInFlight ?? null };
 }
 
 /** Captured (by capture time) plus still-held spend of a key over the trailing 24 h (read-only; estimates use it too). */
@@ -62,34 +109,16 @@ export async function keySpend24h(tx: Pick<TransactionClient, "$queryRaw">, apiK
   return rows[0]?.spent ?? 0n;
 }
 
+const RESERVE_SQL = `
+  SELECT outcome, held_micros, available_micros, held_count, spent_micros
+    FROM aeriox_reserve($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::integer)`;
+
 export async function reserve(db: WalletDb, input: ReserveInput): Promise<HoldResult> {
   const { workspaceId, jobId, amountMicros } = input;
   if (amountMicros < 0n) throw new RangeError("reservation must not be negative");
-
-  return inTransaction(db, async (tx) => {
-    const wallet = await lockWallet(tx, workspaceId);
-    const existing = await tx.hold.findUnique({ where: { jobId } });
-    if (existing) {
-      if (existing.workspaceId !== workspaceId) throw new ApiError(409, "hold_conflict", "This job already has a reservation in another workspace");
-      return { jobId, heldMicros: existing.amountMicros, availableMicros: wallet.balance_micros - wallet.reserved_micros, created: false };
-    }
-
-    if (input.apiKeyId && input.dailySpendCapMicros !== null && input.dailySpendCapMicros !== undefined) {
-      const spent = await keySpend24h(tx, input.apiKeyId);
-      if (spent + amountMicros > input.dailySpendCapMicros) throw spendCapExceeded(input.dailySpendCapMicros, spent, amountMicros);
-    }
-
-    const available = wallet.balance_micros - wallet.reserved_micros;
-    if (available < amountMicros) throw insufficientFunds(amountMicros, available);
-    // Conditional even under the lock: the database, not this process, has the last word.
-    const updated = await tx.$queryRaw<WalletRow[]>`
-      UPDATE wallets SET reserved_micros = reserved_micros + ${amountMicros}, updated_at = now()
-       WHERE workspace_id = ${workspaceId}::uuid AND balance_micros - reserved_micros >= ${amountMicros}
-      RETURNING balance_micros, reserved_micros`;
-    if (!updated[0]) throw insufficientFunds(amountMicros, available);
-    await tx.hold.create({ data: { jobId, workspaceId, apiKeyId: input.apiKeyId ?? null, amountMicros } });
-    return { jobId, heldMicros: amountMicros, availableMicros: updated[0].balance_micros - updated[0].reserved_micros, created: true };
-  });
+  const { spendCap, maxHeld } = reserveCaps(input);
+  const rows = await runStatement<ReserveOutcomeRow>(db, RESERVE_SQL, [workspaceId, jobId, input.apiKeyId ?? null, amountMicros, spendCap, maxHeld]);
+  return reservationResult(rows[0]!, input);
 }
 
 export interface Settlement {
@@ -103,18 +132,14 @@ export interface Settlement {
 }
 
 interface HoldRow {
-  workspace_id: string;
-  api_key_id: string | null;
   amount_micros: bigint;
   status: "held" | "captured" | "released";
   captured_micros: bigint | null;
 }
 
-/** Locks the hold so a concurrent capture and release of one job queue on it. */
-async function lockHold(tx: TransactionClient, jobId: string): Promise<HoldRow> {
-  const rows = await tx.$queryRaw<HoldRow[]>`
-    SELECT workspace_id::text, api_key_id::text, amount_micros, status::text, captured_micros
-      FROM holds WHERE job_id = ${jobId}::uuid FOR UPDATE`;
+/** The hold as it stands, after a settlement statement changed nothing. */
+async function readHold(db: WalletDb, jobId: string): Promise<HoldRow> {
+  const rows = await runStatement<HoldRow>(db, `SELECT amount_micros, status::text AS status, captured_micros FROM holds WHERE job_id = $1::uuid`, [jobId]);
   if (!rows[0]) throw new ApiError(500, "hold_not_found", `No reservation exists for job ${jobId}`);
   return rows[0];
 }
@@ -136,44 +161,60 @@ export interface CaptureInput {
   logger?: { warn(obj: object, msg: string): void };
 }
 
+// The wallet and ledger writes read `settled`, so they happen only for the hold this
+// statement moved out of `held`: a concurrent or repeated settlement waits on the hold's
+// row lock, then finds it settled and moves nothing. UNIQUE (job_id, kind) on the ledger
+// stays the last line of defence against a second debit.
+const CAPTURE_SQL = `
+  WITH settled AS (
+    UPDATE holds SET status = 'captured', captured_micros = COALESCE($2::bigint, amount_micros), settled_at = now()
+     WHERE job_id = $1::uuid AND status = 'held' AND COALESCE($2::bigint, amount_micros) <= amount_micros
+    RETURNING workspace_id, api_key_id, amount_micros, captured_micros
+  ), entry AS (
+    INSERT INTO ledger_entries (workspace_id, kind, amount_micros, job_id, api_key_id)
+    SELECT workspace_id, 'capture'::ledger_entry_kind, -captured_micros, $1::uuid, api_key_id FROM settled
+  ), wallet AS (
+    UPDATE wallets AS w
+       SET balance_micros = w.balance_micros - s.captured_micros, reserved_micros = w.reserved_micros - s.amount_micros,
+           held_count = w.held_count - 1, updated_at = now()
+      FROM settled AS s WHERE w.workspace_id = s.workspace_id
+  )
+  SELECT amount_micros, captured_micros FROM settled`;
+
 export async function capture(db: WalletDb, input: CaptureInput): Promise<Settlement> {
   const { jobId } = input;
-  return inTransaction(db, async (tx) => {
-    const hold = await lockHold(tx, jobId);
+  const actual = input.actualMicros ?? null;
+  if (actual !== null && actual < 0n) throw new RangeError("actual cost must not be negative");
+  const rows = await runStatement<{ amount_micros: bigint; captured_micros: bigint }>(db, CAPTURE_SQL, [jobId, actual]);
+  const done = rows[0];
+  if (!done) {
+    const hold = await readHold(db, jobId);
     if (hold.status !== "held") return existingSettlement(jobId, hold);
-
-    let actual = input.actualMicros;
-    if (actual === null || actual === undefined) {
-      actual = hold.amount_micros;
-      (input.logger ?? { warn: (o: object, m: string) => console.warn(m, o) }).warn({ jobId, heldMicros: String(actual) }, "capture without an actual cost: settling at the reserved amount");
-    }
-    if (actual < 0n) throw new RangeError("actual cost must not be negative");
-    if (actual > hold.amount_micros) {
-      // The estimate is the customer's ceiling; charging more is a pricing bug, never silent.
-      throw new ApiError(500, "capture_exceeds_hold", `Capture of ${actual} micros exceeds the ${hold.amount_micros} micros reserved for job ${jobId}`);
-    }
-
-    await tx.$executeRaw`UPDATE holds SET status = 'captured', captured_micros = ${actual}, settled_at = now() WHERE job_id = ${jobId}::uuid AND status = 'held'`;
-    // UNIQUE (job_id, kind) is the last line of defence against a second debit.
-    await tx.$executeRaw`
-      INSERT INTO ledger_entries (workspace_id, kind, amount_micros, job_id, api_key_id)
-      VALUES (${hold.workspace_id}::uuid, 'capture', ${-actual}, ${jobId}::uuid, ${hold.api_key_id}::uuid)`;
-    await tx.$executeRaw`
-      UPDATE wallets SET balance_micros = balance_micros - ${actual}, reserved_micros = reserved_micros - ${hold.amount_micros}, updated_at = now()
-       WHERE workspace_id = ${hold.workspace_id}::uuid`;
-    return { jobId, status: "captured", heldMicros: hold.amount_micros, capturedMicros: actual, alreadySettled: false };
-  });
+    // Still held, so the CAS refused the amount: the estimate is the customer's ceiling;
+    // charging more is a pricing bug, never silent.
+    throw new ApiError(500, "capture_exceeds_hold", `Capture of ${actual} micros exceeds the ${hold.amount_micros} micros reserved for job ${jobId}`);
+  }
+  if (actual === null) {
+    (input.logger ?? { warn: (o: object, m: string) => console.warn(m, o) }).warn({ jobId, heldMicros: String(done.amount_micros) }, "capture without an actual cost: settling at the reserved amount");
+  }
+  return { jobId, status: "captured", heldMicros: done.amount_micros, capturedMicros: done.captured_micros, alreadySettled: false };
 }
+
+const RELEASE_SQL = `
+  WITH settled AS (
+    UPDATE holds SET status = 'released', settled_at = now()
+     WHERE job_id = $1::uuid AND status = 'held'
+    RETURNING workspace_id, amount_micros
+  ), wallet AS (
+    UPDATE wallets AS w
+       SET reserved_micros = w.reserved_micros - s.amount_micros, held_count = w.held_count - 1, updated_at = now()
+      FROM settled AS s WHERE w.workspace_id = s.workspace_id
+  )
+  SELECT amount_micros FROM settled`;
 
 export async function release(db: WalletDb, input: { jobId: string }): Promise<Settlement> {
   const { jobId } = input;
-  return inTransaction(db, async (tx) => {
-    const hold = await lockHold(tx, jobId);
-    if (hold.status !== "held") return existingSettlement(jobId, hold);
-    await tx.$executeRaw`UPDATE holds SET status = 'released', settled_at = now() WHERE job_id = ${jobId}::uuid AND status = 'held'`;
-    await tx.$executeRaw`
-      UPDATE wallets SET reserved_micros = reserved_micros - ${hold.amount_micros}, updated_at = now()
-       WHERE workspace_id = ${hold.workspace_id}::uuid`;
-    return { jobId, status: "released", heldMicros: hold.amount_micros, capturedMicros: 0n, alreadySettled: false };
-  });
+  const rows = await runStatement<{ amount_micros: bigint }>(db, RELEASE_SQL, [jobId]);
+  if (!rows[0]) return existingSettlement(jobId, await readHold(db, jobId));
+  return { jobId, status: "released", heldMicros: rows[0].amount_micros, capturedMicros: 0n, alreadySettled: false };
 }

@@ -38,6 +38,10 @@ export interface WalletAudit {
   ledgerSumMicros: bigint;
   reservedMicros: bigint;
   openHoldsMicros: bigint;
+  /** `wallets.held_count`, the in-flight counter. */
+  heldCount: number;
+  /** Holds still `held`, counted. */
+  openHoldsCount: number;
   /** Every broken invariant, in words; empty when the wallet is consistent. */
   problems: string[];
 }
@@ -45,16 +49,20 @@ export interface WalletAudit {
 /** The docs/ARCHITECTURE.md money invariants, checked for one workspace (tests call this after every scenario). */
 export async function auditWallet(db: WalletDb, workspaceId: string): Promise<WalletAudit> {
   const client = queryClient(db);
-  const rows = await client.$queryRaw<Array<{ balance: bigint; reserved: bigint; ledger: bigint; held: bigint }>>`
+  const rows = await client.$queryRaw<Array<{ balance: bigint; reserved: bigint; ledger: bigint; held: bigint; held_count: number; open_holds: number }>>`
     SELECT COALESCE((SELECT balance_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS balance,
            COALESCE((SELECT reserved_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS reserved,
            COALESCE((SELECT SUM(amount_micros) FROM ledger_entries WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS ledger,
-           COALESCE((SELECT SUM(amount_micros) FROM holds WHERE workspace_id = ${workspaceId}::uuid AND status = 'held'), 0)::bigint AS held`;
+           COALESCE((SELECT SUM(amount_micros) FROM holds WHERE workspace_id = ${workspaceId}::uuid AND status = 'held'), 0)::bigint AS held,
+           COALESCE((SELECT held_count FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::integer AS held_count,
+           (SELECT COUNT(*) FROM holds WHERE workspace_id = ${workspaceId}::uuid AND status = 'held')::integer AS open_holds`;
   const r = rows[0]!;
   const problems: string[] = [];
   if (r.balance !== r.ledger) problems.push(`balance ${r.balance} != sum(ledger_entries) ${r.ledger}`);
   if (r.reserved !== r.held) problems.push(`reserved ${r.reserved} != sum(open holds) ${r.held}`);
+  // The in-flight cap reads this counter (holds.ts): it must be exact, not an estimate.
+  if (r.held_count !== r.open_holds) problems.push(`held_count ${r.held_count} != number of open holds ${r.open_holds}`);
   if (r.reserved < 0n) problems.push(`reserved ${r.reserved} < 0`);
   if (r.balance - r.reserved < 0n) problems.push(`available ${r.balance - r.reserved} < 0`);
-  return { balanceMicros: r.balance, ledgerSumMicros: r.ledger, reservedMicros: r.reserved, openHoldsMicros: r.held, problems };
+  return { balanceMicros: r.balance, ledgerSumMicros: r.ledger, reservedMicros: r.reserved, openHoldsMicros: r.held, heldCount: r.held_count, openHoldsCount: r.open_holds, problems };
 }

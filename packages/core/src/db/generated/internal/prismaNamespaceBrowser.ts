@@ -212,6 +212,7 @@ export const WalletScalarFieldEnum = {
   workspaceId: 'workspaceId',
   balanceMicros: 'balanceMicros',
   reservedMicros: 'reservedMicros',
+  heldCount: 'heldCount',
   currency: 'currency',
   stripeCustomerId: 'stripeCustomerId',
   autoRechargeEnabled: 'autoRechargeEnabled',

@@ -903,14 +903,6 @@ export type NullableIntFieldUpdateOperationsInput = {
   divide?: number
 }
 
-export type IntFieldUpdateOperationsInput = {
-  set?: number
-  increment?: number
-  decrement?: number
-  multiply?: number
-  divide?: number
-}
-
 export type JobUpdateoutputAssetIdsInput = {
   set?: string[]
   push?: string | string[]

@@ -30,6 +30,7 @@ export type AggregateWallet = {
 export type WalletAvgAggregateOutputType = {
   balanceMicros: number | null
   reservedMicros: number | null
+  heldCount: number | null
   autoRechargeThresholdMicros: number | null
   autoRechargeAmountMicros: number | null
 }
@@ -37,6 +38,7 @@ export type WalletAvgAggregateOutputType = {
 export type WalletSumAggregateOutputType = {
   balanceMicros: bigint | null
   reservedMicros: bigint | null
+  heldCount: number | null
   autoRechargeThresholdMicros: bigint | null
   autoRechargeAmountMicros: bigint | null
 }
@@ -45,6 +47,7 @@ export type WalletMinAggregateOutputType = {
   workspaceId: string | null
   balanceMicros: bigint | null
   reservedMicros: bigint | null
+  heldCount: number | null
   currency: string | null
   stripeCustomerId: string | null
   autoRechargeEnabled: boolean | null
@@ -59,6 +62,7 @@ export type WalletMaxAggregateOutputType = {
   workspaceId: string | null
   balanceMicros: bigint | null
   reservedMicros: bigint | null
+  heldCount: number | null
   currency: string | null
   stripeCustomerId: string | null
   autoRechargeEnabled: boolean | null
@@ -73,6 +77,7 @@ export type WalletCountAggregateOutputType = {
   workspaceId: number
   balanceMicros: number
   reservedMicros: number
+  heldCount: number
   currency: number
   stripeCustomerId: number
   autoRechargeEnabled: number
@@ -88,6 +93,7 @@ export type WalletCountAggregateOutputType = {
 export type WalletAvgAggregateInputType = {
   balanceMicros?: true
   reservedMicros?: true
+  heldCount?: true
   autoRechargeThresholdMicros?: true
   autoRechargeAmountMicros?: true
 }
@@ -95,6 +101,7 @@ export type WalletAvgAggregateInputType = {
 export type WalletSumAggregateInputType = {
   balanceMicros?: true
   reservedMicros?: true
+  heldCount?: true
   autoRechargeThresholdMicros?: true
   autoRechargeAmountMicros?: true
 }
@@ -103,6 +110,7 @@ export type WalletMinAggregateInputType = {
   workspaceId?: true
   balanceMicros?: true
   reservedMicros?: true
+  heldCount?: true
   currency?: true
   stripeCustomerId?: true
   autoRechargeEnabled?: true
@@ -117,6 +125,7 @@ export type WalletMaxAggregateInputType = {
   workspaceId?: true
   balanceMicros?: true
   reservedMicros?: true
+  heldCount?: true
   currency?: true
   stripeCustomerId?: true
   autoRechargeEnabled?: true
@@ -131,6 +140,7 @@ export type WalletCountAggregateInputType = {
   workspaceId?: true
   balanceMicros?: true
   reservedMicros?: true
+  heldCount?: true
   currency?: true
   stripeCustomerId?: true
   autoRechargeEnabled?: true
@@ -232,6 +242,7 @@ export type WalletGroupByOutputType = {
   workspaceId: string
   balanceMicros: bigint
   reservedMicros: bigint
+  heldCount: number
   currency: string
   stripeCustomerId: string | null
   autoRechargeEnabled: boolean
@@ -269,6 +280,7 @@ export type WalletWhereInput = {
   workspaceId?: Prisma.UuidFilter<"Wallet"> | string
   balanceMicros?: Prisma.BigIntFilter<"Wallet"> | bigint | number
   reservedMicros?: Prisma.BigIntFilter<"Wallet"> | bigint | number
+  heldCount?: Prisma.IntFilter<"Wallet"> | number
   currency?: Prisma.StringFilter<"Wallet"> | string
   stripeCustomerId?: Prisma.StringNullableFilter<"Wallet"> | string | null
   autoRechargeEnabled?: Prisma.BoolFilter<"Wallet"> | boolean
@@ -284,6 +296,7 @@ export type WalletOrderByWithRelationInput = {
   workspaceId?: Prisma.SortOrder
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   stripeCustomerId?: Prisma.SortOrderInput | Prisma.SortOrder
   autoRechargeEnabled?: Prisma.SortOrder
@@ -302,6 +315,7 @@ export type WalletWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.WalletWhereInput | Prisma.WalletWhereInput[]
   balanceMicros?: Prisma.BigIntFilter<"Wallet"> | bigint | number
   reservedMicros?: Prisma.BigIntFilter<"Wallet"> | bigint | number
+  heldCount?: Prisma.IntFilter<"Wallet"> | number
   currency?: Prisma.StringFilter<"Wallet"> | string
   stripeCustomerId?: Prisma.StringNullableFilter<"Wallet"> | string | null
   autoRechargeEnabled?: Prisma.BoolFilter<"Wallet"> | boolean
@@ -317,6 +331,7 @@ export type WalletOrderByWithAggregationInput = {
   workspaceId?: Prisma.SortOrder
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   stripeCustomerId?: Prisma.SortOrderInput | Prisma.SortOrder
   autoRechargeEnabled?: Prisma.SortOrder
@@ -339,6 +354,7 @@ export type WalletScalarWhereWithAggregatesInput = {
   workspaceId?: Prisma.UuidWithAggregatesFilter<"Wallet"> | string
   balanceMicros?: Prisma.BigIntWithAggregatesFilter<"Wallet"> | bigint | number
   reservedMicros?: Prisma.BigIntWithAggregatesFilter<"Wallet"> | bigint | number
+  heldCount?: Prisma.IntWithAggregatesFilter<"Wallet"> | number
   currency?: Prisma.StringWithAggregatesFilter<"Wallet"> | string
   stripeCustomerId?: Prisma.StringNullableWithAggregatesFilter<"Wallet"> | string | null
   autoRechargeEnabled?: Prisma.BoolWithAggregatesFilter<"Wallet"> | boolean
@@ -352,6 +368,7 @@ export type WalletScalarWhereWithAggregatesInput = {
 export type WalletCreateInput = {
   balanceMicros?: bigint | number
   reservedMicros?: bigint | number
+  heldCount?: number
   currency?: string
   stripeCustomerId?: string | null
   autoRechargeEnabled?: boolean
@@ -367,6 +384,7 @@ export type WalletUncheckedCreateInput = {
   workspaceId: string
   balanceMicros?: bigint | number
   reservedMicros?: bigint | number
+  heldCount?: number
   currency?: string
   stripeCustomerId?: string | null
   autoRechargeEnabled?: boolean
@@ -380,6 +398,7 @@ export type WalletUncheckedCreateInput = {
 export type WalletUpdateInput = {
   balanceMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   reservedMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldCount?: Prisma.IntFieldUpdateOperationsInput | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   stripeCustomerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeEnabled?: Prisma.BoolFieldUpdateOperationsInput | boolean
@@ -395,6 +414,7 @@ export type WalletUncheckedUpdateInput = {
   workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
   balanceMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   reservedMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldCount?: Prisma.IntFieldUpdateOperationsInput | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   stripeCustomerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeEnabled?: Prisma.BoolFieldUpdateOperationsInput | boolean
@@ -409,6 +429,7 @@ export type WalletCreateManyInput = {
   workspaceId: string
   balanceMicros?: bigint | number
   reservedMicros?: bigint | number
+  heldCount?: number
   currency?: string
   stripeCustomerId?: string | null
   autoRechargeEnabled?: boolean
@@ -422,6 +443,7 @@ export type WalletCreateManyInput = {
 export type WalletUpdateManyMutationInput = {
   balanceMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   reservedMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldCount?: Prisma.IntFieldUpdateOperationsInput | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   stripeCustomerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeEnabled?: Prisma.BoolFieldUpdateOperationsInput | boolean
@@ -436,6 +458,7 @@ export type WalletUncheckedUpdateManyInput = {
   workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
   balanceMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   reservedMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldCount?: Prisma.IntFieldUpdateOperationsInput | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   stripeCustomerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeEnabled?: Prisma.BoolFieldUpdateOperationsInput | boolean
@@ -455,6 +478,7 @@ export type WalletCountOrderByAggregateInput = {
   workspaceId?: Prisma.SortOrder
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   stripeCustomerId?: Prisma.SortOrder
   autoRechargeEnabled?: Prisma.SortOrder
@@ -468,6 +492,7 @@ export type WalletCountOrderByAggregateInput = {
 export type WalletAvgOrderByAggregateInput = {
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   autoRechargeThresholdMicros?: Prisma.SortOrder
   autoRechargeAmountMicros?: Prisma.SortOrder
 }
@@ -476,6 +501,7 @@ export type WalletMaxOrderByAggregateInput = {
   workspaceId?: Prisma.SortOrder
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   stripeCustomerId?: Prisma.SortOrder
   autoRechargeEnabled?: Prisma.SortOrder
@@ -490,6 +516,7 @@ export type WalletMinOrderByAggregateInput = {
   workspaceId?: Prisma.SortOrder
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   currency?: Prisma.SortOrder
   stripeCustomerId?: Prisma.SortOrder
   autoRechargeEnabled?: Prisma.SortOrder
@@ -503,6 +530,7 @@ export type WalletMinOrderByAggregateInput = {
 export type WalletSumOrderByAggregateInput = {
   balanceMicros?: Prisma.SortOrder
   reservedMicros?: Prisma.SortOrder
+  heldCount?: Prisma.SortOrder
   autoRechargeThresholdMicros?: Prisma.SortOrder
   autoRechargeAmountMicros?: Prisma.SortOrder
 }
@@ -547,6 +575,14 @@ export type BigIntFieldUpdateOperationsInput = {
   divide?: bigint | number
 }
 
+export type IntFieldUpdateOperationsInput = {
+  set?: number
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
 export type BoolFieldUpdateOperationsInput = {
   set?: boolean
 }
@@ -554,6 +590,7 @@ export type BoolFieldUpdateOperationsInput = {
 export type WalletCreateWithoutWorkspaceInput = {
   balanceMicros?: bigint | number
   reservedMicros?: bigint | number
+  heldCount?: number
   currency?: string
   stripeCustomerId?: string | null
   autoRechargeEnabled?: boolean
@@ -567,6 +604,7 @@ export type WalletCreateWithoutWorkspaceInput = {
 export type WalletUncheckedCreateWithoutWorkspaceInput = {
   balanceMicros?: bigint | number
   reservedMicros?: bigint | number
+  heldCount?: number
   currency?: string
   stripeCustomerId?: string | null
   autoRechargeEnabled?: boolean
@@ -596,6 +634,7 @@ export type WalletUpdateToOneWithWhereWithoutWorkspaceInput = {
 export type WalletUpdateWithoutWorkspaceInput = {
   balanceMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   reservedMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldCount?: Prisma.IntFieldUpdateOperationsInput | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   stripeCustomerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeEnabled?: Prisma.BoolFieldUpdateOperationsInput | boolean
@@ -609,6 +648,7 @@ export type WalletUpdateWithoutWorkspaceInput = {
 export type WalletUncheckedUpdateWithoutWorkspaceInput = {
   balanceMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   reservedMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  heldCount?: Prisma.IntFieldUpdateOperationsInput | number
   currency?: Prisma.StringFieldUpdateOperationsInput | string
   stripeCustomerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeEnabled?: Prisma.BoolFieldUpdateOperationsInput | boolean
@@ -625,6 +665,7 @@ export type WalletSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   workspaceId?: boolean
   balanceMicros?: boolean
   reservedMicros?: boolean
+  heldCount?: boolean
   currency?: boolean
   stripeCustomerId?: boolean
   autoRechargeEnabled?: boolean
@@ -640,6 +681,7 @@ export type WalletSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extens
   workspaceId?: boolean
   balanceMicros?: boolean
   reservedMicros?: boolean
+  heldCount?: boolean
   currency?: boolean
   stripeCustomerId?: boolean
   autoRechargeEnabled?: boolean
@@ -655,6 +697,7 @@ export type WalletSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extens
   workspaceId?: boolean
   balanceMicros?: boolean
   reservedMicros?: boolean
+  heldCount?: boolean
   currency?: boolean
   stripeCustomerId?: boolean
   autoRechargeEnabled?: boolean
@@ -670,6 +713,7 @@ export type WalletSelectScalar = {
   workspaceId?: boolean
   balanceMicros?: boolean
   reservedMicros?: boolean
+  heldCount?: boolean
   currency?: boolean
   stripeCustomerId?: boolean
   autoRechargeEnabled?: boolean
@@ -680,7 +724,7 @@ export type WalletSelectScalar = {
   updatedAt?: boolean
 }
 
-export type WalletOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"workspaceId" | "balanceMicros" | "reservedMicros" | "currency" | "stripeCustomerId" | "autoRechargeEnabled" | "autoRechargeThresholdMicros" | "autoRechargeAmountMicros" | "autoRechargePaymentMethodId" | "autoRechargeInFlightUntil" | "updatedAt", ExtArgs["result"]["wallet"]>
+export type WalletOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"workspaceId" | "balanceMicros" | "reservedMicros" | "heldCount" | "currency" | "stripeCustomerId" | "autoRechargeEnabled" | "autoRechargeThresholdMicros" | "autoRechargeAmountMicros" | "autoRechargePaymentMethodId" | "autoRechargeInFlightUntil" | "updatedAt", ExtArgs["result"]["wallet"]>
 export type WalletInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }
@@ -700,6 +744,10 @@ export type $WalletPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     workspaceId: string
     balanceMicros: bigint
     reservedMicros: bigint
+    /**
+     * Holds still `held` (= jobs in flight); kept by accept/capture/release, read by the in-flight cap.
+     */
+    heldCount: number
     currency: string
     stripeCustomerId: string | null
     autoRechargeEnabled: boolean
@@ -1138,6 +1186,7 @@ export interface WalletFieldRefs {
   readonly workspaceId: Prisma.FieldRef<"Wallet", 'String'>
   readonly balanceMicros: Prisma.FieldRef<"Wallet", 'BigInt'>
   readonly reservedMicros: Prisma.FieldRef<"Wallet", 'BigInt'>
+  readonly heldCount: Prisma.FieldRef<"Wallet", 'Int'>
   readonly currency: Prisma.FieldRef<"Wallet", 'String'>
   readonly stripeCustomerId: Prisma.FieldRef<"Wallet", 'String'>
   readonly autoRechargeEnabled: Prisma.FieldRef<"Wallet", 'Boolean'>
