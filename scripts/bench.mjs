@@ -28,6 +28,30 @@ function waitForLine(child, pattern, label) {
   });
 }
 
+/**
+ * Keeps `inFlight` local/tts renders (5,000 characters each, through the synchronous audio
+ * endpoint) going until stopped: the render pool stays busy while a row is measured.
+ */
+function renderLoad(apiUrl, auth, inFlight = 6) {
+  const body = JSON.stringify({ model: "local/tts", text: "The quick brown fox jumps over the lazy dog. ".repeat(111) });
+  let stopped = false;
+  let completed = 0;
+  const loop = async () => {
+    while (!stopped) {
+      const res = await fetch(`${apiUrl}/v1/audio/generate`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body });
+      if ((await res.json()).status === "completed") completed++;
+    }
+  };
+  const loops = Array.from({ length: inFlight }, loop);
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      return completed;
+    },
+  };
+}
+
 async function startFloor() {
   const code = `
     const express = require("express");
@@ -88,6 +112,10 @@ try {
   results.push(await run("GET /v1/me (API key auth + DB read)", { url: `${api.url}/v1/me`, headers: auth }));
   results.push(await run("GET /v1/jobs/{id} (poll)", { url: `${api.url}/v1/jobs/${job_id}`, headers: auth }));
   results.push(await run("GET /v1/pricing (public catalog)", { url: `${api.url}/v1/pricing` }));
+  // Rendering runs in worker threads (ARCHITECTURE.md, Jobs, "Rendering"): the API answers beside it.
+  const renders = renderLoad(api.url, auth);
+  results.push(await run("GET /v1/pricing while local/tts renders", { url: `${api.url}/v1/pricing` }));
+  console.log(`local/tts renders completed during that row: ${await renders.stop()}`);
 
   const floorRps = results[0].rps;
   console.log("target".padEnd(42) + "req/s".padStart(9) + "p50 ms".padStart(9) + "p99 ms".padStart(9) + "  vs floor" + "  non-2xx");
