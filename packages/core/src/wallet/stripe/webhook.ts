@@ -14,6 +14,9 @@ import type { Config } from "../../config.ts";
 import { credit } from "../credit.ts";
 import { MICROS_PER_CENT } from "./client.ts";
 
+/** Stripe's largest USD charge ($999,999.99); beyond it an amount is not one Stripe sent. */
+const STRIPE_MAX_AMOUNT_CENTS = 99_999_999;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface WebhookServices {
@@ -92,8 +95,8 @@ export async function handleStripeEvent(services: WebhookServices, event: Stripe
   // Stripe amounts are integer cents; anything else is not an amount Stripe sent, so it is
   // acknowledged (Stripe must not retry it) and credits nothing: the ledger never sees a fraction.
   const received: unknown = intent.amount_received ?? 0;
-  if (typeof received !== "number" || !Number.isSafeInteger(received)) {
-    logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "payment_intent.succeeded whose amount_received is not a whole number of cents: ignored");
+  if (typeof received !== "number" || !Number.isSafeInteger(received) || received > STRIPE_MAX_AMOUNT_CENTS) {
+    logger.warn({ eventId: event.id, paymentIntentId: intent.id }, "payment_intent.succeeded whose amount_received is not a whole number of cents Stripe can charge: ignored");
     return { ...base, action: "ignored" };
   }
   const cents = BigInt(received);
