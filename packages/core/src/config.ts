@@ -37,6 +37,8 @@ const envSchema = z.object({
   /** Deepest nesting of arrays/objects a JSON body may have; checked right after parsing, before validation (ARCHITECTURE.md, Errors and inputs). */
   BODY_MAX_DEPTH: z.coerce.number().int().min(4).max(256).default(32),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** How long a process may trust a resolved key or token without the database: the longest a revocation takes to reach every process. */
+  CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(86400),
   /** Keys that work and are not being rotated away, per workspace: per-key rate limits must not multiply without bound. */
   MAX_ACTIVE_KEYS_PER_WORKSPACE: z.coerce.number().int().min(1).max(100_000).default(100),

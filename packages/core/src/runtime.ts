@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { openDatabase, type Database } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
+import { createCredentialCache, type CredentialCache } from "./auth/credential-cache.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./auth/rate-limit.ts";
 import { loadCatalog, type Catalog } from "./pricing/catalog.ts";
 import { createProviders, type Providers, type ProvidersOptions } from "./providers/registry.ts";
@@ -28,6 +29,8 @@ export interface Runtime {
   db: Database;
   redis: Redis | null;
   rateLimiter: RateLimiter;
+  /** Resolved keys and tokens, trusted for at most CREDENTIAL_CACHE_MS. */
+  credentials: CredentialCache;
   catalog: Catalog;
   providers: Providers;
   storage: AssetStorage;
@@ -119,6 +122,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       db,
       redis,
       rateLimiter,
+      credentials: createCredentialCache({ ttlMs: config.CREDENTIAL_CACHE_MS }),
       catalog,
       providers,
       storage,

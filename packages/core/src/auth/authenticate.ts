@@ -1,15 +1,25 @@
-/** Resolves a presented credential (API key or OAuth access token) to a Principal. */
+/**
+ * Resolves a presented credential (API key or OAuth access token) to a Principal,
+ * through the runtime's short-lived credential cache when it has one
+ * (credential-cache.ts: a revoked key fails everywhere within its TTL).
+ */
 import type { Runtime } from "../runtime.ts";
+import type { CredentialCache } from "./credential-cache.ts";
 import { hashApiKey, KEY_PREFIX } from "./api-keys.ts";
 import type { Principal, Scope } from "./principal.ts";
 import { authenticateAccessToken, looksLikeJwt } from "./oauth/access-tokens.ts";
 
-type Services = Pick<Runtime, "db" | "config">;
+type Services = Pick<Runtime, "db" | "config"> & { credentials?: CredentialCache };
 
 const lastUsedWrites = new Map<string, number>();
 const LAST_USED_INTERVAL_MS = 60_000;
 
-async function authenticateApiKey(services: Services, key: string): Promise<Principal | null> {
+interface Resolved {
+  principal: Principal;
+  expiresAt: Date | null;
+}
+
+async function authenticateApiKey(services: Services, key: string): Promise<Resolved | null> {
   const record = await services.db.prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) } });
   if (!record || record.revokedAt) return null;
   if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) return null;
@@ -19,7 +29,7 @@ async function authenticateApiKey(services: Services, key: string): Promise<Prin
     lastUsedWrites.set(record.id, now);
     services.db.prisma.apiKey.update({ where: { id: record.id }, data: { lastUsedAt: new Date(now) } }).catch(() => undefined);
   }
-  return {
+  const principal: Principal = {
     kind: "api_key",
     workspaceId: record.workspaceId,
     apiKeyId: record.id,
@@ -28,11 +38,17 @@ async function authenticateApiKey(services: Services, key: string): Promise<Prin
     dailySpendCapMicros: record.dailySpendCapMicros,
     clientId: null,
   };
+  return { principal, expiresAt: record.expiresAt };
 }
 
 export async function authenticateCredential(services: Services, credential: string): Promise<Principal | null> {
-  if (credential.startsWith(KEY_PREFIX)) return authenticateApiKey(services, credential);
+  const cached = services.credentials?.get(credential);
+  if (cached !== undefined) return cached;
+  let resolved: Resolved | null = null;
+  if (credential.startsWith(KEY_PREFIX)) resolved = await authenticateApiKey(services, credential);
   // OAuth access token: ES256 JWT, signature checked against our keys, revocation against the DB.
-  if (looksLikeJwt(credential)) return authenticateAccessToken(services, credential);
-  return null;
+  else if (looksLikeJwt(credential)) resolved = await authenticateAccessToken(services, credential);
+  else return null;
+  services.credentials?.set(credential, resolved?.principal ?? null, resolved?.expiresAt);
+  return resolved?.principal ?? null;
 }

@@ -15,8 +15,9 @@ import { microsToUsd } from "../money.ts";
 import { createApiKey, normalizeScopes, type ApiKeyRecord, type CreateApiKeyInput } from "./api-keys.ts";
 import { creditTrialOnce } from "./trial.ts";
 import type { Principal, Scope } from "./principal.ts";
+import type { CredentialCache } from "./credential-cache.ts";
 
-type Services = Pick<Runtime, "db" | "config">;
+type Services = Pick<Runtime, "db" | "config"> & { credentials?: CredentialCache };
 
 /** Keys that count against MAX_ACTIVE_KEYS_PER_WORKSPACE: working, and not already replaced by a rotation. */
 function activeKeys(workspaceId: string) {
@@ -119,10 +120,11 @@ async function findWorkspaceKey(services: Pick<Runtime, "db">, workspaceId: stri
   return record;
 }
 
-export async function revokeApiKey(services: Pick<Runtime, "db">, workspaceId: string, keyId: string): Promise<ApiKeyRecord> {
+export async function revokeApiKey(services: Pick<Runtime, "db"> & { credentials?: CredentialCache }, workspaceId: string, keyId: string): Promise<ApiKeyRecord> {
   const record = await findWorkspaceKey(services, workspaceId, keyId);
   const { count } = await services.db.prisma.apiKey.updateMany({ where: { id: keyId, workspaceId, revokedAt: null }, data: { revokedAt: new Date() } });
   if (count === 0) throw ApiError.conflict("already_revoked", "This API key is already revoked", { revoked_at: record.revokedAt?.toISOString() ?? null });
+  services.credentials?.forgetKey(keyId); // other processes: within CREDENTIAL_CACHE_MS
   return findWorkspaceKey(services, workspaceId, keyId);
 }
 
@@ -160,6 +162,7 @@ export async function rotateApiKey(
       data: { rotatedToId: issued.record.id, expiresAt: oldExpiresAt },
     });
     if (count === 0) throw refuse("already rotated");
+    services.credentials?.forgetKey(keyId); // its cached entry does not know the new expiry
     return { ...issued, oldExpiresAt };
   });
 }

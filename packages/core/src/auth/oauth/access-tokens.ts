@@ -91,12 +91,12 @@ export async function isAccessTokenRevoked(db: Database, claims: Pick<AccessToke
   return !row || row.jti_revoked || !row.family_ok;
 }
 
-export async function authenticateAccessToken(services: Services, token: string): Promise<Principal | null> {
+export async function authenticateAccessToken(services: Services, token: string): Promise<{ principal: Principal; expiresAt: Date } | null> {
   const claims = await verifyAccessTokenSignature(services, token);
   if (!claims) return null;
   if (await isAccessTokenRevoked(services.db, claims)) return null;
   const scopes = SCOPES.filter((s) => claims.scope.split(" ").includes(s)) as Scope[];
-  return {
+  const principal: Principal = {
     kind: "oauth",
     workspaceId: claims.sub,
     apiKeyId: null,
@@ -105,4 +105,5 @@ export async function authenticateAccessToken(services: Services, token: string)
     dailySpendCapMicros: null,
     clientId: claims.client_id,
   };
+  return { principal, expiresAt: new Date(claims.exp * 1000) };
 }

@@ -7,6 +7,7 @@ import type { Config } from "../../config.ts";
 import type { Database, DbClient } from "../../db/index.ts";
 import { looksLikeJwt, verifyAccessTokenSignature } from "./access-tokens.ts";
 import { hashSecret } from "./secrets.ts";
+import type { CredentialCache } from "../credential-cache.ts";
 
 export async function revokeFamily(db: DbClient, familyId: string): Promise<void> {
   const now = new Date();
@@ -19,7 +20,7 @@ export async function revokeFamily(db: DbClient, familyId: string): Promise<void
  * caller answers 200 regardless). When `client_id` is given it must match the token's.
  */
 export async function revokeToken(
-  services: { db: Database; config: Config },
+  services: { db: Database; config: Config; credentials?: CredentialCache },
   input: { token: string; token_type_hint?: string | undefined; client_id?: string | undefined },
 ): Promise<void> {
   const { db } = services;
@@ -40,5 +41,10 @@ export async function revokeToken(
   };
   // The hint only orders the lookups (RFC 7009 §2.1).
   const order = input.token_type_hint === "refresh_token" ? [asRefreshToken, asAccessToken] : [asAccessToken, asRefreshToken];
-  for (const attempt of order) if (await attempt()) return;
+  for (const attempt of order) {
+    if (await attempt()) {
+      services.credentials?.forgetOAuth(); // this process refuses it from the next request on
+      return;
+    }
+  }
 }

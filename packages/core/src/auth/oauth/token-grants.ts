@@ -19,10 +19,11 @@ import { isValidCodeVerifier, verifierMatchesChallenge } from "./pkce.ts";
 import { hashSecret, newSecret, REFRESH_TOKEN_PREFIX } from "./secrets.ts";
 import { signingKeys } from "./signing-keys.ts";
 import { revokeFamily } from "./revocation.ts";
+import type { CredentialCache } from "../credential-cache.ts";
 
 export const REFRESH_TOKEN_TTL_MS = 30 * 86400_000;
 
-type Services = { db: Database; config: Config };
+type Services = { db: Database; config: Config; credentials?: CredentialCache };
 
 export interface TokenRequest {
   grant_type?: string | undefined;
@@ -80,7 +81,7 @@ export async function exchangeAuthorizationCode(services: Services, req: TokenRe
     if (!code) return { error: "Unknown authorization code" } as const;
     if (claimed.count !== 1) {
       if (code.familyId) await revokeFamily(tx, code.familyId);
-      return { error: "Authorization code already used; the tokens it issued are revoked" } as const;
+      return { error: "Authorization code already used; the tokens it issued are revoked", revoked: true } as const;
     }
     if (code.expiresAt.getTime() <= now.getTime()) return { error: "Authorization code expired" } as const;
     if (code.clientId !== req.client_id) return { error: "Authorization code was issued to another client" } as const;
@@ -91,7 +92,10 @@ export async function exchangeAuthorizationCode(services: Services, req: TokenRe
     const refreshToken = await newRefreshToken(tx, family, code.scopes);
     return { family, scopes: code.scopes, refreshToken } as const;
   });
-  if ("error" in outcome) throw badGrant(outcome.error!);
+  if ("error" in outcome) {
+    if ("revoked" in outcome) services.credentials?.forgetOAuth(); // the family's access tokens die here at once
+    throw badGrant(outcome.error!);
+  }
   return respond(services, outcome.family, outcome.scopes, outcome.refreshToken);
 }
 
@@ -110,13 +114,16 @@ export async function refreshAccessToken(services: Services, req: TokenRequest):
     const rotated = await tx.oAuthRefreshToken.updateMany({ where: { id: token.id, rotatedAt: null, revokedAt: null }, data: { rotatedAt: now } });
     if (rotated.count !== 1) {
       await revokeFamily(tx, token.familyId);
-      return { error: "Refresh token already used; its token family is revoked" } as const;
+      return { error: "Refresh token already used; its token family is revoked", revoked: true } as const;
     }
     if (token.expiresAt.getTime() <= now.getTime()) return { error: "Refresh token expired" } as const;
     const refreshToken = await newRefreshToken(tx, token.family, token.scopes);
     return { family: token.family, scopes: token.scopes, refreshToken } as const;
   });
-  if ("error" in outcome) throw badGrant(outcome.error!);
+  if ("error" in outcome) {
+    if ("revoked" in outcome) services.credentials?.forgetOAuth(); // the family's access tokens die here at once
+    throw badGrant(outcome.error!);
+  }
   return respond(services, outcome.family, outcome.scopes, outcome.refreshToken);
 }
 
