@@ -89,7 +89,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const bad = () => ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned", { field: "query.cursor" });
+  const bad = () => ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned", { fields: [{ field: "query.cursor", message: "is not a cursor this API returned" }] });
   let parsed: unknown;
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
