@@ -1,0 +1,37 @@
+/** `Database.query`: the raw driver for hot statements answers alike on both deployments. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
+import { backends } from "./backends.ts";
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`Database.query on ${backend.name}`, () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase({ databaseUrl: backend.databaseUrl });
+    });
+    afterAll(async () => {
+      await db?.dispose();
+    });
+
+    it("returns int8 as bigint, int4 as number, timestamptz as Date, null as null — as Prisma's $queryRaw does", async () => {
+      const sql = `SELECT $1::bigint AS big, 7::integer AS small, '2026-01-02T03:04:05.678Z'::timestamptz AS at, NULL::bigint AS nothing, $2::text AS word`;
+      const [raw] = await db.query<Record<string, unknown>>(sql, [9_007_199_254_740_993n, "w"]);
+      const [viaPrisma] = await db.prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(sql, 9_007_199_254_740_993n, "w");
+      expect(raw).toEqual({ big: 9_007_199_254_740_993n, small: 7, at: new Date("2026-01-02T03:04:05.678Z"), nothing: null, word: "w" });
+      expect(raw).toEqual(viaPrisma);
+    });
+
+    it("binds parameters: SQL in a value stays a value", async () => {
+      const hostile = "x'; DROP TABLE wallets; --";
+      expect(await db.query<{ v: string }>(`SELECT $1::text AS v`, [hostile])).toEqual([{ v: hostile }]);
+      expect(await db.prisma.wallet.count()).toBeGreaterThanOrEqual(0);
+    });
+
+    it("sees what Prisma committed, and Prisma sees what it wrote", async () => {
+      const ws = await db.prisma.workspace.create({ data: { name: "raw" } });
+      await db.query(`INSERT INTO wallets (workspace_id, balance_micros) VALUES ($1::uuid, $2::bigint)`, [ws.id, 5n]);
+      expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws.id } })).balanceMicros).toBe(5n);
+      expect(await db.query(`SELECT name FROM workspaces WHERE id = $1::uuid`, [ws.id])).toEqual([{ name: "raw" }]);
+    });
+  });
+}

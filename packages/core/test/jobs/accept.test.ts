@@ -1,0 +1,258 @@
+/**
+ * Accepting a job in one statement (docs/ARCHITECTURE.md, Money, "Hot path"): the
+ * in-flight cap, the key's spend cap and the balance hold exactly under concurrency,
+ * and `wallets.held_count` stays equal to the holds still held through every settlement.
+ * Jobs are accepted through `submitJob` with a queue that only records ids, so nothing
+ * runs and every accepted job stays in flight until the test settles it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
+import { migrate, MIGRATIONS_DIR } from "../../src/db/migrate.ts";
+import { loadConfig, type Config } from "../../src/config.ts";
+import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
+import { completeJob, endJobWithRefund } from "../../src/jobs/settle.ts";
+import { capture, credit, getWalletSnapshot, release, reserve } from "../../src/wallet/index.ts";
+import { auditWallet } from "../../src/wallet/snapshot.ts";
+import type { Principal } from "../../src/auth/principal.ts";
+import type { CatalogEntry } from "../../src/pricing/catalog.ts";
+import { backends } from "../db/backends.ts";
+import { expectConsistent, newApiKey, newWorkspace, settleAll, usd } from "../wallet/fixtures.ts";
+
+const ENTRY: CatalogEntry = {
+  operationId: "image.local/image",
+  model: "local/image",
+  providerModel: "local/image",
+  provider: "local",
+  kind: "image",
+  unit: "image",
+  priceMicros: 100n,
+  priceWithAudioMicros: null,
+  minPriceMicros: 100n,
+  defaultDurationS: null,
+  maxResolution: "1024x1024",
+  maxDurationS: null,
+  supportsAudio: false,
+  typicalLatencyS: 1,
+  notes: null,
+};
+
+const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined };
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`accepting jobs on ${backend.name}`, () => {
+    let db: TestDatabase;
+    const enqueued: string[] = [];
+    let queueDown = false;
+
+    function services(config: Partial<Config> = {}): SubmitServices {
+      return {
+        db,
+        config: { ...loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }), ...config },
+        providers: { isCircuitOpen: () => false } as unknown as SubmitServices["providers"],
+        queue: {
+          kind: "inprocess",
+          async enqueue(job) {
+            if (queueDown) throw new Error("queue down");
+            enqueued.push(job.id);
+          },
+          holds: async () => true,
+          close: async () => undefined,
+        },
+        logger: quiet as unknown as SubmitServices["logger"],
+      };
+    }
+
+    function principal(workspaceId: string, apiKeyId: string | null = null, dailySpendCapMicros: bigint | null = null): Principal {
+      return { kind: "api_key", workspaceId, apiKeyId, keyPrefix: null, scopes: ["generate"], dailySpendCapMicros, clientId: null };
+    }
+
+    const submit = (svc: SubmitServices, who: Principal, priceMicros = ENTRY.priceMicros) =>
+      submitJob(svc, { principal: who, type: "image", entry: ENTRY, input: { model: "local/image", prompt: "a fox", seed: undefined }, priceMicros, model: "local/image" });
+
+    async function funded(amount: bigint): Promise<string> {
+      const ws = await newWorkspace(db);
+      await credit(db, { workspaceId: ws, kind: "topup", amountMicros: amount, stripeEventId: `evt_${randomUUID()}` });
+      return ws;
+    }
+
+    async function heldCount(ws: string): Promise<number> {
+      return (await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws } })).heldCount;
+    }
+
+    beforeAll(async () => {
+      db = await createTestDatabase({ databaseUrl: backend.databaseUrl });
+    });
+    afterAll(async () => {
+      await db?.dispose();
+    });
+
+    it("creates the job row and its hold together, returns the row as stored, and enqueues it", async () => {
+      const ws = await funded(usd(1));
+      const job = await submit(services(), principal(ws));
+      const stored = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+      expect(job).toEqual(stored);
+      expect(job).toMatchObject({ status: "queued", workspaceId: ws, estimatedCostMicros: 100n, input: { model: "local/image", prompt: "a fox" } });
+      expect(await db.prisma.hold.findUniqueOrThrow({ where: { jobId: job.id } })).toMatchObject({ status: "held", amountMicros: 100n, workspaceId: ws });
+      expect(enqueued).toContain(job.id);
+      expect(await heldCount(ws)).toBe(1);
+      await expectConsistent(db, ws);
+    });
+
+    it("in-flight cap 10, 100 concurrent submits: exactly 10 accepted, 90 × 429 concurrency_limit, nothing else written", async () => {
+      const ws = await funded(usd(10));
+      const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 10 });
+      const results = await Promise.allSettled(Array.from({ length: 100 }, () => submit(svc, principal(ws))));
+      const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as { status: number; code: string; headers?: Record<string, string>; message: string }] : []));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+      expect(refused.map((e) => `${e.status} ${e.code}`)).toEqual(Array(90).fill("429 concurrency_limit"));
+      expect(refused[0]!.headers).toMatchObject({ "retry-after": "5" });
+      expect(refused[0]!.message).toBe("This workspace already has 10 jobs in flight (limit 10)");
+      expect(await db.prisma.job.count({ where: { workspaceId: ws } })).toBe(10);
+      expect(await db.prisma.hold.count({ where: { workspaceId: ws, status: "held" } })).toBe(10);
+      expect(await heldCount(ws)).toBe(10);
+      expect((await getWalletSnapshot(db, ws)).reservedMicros).toBe(1000n);
+      await expectConsistent(db, ws);
+    });
+
+    it("a settled job frees its slot: the cap counts jobs in flight, not jobs ever accepted", async () => {
+      const ws = await funded(usd(1));
+      const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 2 });
+      const a = await submit(svc, principal(ws));
+      await submit(svc, principal(ws));
+      await expect(submit(svc, principal(ws))).rejects.toMatchObject({ status: 429, code: "concurrency_limit" });
+      expect(await endJobWithRefund(db, a.id, "cancelled", null)).toBe(true);
+      await submit(svc, principal(ws));
+      expect(await heldCount(ws)).toBe(2);
+      await expectConsistent(db, ws);
+    });
+
+    it("held_count returns to 0 after every job settles, with every settlement attempted twice and concurrently", async () => {
+      const ws = await funded(usd(10));
+      const svc = services();
+      const jobs = await Promise.all(Array.from({ length: 20 }, () => submit(svc, principal(ws))));
+      expect(await heldCount(ws)).toBe(20);
+      // Half complete (running first, as a worker would), half are refunded; each outcome is
+      // raced by a second attempt of both kinds, through the job engine and the wallet directly.
+      const completing = jobs.slice(0, 10);
+      const refunding = jobs.slice(10);
+      await db.prisma.job.updateMany({ where: { id: { in: completing.map((j) => j.id) } }, data: { status: "running" } });
+      await Promise.all([
+        ...completing.flatMap((j) => [
+          completeJob(db, j.id, { actualCostMicros: 60n, durationMs: 5 }),
+          completeJob(db, j.id, { actualCostMicros: 60n, durationMs: 5 }),
+          capture(db, { jobId: j.id, actualMicros: 60n, logger: quiet }),
+          release(db, { jobId: j.id }),
+        ]),
+        ...refunding.flatMap((j) => [
+          endJobWithRefund(db, j.id, "failed", null),
+          endJobWithRefund(db, j.id, "cancelled", null),
+          release(db, { jobId: j.id }),
+          release(db, { jobId: j.id }),
+        ]),
+      ]);
+      // And once more, after everything has settled.
+      for (const j of jobs) {
+        expect((await release(db, { jobId: j.id })).alreadySettled).toBe(true);
+        expect((await capture(db, { jobId: j.id, actualMicros: 1n })).alreadySettled).toBe(true);
+      }
+      expect(await heldCount(ws)).toBe(0);
+      expect(await db.prisma.hold.count({ where: { workspaceId: ws, status: "held" } })).toBe(0);
+      const snapshot = await getWalletSnapshot(db, ws);
+      expect(snapshot.reservedMicros).toBe(0n);
+      // Each job was captured or released once: never two capture entries for one job.
+      const captures = await db.prisma.ledgerEntry.findMany({ where: { workspaceId: ws, kind: "capture" } });
+      expect(new Set(captures.map((c) => c.jobId)).size).toBe(captures.length);
+      await expectConsistent(db, ws);
+    });
+
+    it("daily spend cap $1, 50 concurrent $0.10 submits on one key: exactly 10 accepted, 40 × 402 spend_cap_exceeded", async () => {
+      const ws = await funded(usd(100));
+      const key = await newApiKey(db, ws, usd(1));
+      const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 1000 });
+      const { ok, codes } = await settleAll(Array.from({ length: 50 }, () => submit(svc, principal(ws, key, usd(1)), usd(0.1))));
+      expect(ok).toHaveLength(10);
+      expect(codes).toEqual(Array(40).fill("spend_cap_exceeded"));
+      expect(await db.prisma.job.count({ where: { workspaceId: ws } })).toBe(10);
+      const err = await submit(svc, principal(ws, key, usd(1)), usd(0.1)).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        status: 402,
+        code: "spend_cap_exceeded",
+        details: { daily_spend_cap_usd: 1, spent_24h_usd: 1, needed_usd: 0.1, remaining_usd: 0, daily_spend_cap_micros: 1_000_000, spent_24h_micros: 1_000_000, needed_micros: 100_000, remaining_micros: 0 },
+      });
+      await expectConsistent(db, ws);
+    });
+
+    it("insufficient funds: 402 with needed and available, no job row; a queue that is down refunds", async () => {
+      const ws = await funded(usd(0.25));
+      const svc = services();
+      const { ok, codes } = await settleAll(Array.from({ length: 5 }, () => submit(svc, principal(ws), usd(0.1))));
+      expect(ok).toHaveLength(2);
+      expect(codes).toEqual(Array(3).fill("insufficient_funds"));
+      const err = await submit(svc, principal(ws), usd(0.1)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 402, code: "insufficient_funds", details: { needed_usd: 0.1, available_usd: 0.05, needed_micros: 100_000, available_micros: 50_000 } });
+      expect(await db.prisma.job.count({ where: { workspaceId: ws } })).toBe(2);
+
+      queueDown = true;
+      try {
+        await expect(submit(svc, principal(ws), usd(0.05))).rejects.toMatchObject({ status: 503, code: "queue_unavailable" });
+      } finally {
+        queueDown = false;
+      }
+      expect(await heldCount(ws)).toBe(2);
+      expect((await getWalletSnapshot(db, ws)).availableMicros).toBe(usd(0.05));
+      // A workspace with no wallet has nothing available (its wallet is created, empty).
+      const empty = await newWorkspace(db);
+      await expect(submit(svc, principal(empty))).rejects.toMatchObject({ code: "insufficient_funds", details: { available_micros: 0 } });
+      await expectConsistent(db, ws);
+      await expectConsistent(db, empty);
+    });
+
+    it("auditWallet names a counter that disagrees with the holds", async () => {
+      const ws = await funded(usd(1));
+      await reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: 10n });
+      await db.prisma.$executeRaw`UPDATE wallets SET held_count = 3 WHERE workspace_id = ${ws}::uuid`;
+      expect((await auditWallet(db, ws)).problems).toEqual(["held_count 3 != number of open holds 1"]);
+      await db.prisma.$executeRaw`UPDATE wallets SET held_count = 1 WHERE workspace_id = ${ws}::uuid`;
+      await expectConsistent(db, ws);
+    });
+
+    it("a settlement never drives the counter below zero (the database refuses it)", async () => {
+      const ws = await funded(usd(1));
+      await expect(db.prisma.$executeRaw`UPDATE wallets SET held_count = -1 WHERE workspace_id = ${ws}::uuid`).rejects.toThrow(/wallets_held_count_nonnegative/);
+    });
+  });
+
+  describe.skipIf(backend.skip)(`held_count migration on ${backend.name}`, () => {
+    it("backfills the counter from the holds still held", async () => {
+      // Only the migrations before the counter first, with holds in every state.
+      const before = mkdtempSync(path.join(tmpdir(), "aeriox-migrations-"));
+      const names = readdirSync(MIGRATIONS_DIR).filter((name) => name < "20261201000000_hot_path_accept");
+      for (const name of names) cpSync(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
+      const db = await createTestDatabase({ databaseUrl: backend.databaseUrl, migrate: false });
+      try {
+        await migrate(db, { migrationsDir: before });
+        const ws = await newWorkspace(db);
+        const other = await newWorkspace(db);
+        await db.prisma.$executeRaw`INSERT INTO wallets (workspace_id, balance_micros, reserved_micros) VALUES (${ws}::uuid, 1000, 30), (${other}::uuid, 1000, 0)`;
+        for (const status of ["held", "held", "held", "captured", "released"]) {
+          await db.prisma.$executeRawUnsafe(
+            `INSERT INTO holds (job_id, workspace_id, amount_micros, status, captured_micros) VALUES ($1::uuid, $2::uuid, 10, $3::hold_status, $4::bigint)`,
+            randomUUID(),
+            ws,
+            status,
+            status === "captured" ? 0n : null,
+          );
+        }
+        await migrate(db);
+        expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws } })).heldCount).toBe(3);
+        expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: other } })).heldCount).toBe(0);
+      } finally {
+        await db.dispose();
+      }
+    });
+  });
+}
