@@ -4,7 +4,7 @@ import { registerServe } from "./commands/serve.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerKeys } from "./commands/keys.ts";
 import { registerWallet } from "./commands/wallet.ts";
-import { registerOAuthClients } from "./commands/oauth-clients.ts";
+import { registerOAuthClients, registerOAuthKeys } from "./commands/oauth-clients.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerClientCommands } from "./commands/client/index.ts";
 
@@ -18,6 +18,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerWallet(program);
   registerOAuthClients(program);
+  registerOAuthKeys(program);
   registerWorker(program);
   registerClientCommands(program);
   return program;

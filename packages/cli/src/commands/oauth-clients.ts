@@ -41,3 +41,17 @@ export function registerOAuthClients(program: Command): void {
       printResult(opts, result, () => (result.clients.length ? result.clients.map(describe).join("\n") : "No OAuth clients registered."));
     });
 }
+
+/** `aeriox oauth-keys rotate`: a new access-token signing key; the old one keeps verifying its tokens until they expire. */
+export function registerOAuthKeys(program: Command): void {
+  program
+    .command("oauth-keys")
+    .description("Manage the OAuth access-token signing keys (published at /v1/oauth/jwks)")
+    .command("rotate")
+    .description("Sign new access tokens with a new key; tokens signed before stay valid until their expiry")
+    .option("--json", "print JSON")
+    .action(async (opts: OutputOptions) => {
+      const result = (await runAdmin(loadConfig(), "oauth-keys.rotate", {})) as { kid: string };
+      printResult(opts, result, () => `New signing key ${result.kid}; the previous key stays in the JWKS until the tokens it signed have expired.`);
+    });
+}
