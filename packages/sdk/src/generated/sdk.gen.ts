@@ -76,7 +76,7 @@ export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Opti
 /**
  * Create an API key
  *
- * Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. `scopes` defaults to all three. The body is optional (`{}` or no body creates an unnamed key with all scopes).
+ * Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. A key never creates a key with more scopes or a looser `daily_spend_cap_usd` than its own (403); `scopes` defaults to the calling key's scopes and the cap to its cap. OAuth access tokens cannot create or rotate keys (403 `oauth_token_cannot_manage_keys`). At most `MAX_ACTIVE_KEYS_PER_WORKSPACE` keys are active per workspace (409 `key_limit_reached`). The body is optional (`{}` or no body creates an unnamed key with the calling key's scopes).
  */
 export const createApiKey = <ThrowOnError extends boolean = false>(options?: Options<CreateApiKeyData, ThrowOnError>) => (options?.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
     security: [

@@ -425,6 +425,9 @@ export type ListApiKeysResponse = ListApiKeysResponses[keyof ListApiKeysResponse
 export type CreateApiKeyData = {
     body?: {
         name?: string;
+        /**
+         * Defaults to the calling key's scopes (all three for a full key). Never more than the calling key has (403 `insufficient_scope`).
+         */
         scopes?: Array<'generate' | 'read' | 'admin'>;
         /**
          * Trailing-24 h cap of captured plus held spend for this key; `null` for none.

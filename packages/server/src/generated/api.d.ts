@@ -82,7 +82,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. `scopes` defaults to all three. The body is optional (`{}` or no body creates an unnamed key with all scopes).
+         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. A key never creates a key with more scopes or a looser `daily_spend_cap_usd` than its own (403); `scopes` defaults to the calling key's scopes and the cap to its cap. OAuth access tokens cannot create or rotate keys (403 `oauth_token_cannot_manage_keys`). At most `MAX_ACTIVE_KEYS_PER_WORKSPACE` keys are active per workspace (409 `key_limit_reached`). The body is optional (`{}` or no body creates an unnamed key with the calling key's scopes).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -1467,13 +1467,7 @@ export interface operations {
                     /** @description Trailing-24 h cap of captured plus held spend for this key; `null` for none. */
                     daily_spend_cap_usd?: number | null;
                     name?: string;
-                    /**
-                     * @default [
-                     *       "generate",
-                     *       "read",
-                     *       "admin"
-                     *     ]
-                     */
+                    /** @description Defaults to the calling key's scopes (all three for a full key). Never more than the calling key has (403 `insufficient_scope`). */
                     scopes?: ("generate" | "read" | "admin")[];
                 };
             };
