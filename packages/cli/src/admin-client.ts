@@ -9,7 +9,7 @@ import type { Config } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
 import type { AdminCommandName } from "@aeriox/core/admin/commands";
 import { CommandError, UsageError } from "./output.ts";
-import { commandName, dataDirSource, serveCommand } from "./invocation.ts";
+import { dataDirSource, serveCommand } from "./invocation.ts";
 
 /**
  * With DATA_DIR left to its default, an admin command must not create a database of its

@@ -21,7 +21,8 @@ export type DataDirSource = "env" | "cwd" | "repository" | "user";
 
 /** The repository root when running from a checkout of it, otherwise null. */
 export function repositoryRoot(): string | null {
-  const bundled = globalThis.__AERIOX_RESOURCES__;
+  // Set by the bundle's banner (tsup.config.ts); typed here so packages without core's declaration compile this file.
+  const bundled = (globalThis as { __AERIOX_RESOURCES__?: string }).__AERIOX_RESOURCES__;
   // Sources: this file is packages/cli/src/invocation.ts. Bundle: resources are packages/cli/dist/resources/.
   const candidate = bundled ? path.resolve(bundled, "../../../..") : path.resolve(fileURLToPath(import.meta.url), "../../../..");
   return existsSync(path.join(candidate, "pnpm-workspace.yaml")) && existsSync(path.join(candidate, "packages/cli/package.json")) ? candidate : null;
