@@ -210,6 +210,13 @@ describe("signed Stripe events with amounts Stripe never sends", () => {
     expect((await auditWallet(srv.runtime.db, admin.workspace_id)).problems).toEqual([]);
   });
 
+  it("a signed event without an id is 400 invalid_payload and credits nothing", async () => {
+    const before = (await topups()).length;
+    const event = paymentIntentEvent("payment_intent.succeeded", { id: "pi_no_event_id", amount: 500, metadata: { workspace_id: admin.workspace_id, purpose: "topup" } }, "");
+    expect((await refusal(await deliver(event), 400)).code).toBe("invalid_payload");
+    expect(await topups()).toHaveLength(before);
+  });
+
   it("whole cents are credited exactly, in micros", async () => {
     const res = await deliver(paymentIntentEvent("payment_intent.succeeded", { id: "pi_whole_cents", amount: 1234, metadata: { workspace_id: admin.workspace_id, purpose: "topup" } }));
     expect(res.status).toBe(200);

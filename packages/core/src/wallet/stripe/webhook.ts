@@ -45,7 +45,8 @@ export function verifyStripeEvent(config: Pick<Config, "STRIPE_WEBHOOK_SECRET">,
     // The SDK's message may describe the expected signature; say only that it failed.
     throw ApiError.badRequest("invalid_signature", "Stripe signature verification failed");
   }
-  if (!event || typeof event.id !== "string" || typeof event.type !== "string" || !event.data?.object) {
+  // Every event Stripe sends has an id (`evt_…`): the id is what makes a delivery credit at most once.
+  if (!event || typeof event.id !== "string" || event.id === "" || typeof event.type !== "string" || !event.data?.object) {
     throw ApiError.badRequest("invalid_payload", "Webhook payload is not a Stripe event");
   }
   return event;
