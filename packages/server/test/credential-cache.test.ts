@@ -3,14 +3,10 @@
  * 1 s). The promise: a revoked key fails at once on the process that revoked it and
  * within that bound on every other process.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./harness.ts";
-
-const CLI = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+import { killSpawned, spawnAeriox } from "./processes.ts";
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -41,38 +37,11 @@ describe("on the process that revokes", () => {
 
 // A second API process needs a database two processes can open: PostgreSQL (CI's second pass).
 describe.skipIf(!process.env.DATABASE_URL)("across API processes", () => {
-  let other: ChildProcess | undefined;
   let otherUrl: string;
   beforeAll(async () => {
-    other = spawn(process.execPath, ["--import", "tsx", CLI, "serve"], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: "test",
-        LOG_LEVEL: "warn",
-        PORT: "0",
-        HOST: "127.0.0.1",
-        DATABASE_URL: srv.databaseUrl!,
-        ...(srv.config.REDIS_URL ? { REDIS_URL: srv.config.REDIS_URL, REDIS_PREFIX: srv.config.REDIS_PREFIX } : {}),
-        DATA_DIR: srv.config.dataDir,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    otherUrl = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      const onData = (d: Buffer) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!.replace("localhost", "127.0.0.1"));
-      };
-      other!.stdout!.on("data", onData);
-      other!.stderr!.on("data", onData);
-      other!.once("exit", (code) => reject(new Error(`second API process exited (${code}): ${out}`)));
-    });
+    otherUrl = (await spawnAeriox(srv, "serve")).url!;
   }, 60_000);
-  afterAll(() => {
-    other?.kill("SIGKILL");
-  });
+  afterAll(killSpawned);
 
   it("a key revoked on another process fails here once CREDENTIAL_CACHE_MS has passed", async () => {
     const admin = await srv.createKey();

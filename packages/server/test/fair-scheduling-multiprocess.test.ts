@@ -5,59 +5,29 @@
  * not keep the slot of its workspace forever, even when BullMQ gives that job up
  * and never hands it to a worker again; a lost ticket does not stall a backlog.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditWallet } from "@aeriox/core/wallet/snapshot";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
+import { killSpawned, spawnAeriox } from "./processes.ts";
 
 const multiProcess = !!process.env.DATABASE_URL && !!process.env.REDIS_URL;
-const CLI = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const LOCK_MS = 2000;
 
 let srv: TestServer;
-const workers: ChildProcess[] = [];
 
-function spawnWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker"], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "test",
-      LOG_LEVEL: "warn",
-      DATABASE_URL: srv.databaseUrl!,
-      REDIS_URL: srv.config.REDIS_URL!,
-      REDIS_PREFIX: srv.config.REDIS_PREFIX,
-      DATA_DIR: srv.config.dataDir,
-      PUBLIC_URL: srv.url,
-      LANE_WORKSPACE_CONCURRENCY: "1",
-      WORKER_LOCK_MS: String(LOCK_MS),
-      WORKER_STALLED_CHECK_MS: "1000",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("worker running")) resolve(child);
-    });
-    child.stderr!.on("data", (d) => (out += d));
-    child.once("exit", (code) => reject(new Error(`worker exited (${code}): ${out}`)));
-  });
-}
+const spawnWorker = async (): Promise<ChildProcess> =>
+  (await spawnAeriox(srv, "worker", { LANE_WORKSPACE_CONCURRENCY: "1", WORKER_LOCK_MS: String(LOCK_MS), WORKER_STALLED_CHECK_MS: "1000" })).child;
 
 describe.skipIf(!multiProcess)("fair scheduling across worker processes", () => {
   beforeAll(async () => {
     srv = await startTestServer({ worker: false });
   }, 60_000);
   afterAll(async () => {
-    for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
+    killSpawned();
     await srv?.close();
   });
 

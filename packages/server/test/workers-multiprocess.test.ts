@@ -4,56 +4,24 @@
  * worker killed with SIGKILL mid-job leaves the job to another worker, which
  * finishes it with exactly one settlement.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditWallet } from "@aeriox/core/wallet/snapshot";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
+import { killSpawned, spawnAeriox } from "./processes.ts";
 
 const multiProcess = !!process.env.DATABASE_URL && !!process.env.REDIS_URL;
-const CLI = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
-// One process (no tsx wrapper), so signals such as SIGKILL reach the program itself.
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const NODE_ARGS = ["--import", "tsx"];
-
 let srv: TestServer;
-const workers: ChildProcess[] = [];
 
-function spawnWorker(extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...NODE_ARGS, CLI, "worker"], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "test",
-      LOG_LEVEL: "warn",
-      DATABASE_URL: srv.databaseUrl!,
-      REDIS_URL: srv.config.REDIS_URL!,
-      REDIS_PREFIX: srv.config.REDIS_PREFIX,
-      DATA_DIR: srv.config.dataDir,
-      PUBLIC_URL: srv.url,
-      ...extraEnv,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("worker running")) resolve(child);
-    });
-    child.stderr!.on("data", (d) => (out += d));
-    child.once("exit", (code) => reject(new Error(`worker exited (${code}): ${out}`)));
-  });
-}
+const spawnWorker = async (env: Record<string, string> = {}): Promise<ChildProcess> => (await spawnAeriox(srv, "worker", env)).child;
 
 describe.skipIf(!multiProcess)("BullMQ workers in separate processes", () => {
   beforeAll(async () => {
     srv = await startTestServer({ worker: false, env: { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "100" } });
   }, 60_000);
   afterAll(async () => {
-    for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");
+    killSpawned();
     await srv?.close();
   });
 
