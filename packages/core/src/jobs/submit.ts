@@ -50,7 +50,7 @@ export function assertCircuitClosed(services: Pick<Runtime, "providers">, entry:
 
 // One round trip: `aeriox_accept_job` (migration 20261201000000_hot_path_accept) locks the
 // wallet, runs every check, and inserts hold and job only when all pass.
-const ACCEPT_SQL = `
+export const ACCEPT_SQL = `
   SELECT outcome, held_micros, available_micros, held_count, spent_micros, created_at
     FROM aeriox_accept_job($1::uuid, $2::uuid, $3::uuid, $4::job_type, $5::text, $6::text, $7::text, $8::jsonb,
                            $9::bigint, $10::text, $11::uuid, $12::timestamptz, $13::bigint, $14::integer)`;

@@ -1,6 +1,6 @@
 /** Jobs tag: read, cancel, stream; and the deprecated generation poll. */
 import { cancelJob, findWorkspaceJob } from "@aeriox/core/jobs/cancel";
-import { toGenerationBody, toJobBody } from "@aeriox/core/jobs/serialize";
+import { findWorkspaceJobBody, toGenerationBody, toJobBody } from "@aeriox/core/jobs/serialize";
 import { watchJob } from "@aeriox/core/jobs/watch";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 
@@ -8,7 +8,8 @@ const HEARTBEAT_MS = 15_000;
 
 export const jobHandlers = defineHandlers({
   getJob: async (ctx) => {
-    const job = await findWorkspaceJob(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    // The most frequent read: the body's columns only, on the raw driver (serialize.ts).
+    const job = await findWorkspaceJobBody(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
     return { status: 200, body: toJobBody(job, ctx.services.signer) };
   },
 
