@@ -183,6 +183,19 @@ describe("out-of-range query values", () => {
     expect(fieldsOf(await refusal(await srv.request("/v1/cards?offset=1e20", { key: admin.key }), 400))).toContain("query.offset");
   });
 
+  it("numeric query parameters not written as decimals (Infinity, hex, blank) are 400 naming the parameter", async () => {
+    for (const [query, field] of [
+      ["/v1/wallet?limit=Infinity", "query.limit"],
+      ["/v1/cards?offset=-Infinity", "query.offset"],
+      ["/v1/cards?limit=0x10", "query.limit"],
+      ["/v1/cards/search?q=fox&min_similarity=Infinity", "query.min_similarity"],
+      ["/v1/wallet?limit=%20", "query.limit"],
+    ] as const) {
+      expect(fieldsOf(await refusal(await srv.request(query, { key: admin.key }), 400)), query).toEqual([field]);
+    }
+    expect((await srv.request("/v1/wallet?limit=10", { key: admin.key })).status).toBe(200);
+  });
+
   it("a crafted characters cursor with a date PostgreSQL cannot store is 400 invalid_cursor", async () => {
     for (const instant of ["-200000-01-01T00:00:00.000Z", "+275760-09-13T00:00:00.000Z", "0000-01-01T00:00:00.000Z"]) {
       const cursor = Buffer.from(JSON.stringify([instant, "00000000-0000-4000-8000-000000000000"])).toString("base64url");

@@ -6,12 +6,15 @@
  * - text PostgreSQL cannot store, in any body or query string, value or property name:
  *   NUL (U+0000) and unpaired UTF-16 surrogates (only a JSON `\ud800` escape makes one) → 400 `invalid_text`;
  * - a path that is not valid percent-encoded UTF-8, or decodes to NUL → 400;
+ * - a numeric query parameter not written as a plain decimal (`Infinity`, `0x10`, ` `): the
+ *   validator's coercion would turn those into numbers no handler expects → 400 `invalid_request`;
  * - a `*_usd` body amount finer than a micro-dollar → 400 `invalid_request` (money.ts reads it exactly).
  * Each refusal names the failing fields in `details.fields`, as validation errors do.
  */
 import type { RequestHandler } from "express";
 import { ApiError } from "@aeriox/core/errors";
 import { usdToMicros } from "@aeriox/core/money";
+import { loadSpec, matchOperation } from "../spec.ts";
 
 interface FieldIssue {
   field: string;
@@ -98,6 +101,46 @@ function usdAmountIssues(root: unknown, rootName: string): FieldIssue[] {
   return issues;
 }
 
+const DECIMAL_INTEGER = /^-?\d{1,16}(\.0{1,16})?$/;
+const DECIMAL_NUMBER = /^-?\d{1,16}(\.\d{1,16})?([eE][+-]?\d{1,3})?$/;
+
+type NumericKind = "integer" | "number";
+const numericParametersByOperation = new Map<string, Map<string, NumericKind>>();
+
+/** The operation's query parameters declared as integer or number, read once from the spec. */
+function numericQueryParameters(method: string, path: string): Map<string, NumericKind> {
+  const op = matchOperation(method, path);
+  if (!op) return new Map();
+  let found = numericParametersByOperation.get(op.operationId);
+  if (!found) {
+    found = new Map();
+    const document = loadSpec().document as { paths: Record<string, Record<string, { parameters?: unknown[] } | undefined>>; components?: { parameters?: Record<string, unknown> } };
+    const item = document.paths[op.path] ?? {};
+    for (const raw of [...((item.parameters as unknown[] | undefined) ?? []), ...(item[op.method]?.parameters ?? [])]) {
+      let parameter = raw as { $ref?: string; in?: string; name?: string; schema?: { type?: string | string[] } };
+      if (parameter.$ref) parameter = (document.components?.parameters?.[parameter.$ref.split("/").pop()!] ?? {}) as typeof parameter;
+      if (parameter.in !== "query" || !parameter.name) continue;
+      const types = ([] as string[]).concat(parameter.schema?.type ?? []);
+      if (types.includes("integer")) found.set(parameter.name, "integer");
+      else if (types.includes("number")) found.set(parameter.name, "number");
+    }
+    numericParametersByOperation.set(op.operationId, found);
+  }
+  return found;
+}
+
+function numericQueryIssues(query: unknown, numeric: Map<string, NumericKind>): FieldIssue[] {
+  if (!isContainer(query) || numeric.size === 0) return [];
+  const issues: FieldIssue[] = [];
+  for (const [name, kind] of numeric) {
+    const value = (query as Record<string, unknown>)[name];
+    if (typeof value !== "string") continue;
+    const ok = kind === "integer" ? DECIMAL_INTEGER.test(value) : DECIMAL_NUMBER.test(value) && Number.isFinite(Number(value));
+    if (!ok) issues.push({ field: `query.${name}`, message: kind === "integer" ? "must be a decimal integer" : "must be a decimal number" });
+  }
+  return issues;
+}
+
 function summary(issues: FieldIssue[]): string {
   return issues.map((i) => `${i.field} ${i.message}`).join("; ");
 }
@@ -141,6 +184,12 @@ export function inputGuard(options: { maxDepth: number }): RequestHandler {
     const textFields = [...textIssues(req.query, "query"), ...textIssues(body, "body")];
     if (textFields.length > 0) {
       next(ApiError.badRequest("invalid_text", `Request text cannot be stored: ${summary(textFields)}`, { fields: textFields }));
+      return;
+    }
+
+    const numericFields = numericQueryIssues(req.query, numericQueryParameters(req.method, req.path));
+    if (numericFields.length > 0) {
+      next(ApiError.badRequest("invalid_request", `Request validation failed: ${summary(numericFields)}`, { fields: numericFields }));
       return;
     }
 
