@@ -3,7 +3,12 @@
 // measured in the same run (a bare Express 5 handler), because absolute numbers
 // drift between machines and runs. Loopback only; bounded in time.
 //   BENCH_DURATION=8 BENCH_CONNECTIONS=50 pnpm bench
+// Submit throughput (`POST /v1/images/generate`) is measured on the embedded default and,
+// when DATABASE_URL and REDIS_URL are set (or with --postgres), on PostgreSQL + Redis too:
+// a private database on that server and a private Redis key prefix, both removed at the end.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,6 +18,15 @@ import autocannon from "autocannon";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const duration = Number(process.env.BENCH_DURATION ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const withPostgres = process.argv.includes("--postgres") || Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+// The server's own dependencies (pg, ioredis) for the PostgreSQL + Redis setup and cleanup.
+const requireCore = createRequire(path.join(root, "packages/core/package.json"));
+// Submits pile up (no worker runs in the PostgreSQL + Redis setup): the cap is raised so the
+// bench measures accepting, not refusing; the wallet gets an admin credit so no 402 appears.
+const SUBMIT_ENV = { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "10000" };
+// Every request comes from one loopback address: the per-IP budget would answer 429 (as RATE_LIMIT_PER_MINUTE would per key).
+const LIMITS_ENV = { IP_RATE_LIMIT_PER_MINUTE: "1000000" };
+const SUBMIT_BODY = JSON.stringify({ model: "local/image", prompt: "bench" });
 
 function waitForLine(child, pattern, label) {
   return new Promise((resolve, reject) => {
@@ -63,10 +77,12 @@ async function startFloor() {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-async function startApi(dataDir) {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "1000000" };
+/** `services`: { DATABASE_URL, REDIS_URL, REDIS_PREFIX } for PostgreSQL + Redis; omitted = the embedded default. */
+async function startApi(dataDir, services) {
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "1000000", ...LIMITS_ENV, ...SUBMIT_ENV };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
+  Object.assign(env, services ?? {});
   const child = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, "aeriox serve");
   return { child, url: url.replace("localhost", "127.0.0.1"), env };
@@ -83,6 +99,63 @@ function cli(args, env) {
   });
 }
 
+/** A private database on the DATABASE_URL server and a private Redis prefix; `drop()` removes both. */
+async function privatePostgresAndRedis() {
+  const pg = requireCore("pg");
+  const Redis = requireCore("ioredis").default ?? requireCore("ioredis");
+  const serverUrl = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  for (const u of [serverUrl, redisUrl]) {
+    if (!u) throw new Error("--postgres needs DATABASE_URL and REDIS_URL");
+    const host = new URL(u).hostname;
+    if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) throw new Error(`bench is loopback-only; refusing ${host}`);
+  }
+  const suffix = randomBytes(6).toString("hex");
+  const name = `aeriox_bench_${suffix}`;
+  const admin = async (sql) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE "${name}"`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const prefix = `aeriox-bench-${suffix}`;
+  return {
+    services: { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix },
+    async drop() {
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      await redis.connect();
+      try {
+        let cursor = "0";
+        do {
+          const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+          if (keys.length) await redis.del(...keys);
+          cursor = next;
+        } while (cursor !== "0");
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}
+
+/** A key in a fresh workspace with an admin credit large enough that the bench never sees a 402. */
+async function benchKey(api, workspace) {
+  const { key } = JSON.parse(await cli(["keys", "create", "--workspace", workspace, "--json"], api.env));
+  await cli(["wallet", "credit", "--workspace", workspace, "--usd", "1000", "--reason", "bench"], api.env);
+  return { authorization: `Bearer ${key}` };
+}
+
+function submitTarget(api, auth) {
+  return { url: `${api.url}/v1/images/generate`, method: "POST", headers: { ...auth, "content-type": "application/json" }, body: SUBMIT_BODY };
+}
+
 function run(name, options) {
   return new Promise((resolve, reject) => {
     autocannon({ connections, duration, ...options }, (err, result) => {
@@ -94,7 +167,9 @@ function run(name, options) {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "aeriox-bench-"));
+const pgDataDir = mkdtempSync(path.join(tmpdir(), "aeriox-bench-pg-"));
 const children = [];
+let privateServices;
 try {
   const floor = await startFloor();
   children.push(floor.child);
@@ -116,6 +191,18 @@ try {
   const renders = renderLoad(api.url, auth);
   results.push(await run("GET /v1/pricing while local/tts renders", { url: `${api.url}/v1/pricing` }));
   console.log(`local/tts renders completed during that row: ${await renders.stop()}`);
+  results.push(await run("POST /v1/images/generate (submit)", submitTarget(api, await benchKey(api, "bench-submit"))));
+
+  if (withPostgres) {
+    privateServices = await privatePostgresAndRedis();
+    const pgApi = await startApi(pgDataDir, privateServices.services);
+    children.push(pgApi.child);
+    const pgAuth = await benchKey(pgApi, "bench");
+    const first = await fetch(`${pgApi.url}/v1/images/generate`, { method: "POST", headers: { ...pgAuth, "content-type": "application/json" }, body: SUBMIT_BODY });
+    const { job_id: pgJob } = await first.json();
+    results.push(await run("PG+Redis: GET /v1/jobs/{id} (poll)", { url: `${pgApi.url}/v1/jobs/${pgJob}`, headers: pgAuth }));
+    results.push(await run("PG+Redis: POST /v1/images/generate", submitTarget(pgApi, await benchKey(pgApi, "bench-submit"))));
+  }
 
   const floorRps = results[0].rps;
   console.log("target".padEnd(42) + "req/s".padStart(9) + "p50 ms".padStart(9) + "p99 ms".padStart(9) + "  vs floor" + "  non-2xx");
@@ -128,7 +215,19 @@ try {
     process.exitCode = 1;
   }
 } finally {
-  for (const child of children) child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 500));
+  // Wait for each server to exit (bounded): the embedded runner may still be writing assets.
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          child.once("exit", () => (clearTimeout(force), resolve()));
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+  await privateServices?.drop().catch((err) => console.error(`bench: cleanup of the private database/Redis prefix failed: ${err.message}`));
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(pgDataDir, { recursive: true, force: true });
 }
