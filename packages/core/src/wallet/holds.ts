@@ -25,6 +25,9 @@
  * statement that moves a hold into or out of `held`, and the wallet update of a settlement
  * runs only for the row its CAS changed: a second settlement finds no `held` hold and
  * decrements nothing, under any concurrency and across crashes (auditWallet checks it).
+ * Upgrading: stop every process of the previous version before this one migrates (they
+ * reserve and settle without moving the counter; the CHECK held_count >= 0 would then
+ * refuse a settlement of theirs, and their settlements of ours would leave it high).
  *
  * Settling twice, or capturing after a release (or vice versa), returns the existing
  * settlement and moves no money. Lock order everywhere: job → hold → wallet (a
