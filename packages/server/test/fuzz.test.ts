@@ -655,7 +655,6 @@ beforeAll(async () => {
       RATE_LIMIT_PER_MINUTE: "1000000",
       IP_RATE_LIMIT_PER_MINUTE: "1000000",
       OAUTH_IP_RATE_LIMIT_PER_MINUTE: "1000000",
-      LOG_LEVEL: "warn",
     },
   });
   const broke = `fuzz-broke-${randomUUID()}`;
