@@ -64,6 +64,14 @@ const envSchema = z.object({
   RENDER_MAX_AUDIO_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Where asset bytes live (ARCHITECTURE.md, Asset storage): `local` (DATA_DIR/assets) or an S3-compatible bucket every process can read. Credentials: the AWS SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, …). */
+  ASSET_STORE: z.enum(["local", "s3"]).default("local"),
+  S3_BUCKET: z.string().min(3).max(255).optional(),
+  S3_ENDPOINT: url(["http:", "https:"]).optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Downloads answer 302 to a short-lived presigned GET on the bucket instead of streaming through the API. */
+  S3_PRESIGNED_DOWNLOADS: bool.default(false),
   OAUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(900),
   PROMPT_BLOCKLIST: list.optional(),
   PRICING_FILE: z.string().min(1).optional(),
@@ -111,6 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment variable ${name}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.ASSET_STORE === "s3" && !e.S3_BUCKET) throw new ConfigError("Invalid environment variable S3_BUCKET: required when ASSET_STORE=s3");
+  if (e.ASSET_STORE !== "s3" && e.S3_PRESIGNED_DOWNLOADS) throw new ConfigError("Invalid environment variable S3_PRESIGNED_DOWNLOADS: presigned downloads need ASSET_STORE=s3");
   const port = e.PORT;
   return {
     ...e,

@@ -14,14 +14,15 @@ import { createCredentialCache, type CredentialCache } from "./auth/credential-c
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "./auth/rate-limit.ts";
 import { loadCatalog, type Catalog } from "./pricing/catalog.ts";
 import { createProviders, type Providers, type ProvidersOptions } from "./providers/registry.ts";
-import { createLocalAssetStorage, type AssetStorage } from "./assets/storage.ts";
+import { createAssetStorage } from "./assets/create-storage.ts";
+import type { AssetStorage } from "./assets/storage.ts";
 import { createRenderPool, renderPoolOptions } from "./media/render-pool.ts";
 import { createUrlSigner, loadSigningSecret, type UrlSigner } from "./assets/signed-urls.ts";
 import { createInProcessQueue, type JobQueue } from "./jobs/queue.ts";
 import { createBullQueue } from "./jobs/bullmq-queue.ts";
 import { processJob } from "./jobs/process.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
-import path from "node:path";
+import { recordTrainingVoice } from "./characters/characters.ts";
 
 export interface Runtime {
   config: Config;
@@ -112,8 +113,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     // Closed after the queue (cleanups run in reverse), so jobs still running keep their threads.
     const renderer = createRenderPool(renderPoolOptions(config));
     cleanups.push(() => renderer.close());
-    const providers = createProviders(config, { ...options.providers, renderer });
-    const storage = createLocalAssetStorage(path.join(config.dataDir, "assets"));
+    const trainingDb = db;
+    // A training job records the voice it cloned in its own input (characters.ts).
+    const providers = createProviders(config, { recordTrainingVoice: (jobId, voiceId) => recordTrainingVoice(trainingDb, jobId, voiceId), ...options.providers, renderer });
+    const storage = await createAssetStorage(config);
+    cleanups.push(() => storage.close?.());
     const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: () => config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
 
     const runtime: Runtime = {

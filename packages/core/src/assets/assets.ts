@@ -7,6 +7,7 @@ import type { Runtime } from "../runtime.ts";
 import { ApiError } from "../errors.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { ProviderOutput } from "../providers/types.ts";
+import { StoredObjectMissingError } from "./storage.ts";
 
 type AssetServices = Pick<Runtime, "db" | "storage">;
 
@@ -30,7 +31,8 @@ export async function storeJobOutputs(services: AssetServices, job: { id: string
   for (const [index, output] of outputs.entries()) {
     const id = randomUUID();
     const storageKey = `${job.workspaceId}/${job.id}/${index}-${id}.${extensionFor(output.contentType)}`;
-    await services.storage.put(storageKey, output.bytes);
+    // The content type travels with the object so a presigned download (S3) serves it right.
+    await services.storage.put(storageKey, output.bytes, output.contentType);
     await services.db.prisma.asset.create({
       data: {
         id,
@@ -61,5 +63,10 @@ export async function findWorkspaceAsset(services: Pick<Runtime, "db">, workspac
 export async function readWorkspaceAsset(services: AssetServices, workspaceId: string, assetId: string): Promise<{ bytes: Uint8Array; contentType: string }> {
   const asset = await services.db.prisma.asset.findFirst({ where: { id: assetId, workspaceId } });
   if (!asset) throw new ProviderError("client", `Asset ${assetId} not found in this workspace`, { code: "asset_not_found" });
-  return { bytes: await services.storage.read(asset.storageKey), contentType: asset.contentType };
+  try {
+    return { bytes: await services.storage.read(asset.storageKey), contentType: asset.contentType };
+  } catch (err) {
+    if (err instanceof StoredObjectMissingError) throw new ProviderError("client", `Asset ${assetId} has no content in the asset store`, { code: "asset_not_found" });
+    throw err;
+  }
 }
