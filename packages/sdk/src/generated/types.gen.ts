@@ -2946,6 +2946,10 @@ export type DownloadAssetErrors = {
      */
     404: Error;
     /**
+     * The `Range` starts past the end of the asset (or asks for the last 0 bytes); the whole asset's size is in `Content-Range` and in `details.size_bytes`.
+     */
+    416: Error;
+    /**
      * Concurrency cap or rate limit exceeded
      */
     429: Error;
@@ -2962,6 +2966,10 @@ export type DownloadAssetResponses = {
      * Asset bytes
      */
     200: Blob | File;
+    /**
+     * One byte range of the asset, for a request with a single `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` header (RFC 9110 §14). A header naming another unit, several ranges or a malformed range is ignored and the whole asset is sent (200); so is any range sent with `If-Range`.
+     */
+    206: Blob | File;
 };
 
 export type DownloadAssetResponse = DownloadAssetResponses[keyof DownloadAssetResponses];

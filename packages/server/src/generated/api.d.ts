@@ -1640,6 +1640,8 @@ export interface operations {
             /** @description Asset bytes */
             200: {
                 headers: {
+                    /** @description `bytes`: a single `Range: bytes=a-b` (or `a-`, `-n`) is honoured with a 206 */
+                    "Accept-Ranges"?: "bytes";
                     /** @description Size in bytes */
                     "Content-Length"?: number;
                     [name: string]: unknown;
@@ -1651,6 +1653,36 @@ export interface operations {
                     "video/mp4": string;
                     "video/webm": string;
                 };
+            };
+            /** @description One byte range of the asset, for a request with a single `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` header (RFC 9110 §14). A header naming another unit, several ranges or a malformed range is ignored and the whole asset is sent (200); so is any range sent with `If-Range`. */
+            206: {
+                headers: {
+                    /** @description `bytes` */
+                    "Accept-Ranges"?: "bytes";
+                    /** @description Size of the range in bytes */
+                    "Content-Length"?: number;
+                    /** @description `bytes a-b/size`: the inclusive offsets sent and the size of the whole asset */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/mpeg": string;
+                    "audio/wav": string;
+                    "image/png": string;
+                    "video/mp4": string;
+                    "video/webm": string;
+                };
+            };
+            /** @description On deployments that set `S3_PRESIGNED_DOWNLOADS=true`, a redirect to a short-lived (at most 5 minutes) presigned URL on the asset bucket, which serves the bytes (and ranges) itself. */
+            302: {
+                headers: {
+                    /** @description `no-store`: the presigned URL expires soon */
+                    "Cache-Control"?: string;
+                    /** @description Presigned URL of the asset's bytes in the bucket */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             /** @description Invalid or expired signature */
@@ -1664,6 +1696,18 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+            /** @description The `Range` starts past the end of the asset (or asks for the last 0 bytes); the whole asset's size is in `Content-Range` and in `details.size_bytes`. */
+            416: {
+                headers: {
+                    /** @description `bytes *\/size` */
+                    "Content-Range"?: string;
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };

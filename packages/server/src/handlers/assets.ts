@@ -1,6 +1,7 @@
 /** Assets tag: metadata with a fresh signed URL, and the signed download itself. */
 import { findWorkspaceAsset } from "@aeriox/core/assets/assets";
-import { ApiError } from "@aeriox/core/errors";
+import { openAssetDownload } from "@aeriox/core/assets/download";
+import { pipeline } from "node:stream/promises";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 
 export const assetHandlers = defineHandlers({
@@ -26,22 +27,28 @@ export const assetHandlers = defineHandlers({
 
   downloadAsset: async (ctx) => {
     ctx.services.signer.verify(ctx.params.id, Number(ctx.query.expires), String(ctx.query.signature));
-    const asset = await ctx.services.db.prisma.asset.findUnique({ where: { id: ctx.params.id } });
-    if (!asset) throw ApiError.notFound("Asset");
-    const { stream, size } = await ctx.services.storage.stream(asset.storageKey);
-    return rawResponse(
-      (res) =>
-        new Promise<void>((resolve, reject) => {
-          res.status(200);
-          res.setHeader("Content-Type", asset.contentType);
-          res.setHeader("Content-Length", String(size));
-          res.setHeader("Cache-Control", "private, max-age=300");
-          res.setHeader("Content-Disposition", `inline; filename="${asset.id}"`);
-          stream.on("error", reject);
-          res.on("finish", resolve);
-          res.on("close", resolve);
-          stream.pipe(res);
-        }),
-    );
+    const download = await openAssetDownload(ctx.services, ctx.params.id, { range: ctx.headers.range, ifRange: headerValue(ctx.headers["if-range"]) });
+    if (download.kind === "redirect") {
+      return rawResponse((res) => {
+        for (const [name, value] of Object.entries(download.headers)) res.setHeader(name, value);
+        res.redirect(302, download.location);
+      });
+    }
+    return rawResponse(async (res) => {
+      res.status(download.status);
+      for (const [name, value] of Object.entries(download.headers)) res.setHeader(name, value);
+      try {
+        // pipeline, not pipe: a client that goes away also closes the store's stream (an S3 socket, a file).
+        await pipeline(download.stream, res);
+      } catch (err) {
+        // Headers are out: a store failing mid-body can only cut the response short, which the client sees.
+        if (!res.headersSent) throw err;
+        if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") ctx.log.warn({ err }, "asset download ended early");
+      }
+    });
   },
 });
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
