@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import { solidPng } from "@aeriox/core/prisms/transform";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { meanRgb } from "@aeriox/core/characters/train";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 
@@ -51,14 +52,15 @@ async function createCharacter(body: unknown, k = key) {
 }
 
 describe("POST /v1/characters", () => {
-  it("queues a character_train job, reserves $2, and on completion the character is ready with lora_url and voice_id", async () => {
+  it("queues a local character_train job at the local price ($0.001), and on completion the character is ready with lora_url and no provider voice", async () => {
     const before = await walletOf(srv, key);
     const started = Date.now();
     const res = await createCharacter({ name: "Captain Red", image_urls: [`${imagesUrl}/red.png`, `${imagesUrl}/blue.png`], attributes: { age: 40, style: "pulp" } });
     expect(res.status).toBe(202);
     const queued = (await res.json()) as JobBody & { character_id: string };
     expect(queued.type).toBe("character_train");
-    expect(queued.estimated_cost_usd).toBe(2);
+    // No FAL_KEY: the local trainer, priced as the local operation it is (never fal's $2).
+    expect(queued.estimated_cost_usd).toBe(0.001);
     expect(queued.character_id).toMatch(/^[0-9a-f-]{36}$/);
 
     const training = (await (await srv.request(`/v1/characters/${queued.character_id}`, { key })).json()) as CharacterBody;
@@ -67,7 +69,8 @@ describe("POST /v1/characters", () => {
     const job = await waitForJob(srv, key, queued.job_id);
     const trainingMs = Date.now() - started;
     expect(job.status).toBe("completed");
-    expect(job.charged_cost_usd).toBe(2);
+    expect(job.charged_cost_usd).toBe(0.001);
+    expect((job as JobBody & { model?: string }).model).toBe("aeriox/soul-local");
     console.log(`character training job: ${trainingMs} ms end to end`);
 
     const res2 = await srv.request(`/v1/characters/${queued.character_id}`, { key });
@@ -75,12 +78,28 @@ describe("POST /v1/characters", () => {
     const character = (await res2.json()) as CharacterBody;
     expect(character).toMatchObject({ id: queued.character_id, name: "Captain Red", status: "ready", attributes: { age: 40, style: "pulp" } });
     expect(character.image_urls).toHaveLength(2);
-    expect(character.voice_id).toMatch(/^voice_[0-9a-f]{16}$/);
+    // No made-up voice id a provider would not know: null without ElevenLabs.
+    expect(character.voice_id).toBeNull();
     expect(character.lora_url).toBe(`aeriox-asset://${job.asset_ids![0]}`);
 
     // The artifact: a JSON fingerprint with the PNG references' average colours.
-    const artifact = (await (await fetch(job.output_urls![0]!)).json()) as { format: string; name: string; voice_id: string; mean_rgb: number[]; references: Array<{ url: string; mean_rgb: number[] | null }> };
+    const artifact = (await (await fetch(job.output_urls![0]!)).json()) as {
+      format: string;
+      trainer: string;
+      name: string;
+      voice_id: string | null;
+      mean_rgb: number[];
+      palette: number[][];
+      composition: { center: number[] };
+      lora: unknown;
+      references: Array<{ url: string; mean_rgb: number[] | null }>;
+    };
     expect(artifact.format).toBe("aeriox-lora/v1");
+    expect(artifact.trainer).toBe("local");
+    expect(artifact.lora).toBeNull();
+    // The two references' dominant colours, each half of the style.
+    expect(artifact.palette).toEqual([[10, 30, 220], [200, 20, 20]]);
+    expect(artifact.composition).toEqual({ center: [0.5, 0.5] });
     expect(artifact.name).toBe("Captain Red");
     expect(artifact.voice_id).toBe(character.voice_id);
     expect(artifact.references).toEqual([
@@ -91,7 +110,7 @@ describe("POST /v1/characters", () => {
     expect(imageHits).toBeGreaterThanOrEqual(2);
 
     const after = await walletOf(srv, key);
-    expect(before.available_micros - after.available_micros).toBe(2_000_000);
+    expect(before.available_micros - after.available_micros).toBe(1_000);
     expect(after.reserved_micros).toBe(0);
 
     // A ready character is usable in generation (image: lora_url, audio: its voice).
@@ -143,7 +162,7 @@ describe("POST /v1/characters", () => {
   });
 
   it("402 when funds are short, and no character row remains", async () => {
-    const poor = await startTestServer({ env: { TRIAL_CREDIT_USD: "1" } });
+    const poor = await startTestServer({ env: { TRIAL_CREDIT_USD: "0" } });
     try {
       const { key: poorKey, workspace_id: poorWs } = await poor.createKey();
       const res = await poor.request("/v1/characters", { method: "POST", key: poorKey, json: { name: "Too expensive", image_urls: ["https://example.com/a.png"] } });
@@ -158,6 +177,77 @@ describe("POST /v1/characters", () => {
     } finally {
       await poor.close();
     }
+  });
+});
+
+describe("offline characters condition local/image and local/tts", () => {
+  async function trained(name: string, image_urls: string[]) {
+    const res = await createCharacter({ name, image_urls });
+    expect(res.status).toBe(202);
+    const queued = (await res.json()) as JobBody & { character_id: string };
+    expect((await waitForJob(srv, key, queued.job_id)).status).toBe("completed");
+    return queued.character_id;
+  }
+  async function outputOf(path: string, json: unknown): Promise<Buffer> {
+    const res = await srv.request(path, { method: "POST", key, json });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const job = await waitForJob(srv, key, ((await res.json()) as JobBody).job_id);
+    expect(job.status, JSON.stringify(job.error)).toBe("completed");
+    return Buffer.from(await (await fetch(job.output_urls![0]!)).arrayBuffer());
+  }
+  const red = () => `${imagesUrl}/red.png`;
+
+  it("local/image with character_id renders through the character's palette: different bytes than without, the same for the same character", async () => {
+    const redOne = await trained("Red", [red()]);
+    const blueOne = await trained("Blue", [`${imagesUrl}/blue.png`]);
+    const body = { model: "local/image", prompt: "a portrait", seed: 7, resolution: "128x128" };
+    const plain = await outputOf("/v1/images/generate", body);
+    const withRed = await outputOf("/v1/images/generate", { ...body, character_id: redOne });
+    const withRedAgain = await outputOf("/v1/images/generate", { ...body, character_id: redOne });
+    const withBlue = await outputOf("/v1/images/generate", { ...body, character_id: blueOne });
+    expect(withRed.equals(plain)).toBe(false);
+    expect(withRed.equals(withRedAgain)).toBe(true);
+    expect(withBlue.equals(withRed)).toBe(false);
+    // Measurably the references' colours: the red character's image is red, the blue one's blue.
+    const [r, g, b] = meanRgb(withRed)!;
+    expect(r).toBeGreaterThan(100);
+    expect(r).toBeGreaterThan(3 * Math.max(g, b));
+    const [r2, g2, b2] = meanRgb(withBlue)!;
+    expect(b2).toBeGreaterThan(3 * Math.max(r2, g2));
+  });
+
+  it("local/tts with character_voice_id speaks in the character's own voice: distinct from the default and from another character, stable", async () => {
+    const one = await trained("Voice one", [red()]);
+    const two = await trained("Voice two", [red()]);
+    const body = { text: "Ahoy there", model: "local/tts" };
+    const plain = await outputOf("/v1/audio/generate", body);
+    const first = await outputOf("/v1/audio/generate", { ...body, character_voice_id: one });
+    const again = await outputOf("/v1/audio/generate", { ...body, character_voice_id: one });
+    const other = await outputOf("/v1/audio/generate", { ...body, character_voice_id: two });
+    expect(first.subarray(0, 4).toString("latin1")).toBe("RIFF");
+    expect(first.length).toBe(plain.length); // same text, same length: only the voice differs
+    expect(first.equals(plain)).toBe(false);
+    expect(first.equals(again)).toBe(true);
+    expect(other.equals(first)).toBe(false);
+  });
+
+  it("voice fields need ElevenLabs: 400 voice_provider_not_configured, nothing reserved, no character left", async () => {
+    const { key: k, workspace_id: ws } = await srv.createKey();
+    const before = await walletOf(srv, k);
+    for (const extra of [{ voice_id: "JBFqnCBsd6RMkjVDRZzb" }, { voice_sample_urls: ["https://example.com/a.wav"] }]) {
+      const res = await createCharacter({ name: "Voiced", image_urls: [red()], ...extra }, k);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("voice_provider_not_configured");
+    }
+    expect(await walletOf(srv, k)).toEqual(before);
+    expect(await srv.runtime.db.prisma.character.count({ where: { workspaceId: ws } })).toBe(0);
+  });
+
+  it("a video request with character_id is refused, not run without the character", async () => {
+    const id = await trained("Mover", [red()]);
+    const res = await srv.request("/v1/videos/generate", { method: "POST", key, json: { model: "local/video", prompt: "walks", character_id: id } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("character_not_trained_for_model");
   });
 });
 

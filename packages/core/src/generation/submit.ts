@@ -9,11 +9,11 @@ import { ApiError } from "../errors.ts";
 import { audioText, priceFor } from "../pricing/estimate.ts";
 import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
 import { resolveModel } from "./models.ts";
-import { readyCharacter } from "./characters-ref.ts";
+import { conditionVisual, providerVoiceOf, readyCharacter } from "./characters-ref.ts";
 import { withPrismRecipe } from "../prisms/apply.ts";
 import { composeOutputSize } from "../providers/compose-provider.ts";
 
-export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger">;
+export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger" | "storage">;
 
 export interface ImageRequest {
   model: string;
@@ -63,14 +63,18 @@ export interface ComposeRequest {
 /** Image and video share one path: prism recipe, model check, safety check, character LoRA, price, submit. */
 async function submitVisual<R extends ImageRequest | VideoRequest>(services: GenerationServices, principal: Principal, kind: "image" | "video", request: R, texts: (body: R) => Array<string | undefined>) {
   const body = withPrismRecipe(kind, request); // prism_id: the prism's prompt recipe
-  const entry = resolveModel(services.catalog, body.model, kind);
+  let entry = resolveModel(services.catalog, body.model, kind);
   assertPromptAllowed(services.config, texts(body));
-  const input: Record<string, unknown> = { ...body };
+  let input: Record<string, unknown> = { ...body };
   if (body.character_id) {
+    // The character's training decides how it conditions the model (characters-ref.ts); on fal the
+    // job runs on the LoRA endpoint and is priced as that endpoint.
     const character = await readyCharacter(services, principal.workspaceId, body.character_id, "body.character_id");
-    if (character.loraUrl) input.lora_url = character.loraUrl;
+    const conditioned = await conditionVisual(services, principal.workspaceId, character, entry, "body.character_id");
+    entry = conditioned.entry;
+    input = { ...input, ...conditioned.input, model: entry.model };
   }
-  return submitJob(services, { principal, type: kind, entry, input, priceMicros: priceFor(entry, input), model: body.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
+  return submitJob(services, { principal, type: kind, entry, input, priceMicros: priceFor(entry, input), model: entry.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
 }
 
 export function submitImage(services: GenerationServices, principal: Principal, request: ImageRequest) {
@@ -94,8 +98,13 @@ export async function submitAudio(services: GenerationServices, principal: Princ
   const input: Record<string, unknown> = { ...body, model };
   if (body.character_voice_id) {
     const character = await readyCharacter(services, principal.workspaceId, body.character_voice_id, "body.character_voice_id");
-    if (!character.voiceId) throw ApiError.badRequest("character_has_no_voice", `Character ${character.id} has no voice`, { field: "body.character_voice_id" });
-    input.voice_id = character.voiceId;
+    // local/tts speaks in the character's own voice, derived from it (input.character_voice_id);
+    // other providers need a voice of theirs: the character's ElevenLabs voice, or 400 before any reservation.
+    if (entry.provider !== "local") {
+      const voice = providerVoiceOf(character);
+      if (!voice) throw ApiError.badRequest("character_has_no_voice", `Character ${character.id} has no ElevenLabs voice (create it with voice_sample_urls or voice_id)`, { field: "body.character_voice_id" });
+      input.voice_id = voice;
+    }
   }
   return submitJob(services, { principal, type: "audio", entry, input, priceMicros: priceFor(entry, input), model });
 }

@@ -7,14 +7,17 @@
 import type { TransformOp } from "../prisms/catalog.ts";
 import { countCharacters } from "../providers/phonemes.ts";
 import { ProviderError } from "../providers/errors.ts";
-import { renderProceduralPng } from "./procedural-png.ts";
+import { renderProceduralPng, type ImageStyle } from "./procedural-png.ts";
 import { transformPng } from "./png-transform.ts";
-import { synthesizeToneSpeech, toneSpeechDurationS } from "./wav.ts";
+import { synthesizeToneSpeech, toneSpeechDurationS, TTS_SAMPLE_RATE, type ToneVoice } from "./wav.ts";
+import { analyzeReferencePng } from "./reference-analysis.ts";
 
 export type RenderTask =
-  | { kind: "procedural_png"; prompt: string; seed: number | undefined; width: number; height: number }
-  | { kind: "tone_speech"; text: string }
-  | { kind: "png_transform"; png: Uint8Array; ops: TransformOp[] };
+  | { kind: "procedural_png"; prompt: string; seed: number | undefined; width: number; height: number; style?: ImageStyle }
+  | { kind: "tone_speech"; text: string; voice?: ToneVoice }
+  | { kind: "png_transform"; png: Uint8Array; ops: TransformOp[] }
+  /** Character training: a reference PNG → JSON ReferenceAnalysis (or `null` when it does not decode) as the output bytes. */
+  | { kind: "reference_analysis"; png: Uint8Array };
 
 export interface RenderOutput {
   bytes: Uint8Array;
@@ -33,11 +36,13 @@ export interface RenderLimits {
 export function runRenderTask(task: RenderTask): RenderOutput {
   switch (task.kind) {
     case "procedural_png":
-      return { bytes: renderProceduralPng(task.prompt, task.seed, task.width, task.height), width: task.width, height: task.height };
+      return { bytes: renderProceduralPng(task.prompt, task.seed, task.width, task.height, task.style), width: task.width, height: task.height };
     case "tone_speech":
-      return synthesizeToneSpeech(task.text);
+      return synthesizeToneSpeech(task.text, TTS_SAMPLE_RATE, task.voice);
     case "png_transform":
       return transformPng(task.png, task.ops);
+    case "reference_analysis":
+      return { bytes: new TextEncoder().encode(JSON.stringify(analyzeReferencePng(task.png))) };
   }
 }
 
@@ -56,6 +61,12 @@ export function checkRenderLimits(task: RenderTask, limits: RenderLimits): void 
     case "png_transform": {
       const size = pngSize(task.png);
       if (!size) throw new ProviderError("client", "The image is not a PNG", { code: "media_processing_failed" });
+      return checkPixels(size.width, size.height, limits);
+    }
+    case "reference_analysis": {
+      // Decoding allocates width × height × 4 bytes: a reference over the pixel bound is refused, not decoded.
+      const size = pngSize(task.png);
+      if (!size) throw new ProviderError("client", "The reference is not a PNG", { code: "unsupported_content_type" });
       return checkPixels(size.width, size.height, limits);
     }
   }

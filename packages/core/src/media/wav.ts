@@ -3,6 +3,8 @@
  * becomes a short tone whose pitch depends on the character, so length scales with the
  * text and different texts sound (and hash) different.
  */
+import { createHash } from "node:crypto";
+
 export const TTS_SAMPLE_RATE = 16_000;
 export const SECONDS_PER_CHARACTER = 0.06;
 
@@ -31,23 +33,45 @@ export function toneSpeechDurationS(characters: number, sampleRate = TTS_SAMPLE_
   return Math.max(perChar, characters * perChar) / sampleRate;
 }
 
-export function synthesizeToneSpeech(text: string, sampleRate = TTS_SAMPLE_RATE): { bytes: Uint8Array; durationS: number } {
+/**
+ * A local/tts voice: where its tones sit (base pitch and step per character) and its timbre
+ * (relative strength of the 2nd and 3rd harmonics). Derived from a character (or a voice id)
+ * by `toneVoiceFor`, so each character speaks in its own, stable voice.
+ */
+export interface ToneVoice {
+  baseHz: number;
+  stepHz: number;
+  harmonics: [number, number];
+}
+
+/** The voice used when a request names none: the pure tones of earlier releases. */
+const DEFAULT_TONE_VOICE: ToneVoice = { baseHz: 180, stepHz: 12, harmonics: [0, 0] };
+
+/** A stable voice from a key: base 110–290 Hz, step 6–16 Hz, harmonics 0–0.6 each. */
+export function toneVoiceFor(key: string): ToneVoice {
+  const h = createHash("sha256").update(`tone-voice\u0000${key}`).digest();
+  return { baseHz: 110 + (h.readUInt16BE(0) % 181), stepHz: 6 + (h[2]! % 11), harmonics: [Math.round((h[3]! / 255) * 60) / 100, Math.round((h[4]! / 255) * 60) / 100] };
+}
+
+export function synthesizeToneSpeech(text: string, sampleRate = TTS_SAMPLE_RATE, voice: ToneVoice = DEFAULT_TONE_VOICE): { bytes: Uint8Array; durationS: number } {
   const chars = [...text];
   const perChar = Math.round(sampleRate * SECONDS_PER_CHARACTER);
   const tones = Math.max(1, chars.length);
   const pcm = Buffer.alloc(tones * perChar * 2);
   let phase = 0;
+  const norm = 1 + voice.harmonics[0] + voice.harmonics[1]; // peak stays within 16 bits
   // Per-character values are computed once per tone, not per sample: same arithmetic, same bytes.
   for (let c = 0; c < tones; c++) {
     const ch = chars[c] ?? " ";
     const code = ch.codePointAt(0) ?? 32;
     const silent = /\s/.test(ch);
-    const freq = 180 + (code % 48) * 12;
+    const freq = voice.baseHz + (code % 48) * voice.stepHz;
     const step = (2 * Math.PI * freq) / sampleRate;
     for (let j = 0; j < perChar; j++) {
       phase += step;
       const envelope = silent ? 0 : Math.sin(Math.PI * (j / perChar)); // fade each tone in/out: no clicks
-      pcm.writeInt16LE(Math.round(Math.sin(phase) * envelope * 0.4 * 32767), (c * perChar + j) * 2);
+      const wave = Math.sin(phase) + voice.harmonics[0] * Math.sin(2 * phase) + voice.harmonics[1] * Math.sin(3 * phase);
+      pcm.writeInt16LE(Math.round((wave / norm) * envelope * 0.4 * 32767), (c * perChar + j) * 2);
     }
   }
   return { bytes: new Uint8Array(Buffer.concat([wavHeader(pcm.length, sampleRate), pcm])), durationS: (tones * perChar) / sampleRate };

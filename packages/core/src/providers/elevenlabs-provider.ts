@@ -4,6 +4,11 @@
  * The SDK's own retries are off (maxRetries 0): the job engine and the circuit breaker
  * own retrying, so one job attempt is one billable call.
  * Actual cost = characters sent × the catalog's per-1k-character price.
+ *
+ * Voices for characters (the training job, aeriox-provider.ts): `cloneVoice` is an instant
+ * voice clone (`voices.ivc.create` → POST /v1/voices/add, multipart `name` + `files`), which
+ * answers the new voice's id; `voiceExists` checks a caller-supplied id (GET /v1/voices/{id});
+ * `deleteVoice` removes a clone whose training failed for good.
  */
 import type { ElevenLabsClient } from "@elevenlabs/elevenlabs-js";
 import type { CatalogEntry } from "../pricing/catalog.ts";
@@ -27,11 +32,23 @@ let sdkModule: Promise<ElevenLabsSdk> | undefined;
 /** The SDK takes most of a second to import: a server that never calls ElevenLabs never pays for it. */
 const loadSdk = (): Promise<ElevenLabsSdk> => (sdkModule ??= import("@elevenlabs/elevenlabs-js"));
 
-export class ElevenLabsProvider implements ProviderAdapter {
+/** What character training needs from a voice provider. */
+export interface VoiceCloner {
+  cloneVoice(o: { name: string; samples: Array<{ bytes: Uint8Array; filename: string; contentType: string }>; description?: string }, signal: AbortSignal): Promise<string>;
+  voiceExists(voiceId: string, signal: AbortSignal): Promise<boolean>;
+  deleteVoice(voiceId: string): Promise<void>;
+}
+
+export class ElevenLabsProvider implements ProviderAdapter, VoiceCloner {
   readonly name = "elevenlabs";
   private client: ElevenLabsClient | undefined;
 
   constructor(private readonly options: ElevenLabsProviderOptions) {}
+
+  /** Whether this server has an ElevenLabs key (character voices need one). */
+  get configured(): boolean {
+    return Boolean(this.options.apiKey);
+  }
 
   private api(sdk: ElevenLabsSdk): ElevenLabsClient {
     if (!this.options.apiKey) {
@@ -68,6 +85,47 @@ export class ElevenLabsProvider implements ProviderAdapter {
       return { outputs: [{ bytes, contentType: "audio/mpeg" }], actualCostMicros: audioPrice(entry, text), nsfw: false };
     } catch (err) {
       throw mapElevenLabsError(err, ctx.signal, sdk);
+    }
+  }
+
+  async cloneVoice(o: Parameters<VoiceCloner["cloneVoice"]>[0], signal: AbortSignal): Promise<string> {
+    const sdk = await loadSdk();
+    const api = this.api(sdk);
+    try {
+      const created = await api.voices.ivc.create(
+        {
+          name: o.name,
+          files: o.samples.map((f) => ({ data: Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength), filename: f.filename, contentType: f.contentType })),
+          ...(o.description ? { description: o.description } : {}),
+        },
+        { abortSignal: signal },
+      );
+      if (!created.voiceId) throw new ProviderError("server", "ElevenLabs created a voice without an id", { code: "provider_bad_output" });
+      return created.voiceId;
+    } catch (err) {
+      throw mapElevenLabsError(err, signal, sdk);
+    }
+  }
+
+  async voiceExists(voiceId: string, signal: AbortSignal): Promise<boolean> {
+    const sdk = await loadSdk();
+    const api = this.api(sdk);
+    try {
+      await api.voices.get(voiceId, {}, { abortSignal: signal });
+      return true;
+    } catch (err) {
+      // 404 (and the 400 ElevenLabs answers for a malformed id): no such voice.
+      if (err instanceof sdk.ElevenLabsError && (err.statusCode === 404 || err.statusCode === 400)) return false;
+      throw mapElevenLabsError(err, signal, sdk);
+    }
+  }
+
+  async deleteVoice(voiceId: string): Promise<void> {
+    const sdk = await loadSdk();
+    try {
+      await this.api(sdk).voices.delete(voiceId);
+    } catch (err) {
+      throw mapElevenLabsError(err, undefined, sdk);
     }
   }
 

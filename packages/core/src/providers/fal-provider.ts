@@ -13,6 +13,14 @@
  *
  * Output URLs come from fal's answer, so they are downloaded through the guarded fetcher
  * (docs/ARCHITECTURE.md, Access → Outbound fetches) like any other URL we did not choose.
+ *
+ * LoRA training (`trainLora`, run by the training job in aeriox-provider.ts): the references'
+ * zip is uploaded with the client's storage (`fal.storage.upload`: POST rest.fal.ai
+ * /storage/upload/initiate for an upload URL, then PUT of the bytes), then
+ * `fal-ai/flux-lora-fast-training` runs through the same queue protocol (request id recorded
+ * before polling, so a retry polls instead of paying again). Its result names the weights'
+ * URL (`diffusion_lora_file.url`), which is stored, not downloaded: fal loads it for
+ * generations with the character (`fal-ai/flux-lora`, `loras: [{path, scale}]`).
  */
 import { ApiError as FalApiError, ValidationError as FalValidationError, createFalClient, type FalClient } from "@fal-ai/client";
 import type { CatalogEntry } from "../pricing/catalog.ts";
@@ -45,7 +53,17 @@ const IMAGE_SIZE_BY_ASPECT: Record<string, string> = {
   "3:4": "portrait_4_3",
 };
 
-export class FalProvider implements ProviderAdapter {
+/** fal's FLUX LoRA trainer and what its runs are asked for (fal's default steps, the run the catalog prices). */
+export const FAL_LORA_TRAINER = "fal-ai/flux-lora-fast-training";
+export const FAL_LORA_TRAINING_STEPS = 1000;
+
+export interface LoraTrainer {
+  /** Trains (or, with ctx.existingRequestId, resumes) one LoRA; progress is reported from `from` to `to`. */
+  trainLora(o: { archive: Uint8Array; triggerWord: string; from: number; to: number }, ctx: ProviderContext): Promise<{ requestId: string; loraUrl: string; configUrl: string | null }>;
+  cancelLoraTraining(requestId: string): Promise<void>;
+}
+
+export class FalProvider implements ProviderAdapter, LoraTrainer {
   readonly name = "fal";
   private client: FalClient | undefined;
 
@@ -90,6 +108,45 @@ export class FalProvider implements ProviderAdapter {
     }
   }
 
+  async trainLora(o: { archive: Uint8Array; triggerWord: string; from: number; to: number }, ctx: ProviderContext) {
+    const fal = this.fal();
+    try {
+      let requestId = ctx.existingRequestId;
+      if (!requestId) {
+        if (ctx.signal.aborted) throw abortedError(ctx.signal);
+        const zipUrl = await fal.storage.upload(new File([new Uint8Array(o.archive)], "references.zip", { type: "application/zip" }));
+        if (ctx.signal.aborted) throw abortedError(ctx.signal);
+        const submitted = await fal.queue.submit(FAL_LORA_TRAINER, {
+          input: { images_data_url: zipUrl, trigger_word: o.triggerWord, steps: FAL_LORA_TRAINING_STEPS, create_masks: true },
+          abortSignal: ctx.signal,
+        });
+        requestId = submitted.request_id;
+        await this.record(fal, FAL_LORA_TRAINER, requestId, ctx);
+      }
+      await safeProgress(ctx, o.from);
+      await this.waitForCompletion(fal, FAL_LORA_TRAINER, requestId, ctx, { logs: true, from: o.from, to: o.to });
+      const result = await fal.queue.result(FAL_LORA_TRAINER, { requestId, abortSignal: ctx.signal });
+      const data = (result.data ?? {}) as { diffusion_lora_file?: FalFile; config_file?: FalFile };
+      const loraUrl = data.diffusion_lora_file?.url;
+      if (typeof loraUrl !== "string" || !/^https:\/\//.test(loraUrl)) {
+        throw new ProviderError("server", `fal.ai training ${requestId} returned no LoRA weights`, { retryable: false, code: "provider_empty_output" });
+      }
+      const configUrl = typeof data.config_file?.url === "string" ? data.config_file.url : null;
+      return { requestId, loraUrl, configUrl };
+    } catch (err) {
+      throw mapFalError(err, ctx.signal);
+    }
+  }
+
+  async cancelLoraTraining(requestId: string): Promise<void> {
+    try {
+      await this.fal().queue.cancel(FAL_LORA_TRAINER, { requestId });
+    } catch (err) {
+      if (err instanceof FalApiError && err.status === 400) return;
+      throw mapFalError(err, undefined);
+    }
+  }
+
   /**
    * Persist the request id before anything else. If that fails, a retry could not resume
    * and would pay fal a second time: cancel this request (best effort) and fail retryably.
@@ -106,16 +163,17 @@ export class FalProvider implements ProviderAdapter {
     }
   }
 
-  private async waitForCompletion(fal: FalClient, endpoint: string, requestId: string, ctx: ProviderContext): Promise<void> {
+  private async waitForCompletion(fal: FalClient, endpoint: string, requestId: string, ctx: ProviderContext, o: { logs: boolean; from: number; to: number } = { logs: false, from: 10, to: 90 }): Promise<void> {
     let inProgressPolls = 0;
     for (;;) {
       if (ctx.signal.aborted) throw abortedError(ctx.signal);
-      const status = await fal.queue.status(endpoint, { requestId, logs: false, abortSignal: ctx.signal });
+      const status = await fal.queue.status(endpoint, { requestId, logs: o.logs, abortSignal: ctx.signal });
       if (status.status === "COMPLETED") return;
       if (status.status === "IN_PROGRESS") {
-        // fal gives no percentage: creep from 10 % towards 90 % while it works.
+        // fal gives no percentage: a trainer's logs may say "step N/M"; otherwise creep from `from` towards `to`.
         inProgressPolls++;
-        await safeProgress(ctx, 90 - 80 / (1 + inProgressPolls / 4));
+        const fraction = o.logs ? stepFraction((status as { logs?: Array<{ message?: unknown }> }).logs) : null;
+        await safeProgress(ctx, fraction !== null ? o.from + (o.to - o.from) * fraction : o.to - (o.to - o.from) / (1 + inProgressPolls / 4));
       }
       await sleep(this.options.pollIntervalMs ?? 1000, ctx.signal);
     }
@@ -146,6 +204,7 @@ export class FalProvider implements ProviderAdapter {
   }
 
   async cancel(requestId: string, _req: ProviderRequest, entry: CatalogEntry): Promise<void> {
+    if (entry.kind === "training") return this.cancelLoraTraining(requestId);
     try {
       await this.fal().queue.cancel(entry.providerModel, { requestId });
     } catch (err) {
@@ -181,9 +240,14 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
     else if (typeof i.aspect_ratio === "string" && IMAGE_SIZE_BY_ASPECT[i.aspect_ratio]) out.image_size = IMAGE_SIZE_BY_ASPECT[i.aspect_ratio];
     if (typeof i.seed === "number") out.seed = i.seed;
     const loras = Array.isArray(i.loras) ? [...(i.loras as Array<{ path: string; scale: number }>)] : [];
-    // A trained character contributes its LoRA (resolved by the engine from character_id).
-    // Offline-trained characters carry an `aeriox-asset://` fingerprint, not LoRA weights fal could load.
-    if (typeof i.lora_url === "string" && !i.lora_url.startsWith("aeriox-asset://")) loras.push({ path: i.lora_url, scale: typeof i.lora_scale === "number" ? i.lora_scale : 1 });
+    // A trained character contributes its fal-trained LoRA (resolved at submit from character_id,
+    // generation/characters-ref.ts, which also moves the job to fal-ai/flux-lora). Only real weights
+    // URLs are sent: an `aeriox-asset://` artifact of the offline trainer is nothing fal could load.
+    if (typeof i.lora_url === "string" && /^https:\/\//.test(i.lora_url)) {
+      loras.push({ path: i.lora_url, scale: typeof i.lora_scale === "number" ? i.lora_scale : 1 });
+      // The LoRA was trained to answer to its trigger word: the prompt names it once.
+      if (typeof i.lora_trigger === "string" && typeof out.prompt === "string" && !out.prompt.includes(i.lora_trigger)) out.prompt = `${i.lora_trigger}, ${out.prompt}`;
+    }
     if (loras.length) out.loras = loras;
     if (typeof i.seed_image_url === "string") out.image_url = i.seed_image_url;
     out.num_images = 1;
@@ -238,6 +302,15 @@ async function fetchOutput(url: string, o: { policy: OutboundPolicy; signal: Abo
         throw new ProviderError("server", reason, { retryable: false, code: "provider_bad_output", cause: err });
     }
   }
+}
+
+/** "step 250/1000"-like progress in the last log line that has one, as 0..1. */
+function stepFraction(logs: Array<{ message?: unknown }> | undefined): number | null {
+  for (const log of [...(logs ?? [])].reverse()) {
+    const m = typeof log.message === "string" ? /(\d+)\s*\/\s*(\d+)/.exec(log.message) : null;
+    if (m && Number(m[2]) > 0) return Math.min(1, Number(m[1]) / Number(m[2]));
+  }
+  return null;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

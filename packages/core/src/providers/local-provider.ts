@@ -3,12 +3,19 @@
  * (ffmpeg test pattern MP4), local/tts (tone WAV). Deterministic for a given input.
  * PNG and WAV are rendered by the renderer (the runtime's worker-thread pool), MP4 by an
  * ffmpeg child process: nothing heavy runs on the calling thread.
+ *
+ * Characters: local/image with `character_style` (resolved from the character's training
+ * artifact at submit, generation/characters-ref.ts) renders through the character's palette and
+ * composition; local/tts with `character_voice_id` speaks in a voice derived from the character
+ * (or, with `voice_id`, from that id), stable and distinct per character.
  */
 import { priceFor, audioText, videoDurationS } from "../pricing/estimate.ts";
 import type { CatalogEntry } from "../pricing/catalog.ts";
 import { renderTestPatternVideo } from "../media/test-pattern-video.ts";
 import { sizeFor } from "../media/sizes.ts";
 import { inlineRenderer, type Renderer } from "../media/render-pool.ts";
+import type { ImageStyle } from "../media/procedural-png.ts";
+import { toneVoiceFor } from "../media/wav.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
 import { ProviderError, abortedError } from "./errors.ts";
 import type { ProviderContext, ProviderRequest, ProviderResult } from "./types.ts";
@@ -38,7 +45,8 @@ export class LocalProvider implements ProviderAdapter {
       case "local/image": {
         const max = this.options.imageMaxLongSide ?? 1024;
         const { width, height } = sizeFor(input, Math.min(this.options.imageDefaultLongSide ?? 512, max), max);
-        const { bytes } = await this.renderer.render({ kind: "procedural_png", prompt: String(input.prompt ?? ""), seed: seedOf(input), width, height }, ctx.signal);
+        const style = styleOf(input.character_style);
+        const { bytes } = await this.renderer.render({ kind: "procedural_png", prompt: String(input.prompt ?? ""), seed: seedOf(input), width, height, ...(style ? { style } : {}) }, ctx.signal);
         await safeProgress(ctx, 100);
         return { outputs: [{ bytes, contentType: "image/png", width, height }], actualCostMicros: cost, nsfw: false };
       }
@@ -68,7 +76,8 @@ export class LocalProvider implements ProviderAdapter {
         return { outputs: [{ bytes, contentType: "video/mp4", width, height, durationS }], actualCostMicros: cost, nsfw: false };
       }
       case "local/tts": {
-        const { bytes, durationS } = await this.renderer.render({ kind: "tone_speech", text: audioText(input) }, ctx.signal);
+        const voiceKey = typeof input.character_voice_id === "string" ? `character:${input.character_voice_id}` : typeof input.voice_id === "string" && input.voice_id ? `voice:${input.voice_id}` : null;
+        const { bytes, durationS } = await this.renderer.render({ kind: "tone_speech", text: audioText(input), ...(voiceKey ? { voice: toneVoiceFor(voiceKey) } : {}) }, ctx.signal);
         await safeProgress(ctx, 100);
         return { outputs: [{ bytes, contentType: "audio/wav", durationS }], actualCostMicros: cost, nsfw: false };
       }
@@ -84,4 +93,15 @@ export class LocalProvider implements ProviderAdapter {
 
 function seedOf(input: Record<string, unknown>): number | undefined {
   return typeof input.seed === "number" ? input.seed : undefined;
+}
+
+/** `character_style` as the engine stored it; anything else is a malformed job, not a silent default. */
+function styleOf(value: unknown): ImageStyle | null {
+  if (value === undefined) return null;
+  const v = value as Partial<ImageStyle>;
+  const rgb = (c: unknown) => Array.isArray(c) && c.length === 3 && c.every((x) => typeof x === "number");
+  if (!v || !Array.isArray(v.palette) || !v.palette.every(rgb) || !Array.isArray(v.center) || v.center.length !== 2 || typeof v.key !== "string") {
+    throw new ProviderError("client", "Malformed character_style in the job input", { code: "invalid_character_style" });
+  }
+  return { palette: v.palette, center: [Number(v.center[0]), Number(v.center[1])], key: v.key };
 }

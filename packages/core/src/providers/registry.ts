@@ -49,6 +49,8 @@ export interface ProvidersOptions {
   renderer?: Renderer;
   /** Overrides of the outbound fetch policy read from config (tests inject a resolver here). */
   outbound?: Partial<OutboundPolicy>;
+  /** Persists a voice cloned by a training job (the runtime passes characters.ts recordTrainingVoice). */
+  recordTrainingVoice?: (jobId: string, voiceId: string) => Promise<void>;
 }
 
 export interface Providers {
@@ -60,14 +62,24 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
   const breakers = options.breakers ?? (options.breakerOptions ? new BreakerRegistry(options.breakerOptions) : defaultBreakers);
   const outbound: OutboundPolicy = { ...outboundPolicyFrom(config), ...options.outbound };
   const renderer = options.renderer ?? inlineRenderer();
+  const fal = new FalProvider({ credentials: config.FAL_KEY, outbound, ...options.fal });
+  const elevenlabs = new ElevenLabsProvider({ apiKey: config.ELEVENLABS_API_KEY, ...options.elevenlabs });
   const adapters: Partial<Record<ProviderName, ProviderAdapter>> = {
     local: new LocalProvider(options.local, renderer),
     compose: new ComposeProvider(options.compose),
-    fal: new FalProvider({ credentials: config.FAL_KEY, outbound, ...options.fal }),
-    elevenlabs: new ElevenLabsProvider({ apiKey: config.ELEVENLABS_API_KEY, ...options.elevenlabs }),
+    fal,
+    elevenlabs,
   };
   // Training and prisms; prism generations delegate back through this registry (breakers, timeouts).
-  adapters.aeriox = new AerioxProvider({ delegate: (entry) => providers.forEntry(entry), outbound, renderer });
+  // Character training uses fal's LoRA trainer and ElevenLabs' voice cloning directly.
+  adapters.aeriox = new AerioxProvider({
+    delegate: (entry) => providers.forEntry(entry),
+    outbound,
+    renderer,
+    loraTrainer: fal,
+    voices: elevenlabs,
+    ...(options.recordTrainingVoice ? { recordTrainingVoice: options.recordTrainingVoice } : {}),
+  });
   const timeoutOf = (name: ProviderName) => options.timeoutsMs?.[name] ?? DEFAULT_TIMEOUTS_MS[name];
 
   const providers: Providers = {

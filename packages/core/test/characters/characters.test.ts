@@ -3,7 +3,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor, voiceIdFor } from "../../src/characters/characters.ts";
+import { decodeCursor, encodeCursor, recordTrainingVoice } from "../../src/characters/characters.ts";
 import { TrainingReferenceError, fingerprintReference, trainCharacter } from "../../src/characters/train.ts";
 import type { OutboundPolicy } from "../../src/net/index.ts";
 import { assetIdOfLoraUrl, loraUrlFor } from "../../src/characters/lora-ref.ts";
@@ -91,9 +91,7 @@ describe("training", () => {
     expect(text).not.toMatch(/sha256|content_type|"bytes"/);
   });
 
-  it("voice ids and lora refs are stable", () => {
-    expect(voiceIdFor("id", "n", ["u"])).toBe(voiceIdFor("id", "n", ["u"]));
-    expect(voiceIdFor("id", "n", ["u"])).not.toBe(voiceIdFor("id2", "n", ["u"]));
+  it("lora refs round-trip", () => {
     const asset = randomUUID();
     expect(assetIdOfLoraUrl(loraUrlFor(asset))).toBe(asset);
   });
@@ -126,6 +124,21 @@ for (const backend of backends) {
       await db.prisma.$transaction((tx) => applyTerminalSideEffects(tx, { ...terminal, status: "failed" }));
       const row = await db.prisma.character.findUniqueOrThrow({ where: { id: character.id } });
       expect(row).toMatchObject({ status: "ready", loraUrl: `aeriox-asset://${asset}`, voiceId: "voice_abc", jobId: job.id });
+    });
+
+    it("a voice cloned by the running job is recorded in its input and becomes the character's voice; not once the job has ended", async () => {
+      const ws = await newWorkspace(db);
+      const character = await db.prisma.character.create({ data: { workspaceId: ws, name: "c", imageUrls: [] } });
+      const job = await db.prisma.job.create({
+        data: { workspaceId: ws, type: "character_train", status: "running", operationId: "char.train_local", provider: "aeriox", input: { name: "c", voice_sample_urls: ["https://x.test/a.wav"] }, estimatedCostMicros: 1n, characterId: character.id, deadlineAt: new Date() },
+      });
+      await recordTrainingVoice(db, job.id, "clonedVoice123");
+      expect((await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).input).toEqual({ name: "c", voice_sample_urls: ["https://x.test/a.wav"], voice_id: "clonedVoice123", voice_source: "cloned" });
+      await db.prisma.job.update({ where: { id: job.id }, data: { status: "completed" } });
+      await expect(recordTrainingVoice(db, job.id, "another")).rejects.toThrow(/no longer running/);
+      const asset = randomUUID();
+      await db.prisma.$transaction((tx) => applyTerminalSideEffects(tx, { id: job.id, type: job.type, workspaceId: ws, status: "completed", characterId: character.id, outputAssetIds: [asset] }));
+      expect(await db.prisma.character.findUniqueOrThrow({ where: { id: character.id } })).toMatchObject({ status: "ready", voiceId: "clonedVoice123" });
     });
 
     it("failed / cancelled → failed", async () => {

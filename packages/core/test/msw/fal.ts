@@ -10,6 +10,14 @@
  * fal-ai/flux (see parseEndpointId in the client). Result JSON points at a fake CDN
  * (https://v3.fal.media/files/...) also served here with real PNG / MP4 bytes.
  *
+ * Storage (fal.storage.upload in @fal-ai/client 1.10, files up to 90 MB):
+ *   POST https://rest.fal.ai/storage/upload/initiate?storage_type=fal-cdn-v3  {content_type, file_name}
+ *        → {upload_url, file_url}
+ *   PUT  <upload_url> (the bytes)                        then GET <file_url> serves them
+ * LoRA training (fal-ai/flux-lora-fast-training) runs through the queue above: the mock fetches
+ * `images_data_url` from its own storage (unknown → 422 like fal), status with `logs=1` carries
+ * "step N/M" log lines, and the result is {diffusion_lora_file, config_file}.
+ *
  * Usage:
  *   const fal = falHandlers({ statuses: ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"] });
  *   const server = setupServer(...fal.handlers); server.listen({ onUnhandledRequest: "error" });
@@ -17,12 +25,15 @@
  *   fal.set({ submitError: falValidationError("prompt", "too long") });  // change per test
  */
 import { randomUUID } from "node:crypto";
-import { delay, http, HttpResponse } from "msw";
+import { delay, http, HttpResponse, type HttpHandler } from "msw";
 import { renderProceduralPng } from "../../src/media/procedural-png.ts";
 import { renderTestPatternVideo } from "../../src/media/test-pattern-video.ts";
 
 export const FAL_QUEUE_URL = "https://queue.fal.run";
 export const FAL_CDN_URL = "https://v3.fal.media";
+export const FAL_REST_URL = "https://rest.fal.ai";
+/** Where the mock's upload URLs point (a signed storage URL in reality; the exact host is fal's business). */
+export const FAL_UPLOAD_URL = "https://v3.fal.media/upload";
 
 export type FalStatus = "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED";
 
@@ -50,6 +61,8 @@ export interface FalMockOptions {
   videoBytes?: Uint8Array;
   /** Required `Authorization: Key <key>` value; default: any non-empty key. */
   expectKey?: string;
+  /** Storage initiate answers this error. */
+  uploadError?: FalInjectedError;
 }
 
 export interface FalMockRequest {
@@ -70,10 +83,14 @@ export interface FalMockStats {
   /** Every submitted body, in order (inspect the mapped fal input). */
   submitted: FalMockRequest[];
   cancelledIds: string[];
+  /** Files uploaded through fal.storage (initiate + PUT), in order. */
+  uploads: Array<{ fileName: string; contentType: string; url: string; bytes: Uint8Array | null }>;
+  /** Storage initiate calls (an upload whose PUT never came still counts here). */
+  uploadInitiates: number;
 }
 
 export interface FalMock {
-  handlers: ReturnType<typeof http.all>[];
+  handlers: HttpHandler[];
   stats: FalMockStats;
   requests: Map<string, FalMockRequest>;
   /** Replace options (e.g. inject an error for the next test). */
@@ -106,7 +123,7 @@ export function falHandlers(initial: FalMockOptions = {}): FalMock {
   const requests = new Map<string, FalMockRequest>();
   const cdn = new Map<string, { bytes: () => Promise<Uint8Array> | Uint8Array; type: string }>();
   const failures = new Map<string, number>();
-  const stats: FalMockStats = { submits: 0, statusCalls: 0, resultCalls: 0, cancels: 0, cdnDownloads: 0, submitted: [], cancelledIds: [] };
+  const stats: FalMockStats = { submits: 0, statusCalls: 0, resultCalls: 0, cancels: 0, cdnDownloads: 0, submitted: [], cancelledIds: [], uploads: [], uploadInitiates: 0 };
 
   const urls = (appId: string, id: string) => ({
     request_id: id,
@@ -143,6 +160,11 @@ export function falHandlers(initial: FalMockOptions = {}): FalMock {
       const fail = injected("submit", options.submitError);
       if (fail) return fail;
       const input = ((await request.json().catch(() => ({}))) ?? {}) as Record<string, unknown>;
+      if (isTrainer(parts.join("/"))) {
+        // fal validates the archive URL before queueing: it must be a file it can download.
+        const archive = typeof input.images_data_url === "string" ? stats.uploads.find((u) => u.url === input.images_data_url && u.bytes) : undefined;
+        if (!archive) return HttpResponse.json({ detail: [{ loc: ["body", "images_data_url"], msg: "Could not download the archive", type: "value_error" }] }, { status: 422 });
+      }
       const req = addRequest(parts.join("/"), input);
       stats.submits++;
       stats.submitted.push(req);
@@ -165,7 +187,7 @@ export function falHandlers(initial: FalMockOptions = {}): FalMock {
       return HttpResponse.json({
         ...urls(appId, id),
         status,
-        ...(status === "IN_QUEUE" ? { queue_position: 0 } : { logs: [] }),
+        ...(status === "IN_QUEUE" ? { queue_position: 0 } : { logs: url.searchParams.get("logs") === "1" && isTrainer(req.endpoint) ? trainerLogs(req.statusCalls) : [] }),
         ...(status === "COMPLETED" ? { metrics: { inference_time: 0.42 } } : {}),
       });
     }
@@ -189,6 +211,14 @@ export function falHandlers(initial: FalMockOptions = {}): FalMock {
   });
 
   const resultBody = (req: FalMockRequest) => {
+    if (isTrainer(req.endpoint)) {
+      const lora = `${req.requestId}/pytorch_lora_weights.safetensors`;
+      const config = `${req.requestId}/config.json`;
+      return {
+        diffusion_lora_file: { url: `${FAL_CDN_URL}/files/${lora}`, content_type: "application/octet-stream", file_name: "pytorch_lora_weights.safetensors", file_size: 89_745_224 },
+        config_file: { url: `${FAL_CDN_URL}/files/${config}`, content_type: "application/octet-stream", file_name: "config.json", file_size: 1_024 },
+      };
+    }
     const wantsVideo = options.output === "video" || ((options.output ?? "auto") === "auto" && /video|kling/.test(req.endpoint));
     const name = `${req.requestId}.${wantsVideo ? "mp4" : "png"}`;
     const fileUrl = `${FAL_CDN_URL}/files/${name}`;
@@ -215,8 +245,28 @@ export function falHandlers(initial: FalMockOptions = {}): FalMock {
     return new HttpResponse(bytes, { headers: { "content-type": file.type, "content-length": String(bytes.length) } });
   });
 
+  const initiate = http.post(`${FAL_REST_URL}/storage/upload/initiate`, async ({ request }) => {
+    const auth = request.headers.get("authorization") ?? "";
+    if (!/^Key \S+/.test(auth)) return HttpResponse.json({ detail: "Invalid key" }, { status: 401 });
+    stats.uploadInitiates++;
+    const fail = injected("upload", options.uploadError);
+    if (fail) return fail;
+    const body = (await request.json().catch(() => ({}))) as { content_type?: string; file_name?: string };
+    const id = randomUUID();
+    const fileName = body.file_name ?? "file.bin";
+    const url = `${FAL_CDN_URL}/files/${id}/${encodeURIComponent(fileName)}`;
+    stats.uploads.push({ fileName, contentType: body.content_type ?? "application/octet-stream", url, bytes: null });
+    return HttpResponse.json({ upload_url: `${FAL_UPLOAD_URL}/${id}?signature=mock`, file_url: url });
+  });
+  const put = http.put(`${FAL_UPLOAD_URL}/:id`, async ({ request, params }) => {
+    const upload = stats.uploads.find((u) => u.url.includes(`/files/${String(params.id)}/`));
+    if (!upload || new URL(request.url).searchParams.get("signature") !== "mock") return new HttpResponse(null, { status: 403 });
+    upload.bytes = new Uint8Array(await request.arrayBuffer());
+    return new HttpResponse(null, { status: 200 });
+  });
+
   return {
-    handlers: [queue, cdnHandler],
+    handlers: [queue, initiate, put, cdnHandler],
     stats,
     requests,
     set(next) {
@@ -229,7 +279,18 @@ export function falHandlers(initial: FalMockOptions = {}): FalMock {
       failures.clear();
       requests.clear();
       cdn.clear();
-      Object.assign(stats, { submits: 0, statusCalls: 0, resultCalls: 0, cancels: 0, cdnDownloads: 0, submitted: [], cancelledIds: [] });
+      Object.assign(stats, { submits: 0, statusCalls: 0, resultCalls: 0, cancels: 0, cdnDownloads: 0, submitted: [], cancelledIds: [], uploads: [], uploadInitiates: 0 });
     },
   };
+}
+
+const isTrainer = (endpoint: string) => /lora[-_]fast[-_]training|lora-training|trainer/.test(endpoint);
+
+/** Log lines like those of fal's trainers while they run. */
+function trainerLogs(poll: number) {
+  const step = Math.min(1000, 250 * poll);
+  return [
+    { message: "Preprocessing images", level: "INFO", source: "user", timestamp: "2026-01-01T00:00:00.000Z" },
+    { message: `Training step ${step}/1000`, level: "INFO", source: "user", timestamp: "2026-01-01T00:00:01.000Z" },
+  ];
 }

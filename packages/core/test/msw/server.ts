@@ -33,6 +33,8 @@ export function providerMockServer(o: { fal?: FalMockOptions; elevenlabs?: Eleve
       fal.reset();
       elevenlabs.set(o.elevenlabs ?? {});
       elevenlabs.calls.length = 0;
+      elevenlabs.voiceAdds.length = 0;
+      elevenlabs.deletedVoices.length = 0;
       server.resetHandlers();
     },
     close: () => server.close(),

@@ -24,7 +24,7 @@ const ctx = (assets: Record<string, { bytes: Uint8Array; contentType: string }> 
 
 describe("aeriox provider", () => {
   it("trains: a JSON artifact at the training price; bad input is a client error", async () => {
-    const entry = catalog.byOperation("char.train_soul")!;
+    const entry = catalog.byOperation("char.train_local")!;
     const input = { character_id: "c", name: "n", voice_id: "voice_1", image_urls: [`data:image/png;base64,${solidPng(1, 2, 3).toString("base64")}`] };
     const t0 = Date.now();
     const result = await providers.forEntry(entry).run({ jobId: "j", kind: "training", model: entry.model, input }, ctx());

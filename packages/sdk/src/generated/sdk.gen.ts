@@ -586,8 +586,23 @@ export const listCharacters = <ThrowOnError extends boolean = false>(options?: O
  *
  * Creates a character card and queues a training job. Returns a Job
  * descriptor (status `queued`) plus the new `character_id`. Poll
- * `/v1/jobs/{id}` for completion. Wallet is charged at the
- * `char.train_soul` rate.
+ * `/v1/jobs/{id}` for completion. Wallet is charged at the rate of
+ * the deployment's trainer.
+ *
+ * The trainer depends on the deployment: with fal.ai configured, a FLUX LoRA is trained on
+ * fal.ai (`char.train_soul`); generations with `character_id` on fal image models then run on
+ * `fal-ai/flux-lora` with that LoRA (and are priced as that model). Without fal.ai, the local
+ * trainer (`char.train_local`, priced as a local operation) learns the references' palette and
+ * composition, which condition `local/image`. The job's artifact (`output_urls[0]`, JSON) names
+ * its `trainer`. A character trained locally used with a fal model answers 400
+ * `character_not_trained_for_model`.
+ *
+ * Voices: with ElevenLabs configured, `voice_sample_urls` are cloned into a new ElevenLabs voice
+ * (instant voice clone), or `voice_id` names an existing one (checked during training:
+ * `voice_not_found` fails the job and refunds it); the character's `voice_id` is then that
+ * ElevenLabs voice. Without ElevenLabs both fields are refused (400
+ * `voice_provider_not_configured`). `local/tts` gives every character its own stable voice
+ * without either.
  *
  */
 export const createCharacter = <ThrowOnError extends boolean = false>(options: Options<CreateCharacterData, ThrowOnError>) => (options.client ?? client).post<CreateCharacterResponses, CreateCharacterErrors, ThrowOnError>({

@@ -114,6 +114,9 @@ export type Character = {
     attributes?: {
         [key: string]: unknown;
     };
+    /**
+     * The character's ElevenLabs voice (cloned from `voice_sample_urls` or given as `voice_id`), used by `character_voice_id` on ElevenLabs models; null without one (`local/tts` still gives the character its own voice).
+     */
     voice_id?: string | null;
     created_at: string;
 };
@@ -2167,6 +2170,14 @@ export type CreateCharacterData = {
         attributes?: {
             [key: string]: unknown;
         };
+        /**
+         * http(s) or data audio URLs (WAV, MP3, Ogg, FLAC, M4A or WebM) to clone the character's ElevenLabs voice from. Fetched like `image_urls` (public addresses only, bounded); a sample that cannot be used fails the training job naming `voice_sample_urls[i]`, and the reservation is refunded. Needs ElevenLabs on the server (else 400 `voice_provider_not_configured`); not together with `voice_id`.
+         */
+        voice_sample_urls?: Array<string>;
+        /**
+         * An existing ElevenLabs voice for the character (checked to exist during training). Needs ElevenLabs on the server; not together with `voice_sample_urls`.
+         */
+        voice_id?: string;
     };
     headers?: {
         /**

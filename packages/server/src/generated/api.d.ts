@@ -308,8 +308,23 @@ export interface paths {
          * Create + train a custom character from reference images
          * @description Creates a character card and queues a training job. Returns a Job
          *     descriptor (status `queued`) plus the new `character_id`. Poll
-         *     `/v1/jobs/{id}` for completion. Wallet is charged at the
-         *     `char.train_soul` rate.
+         *     `/v1/jobs/{id}` for completion. Wallet is charged at the rate of
+         *     the deployment's trainer.
+         *
+         *     The trainer depends on the deployment: with fal.ai configured, a FLUX LoRA is trained on
+         *     fal.ai (`char.train_soul`); generations with `character_id` on fal image models then run on
+         *     `fal-ai/flux-lora` with that LoRA (and are priced as that model). Without fal.ai, the local
+         *     trainer (`char.train_local`, priced as a local operation) learns the references' palette and
+         *     composition, which condition `local/image`. The job's artifact (`output_urls[0]`, JSON) names
+         *     its `trainer`. A character trained locally used with a fal model answers 400
+         *     `character_not_trained_for_model`.
+         *
+         *     Voices: with ElevenLabs configured, `voice_sample_urls` are cloned into a new ElevenLabs voice
+         *     (instant voice clone), or `voice_id` names an existing one (checked during training:
+         *     `voice_not_found` fails the job and refunds it); the character's `voice_id` is then that
+         *     ElevenLabs voice. Without ElevenLabs both fields are refused (400
+         *     `voice_provider_not_configured`). `local/tts` gives every character its own stable voice
+         *     without either.
          */
         post: operations["createCharacter"];
         delete?: never;
@@ -1016,6 +1031,7 @@ export interface components {
             name: string;
             /** @enum {string} */
             status: "training" | "ready" | "failed";
+            /** @description The character's ElevenLabs voice (cloned from `voice_sample_urls` or given as `voice_id`), used by `character_voice_id` on ElevenLabs models; null without one (`local/tts` still gives the character its own voice). */
             voice_id?: string | null;
         };
         /**
@@ -2110,6 +2126,10 @@ export interface operations {
                     /** @description http(s) or data image URLs. The server fetches each from public addresses only (no loopback, private, link-local or metadata addresses; at most 3 redirects; size and time bounded). A reference that is refused, unreachable, too large or not an image fails the training job (`url_not_allowed`, `fetch_failed`, `fetch_timeout`, `fetch_too_large`, `unsupported_content_type`) and the reservation is refunded. */
                     image_urls: string[];
                     name: string;
+                    /** @description An existing ElevenLabs voice for the character (checked to exist during training). Needs ElevenLabs on the server; not together with `voice_sample_urls`. */
+                    voice_id?: string;
+                    /** @description http(s) or data audio URLs (WAV, MP3, Ogg, FLAC, M4A or WebM) to clone the character's ElevenLabs voice from. Fetched like `image_urls` (public addresses only, bounded); a sample that cannot be used fails the training job naming `voice_sample_urls[i]`, and the reservation is refunded. Needs ElevenLabs on the server (else 400 `voice_provider_not_configured`); not together with `voice_id`. */
+                    voice_sample_urls?: string[];
                 };
             };
         };
