@@ -173,6 +173,25 @@ describe("ASSET_STORE=s3", () => {
     }
   });
 
+  it("a store that does not answer is a 503 asset_store_unavailable with retry-after, not a 500", async () => {
+    const gone = await startTestS3();
+    const srv2 = await startTestServer({ env: gone.env });
+    try {
+      const made = await generate(srv2);
+      expect(await gone.list(`${made.workspaceId}/`)).toHaveLength(1);
+      await gone.stop(); // the bucket's server goes away; the asset row stays
+      for (const headers of [{}, { range: "bytes=0-9" }] as Array<Record<string, string>>) {
+        const res = await fetch(made.url, { headers });
+        expect(res.status).toBe(503);
+        expect(res.headers.get("retry-after")).toBe("5");
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("asset_store_unavailable");
+      }
+    } finally {
+      await srv2.close();
+      await gone.close();
+    }
+  });
+
   describe("with S3_PRESIGNED_DOWNLOADS=true", () => {
     let presigning: TestServer;
     beforeAll(async () => {

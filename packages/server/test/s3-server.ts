@@ -21,16 +21,22 @@ export interface TestS3 {
   client: S3Client;
   list(prefix?: string): Promise<Array<{ key: string; size: number }>>;
   get(key: string): Promise<Uint8Array>;
+  /** Stops answering (the port is closed) but keeps the environment stubbed; close() still cleans up. */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Servers started and not yet closed: the keys stay in the environment until the last one closes. */
+let open = 0;
+
 export async function startTestS3(): Promise<TestS3> {
   // This process's SDK clients (the in-process server's store) take the keys from the environment.
-  for (const [name, value] of Object.entries(S3_KEYS)) vi.stubEnv(name, value);
+  if (open++ === 0) for (const [name, value] of Object.entries(S3_KEYS)) vi.stubEnv(name, value);
   const directory = mkdtempSync(path.join(tmpdir(), "aeriox-s3-"));
   const bucket = `aeriox-test-${randomUUID().slice(0, 8)}`;
   const server = new S3rver({ port: 0, address: "127.0.0.1", directory, silent: true, configureBuckets: [{ name: bucket }] });
   const { port } = await server.run();
+  let running = true;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
   return {
@@ -46,11 +52,17 @@ export async function startTestS3(): Promise<TestS3> {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return out.Body!.transformToByteArray();
     },
+    async stop() {
+      if (!running) return;
+      running = false;
+      await server.close();
+    },
     async close() {
       client.destroy();
-      await server.close();
+      if (running) await server.close();
+      running = false;
       rmSync(directory, { recursive: true, force: true });
-      vi.unstubAllEnvs();
+      if (--open === 0) vi.unstubAllEnvs();
     },
   };
 }

@@ -7,7 +7,7 @@ import type { Runtime } from "../runtime.ts";
 import { ApiError } from "../errors.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { ProviderOutput } from "../providers/types.ts";
-import { StoredObjectMissingError } from "./storage.ts";
+import { AssetStoreUnavailableError, StoredObjectMissingError } from "./storage.ts";
 
 type AssetServices = Pick<Runtime, "db" | "storage">;
 
@@ -67,6 +67,7 @@ export async function readWorkspaceAsset(services: AssetServices, workspaceId: s
     return { bytes: await services.storage.read(asset.storageKey), contentType: asset.contentType };
   } catch (err) {
     if (err instanceof StoredObjectMissingError) throw new ProviderError("client", `Asset ${assetId} has no content in the asset store`, { code: "asset_not_found" });
+    if (err instanceof AssetStoreUnavailableError) throw new ProviderError("server", `The asset store did not answer for asset ${assetId}`, { code: "asset_store_unavailable", cause: err });
     throw err;
   }
 }

@@ -8,12 +8,15 @@ import type { Readable } from "node:stream";
 import type { Runtime } from "../runtime.ts";
 import { ApiError } from "../errors.ts";
 import { resolveRange } from "./range.ts";
-import { StoredObjectMissingError } from "./storage.ts";
+import { AssetStoreUnavailableError, StoredObjectMissingError } from "./storage.ts";
 
 type DownloadServices = Pick<Runtime, "db" | "storage" | "config" | "logger">;
 
 /** Long enough to follow a redirect, short enough that a leaked URL is soon useless; never longer than our own signed URLs. */
 export const PRESIGNED_URL_SECONDS = 300;
+
+/** What a client waits before retrying when the store did not answer (the SDK has already retried). */
+const STORE_RETRY_AFTER_SECONDS = 5;
 
 export type AssetDownload =
   | { kind: "redirect"; location: string; headers: Record<string, string> }
@@ -33,6 +36,10 @@ export async function openAssetDownload(services: DownloadServices, assetId: str
       // The row outlived its bytes: lost data or a store switched without copying. The operator must hear of it.
       services.logger.warn({ assetId, storageKey: key, store: services.storage.kind }, "asset object missing from the store");
       throw new ApiError(404, "not_found", "Asset content not found in the asset store");
+    }
+    if (err instanceof AssetStoreUnavailableError) {
+      services.logger.warn({ err: err.cause, assetId, store: services.storage.kind }, "asset store unavailable");
+      throw new ApiError(503, "asset_store_unavailable", "The asset store is not answering; retry shortly", undefined, { "retry-after": String(STORE_RETRY_AFTER_SECONDS) });
     }
     throw err;
   };

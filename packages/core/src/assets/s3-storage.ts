@@ -9,7 +9,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { assertSafeKey, byteCounter, StoredObjectMissingError, type AssetStorage } from "./storage.ts";
+import { AssetStoreUnavailableError, assertSafeKey, byteCounter, StoredObjectMissingError, type AssetStorage } from "./storage.ts";
 
 export interface S3StorageOptions {
   bucket: string;
@@ -30,6 +30,16 @@ function isNotFound(err: unknown): boolean {
   return e.name === "NoSuchKey" || (e.name === "NotFound" && e.$metadata?.httpStatusCode === 404);
 }
 
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** After the SDK's own retries: no HTTP answer at all, a 5xx, or throttling. A 403 or NoSuchBucket is a misconfiguration instead. */
+function isUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  return NETWORK_CODES.has(e.code ?? "") || e.name === "TimeoutError";
+}
+
 export function createS3AssetStorage(options: S3StorageOptions): AssetStorage {
   const client = new S3Client({
     region: options.region,
@@ -41,11 +51,13 @@ export function createS3AssetStorage(options: S3StorageOptions): AssetStorage {
     responseChecksumValidation: "WHEN_REQUIRED",
   });
   const Bucket = options.bucket;
-  const missingAs = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
+  /** Reads name their failures: a missing object, or a store that did not answer. */
+  const reading = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
     } catch (err) {
       if (isNotFound(err)) throw new StoredObjectMissingError(key);
+      if (isUnavailable(err)) throw new AssetStoreUnavailableError(key, { cause: err });
       throw err;
     }
   };
@@ -74,12 +86,12 @@ export function createS3AssetStorage(options: S3StorageOptions): AssetStorage {
     },
     async read(key) {
       assertSafeKey(key);
-      const out = await missingAs(key, () => client.send(new GetObjectCommand({ Bucket, Key: key })));
+      const out = await reading(key, () => client.send(new GetObjectCommand({ Bucket, Key: key })));
       return out.Body!.transformToByteArray();
     },
     async stream(key, range) {
       assertSafeKey(key);
-      const out = await missingAs(key, () => client.send(new GetObjectCommand({ Bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })));
+      const out = await reading(key, () => client.send(new GetObjectCommand({ Bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })));
       // A ranged answer carries the whole size in Content-Range ("bytes 0-9/1234").
       const total = range ? Number(/\/(\d+)$/.exec(out.ContentRange ?? "")?.[1]) : out.ContentLength;
       if (total === undefined || !Number.isFinite(total)) {
@@ -90,7 +102,7 @@ export function createS3AssetStorage(options: S3StorageOptions): AssetStorage {
     },
     async size(key) {
       assertSafeKey(key);
-      const out = await missingAs(key, () => client.send(new HeadObjectCommand({ Bucket, Key: key })));
+      const out = await reading(key, () => client.send(new HeadObjectCommand({ Bucket, Key: key })));
       return out.ContentLength ?? 0;
     },
     async remove(key) {

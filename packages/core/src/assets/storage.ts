@@ -54,6 +54,14 @@ export class StoredObjectMissingError extends Error {
   }
 }
 
+/** The store did not answer (connection refused or reset, timeout, 5xx, throttling): worth a retry, not a bug. */
+export class AssetStoreUnavailableError extends Error {
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super(`the asset store did not answer for ${key}`, options);
+    this.name = "AssetStoreUnavailableError";
+  }
+}
+
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9/_.-]*$/;
 
 /** Keys are ours (workspace/job/index-uuid.ext); anything else is a bug, never a path to follow. */

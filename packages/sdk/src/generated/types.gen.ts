@@ -2968,6 +2968,10 @@ export type DownloadAssetErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * The asset store (an S3-compatible bucket) did not answer; retry after `retry-after` seconds.
+     */
+    503: Error;
 };
 
 export type DownloadAssetError = DownloadAssetErrors[keyof DownloadAssetErrors];
