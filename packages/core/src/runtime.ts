@@ -116,7 +116,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     const trainingDb = db;
     // A training job records the voice it cloned in its own input (characters.ts).
     const providers = createProviders(config, { recordTrainingVoice: (jobId, voiceId) => recordTrainingVoice(trainingDb, jobId, voiceId), ...options.providers, renderer });
-    const storage = await createAssetStorage(config);
+    const storage = await createAssetStorage(config, logger);
     cleanups.push(() => storage.close?.());
     const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: () => config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
 

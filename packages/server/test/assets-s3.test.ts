@@ -207,6 +207,9 @@ describe("ASSET_STORE=s3", () => {
       const location = new URL(res.headers.get("location")!);
       expect(location.origin).toBe(s3.endpoint);
       expect(Number(location.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(300);
+      // This server has no ASSET_URL_SECRET (the first one has): only it warns the operator.
+      expect(presigning.logs.join("")).toContain("ASSET_STORE=s3 without ASSET_URL_SECRET");
+      expect(srv.logs.join("")).not.toContain("without ASSET_URL_SECRET");
       const [object] = await s3.list(`${made.workspaceId}/`);
       const stored = await s3.get(object!.key);
 
