@@ -15,7 +15,8 @@ let srv: TestServer;
 let k: { key: string; workspace_id: string; key_id: string };
 
 beforeAll(async () => {
-  srv = await startTestServer({ env: { PROMPT_BLOCKLIST: "forbidden,nope" }, providers: { breakers } });
+  // A fal key is configured (estimates never call fal), so fal models are available here.
+  srv = await startTestServer({ env: { PROMPT_BLOCKLIST: "forbidden,nope", FAL_KEY: "fal-test-key" }, providers: { breakers } });
   k = await srv.createKey();
 });
 afterAll(async () => {

@@ -42,7 +42,15 @@ export function assertPromptAllowed(config: Pick<Runtime["config"], "PROMPT_BLOC
   }
 }
 
-export function assertCircuitClosed(services: Pick<Runtime, "providers">, entry: CatalogEntry): void {
+/**
+ * 503 before anything is reserved when the entry's provider cannot run here: no
+ * credentials on this deployment (`provider_not_configured`), or its breaker is open.
+ */
+export function assertProviderUsable(services: Pick<Runtime, "providers">, entry: CatalogEntry): void {
+  const unavailable = services.providers.unavailableReason(entry.provider);
+  if (unavailable) {
+    throw ApiError.unavailable("provider_not_configured", `Model ${entry.model} is unavailable on this server: ${unavailable}`, { provider: entry.provider, model: entry.model });
+  }
   if (services.providers.isCircuitOpen(entry.provider)) {
     throw ApiError.unavailable("circuit_open", `Provider ${entry.provider} is failing repeatedly; try again shortly`, { provider: entry.provider });
   }
@@ -124,7 +132,7 @@ async function acceptJob(db: Database, config: SubmitServices["config"], jobId: 
 }
 
 export async function submitJob(services: SubmitServices, req: SubmitJobRequest) {
-  assertCircuitClosed(services, req.entry);
+  assertProviderUsable(services, req.entry);
   const { config, db } = services;
   const jobId = randomUUID();
   const job = await acceptJob(db, config, jobId, req);

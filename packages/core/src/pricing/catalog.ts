@@ -23,6 +23,8 @@ import fs from "node:fs";
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { resourcePath } from "../resources.ts";
+import type { Providers } from "../providers/registry.ts";
+import { availabilityOf } from "./availability.ts";
 
 export const BUNDLED_CATALOG_FILE = resourcePath("packages/core/data/catalog.v1.json", new URL("../../data/catalog.v1.json", import.meta.url));
 
@@ -267,11 +269,12 @@ function unavailableCatalog(error: CatalogUnavailableError, source: string): Cat
 }
 
 /** Body of GET /v1/pricing (spec operation getPricing); `price_usd` derived, never summed. */
-export function pricingResponse(catalog: Catalog, now: Date = new Date()) {
+export function pricingResponse(catalog: Catalog, providers: Pick<Providers, "unavailableReason">, now: Date = new Date()) {
   return {
     currency: catalog.currency,
     micros_per_unit: 1_000_000,
     operations: catalog.list().map((e) => ({
+      ...availabilityOf(providers, e.provider),
       operation_id: e.operationId,
       model: e.model,
       provider: e.provider,

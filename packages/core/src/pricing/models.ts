@@ -1,10 +1,13 @@
-/** `GET /v1/models`: the catalog as capabilities + per-unit USD prices. */
+/** `GET /v1/models`: the catalog as capabilities + per-unit USD prices, and whether this deployment can run each. */
 import { microsToUsd } from "../money.ts";
+import type { Providers } from "../providers/registry.ts";
+import { availabilityOf } from "./availability.ts";
 import type { Catalog } from "./catalog.ts";
 
-export function modelsResponse(catalog: Catalog) {
+export function modelsResponse(catalog: Catalog, providers: Pick<Providers, "unavailableReason">) {
   return {
     data: catalog.list().map((entry) => ({
+      ...availabilityOf(providers, entry.provider),
       model_id: entry.model,
       operation_id: entry.operationId,
       type: entry.kind,
@@ -17,3 +20,4 @@ export function modelsResponse(catalog: Catalog) {
     })),
   };
 }
+

@@ -15,7 +15,7 @@
  */
 import type { Principal } from "../auth/principal.ts";
 import { ApiError } from "../errors.ts";
-import { assertCircuitClosed, assertPromptAllowed, submitJob } from "../jobs/submit.ts";
+import { assertPromptAllowed, assertProviderUsable, submitJob } from "../jobs/submit.ts";
 import { serializeEntry } from "./entry.ts";
 import { priceFor } from "../pricing/estimate.ts";
 import { resolveModel } from "../generation/models.ts";
@@ -96,7 +96,7 @@ export async function submitPrismApply(services: GenerationServices, principal: 
   const params = applyRecipe(prism, media, (body.image_params ?? body.video_params)!);
   const entry = resolveModel(services.catalog, params.model, media);
   assertPromptAllowed(services.config, [params.prompt, (params as ImageRequest).negative_prompt]);
-  assertCircuitClosed(services, entry);
+  assertProviderUsable(services, entry);
   const genInput: Record<string, unknown> = { ...params };
   if (params.character_id) {
     const character = await readyCharacter(services, principal.workspaceId, params.character_id, `${field}.character_id`);

@@ -8,6 +8,8 @@ import type { ProviderContext, ProviderRequest, ProviderResult } from "./types.t
 
 export interface ProviderAdapter {
   readonly name: string;
+  /** Why this deployment cannot run the provider (e.g. its key is not set), or null when it can. */
+  unavailableReason?(): string | null;
   run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult>;
   cancel(requestId: string, req: ProviderRequest, entry: CatalogEntry): Promise<void>;
 }

@@ -50,6 +50,10 @@ export class ElevenLabsProvider implements ProviderAdapter, VoiceCloner {
     return Boolean(this.options.apiKey);
   }
 
+  unavailableReason(): string | null {
+    return this.options.apiKey ? null : "ELEVENLABS_API_KEY is not set on this server";
+  }
+
   private api(sdk: ElevenLabsSdk): ElevenLabsClient {
     if (!this.options.apiKey) {
       throw new ProviderError("unavailable", "ElevenLabs models are unavailable: ELEVENLABS_API_KEY is not set on this server", {

@@ -69,6 +69,10 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
 
   constructor(private readonly options: FalProviderOptions) {}
 
+  unavailableReason(): string | null {
+    return this.options.credentials ? null : "FAL_KEY is not set on this server";
+  }
+
   private fal(): FalClient {
     if (!this.options.credentials) {
       throw new ProviderError("unavailable", "fal.ai models are unavailable: FAL_KEY is not set on this server", { retryable: false, code: "provider_not_configured" });

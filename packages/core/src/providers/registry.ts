@@ -56,6 +56,8 @@ export interface ProvidersOptions {
 export interface Providers {
   forEntry(entry: CatalogEntry): GenerationProvider;
   isCircuitOpen(providerName: string): boolean;
+  /** Why this deployment cannot run the provider (its key is not configured), or null. */
+  unavailableReason(providerName: string): string | null;
 }
 
 export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API_KEY"> & Partial<OutboundConfig>, options: ProvidersOptions = {}): Providers {
@@ -84,6 +86,7 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
 
   const providers: Providers = {
     isCircuitOpen: (name) => breakers.breakerFor(name).isOpen(),
+    unavailableReason: (name) => adapters[name as ProviderName]?.unavailableReason?.() ?? null,
     forEntry(entry) {
       const adapter = adapters[entry.provider];
       if (!adapter) return unsupported(entry);

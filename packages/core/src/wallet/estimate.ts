@@ -19,7 +19,7 @@ export const P95_MIN_SAMPLES = 20;
 /** When the catalog has no typical latency for a model. */
 export const DEFAULT_ESTIMATED_SECONDS = 30;
 
-export type BlockReason = "unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded";
+export type BlockReason = "unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured";
 type EstimateKind = "image" | "video" | "audio" | "compose";
 
 export interface EstimateInput {
@@ -96,6 +96,7 @@ export async function estimateGeneration(services: EstimateServices, principal: 
   const price = priceFor(entry, pricingRequest(entry, input)); // 400 duration_too_long propagates
   const reasons: BlockReason[] = [];
   if (available < price) reasons.push("insufficient_credits");
+  if (services.providers.unavailableReason(entry.provider)) reasons.push("provider_not_configured");
   if (services.providers.isCircuitOpen(entry.provider)) reasons.push("circuit_open");
   try {
     assertPromptAllowed(services.config, [input.prompt]);

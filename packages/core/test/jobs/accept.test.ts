@@ -52,7 +52,7 @@ for (const backend of backends) {
       return {
         db,
         config: { ...loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }), ...config },
-        providers: { isCircuitOpen: () => false } as unknown as SubmitServices["providers"],
+        providers: { isCircuitOpen: () => false, unavailableReason: () => null } as unknown as SubmitServices["providers"],
         queue: {
           kind: "inprocess",
           async enqueue(job) {

@@ -38,7 +38,7 @@ describe("bundled catalog", () => {
   });
 
   it("renders the getPricing body with derived price_usd", () => {
-    const body = pricingResponse(catalog, new Date("2026-01-01T00:00:00Z"));
+    const body = pricingResponse(catalog, { unavailableReason: () => null }, new Date("2026-01-01T00:00:00Z"));
     expect(body).toMatchObject({ currency: "USD", micros_per_unit: 1_000_000, generated_at: "2026-01-01T00:00:00.000Z" });
     expect(body.operations.find((o) => o.operation_id === "image.fal-ai/flux/dev")).toMatchObject({ price_usd_micros: 25000, price_usd: 0.025 });
   });

@@ -236,6 +236,14 @@ export type Model = {
     supports_audio?: boolean;
     cost_usd_per_unit: number;
     unit: string;
+    /**
+     * Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`).
+     */
+    available?: boolean;
+    /**
+     * Why `available` is false (e.g. `FAL_KEY is not set on this server`).
+     */
+    unavailable_reason?: string | null;
 };
 
 /**
@@ -470,7 +478,7 @@ export type CreateApiKeyErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -732,7 +740,7 @@ export type TopUpWalletErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -810,7 +818,7 @@ export type ConfigureAutoRechargeErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -866,7 +874,7 @@ export type HandleStripeWebhookErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -979,6 +987,11 @@ export type GetPricingResponses = {
             price_usd_micros: number;
             price_usd: number;
             notes?: string | null;
+            /**
+             * Whether this deployment can run the operation now (its provider is configured).
+             */
+            available?: boolean;
+            unavailable_reason?: string | null;
         }>;
         generated_at: string;
     };
@@ -1025,7 +1038,7 @@ export type EstimateGenerationErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1037,7 +1050,7 @@ export type EstimateGenerationErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1055,7 +1068,7 @@ export type EstimateGenerationResponses = {
         model: string;
         kind?: 'image' | 'video' | 'audio' | 'compose';
         would_succeed: boolean;
-        reasons_blocked: Array<'unknown_model' | 'insufficient_credits' | 'circuit_open' | 'prompt_blocked' | 'spend_cap_exceeded'>;
+        reasons_blocked: Array<'unknown_model' | 'insufficient_credits' | 'circuit_open' | 'prompt_blocked' | 'spend_cap_exceeded' | 'provider_not_configured'>;
         current_balance?: number;
         spend_cap?: {
             [key: string]: unknown;
@@ -1104,7 +1117,7 @@ export type GenerateImageErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1120,7 +1133,7 @@ export type GenerateImageErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1175,7 +1188,7 @@ export type GenerateVideoErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1191,7 +1204,7 @@ export type GenerateVideoErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1246,7 +1259,7 @@ export type GenerateAudioErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1262,7 +1275,7 @@ export type GenerateAudioErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1317,7 +1330,7 @@ export type ComposeVideoErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1329,7 +1342,7 @@ export type ComposeVideoErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1397,7 +1410,7 @@ export type CreateGenerationErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1413,7 +1426,7 @@ export type CreateGenerationErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1618,7 +1631,7 @@ export type CreateNodeErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -1861,7 +1874,7 @@ export type CreateCardErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -2216,7 +2229,7 @@ export type CreateCharacterErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -2228,7 +2241,7 @@ export type CreateCharacterErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -2438,7 +2451,7 @@ export type ApplyPrismErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -2454,7 +2467,7 @@ export type ApplyPrismErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
      */
     503: Error;
 };
@@ -2581,7 +2594,7 @@ export type SubmitOAuthConsentErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -2620,7 +2633,7 @@ export type OauthTokenErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**
@@ -2671,7 +2684,7 @@ export type OauthRevokeErrors = {
      */
     413: Error;
     /**
-     * Unsupported `Content-Type`, encoding or charset of the request body
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
      */
     415: Error;
     /**

@@ -1175,6 +1175,8 @@ export interface components {
             updated_at?: string | null;
         };
         Model: {
+            /** @description Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`). */
+            available?: boolean;
             cost_usd_per_unit: number;
             max_duration_s?: number | null;
             max_resolution?: string | null;
@@ -1183,6 +1185,8 @@ export interface components {
             supports_audio?: boolean;
             /** @enum {string} */
             type: "image" | "video" | "audio" | "compose" | "training" | "prism";
+            /** @description Why `available` is false (e.g. `FAL_KEY is not set on this server`). */
+            unavailable_reason?: string | null;
             unit: string;
         };
         Prism: {
@@ -1277,7 +1281,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description A dependency is unavailable: the provider's circuit breaker is open, the job queue is unreachable, or pricing could not be loaded */
+        /** @description A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded */
         ServiceUnavailable: {
             headers: {
                 "retry-after": components["headers"]["RetryAfter"];
@@ -1298,7 +1302,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Unsupported `Content-Type`, encoding or charset of the request body */
+        /** @description Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body) */
         UnsupportedMediaType: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
@@ -2350,7 +2354,7 @@ export interface operations {
                         /** @enum {string} */
                         kind?: "image" | "video" | "audio" | "compose";
                         model: string;
-                        reasons_blocked: ("unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded")[];
+                        reasons_blocked: ("unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured")[];
                         spend_cap?: {
                             [key: string]: unknown;
                         } | null;
@@ -3193,12 +3197,15 @@ export interface operations {
                         generated_at: string;
                         micros_per_unit: number;
                         operations: {
+                            /** @description Whether this deployment can run the operation now (its provider is configured). */
+                            available?: boolean;
                             model: string;
                             notes?: string | null;
                             operation_id: string;
                             price_usd: number;
                             price_usd_micros: number;
                             provider: string;
+                            unavailable_reason?: string | null;
                             unit: string;
                         }[];
                     };

@@ -12,9 +12,9 @@ export const discoveryHandlers = defineHandlers({
       res.status(200).type("application/json").send(loadSpec().json);
     }),
 
-  getPricing: async ({ services }) => ({ status: 200, body: pricingResponse(services.catalog) }),
+  getPricing: async ({ services }) => ({ status: 200, body: pricingResponse(services.catalog, services.providers) }),
 
-  listModels: async ({ services }) => ({ status: 200, body: modelsResponse(services.catalog) }),
+  listModels: async ({ services }) => ({ status: 200, body: modelsResponse(services.catalog, services.providers) }),
 
   estimateGeneration: async (ctx) => ({ status: 200, body: await estimateGeneration(ctx.services, principalOf(ctx), ctx.body) }),
 });
