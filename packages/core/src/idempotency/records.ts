@@ -21,7 +21,14 @@ export interface StoredResponse {
   body: unknown;
 }
 
-export type IdempotencyClaim = { kind: "claimed" } | { kind: "replay"; response: StoredResponse };
+/** Held while the request runs: completing or releasing it only acts on this claim, not on a takeover's. */
+export interface ClaimToken {
+  workspaceId: string;
+  key: string;
+  claimedAt: Date;
+}
+
+export type IdempotencyClaim = { kind: "claimed"; token: ClaimToken } | { kind: "replay"; response: StoredResponse };
 
 /** Canonical JSON (sorted keys) so `{a,b}` and `{b,a}` are the same request. */
 function canonical(value: unknown): string {
@@ -56,10 +63,12 @@ export async function claimIdempotencyKey(db: Database, input: ClaimInput): Prom
   const leaseMs = (input.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
+      // The claim time is set here (not by the database) so the token matches it to the millisecond.
+      const claimedAt = new Date();
       await db.prisma.idempotencyRecord.create({
-        data: { workspaceId: input.workspaceId, key: input.key, operationId: input.operationId, requestHash: input.hash, expiresAt: new Date(Date.now() + TTL_MS) },
+        data: { workspaceId: input.workspaceId, key: input.key, operationId: input.operationId, requestHash: input.hash, createdAt: claimedAt, expiresAt: new Date(claimedAt.getTime() + TTL_MS) },
       });
-      return { kind: "claimed" };
+      return { kind: "claimed", token: { workspaceId: input.workspaceId, key: input.key, claimedAt } };
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
     }
@@ -81,7 +90,7 @@ export async function claimIdempotencyKey(db: Database, input: ClaimInput): Prom
         where: { workspaceId: input.workspaceId, key: input.key, state: "in_progress", createdAt: existing.createdAt },
         data: { createdAt: claimedAt, expiresAt: new Date(claimedAt.getTime() + TTL_MS) },
       });
-      if (count === 1) return { kind: "claimed" };
+      if (count === 1) return { kind: "claimed", token: { workspaceId: input.workspaceId, key: input.key, claimedAt } };
       continue; // another retry took it over, or it finished meanwhile: look again
     }
     return { kind: "replay", response: { status: existing.responseStatus ?? 200, body: existing.responseBody } };
@@ -89,13 +98,19 @@ export async function claimIdempotencyKey(db: Database, input: ClaimInput): Prom
   throw ApiError.conflict("idempotency_in_progress", "A request with this Idempotency-Key is being processed; retry shortly");
 }
 
-export async function completeIdempotencyKey(db: Database, workspaceId: string, key: string, response: StoredResponse): Promise<void> {
-  await db.prisma.idempotencyRecord.update({
-    where: { workspaceId_key: { workspaceId, key } },
+/**
+ * Stores the response under this claim. Returns false when the claim is no longer ours
+ * (the request outlived the lease and a retry took it over): the retry's outcome stands.
+ */
+export async function completeIdempotencyKey(db: Database, token: ClaimToken, response: StoredResponse): Promise<boolean> {
+  const { count } = await db.prisma.idempotencyRecord.updateMany({
+    where: { workspaceId: token.workspaceId, key: token.key, state: "in_progress", createdAt: token.claimedAt },
     data: { state: "completed", responseStatus: response.status, responseBody: response.body as object },
   });
+  return count === 1;
 }
 
-export async function releaseIdempotencyKey(db: Database, workspaceId: string, key: string): Promise<void> {
-  await db.prisma.idempotencyRecord.deleteMany({ where: { workspaceId, key, state: "in_progress" } });
+/** Gives the key back after a failed attempt; a takeover's claim is left alone. */
+export async function releaseIdempotencyKey(db: Database, token: ClaimToken): Promise<void> {
+  await db.prisma.idempotencyRecord.deleteMany({ where: { workspaceId: token.workspaceId, key: token.key, state: "in_progress", createdAt: token.claimedAt } });
 }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
-import { claimIdempotencyKey, completeIdempotencyKey, requestHash } from "../../src/idempotency/records.ts";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash, type IdempotencyClaim } from "../../src/idempotency/records.ts";
 
 let db: TestDatabase;
 let workspaceId: string;
@@ -44,8 +44,26 @@ describe("claimIdempotencyKey with a lease", () => {
     expect(refused.every((e) => e.code === "idempotency_in_progress")).toBe(true);
     // The winner's claim is fresh: no further takeover until its own lease runs out.
     await expect(claim("stale")).rejects.toMatchObject({ code: "idempotency_in_progress" });
-    await completeIdempotencyKey(db, workspaceId, "stale", { status: 201, body: { ok: true } });
+    const winner = claimed[0] as PromiseFulfilledResult<IdempotencyClaim>;
+    if (winner.value.kind !== "claimed") throw new Error("unreachable");
+    expect(await completeIdempotencyKey(db, winner.value.token, { status: 201, body: { ok: true } })).toBe(true);
     await expect(claim("stale")).resolves.toEqual({ kind: "replay", response: { status: 201, body: { ok: true } } });
+  });
+
+  it("a request that outlived its lease neither overwrites nor releases the claim a retry took over", async () => {
+    const first = await claim("slow");
+    if (first.kind !== "claimed") throw new Error("expected a claim");
+    // The first request stalls past its lease (its claim is made older), then a retry takes the key over.
+    const stale = { ...first.token, claimedAt: new Date(Date.now() - (LEASE_SECONDS + 5) * 1000) };
+    await db.prisma.idempotencyRecord.updateMany({ where: { workspaceId, key: "slow" }, data: { createdAt: stale.claimedAt } });
+    const retry = await claim("slow");
+    if (retry.kind !== "claimed") throw new Error("expected a takeover");
+    // The stale request finishes late: neither its completion nor its release touches the retry's claim.
+    expect(await completeIdempotencyKey(db, stale, { status: 201, body: { from: "stale" } })).toBe(false);
+    await releaseIdempotencyKey(db, stale);
+    await expect(claim("slow")).rejects.toMatchObject({ code: "idempotency_in_progress" });
+    expect(await completeIdempotencyKey(db, retry.token, { status: 201, body: { from: "retry" } })).toBe(true);
+    await expect(claim("slow")).resolves.toEqual({ kind: "replay", response: { status: 201, body: { from: "retry" } } });
   });
 
   it("never hands a stale claim to a different request", async () => {

@@ -59,11 +59,13 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
   try {
     result = await handler(ctx);
   } catch (err) {
-    await releaseIdempotencyKey(services.db, scope.workspaceId, scope.key);
+    await releaseIdempotencyKey(services.db, claim.token);
     throw err;
   }
-  if (!("kind" in result) && result.status < 300) await completeIdempotencyKey(services.db, scope.workspaceId, scope.key, { status: result.status, body: result.body ?? null });
-  else await releaseIdempotencyKey(services.db, scope.workspaceId, scope.key);
+  if (!("kind" in result) && result.status < 300) {
+    const stored = await completeIdempotencyKey(services.db, claim.token, { status: result.status, body: result.body ?? null });
+    if (!stored) ctx.log.warn({ idempotencyKey: scope.key }, "request outlived its idempotency lease; a retry took the key over");
+  } else await releaseIdempotencyKey(services.db, claim.token);
   return send(res, result);
 }
 
