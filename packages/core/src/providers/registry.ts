@@ -9,7 +9,7 @@
 import type { Config } from "../config.ts";
 import type { CatalogEntry, ProviderName } from "../pricing/catalog.ts";
 import type { ProviderAdapter } from "./adapter.ts";
-import { BreakerRegistry, defaultBreakers, type BreakerOptions } from "./circuit-breaker.ts";
+import { BreakerRegistry, type BreakerOptions } from "./circuit-breaker.ts";
 import { AerioxProvider } from "./aeriox-provider.ts";
 import { ComposeProvider, type ComposeProviderOptions } from "./compose-provider.ts";
 import { ElevenLabsProvider, type ElevenLabsProviderOptions } from "./elevenlabs-provider.ts";
@@ -20,6 +20,7 @@ import { LocalProvider, type LocalProviderOptions } from "./local-provider.ts";
 import { inlineRenderer, type Renderer } from "../media/render-pool.ts";
 import type { GenerationProvider, ProviderContext, ProviderRequest } from "./types.ts";
 import { outboundPolicyFrom, type OutboundConfig, type OutboundPolicy } from "../net/index.ts";
+import type { Metrics } from "../observability/metrics.ts";
 
 /** Per-call wall-clock limits (ms). fal video can queue for minutes; cancel calls are short. */
 export const DEFAULT_TIMEOUTS_MS: Record<ProviderName, number> = {
@@ -34,7 +35,10 @@ export const DEFAULT_TIMEOUTS_MS: Record<ProviderName, number> = {
 const CANCEL_TIMEOUT_MS = 30_000;
 
 export interface ProvidersOptions {
-  /** Defaults to the process-wide breakers (so `breakerFor(name)` sees the same state). */
+  /**
+   * The runtime's registry (shared through Redis when configured: createBreakerRegistry). Without
+   * one, a registry of this call's own, in-process, from `breakerOptions`.
+   */
   breakers?: BreakerRegistry;
   breakerOptions?: BreakerOptions;
   timeoutsMs?: Partial<Record<ProviderName, number>>;
@@ -51,6 +55,8 @@ export interface ProvidersOptions {
   outbound?: Partial<OutboundPolicy>;
   /** Persists a voice cloned by a training job (the runtime passes characters.ts recordTrainingVoice). */
   recordTrainingVoice?: (jobId: string, voiceId: string) => Promise<void>;
+  /** The runtime's metrics: every call counted by outcome and error kind, breakers read on scrape. */
+  metrics?: Pick<Metrics, "observeProviderCall" | "readCircuitsFrom">;
 }
 
 export interface Providers {
@@ -61,7 +67,7 @@ export interface Providers {
 }
 
 export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API_KEY"> & Partial<OutboundConfig>, options: ProvidersOptions = {}): Providers {
-  const breakers = options.breakers ?? (options.breakerOptions ? new BreakerRegistry(options.breakerOptions) : defaultBreakers);
+  const breakers = options.breakers ?? new BreakerRegistry(options.breakerOptions);
   const outbound: OutboundPolicy = { ...outboundPolicyFrom(config), ...options.outbound };
   const renderer = options.renderer ?? inlineRenderer();
   const fal = new FalProvider({ credentials: config.FAL_KEY, outbound, ...options.fal });
@@ -83,8 +89,11 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
     ...(options.recordTrainingVoice ? { recordTrainingVoice: options.recordTrainingVoice } : {}),
   });
   const timeoutOf = (name: ProviderName) => options.timeoutsMs?.[name] ?? DEFAULT_TIMEOUTS_MS[name];
+  const observed = <T>(name: string, call: Promise<T>): Promise<T> => options.metrics?.observeProviderCall(name, call) ?? call;
+  options.metrics?.readCircuitsFrom((name) => breakers.breakerFor(name).state);
 
   const providers: Providers = {
+    // The local view of the shared state: no I/O on the submit path (circuit-breaker.ts).
     isCircuitOpen: (name) => breakers.breakerFor(name).isOpen(),
     unavailableReason: (name) => adapters[name as ProviderName]?.unavailableReason?.() ?? null,
     forEntry(entry) {
@@ -94,10 +103,13 @@ export function createProviders(config: Pick<Config, "FAL_KEY" | "ELEVENLABS_API
       return {
         name: adapter.name,
         run: (req: ProviderRequest, ctx: ProviderContext) =>
-          breaker.exec(() =>
-            adapter
-              .run(req, { ...ctx, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutOf(entry.provider))]) }, entry)
-              .catch((err: unknown) => Promise.reject(asProviderError(err))),
+          observed(
+            adapter.name,
+            breaker.exec(() =>
+              adapter
+                .run(req, { ...ctx, signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutOf(entry.provider))]) }, entry)
+                .catch((err: unknown) => Promise.reject(asProviderError(err))),
+            ),
           ),
         // Cancels bypass the breaker: stopping paid work matters most when things go wrong.
         cancel: (requestId: string, req: ProviderRequest) => withTimeout(adapter.cancel(requestId, req, entry), CANCEL_TIMEOUT_MS, adapter.name),

@@ -1,17 +1,26 @@
-import { describe, expect, it } from "vitest";
-import { BreakerRegistry, CircuitBreaker, breakerFor } from "../../src/providers/circuit-breaker.ts";
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Redis } from "ioredis";
+import { BreakerRegistry, breakerOptionsFrom, createBreakerRegistry } from "../../src/providers/circuit-breaker.ts";
 import { ProviderError } from "../../src/providers/errors.ts";
 import { createProviders } from "../../src/providers/registry.ts";
+import { loadConfig } from "../../src/config.ts";
+import { connectRedis } from "../../src/runtime.ts";
 import { entry, fakeContext } from "./fake-context.ts";
 
 const serverError = () => Promise.reject(new ProviderError("server", "boom", { status: 500 }));
 const clientError = () => Promise.reject(new ProviderError("client", "bad prompt", { status: 422 }));
 const ok = () => Promise.resolve("ok");
 
-function clockedBreaker() {
+function clock() {
   let now = 1_000_000;
-  const breaker = new CircuitBreaker("fal", { failureThreshold: 3, windowMs: 10_000, coolDownMs: 5_000, now: () => now });
-  return { breaker, advance: (ms: number) => (now += ms) };
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+function clockedBreaker() {
+  const c = clock();
+  const breaker = new BreakerRegistry({ failureThreshold: 3, windowMs: 10_000, coolDownMs: 5_000, now: c.now }).breakerFor("fal");
+  return { breaker, advance: c.advance };
 }
 
 describe("circuit breaker", () => {
@@ -56,14 +65,104 @@ describe("circuit breaker", () => {
     const trial = breaker.exec(() => new Promise<void>((r) => (release = r)));
     expect(breaker.isOpen()).toBe(true); // the one trial is in flight
     await expect(breaker.exec(ok)).rejects.toMatchObject({ code: "circuit_open" });
+    await vi.waitFor(() => expect(release).toBeTypeOf("function"));
     release();
     await trial;
     expect(breaker.state).toBe("closed");
   });
 
-  it("breakerFor returns one breaker per provider name", () => {
-    expect(breakerFor("fal")).toBe(breakerFor("fal"));
-    expect(breakerFor("fal")).not.toBe(breakerFor("elevenlabs"));
+  it("a registry holds one breaker per provider name, and registries share nothing", async () => {
+    const a = new BreakerRegistry({ failureThreshold: 1 });
+    const b = new BreakerRegistry({ failureThreshold: 1 });
+    expect(a.breakerFor("fal")).toBe(a.breakerFor("fal"));
+    expect(a.breakerFor("fal")).not.toBe(a.breakerFor("elevenlabs"));
+    await a.breakerFor("fal").exec(serverError).catch(() => undefined);
+    expect(a.breakerFor("fal").isOpen()).toBe(true);
+    expect(b.breakerFor("fal").isOpen()).toBe(false);
+  });
+
+  it("thresholds and cool-downs come from config, overridable per provider", () => {
+    const config = loadConfig({ BREAKER_FAILURE_THRESHOLD: "7", BREAKER_COOLDOWN_MS: "9000", BREAKER_FAL_FAILURE_THRESHOLD: "2", BREAKER_ELEVENLABS_COOLDOWN_MS: "1000" });
+    const registry = new BreakerRegistry(breakerOptionsFrom(config));
+    expect(registry.policyFor("fal")).toEqual({ failureThreshold: 2, windowMs: 60_000, coolDownMs: 9000 });
+    expect(registry.policyFor("elevenlabs")).toEqual({ failureThreshold: 7, windowMs: 60_000, coolDownMs: 1000 });
+    expect(registry.policyFor("local")).toEqual({ failureThreshold: 7, windowMs: 60_000, coolDownMs: 9000 });
+    expect(new BreakerRegistry().policyFor("fal")).toEqual({ failureThreshold: 5, windowMs: 60_000, coolDownMs: 30_000 });
+  });
+});
+
+/**
+ * Shared state through Redis: each registry stands for one process of a deployment (its own
+ * connection, its own local view). A private redis-server, so this runs in every CI pass.
+ */
+describe("breaker state shared through Redis", () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  let server: ChildProcess;
+  const connections: Redis[] = [];
+  const registries: BreakerRegistry[] = [];
+  const prefix = `breaker-test-${process.pid}`;
+  const config = { ...loadConfig({ BREAKER_FAILURE_THRESHOLD: "3", BREAKER_COOLDOWN_MS: "5000" }), REDIS_PREFIX: prefix };
+
+  beforeAll(async () => {
+    server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    await vi.waitFor(async () => (await connectRedis(`redis://127.0.0.1:${port}`)).disconnect(), { timeout: 10_000, interval: 100 });
+  });
+  afterAll(async () => {
+    for (const r of registries) await r.close();
+    for (const c of connections) c.disconnect();
+    server?.kill("SIGKILL");
+  });
+
+  /** A "process": its own Redis connection and registry, on one shared clock. */
+  async function processView(now: () => number): Promise<BreakerRegistry> {
+    const redis = await connectRedis(`redis://127.0.0.1:${port}`);
+    connections.push(redis);
+    const registry = await createBreakerRegistry(config, redis, { now });
+    registries.push(registry);
+    return registry;
+  }
+
+  it("a worker's failures open the circuit another process checks; failures of several processes count together", async () => {
+    const c = clock();
+    const [worker1, worker2, api] = await Promise.all([processView(c.now), processView(c.now), processView(c.now)]);
+    await worker1.breakerFor("fal").exec(serverError).catch(() => undefined);
+    await worker2.breakerFor("fal").exec(serverError).catch(() => undefined);
+    expect(api.breakerFor("fal").isOpen()).toBe(false);
+    await worker1.breakerFor("fal").exec(serverError).catch(() => undefined);
+    expect(worker1.breakerFor("fal").isOpen()).toBe(true);
+    // The API process never ran fal: it learns through pub/sub.
+    await vi.waitFor(() => expect(api.breakerFor("fal").isOpen()).toBe(true));
+    await vi.waitFor(() => expect(worker2.breakerFor("fal").isOpen()).toBe(true));
+    expect(api.breakerFor("elevenlabs").isOpen()).toBe(false);
+    // A process that starts while it is open refuses at once (the state is read on start).
+    const late = await processView(c.now);
+    expect(late.breakerFor("fal").isOpen()).toBe(true);
+
+    // Half-open after the cool-down: one trial across every process.
+    c.advance(5_000);
+    expect(api.breakerFor("fal").isOpen()).toBe(false);
+    let release!: () => void;
+    const trial = worker1.breakerFor("fal").exec(() => new Promise<string>((r) => (release = () => r("ok"))));
+    await vi.waitFor(() => expect(release).toBeTypeOf("function")); // the lease is taken, the call is running
+    await expect(worker2.breakerFor("fal").exec(ok)).rejects.toMatchObject({ code: "circuit_open" });
+    release();
+    await trial;
+    await vi.waitFor(() => expect(api.breakerFor("fal").state).toBe("closed"));
+    expect(worker2.breakerFor("fal").state).toBe("closed");
+    await expect(worker2.breakerFor("fal").exec(ok)).resolves.toBe("ok");
+  });
+
+  it("a failed trial re-opens it everywhere for another cool-down", async () => {
+    const c = clock();
+    const [worker, api] = await Promise.all([processView(c.now), processView(c.now)]);
+    for (let i = 0; i < 3; i++) await worker.breakerFor("elevenlabs").exec(serverError).catch(() => undefined);
+    await vi.waitFor(() => expect(api.breakerFor("elevenlabs").isOpen()).toBe(true));
+    c.advance(5_000);
+    expect(api.breakerFor("elevenlabs").state).toBe("half_open");
+    await worker.breakerFor("elevenlabs").exec(serverError).catch(() => undefined);
+    await vi.waitFor(() => expect(api.breakerFor("elevenlabs").state).toBe("open"));
+    c.advance(4_999);
+    expect(api.breakerFor("elevenlabs").isOpen()).toBe(true);
   });
 });
 
