@@ -1,7 +1,7 @@
 /**
  * Requests per minute per subject, as a fixed one-minute window. In memory for
  * a single process; in Redis when REDIS_URL is set so every API process shares
- * the same counters. Subjects are credentials (`consume`) and, on the public
+ * the same counters (reserved in shares, see `createRedisRateLimiter`). Subjects are credentials (`consume`) and, on the public
  * endpoints, client addresses (`consumeAddress`), each with its own budget.
  */
 import { isIPv4, isIPv6 } from "node:net";
@@ -89,13 +89,71 @@ export function createMemoryRateLimiter(limitPerMinute: number, now: () => numbe
   }, limitPerMinute);
 }
 
-export function createRedisRateLimiter(redis: Redis, prefix: string, limitPerMinute: number): RateLimiter {
-  return limiterOver(async (subject, limit) => {
-    const t = Date.now();
-    const window = Math.floor(t / 60_000);
-    const key = `${prefix}:ratelimit:${subject}:${window}`;
-    const results = await redis.multi().incr(key).expire(key, 61).exec();
+/**
+ * How much of a subject's window one process reserves in Redis at a time: 1/64 of the
+ * limit, at least 1 and at most 64. Small limits (the defaults, the tests) reserve 1, so
+ * every request is one round trip and counting is exact, as a plain counter would be.
+ */
+export function redisLeaseShare(limitPerMinute: number): number {
+  return Math.max(1, Math.min(64, Math.floor(limitPerMinute / 64)));
+}
+
+interface Lease {
+  window: number;
+  /** Requests reserved in Redis and not yet spent by this process. */
+  left: number;
+  /** Redis granted less than asked: the window is spent, answer 429 without asking again. */
+  exhausted: boolean;
+  pending?: Promise<void>;
+}
+
+/**
+ * Shared by every API process through Redis, without a round trip per request: a process
+ * reserves a share of a subject's window with one INCRBY and spends it locally (the hot
+ * path's per-request Redis call was the largest cost of an authenticated read after the
+ * database). Every admitted request was counted in Redis before it was admitted, so all
+ * processes together never admit more than the limit; a share reserved and not spent
+ * before the window turns is lost to the other processes, so with several processes the
+ * limit can bite early, by less than one share per process.
+ */
+export function createRedisRateLimiter(redis: Redis, prefix: string, limitPerMinute: number, now: () => number = Date.now): RateLimiter {
+  const leases = new Map<string, Lease>();
+
+  async function reserve(lease: Lease, subject: string, limit: number): Promise<void> {
+    const share = redisLeaseShare(limit);
+    const key = `${prefix}:ratelimit:${subject}:${lease.window}`;
+    const results = await redis.multi().incrby(key, share).expire(key, 61).exec();
+    const error = results?.[0]?.[0];
+    if (error) throw error;
     const count = Number(results?.[0]?.[1] ?? 0);
-    if (count > limit) throw limited(limit, ((window + 1) * 60_000 - t) / 1000);
+    const granted = Math.max(0, Math.min(share, limit - (count - share)));
+    lease.left += granted;
+    if (granted < share) lease.exhausted = true;
+  }
+
+  return limiterOver(async (subject, limit) => {
+    for (;;) {
+      const t = now();
+      const window = Math.floor(t / 60_000);
+      let lease = leases.get(subject);
+      if (!lease || lease.window !== window) {
+        leases.delete(subject);
+        for (const oldest of leases.keys()) {
+          if (leases.size < MAX_TRACKED_SUBJECTS) break;
+          leases.delete(oldest);
+        }
+        lease = { window, left: 0, exhausted: false };
+        leases.set(subject, lease);
+      }
+      if (lease.left > 0) {
+        lease.left -= 1;
+        return;
+      }
+      if (lease.exhausted) throw limited(limit, ((window + 1) * 60_000 - t) / 1000);
+      // Concurrent requests of one subject wait for one reservation instead of each sending their own.
+      const current = lease;
+      current.pending ??= reserve(current, subject, limit).finally(() => (current.pending = undefined));
+      await current.pending;
+    }
   }, limitPerMinute);
 }
