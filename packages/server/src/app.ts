@@ -4,16 +4,18 @@
  * one error middleware.
  */
 import express, { type Express, type RequestHandler } from "express";
-import * as OpenApiValidator from "express-openapi-validator";
 import { ApiError } from "@aeriox/core/errors";
-import { loadSpec, methodsForPath, specDocumentCopy } from "./spec.ts";
+import { loadSpec, methodsForPath } from "./spec.ts";
 import { requestId, cors } from "./http/request-context.ts";
 import { accessLog } from "./http/access-log.ts";
 import { errorMiddleware } from "./http/errors.ts";
 import { inputGuard } from "./http/input-guard.ts";
 import { bindOperations } from "./http/router.ts";
+import { requestValidator } from "./http/validator.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
 import { docsPage } from "./http/docs-page.ts";
+import { prismPreviews } from "./prism-previews.ts";
+import { metricsEndpoint } from "./http/metrics-endpoint.ts";
 import type { HandlerMap } from "./http/handler.ts";
 import type { AppServices } from "./services.ts";
 import { handlers as defaultHandlers } from "./handlers/index.ts";
@@ -38,7 +40,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.set("trust proxy", "loopback");
 
   app.use(requestId);
-  app.use(accessLog(services.logger));
+  app.use(accessLog(services));
   app.use(cors(methodsForPath));
   // HEAD is GET without a body (RFC 9110); Node drops the body because the request was HEAD.
   app.use((req, _res, next) => {
@@ -46,6 +48,8 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
     next();
   });
   app.use(docsPage()); // GET /docs: the API reference, public and outside the spec like extraRoutes
+  app.use(prismPreviews()); // GET /prism-previews/{file}: prism preview files, public and outside the spec like /docs
+  app.use(metricsEndpoint(services)); // GET /metrics: Prometheus, outside the spec like /docs (METRICS_TOKEN)
   options.extraRoutes?.(app);
 
   app.use(authenticationMiddleware(services));
@@ -57,19 +61,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.use(express.urlencoded({ limit, extended: false }) as RequestHandler);
   app.use(inputGuard({ maxDepth: services.config.BODY_MAX_DEPTH }));
 
-  app.use(
-    OpenApiValidator.middleware({
-      apiSpec: specDocumentCopy() as never,
-      validateApiSpec: false,
-      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
-      validateResponses: services.config.responseValidation ? { allErrors: true } : false,
-      validateSecurity: false,
-      ignoreUndocumented: false,
-      fileUploader: false,
-      validateFormats: true,
-      ajvFormats: { mode: "full" },
-    }),
-  );
+  app.use(requestValidator({ responseValidation: services.config.responseValidation }));
 
   bindOperations(app, spec, handlers, services);
   app.use((req, _res, next) => next(new ApiError(404, "not_found", `No route for ${req.method} ${req.path}`)));

@@ -96,9 +96,22 @@ export function methodsForPath(requestPath: string): string[] {
   return [...methods];
 }
 
-/** The operation a request addresses, if any; literal paths win over templated ones (`/v1/cards/search` vs `/v1/cards/{id}`). */
+const templateCount = (specPath: string) => specPath.match(/\{/g)?.length ?? 0;
+let byMethod: Map<string, SpecOperation[]> | undefined;
+
+/**
+ * The operation a request addresses, if any; literal paths win over templated ones
+ * (`/v1/cards/search` vs `/v1/cards/{id}`). Runs on every request (authentication, the
+ * input guard): each method's operations are ordered once, fewest templates first, and
+ * the first match wins.
+ */
 export function matchOperation(method: string, requestPath: string): SpecOperation | undefined {
-  const m = method.toLowerCase();
-  const candidates = loadSpec().operations.filter((op) => op.method === m && matcherFor(op.path).test(requestPath));
-  return candidates.sort((a, b) => (a.path.match(/\{/g)?.length ?? 0) - (b.path.match(/\{/g)?.length ?? 0))[0];
+  if (!byMethod) {
+    byMethod = new Map();
+    for (const op of loadSpec().operations) byMethod.set(op.method, [...(byMethod.get(op.method) ?? []), op]);
+    // Array.prototype.sort is stable: among equals, the spec's order decides, as before.
+    for (const ops of byMethod.values()) ops.sort((a, b) => templateCount(a.path) - templateCount(b.path));
+  }
+  for (const op of byMethod.get(method.toLowerCase()) ?? []) if (matcherFor(op.path).test(requestPath)) return op;
+  return undefined;
 }

@@ -18,11 +18,15 @@ export function unimplementedOperations(spec: LoadedSpec, handlers: HandlerMap):
   return spec.operations.filter((op) => !(op.operationId in handlers)).map((op) => op.operationId).sort();
 }
 
-function requestSignal(req: Request, res: Response): AbortSignal {
+/** Aborted when the client goes away before the response is finished. */
+function requestSignal(res: Response): AbortSignal {
   const controller = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) controller.abort();
-  });
+  // Created on first use (see dispatch): the client may already be gone by then.
+  if (!res.writableFinished && (res.destroyed || !res.socket || res.socket.destroyed)) controller.abort();
+  else
+    res.on("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
   return controller.signal;
 }
 
@@ -31,16 +35,27 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
   if (op.authenticated && !auth) throw new ApiError(401, "unauthorized", "Missing or invalid credentials");
   if (!handler) throw new ApiError(501, "not_implemented", `${op.operationId} is not implemented by this server yet`);
   if (req.body !== undefined && !Buffer.isBuffer(req.body)) req.body = op.pruneBody(req.body);
+  const requestId = String(res.getHeader("x-request-id"));
+  let log: RequestContext<OperationId>["log"] | undefined;
+  let signal: AbortSignal | undefined;
   const ctx: RequestContext<OperationId> = {
     params: req.params as never,
     query: req.query as never,
     body: req.body as never,
     services,
-    requestId: String(res.getHeader("x-request-id")),
+    requestId,
     headers: req.headers,
     rawBody: (req as Request & { rawBody?: Buffer }).rawBody,
-    log: services.logger.child({ requestId: res.getHeader("x-request-id"), op: op.operationId }),
-    signal: requestSignal(req, res),
+    // The child logger and the abort signal (a controller and a 'close' listener) are made
+    // when a handler first asks: most requests use neither, and both showed per request.
+    get log() {
+      log ??= services.logger.child({ requestId, op: op.operationId });
+      return log;
+    },
+    get signal() {
+      signal ??= requestSignal(res);
+      return signal;
+    },
     auth,
   };
   // RFC 9745: tell clients of deprecated operations where they stand.

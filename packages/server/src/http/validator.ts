@@ -1,0 +1,57 @@
+/**
+ * express-openapi-validator, configured once: requests always validated, responses only
+ * when configured (tests, development; never in production, where it would re-check
+ * every body the handlers built from validated data).
+ */
+import { createRequire } from "node:module";
+import type { RequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import { specDocumentCopy } from "../spec.ts";
+
+type PathToRegexp = (path: string, options?: { sensitive?: boolean; strict?: boolean; [k: string]: unknown }) => { regexp: RegExp; keys: Array<{ name: string }> };
+
+let memoized = false;
+
+/**
+ * The validator finds a request's operation by compiling every documented path with
+ * path-to-regexp, on every request, until one matches (`lookupRoute` in its
+ * openapi.metadata.js): with ~45 paths that was the largest self-time frame of the
+ * middleware stack under load. The compiled result depends only on the path and two
+ * flags and is not mutated by its callers (a non-global RegExp is stateless), so the
+ * module instance the validator uses gets a memoised `pathToRegexp`.
+ */
+function memoizeValidatorPathCompiler(): void {
+  if (memoized) return;
+  memoized = true;
+  const requireFromValidator = createRequire(createRequire(import.meta.url).resolve("express-openapi-validator"));
+  const module = requireFromValidator("path-to-regexp") as { pathToRegexp: PathToRegexp };
+  const original = module.pathToRegexp;
+  const cache = new Map<string, ReturnType<PathToRegexp>>();
+  module.pathToRegexp = (path, options) => {
+    const plain = typeof path === "string" && (!options || Object.keys(options).every((k) => k === "sensitive" || k === "strict"));
+    if (!plain) return original(path, options);
+    const key = `${options?.sensitive ? 1 : 0}${options?.strict ? 1 : 0}${path}`;
+    let compiled = cache.get(key);
+    if (!compiled) {
+      compiled = original(path, options);
+      // Bounded by the spec's paths in practice; the cap keeps an unexpected caller from growing it.
+      if (cache.size < 1000) cache.set(key, compiled);
+    }
+    return compiled;
+  };
+}
+
+export function requestValidator(options: { responseValidation: boolean }): RequestHandler[] {
+  memoizeValidatorPathCompiler();
+  return OpenApiValidator.middleware({
+    apiSpec: specDocumentCopy() as never,
+    validateApiSpec: false,
+    validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
+    validateResponses: options.responseValidation ? { allErrors: true } : false,
+    validateSecurity: false,
+    ignoreUndocumented: false,
+    fileUploader: false,
+    validateFormats: true,
+    ajvFormats: { mode: "full" },
+  }) as unknown as RequestHandler[];
+}
