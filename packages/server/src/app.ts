@@ -14,8 +14,6 @@ import { bindOperations } from "./http/router.ts";
 import { requestValidator } from "./http/validator.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
 import { docsPage } from "./http/docs-page.ts";
-import { prismPreviews } from "./prism-previews.ts";
-import { metricsEndpoint } from "./http/metrics-endpoint.ts";
 import type { HandlerMap } from "./http/handler.ts";
 import type { AppServices } from "./services.ts";
 import { handlers as defaultHandlers } from "./handlers/index.ts";
@@ -40,7 +38,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.set("trust proxy", "loopback");
 
   app.use(requestId);
-  app.use(accessLog(services));
+  app.use(accessLog(services.logger));
   app.use(cors(methodsForPath));
   // HEAD is GET without a body (RFC 9110); Node drops the body because the request was HEAD.
   app.use((req, _res, next) => {
@@ -48,8 +46,6 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
     next();
   });
   app.use(docsPage()); // GET /docs: the API reference, public and outside the spec like extraRoutes
-  app.use(prismPreviews()); // GET /prism-previews/{file}: prism preview files, public and outside the spec like /docs
-  app.use(metricsEndpoint(services)); // GET /metrics: Prometheus, outside the spec like /docs (METRICS_TOKEN)
   options.extraRoutes?.(app);
 
   app.use(authenticationMiddleware(services));
