@@ -1,6 +1,16 @@
 /**
  * `aeriox serve`: migrate, start the API (and, on the embedded default, the
  * in-process job runner), publish the local admin channel, stop cleanly on signals.
+ *
+ * Stopping is graceful within SHUTDOWN_TIMEOUT_SECONDS: the listener closes at once (new
+ * connections are refused, never accepted and dropped), /readyz answers 503 on the
+ * connections still open, and every response says `Connection: close` so keep-alive
+ * clients reconnect elsewhere; requests in flight finish — for up to half the timeout, then
+ * their connections are cut. Then the runtime closes: with BullMQ the API holds no jobs
+ * (a job accepted is in Redis or, if enqueueing failed, `queued` for the reconciler); the
+ * in-process runner stops taking jobs, lets running attempts finish (bounded, queue.ts) and
+ * leaves waiting ones `queued`, which the next start's reconciler enqueues again. Last the
+ * render pool, asset store, Redis and database close.
  */
 import { once } from "node:events";
 import type { Server } from "node:http";
@@ -19,7 +29,8 @@ export interface RunningServer {
   port: number;
   server: Server;
   runtime: Runtime;
-  stop(): Promise<void>;
+  /** Graceful stop (see above); `timeoutMs` defaults to SHUTDOWN_TIMEOUT_SECONDS. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 export async function startServer(config: Config, options: { logger?: Logger; app?: AppOptions; onProgress?: RuntimeOptions["onProgress"] } = {}): Promise<RunningServer> {
@@ -28,9 +39,20 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
   try {
     const adminToken = createAdminToken();
     const admin = adminRoutes(runtime, adminToken);
+    let draining = false;
     const app = createApp(runtime, {
       ...options.app,
       extraRoutes: (express) => {
+        // While stopping: load balancers see not-ready, clients drop their keep-alive connection.
+        express.use((req, res, next) => {
+          if (!draining) return next();
+          res.setHeader("connection", "close");
+          if (req.path === "/readyz") {
+            res.status(503).json({ error: { code: "not_ready", message: "This server is shutting down", details: { checks: { server: "shutting_down" } } } });
+            return;
+          }
+          next();
+        });
         admin(express);
         options.app?.extraRoutes?.(express);
       },
@@ -42,17 +64,30 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
     // Without PUBLIC_URL, absolute URLs (signed downloads, OAuth issuer) use the port actually bound.
     if (!config.PUBLIC_URL) runtime.config.publicUrl = `http://localhost:${port}`;
     const url = runtime.config.publicUrl;
+    // Run in order at the end of stop(), or at once when start-up fails from here on.
     cleanups.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
     cleanups.unshift(() => server.closeAllConnections());
-    cleanups.unshift(writeAdminFile(config.dataDir, `http://127.0.0.1:${port}`, adminToken));
+    const removeAdminFile = writeAdminFile(config.dataDir, `http://127.0.0.1:${port}`, adminToken);
+    cleanups.unshift(removeAdminFile);
 
     const missing = unimplementedOperations(loadSpec(), handlers);
     if (missing.length) runtime.logger.info({ operations: missing }, `${missing.length} operations answer 501 not_implemented`);
 
     let stopping: Promise<void> | undefined;
-    const stop = () =>
+    const stop = (o: { timeoutMs?: number } = {}) =>
       (stopping ??= (async () => {
+        const timeoutMs = o.timeoutMs ?? config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+        draining = true;
+        removeAdminFile();
+        // close() stops accepting and ends idle keep-alive connections; it resolves when the last request is answered.
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        let timer: NodeJS.Timeout | undefined;
+        const inTime = await Promise.race([drained.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs / 2)))]);
+        clearTimeout(timer);
+        if (!inTime) runtime.logger.warn({ timeoutMs }, "requests still running at shutdown; closing their connections");
         for (const cleanup of cleanups) await cleanup();
+        await drained;
       })());
     return { url, port, server, runtime, stop };
   } catch (err) {

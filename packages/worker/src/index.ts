@@ -16,7 +16,13 @@ import { PROVIDERS } from "@aeriox/core/pricing/catalog";
 
 export interface RunningWorker {
   runtime: Runtime;
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: takes no new jobs, lets running ones finish for up to `timeoutMs` (default
+   * SHUTDOWN_TIMEOUT_SECONDS) less a margin for closing; a job still running then is abandoned
+   * unsettled, its BullMQ lock lapses (WORKER_LOCK_MS) and another worker's stalled-job check
+   * hands it on, so it runs again rather than being lost. Then pool, Redis and database close.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 export interface WorkerOptions extends Partial<Pick<RuntimeOptions, "logger" | "db" | "providers">> {
@@ -50,9 +56,17 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   runtime.logger.info({ providers: PROVIDERS }, "worker started");
   return {
     runtime,
-    async stop() {
+    async stop(o: { timeoutMs?: number } = {}) {
+      const timeoutMs = o.timeoutMs ?? config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
       reconciler.stop();
-      await workers.close();
+      // BullMQ's close() stops fetching and waits for the active jobs. Closing the runtime gets what is left (≥ 2 s).
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        workers.close().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(timeoutMs - 2000, timeoutMs / 2)))),
+      ]);
+      clearTimeout(timer);
+      if (!finished) runtime.logger.warn({ timeoutMs }, "jobs still running at shutdown are left to another worker (their lock lapses)");
       await runtime.close();
     },
   };

@@ -6,6 +6,7 @@ import type { AppOptions } from "@aeriox/server";
 import { loadConfig, type Config } from "@aeriox/core/config";
 import { CommandError } from "../output.ts";
 import { commandName, serveCommand } from "../invocation.ts";
+import { exitOnSignals } from "../shutdown.ts";
 
 function portBusy(config: Config, port = config.PORT): CommandError {
   return new CommandError(`port ${port} on ${config.HOST} is already in use (another aeriox serve?); stop it, or set PORT, e.g. PORT=${port + 1} ${serveCommand()}`);
@@ -83,14 +84,7 @@ export function registerServe(program: Command): void {
           "",
         ].join("\n"),
       );
-      const shutdown = (signal: string) => {
-        process.stdout.write(`\nReceived ${signal}, shutting down…\n`);
-        running.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once("SIGINT", () => shutdown("SIGINT"));
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
+      // Graceful: refuse new connections, finish requests in flight, then close jobs, pool, Redis, database (server/src/serve.ts).
+      exitOnSignals((timeoutMs) => running.stop({ timeoutMs }), { timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS, say });
     });
 }

@@ -1,6 +1,7 @@
 /** `aeriox worker`: a BullMQ job worker process (needs REDIS_URL). */
 import type { Command } from "commander";
 import { loadConfig } from "@aeriox/core/config";
+import { exitOnSignals } from "../shutdown.ts";
 
 export function registerWorker(program: Command): void {
   program
@@ -11,13 +12,7 @@ export function registerWorker(program: Command): void {
       const { startWorker } = await import("@aeriox/worker");
       const worker = await startWorker(config);
       process.stdout.write(`AERIOX worker running (pid ${process.pid})\n`);
-      const shutdown = () => {
-        worker.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once("SIGINT", shutdown);
-      process.once("SIGTERM", shutdown);
+      // Graceful: running jobs finish within the timeout or are left to another worker (worker/src/index.ts).
+      exitOnSignals((timeoutMs) => worker.stop({ timeoutMs }), { timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS, say: (line) => process.stdout.write(`${line}\n`) });
     });
 }
