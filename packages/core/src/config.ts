@@ -86,6 +86,10 @@ const envSchema = z.object({
   FETCH_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   FETCH_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** GET /metrics (Prometheus) is public unless this is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** `aeriox worker` serves its own GET /metrics on this port (the API serves it on PORT); unset: no metrics listener. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /**
    * Circuit breakers (ARCHITECTURE.md, Jobs; providers/circuit-breaker.ts): a provider's breaker opens after
    * BREAKER_FAILURE_THRESHOLD retryable failures within BREAKER_WINDOW_MS, counted across every process, and

@@ -6,7 +6,8 @@
 import { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import { ConfigError } from "./config.ts";
-import { createLogger, type Logger } from "./logger.ts";
+import { createLogger, redactValues, type Logger } from "./logger.ts";
+import { attachMetrics, type Metrics } from "./observability/index.ts";
 import { openDatabase, type Database } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { acquireDataDirLock } from "./data-dir-lock.ts";
@@ -39,6 +40,8 @@ export interface Runtime {
   signer: UrlSigner;
   /** Where new jobs go: the in-process runner, or BullMQ when REDIS_URL is set. */
   queue: JobQueue;
+  /** This runtime's Prometheus registry and counters (observability/metrics.ts). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function connectRedis(url: string): Promise<Redis> {
 
 export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: `aeriox-${options.role}` });
+  redactValues(logger, [config.FAL_KEY, config.ELEVENLABS_API_KEY, config.STRIPE_SECRET_KEY, config.STRIPE_WEBHOOK_SECRET, config.ASSET_URL_SECRET, config.METRICS_TOKEN]);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
     let db = options.db;
@@ -109,6 +113,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     const rateLimiter = redis
       ? createRedisRateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE)
       : createMemoryRateLimiter(config.RATE_LIMIT_PER_MINUTE);
+    const observed = attachMetrics(db, logger, { queueDepths: async (lanes) => (await runtime.queue.depths?.(lanes)) ?? [] });
+    cleanups.push(() => observed.detach());
     const catalog = loadCatalog({ file: config.PRICING_FILE });
     if (catalog.error) logger.error(catalog.error.message);
     // Closed after the queue (cleanups run in reverse), so jobs still running keep their threads.
@@ -127,7 +133,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       cleanups.push(() => created.close());
       breakers = created;
     }
-    const providers = createProviders(config, { recordTrainingVoice: (jobId, voiceId) => recordTrainingVoice(trainingDb, jobId, voiceId), ...options.providers, breakers, renderer });
+    const providers = createProviders(config, { recordTrainingVoice: (jobId, voiceId) => recordTrainingVoice(trainingDb, jobId, voiceId), ...options.providers, breakers, renderer, metrics: observed.metrics });
     const storage = await createAssetStorage(config, logger);
     cleanups.push(() => storage.close?.());
     const signer = createUrlSigner({ secret: loadSigningSecret(config.ASSET_URL_SECRET, config.dataDir), publicUrl: () => config.publicUrl, ttlSeconds: config.ASSET_URL_TTL_SECONDS });
@@ -144,6 +150,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       storage,
       signer,
       queue: undefined as unknown as JobQueue,
+      metrics: observed.metrics,
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();
       },

@@ -25,7 +25,7 @@
  */
 import { DelayedError, Job, Queue, Worker, type Job as BullJob, type ConnectionOptions } from "bullmq";
 import { Redis } from "ioredis";
-import { BACKOFF_BASE_MS, MAX_ATTEMPTS, RetryLater, defaultWorkspaceConcurrency, type JobProcessor, type JobQueue, type QueuedJobRef } from "./queue.ts";
+import { BACKOFF_BASE_MS, MAX_ATTEMPTS, RetryLater, defaultWorkspaceConcurrency, type JobProcessor, type JobQueue, type LaneDepth, type QueuedJobRef } from "./queue.ts";
 
 export const LANE_CONCURRENCY: Record<string, number> = { fal: 20, elevenlabs: 10, local: 4, compose: 2, aeriox: 4 };
 
@@ -226,6 +226,21 @@ class FairLanes {
     if (parked && (await parked.isDelayed())) await parked.promote().catch(() => undefined);
   }
 
+  /** BullMQ's counts per lane: its wait list holds one ticket per workspace with waiting work (the backlog is not counted). */
+  async depths(names: readonly string[]): Promise<LaneDepth[]> {
+    const perLane = await Promise.all(
+      names.map(async (lane) => {
+        const c = await this.queueOf(lane).getJobCounts("waiting", "prioritized", "active", "delayed");
+        return [
+          { lane, state: "waiting", count: (c.waiting ?? 0) + (c.prioritized ?? 0) },
+          { lane, state: "active", count: c.active ?? 0 },
+          { lane, state: "delayed", count: c.delayed ?? 0 },
+        ] satisfies LaneDepth[];
+      }),
+    );
+    return perLane.flat();
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.client.quit().catch(() => this.client.disconnect());
@@ -238,6 +253,7 @@ export function createBullQueue(options: { redisUrl: string; prefix: string }): 
     kind: "bullmq",
     enqueue: (job) => lanes.enqueue(job),
     holds: (job) => lanes.holds(job),
+    depths: (names) => lanes.depths(names),
     close: () => lanes.close(),
   };
 }

@@ -41,7 +41,15 @@ export interface JobQueue {
   enqueue(job: QueuedJobRef): Promise<void>;
   /** Whether the queue still holds the job (waiting, delayed or active); the reconciler re-enqueues the rest. */
   holds(job: QueuedJobRef): Promise<boolean>;
+  /** Jobs per lane and state, for the queue-depth gauge (observability/metrics.ts). */
+  depths?(lanes: readonly string[]): Promise<LaneDepth[]>;
   close(): Promise<void>;
+}
+
+export interface LaneDepth {
+  lane: string;
+  state: "waiting" | "active" | "delayed";
+  count: number;
 }
 
 export const MAX_ATTEMPTS = 3;
@@ -157,6 +165,18 @@ export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
     },
     async holds(job) {
       return held.has(job.id);
+    },
+    async depths(names) {
+      // Retries waiting out their backoff sit in timers, not in a lane: they count as neither.
+      return [...new Set([...names, ...lanes.keys()])].flatMap((lane): LaneDepth[] => {
+        const l = lanes.get(lane);
+        let waiting = 0;
+        for (const list of l?.waitingByWorkspace.values() ?? []) waiting += list.length;
+        return [
+          { lane, state: "waiting", count: waiting },
+          { lane, state: "active", count: l?.running ?? 0 },
+        ];
+      });
     },
     async close() {
       closed = true;

@@ -7,8 +7,10 @@ import type { Database, TransactionClient as Tx } from "../db/index.ts";
 import { capture, release } from "../wallet/index.ts";
 import { ACTIVE_STATUSES, type JobError, type JobStatus } from "./states.ts";
 import { applyTerminalSideEffects } from "./side-effects.ts";
+import { observeSettlement } from "../observability/index.ts";
 
-const TERMINAL_FIELDS = { id: true, type: true, workspaceId: true, status: true, characterId: true, outputAssetIds: true } as const;
+// provider … error: for the settlement's metrics and failure log line (observability/index.ts), read in the same statement.
+const TERMINAL_FIELDS = { id: true, type: true, workspaceId: true, status: true, characterId: true, outputAssetIds: true, provider: true, model: true, error: true, createdAt: true, startedAt: true, completedAt: true } as const;
 
 export interface CompletedOutcome {
   actualCostMicros: bigint | null;
@@ -22,9 +24,9 @@ async function transition(tx: Tx, jobId: string, from: readonly JobStatus[], dat
 }
 
 export async function completeJob(db: Database, jobId: string, outcome: CompletedOutcome): Promise<boolean> {
-  return db.prisma.$transaction(async (tx) => {
+  const settled = await db.prisma.$transaction(async (tx) => {
     const moved = await transition(tx, jobId, ["running"], { status: "completed", progressPct: 100, completedAt: new Date(), durationMs: outcome.durationMs });
-    if (!moved) return false; // cancelled or failed meanwhile: that path released the hold
+    if (!moved) return null; // cancelled or failed meanwhile: that path released the hold
     const job = await tx.job.findUniqueOrThrow({ where: { id: jobId }, select: { estimatedCostMicros: true } });
     // Never above the hold: a provider reporting more than we reserved is capped at the hold.
     const reported = outcome.actualCostMicros;
@@ -32,17 +34,20 @@ export async function completeJob(db: Database, jobId: string, outcome: Complete
     const settled = await capture(tx, { jobId, actualMicros: actual });
     const done = await tx.job.update({ where: { id: jobId }, data: { chargedCostMicros: settled.capturedMicros }, select: TERMINAL_FIELDS });
     await applyTerminalSideEffects(tx, done);
-    return true;
+    return { job: done, settlement: settled };
   });
+  return observeSettlement(db, settled); // after commit: metrics count only what happened
 }
 
 /** failed / cancelled / nsfw_blocked: the whole hold goes back. */
 export async function endJobWithRefund(db: Database, jobId: string, status: Exclude<JobStatus, "queued" | "running" | "completed">, error: JobError | null, from: readonly JobStatus[] = ACTIVE_STATUSES): Promise<boolean> {
-  return db.prisma.$transaction(async (tx) => {
+  const settled = await db.prisma.$transaction(async (tx) => {
     const moved = await transition(tx, jobId, from, { status, error: error ?? undefined, completedAt: new Date(), progressPct: null });
-    if (!moved) return false;
-    await release(tx, { jobId });
-    await applyTerminalSideEffects(tx, await tx.job.findUniqueOrThrow({ where: { id: jobId }, select: TERMINAL_FIELDS }));
-    return true;
+    if (!moved) return null;
+    const settlement = await release(tx, { jobId });
+    const job = await tx.job.findUniqueOrThrow({ where: { id: jobId }, select: TERMINAL_FIELDS });
+    await applyTerminalSideEffects(tx, job);
+    return { job, settlement };
   });
+  return observeSettlement(db, settled); // after commit; logs the failure line of a failed job
 }

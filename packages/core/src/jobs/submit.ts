@@ -10,6 +10,7 @@ import { ApiError } from "../errors.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { CatalogEntry } from "../pricing/catalog.ts";
 import type { Database, Job, JobType as DbJobType } from "../db/index.ts";
+import { observeReservation } from "../observability/index.ts";
 import { reservationResult, reserveCaps, type ReserveInput, type ReserveOutcomeRow } from "../wallet/holds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 import { endJobWithRefund } from "./settle.ts";
@@ -136,6 +137,7 @@ export async function submitJob(services: SubmitServices, req: SubmitJobRequest)
   const { config, db } = services;
   const jobId = randomUUID();
   const job = await acceptJob(db, config, jobId, req);
+  observeReservation(db, job); // metrics: one hold placed
   triggerAutoRecharge(services, req.principal.workspaceId); // fire-and-forget: never fails the submit
 
   try {
