@@ -14,6 +14,7 @@ import { bindOperations } from "./http/router.ts";
 import { requestValidator } from "./http/validator.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
 import { docsPage } from "./http/docs-page.ts";
+import { metricsEndpoint } from "./http/metrics-endpoint.ts";
 import type { HandlerMap } from "./http/handler.ts";
 import type { AppServices } from "./services.ts";
 import { handlers as defaultHandlers } from "./handlers/index.ts";
@@ -38,7 +39,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.set("trust proxy", "loopback");
 
   app.use(requestId);
-  app.use(accessLog(services.logger));
+  app.use(accessLog(services));
   app.use(cors(methodsForPath));
   // HEAD is GET without a body (RFC 9110); Node drops the body because the request was HEAD.
   app.use((req, _res, next) => {
@@ -46,6 +47,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
     next();
   });
   app.use(docsPage()); // GET /docs: the API reference, public and outside the spec like extraRoutes
+  app.use(metricsEndpoint(services)); // GET /metrics: Prometheus, outside the spec like /docs (METRICS_TOKEN)
   options.extraRoutes?.(app);
 
   app.use(authenticationMiddleware(services));

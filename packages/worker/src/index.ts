@@ -2,8 +2,11 @@
  * `aeriox worker`: runs queued jobs from BullMQ (REDIS_URL required). Start as many
  * as you like, on as many machines: each takes jobs from every provider lane, with
  * per-lane concurrency, retries with backoff, and stalled-job recovery; each also
- * runs the reconciler (safe in parallel).
+ * runs the reconciler (safe in parallel). With METRICS_PORT set it serves its own
+ * GET /metrics there (Prometheus; METRICS_TOKEN as on the API): scrape every worker.
  */
+import http from "node:http";
+import { once } from "node:events";
 import type { Config } from "@aeriox/core/config";
 import { ConfigError } from "@aeriox/core/config";
 import { createRuntime, type Runtime, type RuntimeOptions } from "@aeriox/core/runtime";
@@ -13,9 +16,12 @@ import { endJobWithRefund } from "@aeriox/core/jobs/settle";
 import { jobError } from "@aeriox/core/jobs/states";
 import { startReconciler } from "@aeriox/core/jobs/reconciler";
 import { PROVIDERS } from "@aeriox/core/pricing/catalog";
+import { serveMetrics } from "@aeriox/core/observability/http";
 
 export interface RunningWorker {
   runtime: Runtime;
+  /** Where GET /metrics answers (METRICS_PORT set), e.g. http://0.0.0.0:9464. */
+  metricsUrl: string | null;
   /**
    * Graceful stop: takes no new jobs, lets running ones finish for up to `timeoutMs` (default
    * SHUTDOWN_TIMEOUT_SECONDS) less a margin for closing; a job still running then is abandoned
@@ -53,12 +59,18 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     },
   });
   const reconciler = startReconciler(runtime, options.reconcileIntervalMs);
-  runtime.logger.info({ providers: PROVIDERS }, "worker started");
+  const metricsServer = config.METRICS_PORT !== undefined ? await listenForMetrics(runtime, config.METRICS_PORT) : null;
+  runtime.logger.info({ providers: PROVIDERS, metricsPort: config.METRICS_PORT ?? null }, "worker started");
   return {
     runtime,
+    metricsUrl: metricsServer ? `http://${config.HOST}:${(metricsServer.address() as { port: number }).port}` : null,
     async stop(o: { timeoutMs?: number } = {}) {
       const timeoutMs = o.timeoutMs ?? config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
       reconciler.stop();
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
       // BullMQ's close() stops fetching and waits for the active jobs. Closing the runtime gets what is left (≥ 2 s).
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
@@ -70,4 +82,22 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       await runtime.close();
     },
   };
+}
+
+/** The worker's own GET /metrics (everything else 404): it has no API server to mount it on. */
+async function listenForMetrics(runtime: Runtime, port: number): Promise<http.Server> {
+  const serve = serveMetrics(runtime.metrics, runtime.config.METRICS_TOKEN);
+  const server = http.createServer((req, res) => {
+    if (req.method === "GET" && (req.url ?? "").split("?")[0] === "/metrics") return serve(req, res);
+    res.statusCode = 404;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ error: { code: "not_found", message: "Only GET /metrics is served here" } }));
+  });
+  server.listen(port, runtime.config.HOST);
+  try {
+    await once(server, "listening");
+  } catch (err) {
+    throw new ConfigError(`Cannot listen on METRICS_PORT ${port}: ${(err as Error).message}`);
+  }
+  return server;
 }

@@ -8,6 +8,7 @@ import { authenticateCredential } from "@aeriox/core/auth/authenticate";
 import { hasScope, type Principal } from "@aeriox/core/auth/principal";
 import { matchOperation, type SpecOperation } from "../spec.ts";
 import type { AppServices } from "../services.ts";
+import { labelOperation } from "./access-log.ts";
 
 /** `Authorization: Bearer <key or JWT>` or `X-Api-Key: <key>`. */
 export function credentialFrom(req: Request): string | null {
@@ -25,7 +26,7 @@ export async function authenticateRequest(services: AppServices, req: Request, o
   if (!credential) throw ApiError.unauthorized();
   const principal = await authenticateCredential(services, credential);
   if (!principal) throw ApiError.unauthorized();
-  await services.rateLimiter.consume(principal);
+  await services.rateLimiter.consume(principal).catch(countRateLimited(services, "key"));
   if (op.scope && !hasScope(principal, op.scope)) {
     throw ApiError.forbidden("insufficient_scope", `This operation needs the '${op.scope}' scope`, {
       required_scope: op.scope,
@@ -57,7 +58,15 @@ async function limitByAddress(services: AppServices, req: Request, op: SpecOpera
   const bucket = ADDRESS_LIMITED_OPERATIONS[op.operationId];
   if (!bucket) return;
   const limit = bucket === "oauth" ? services.config.OAUTH_IP_RATE_LIMIT_PER_MINUTE : services.config.IP_RATE_LIMIT_PER_MINUTE;
-  await services.rateLimiter.consumeAddress(bucket, req.ip ?? req.socket.remoteAddress ?? "unknown", limit);
+  await services.rateLimiter.consumeAddress(bucket, req.ip ?? req.socket.remoteAddress ?? "unknown", limit).catch(countRateLimited(services, bucket));
+}
+
+/** Counts a 429 from a rate limiter (aeriox_rate_limit_rejections_total) and passes the error on. */
+function countRateLimited(services: AppServices, bucket: "key" | "public" | "oauth") {
+  return (err: unknown): never => {
+    if (err instanceof ApiError && err.status === 429) services.metrics.rateLimited(bucket);
+    throw err;
+  };
 }
 
 /**
@@ -69,6 +78,7 @@ export function authenticationMiddleware(services: AppServices): RequestHandler 
   return (req, _res, next) => {
     const op = matchOperation(req.method, req.path);
     if (!op) return next();
+    labelOperation(req, op.operationId); // the access log's and metrics' label
     if (!op.authenticated) {
       limitByAddress(services, req, op).then(() => next(), next);
       return;
