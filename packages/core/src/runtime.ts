@@ -25,6 +25,7 @@ import { createBullQueue } from "./jobs/bullmq-queue.ts";
 import { processJob } from "./jobs/process.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
 import { recordTrainingVoice } from "./characters/characters.ts";
+import { createInProcessJobEndSignal, createRedisJobEndSignal, type JobEndSignal } from "./jobs/job-events.ts";
 
 export interface Runtime {
   config: Config;
@@ -40,6 +41,8 @@ export interface Runtime {
   signer: UrlSigner;
   /** Where new jobs go: the in-process runner, or BullMQ when REDIS_URL is set. */
   queue: JobQueue;
+  /** "This job ended" (cancel, deadline) for the process running it: Redis pub/sub, or in-process. */
+  jobEvents: JobEndSignal;
   /** This runtime's Prometheus registry and counters (observability/metrics.ts). */
   metrics: Metrics;
   close(): Promise<void>;
@@ -110,6 +113,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       cleanups.push(() => void opened.quit().catch(() => opened.disconnect()));
       await assertNoEviction(redis);
     }
+    const jobEvents = redis && config.REDIS_URL ? createRedisJobEndSignal(redis, config.REDIS_URL, config.REDIS_PREFIX) : createInProcessJobEndSignal();
+    cleanups.push(() => jobEvents.close());
     const rateLimiter = redis
       ? createRedisRateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE)
       : createMemoryRateLimiter(config.RATE_LIMIT_PER_MINUTE);
@@ -150,6 +155,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       storage,
       signer,
       queue: undefined as unknown as JobQueue,
+      jobEvents,
       metrics: observed.metrics,
       async close() {
         for (const cleanup of cleanups.reverse()) await cleanup();

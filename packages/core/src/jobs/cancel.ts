@@ -7,8 +7,10 @@ import { ApiError } from "../errors.ts";
 import { endJobWithRefund } from "./settle.ts";
 import { isTerminal } from "./states.ts";
 import { kindOfJob } from "./kinds.ts";
+import type { JobEndSignal } from "./job-events.ts";
 
-type CancelServices = Pick<Runtime, "db" | "catalog" | "providers" | "logger">;
+/** `jobEvents` tells the process running the job to stop at once (the reconciler's deadline path passes the runtime, which has it). */
+type CancelServices = Pick<Runtime, "db" | "catalog" | "providers" | "logger"> & { jobEvents?: JobEndSignal };
 
 export async function findWorkspaceJob(services: Pick<Runtime, "db">, workspaceId: string, jobId: string) {
   const job = await services.db.prisma.job.findFirst({ where: { id: jobId, workspaceId } });
@@ -16,8 +18,13 @@ export async function findWorkspaceJob(services: Pick<Runtime, "db">, workspaceI
   return job;
 }
 
-/** Tells the provider to stop a submitted request; failures are logged, never surfaced. */
+/**
+ * After a job was settled as cancelled or failed by its deadline: tells the process running
+ * it (which then stops its provider call and render) and the provider, for a submitted
+ * request. Failures are logged, never surfaced.
+ */
 export async function cancelAtProvider(services: CancelServices, job: { id: string; operationId: string; model: string | null; type: string; input: unknown; providerRequestId: string | null }): Promise<void> {
+  void services.jobEvents?.announce(job.id);
   if (!job.providerRequestId) return;
   try {
     const entry = services.catalog.byOperation(job.operationId);

@@ -13,11 +13,17 @@ import { isTerminal, jobError } from "./states.ts";
 import { kindOfJob } from "./kinds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 
-export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage">;
+export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage" | "jobEvents">;
 
-/** How often a running attempt re-reads its row to notice a cancel or a deadline failure. */
-const CANCEL_POLL_MS = 500;
+/**
+ * A running attempt learns of a cancel or a deadline failure from `jobEvents` (Redis
+ * pub/sub or in-process) at once; re-reading its row this often is only the fallback for
+ * an announcement lost (a Redis blip, a process that settled it without announcing).
+ */
+const CANCEL_FALLBACK_POLL_MS = 5000;
 const PROGRESS_MIN_INTERVAL_MS = 250;
+/** No progress write in a job's first moments: most local jobs are done by then, and completing writes 100 anyway. */
+const PROGRESS_QUIET_MS = 300;
 
 export async function processJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<void> {
   const { db, logger } = services;
@@ -32,18 +38,26 @@ export async function processJob(services: ProcessorServices, jobId: string, att
   const log = logger.child({ jobId, attempt: attempt.number, model: job.model });
 
   const abort = new AbortController();
+  const ended = () => abort.abort(new ProviderError("timeout", "job ended while running", { retryable: false, code: "job_ended" }));
+  const unwatch = services.jobEvents.watch(jobId, ended);
   const watcher = setInterval(() => {
     db.prisma.job
       .findUnique({ where: { id: jobId }, select: { status: true } })
       .then((row) => {
-        if (!row || isTerminal(row.status)) abort.abort(new ProviderError("timeout", "job ended while running", { retryable: false, code: "job_ended" }));
+        if (!row || isTerminal(row.status)) ended();
       })
       .catch(() => undefined);
-  }, CANCEL_POLL_MS);
+  }, CANCEL_FALLBACK_POLL_MS);
 
   const entry = services.catalog.byOperation(job.operationId);
   const request: ProviderRequest = { jobId, kind: kindOfJob(job.type), model: job.model ?? entry?.model ?? job.operationId, input: job.input as Record<string, unknown> };
+  const startedAt = Date.now();
   let lastProgressAt = 0;
+  let quietProgress: { pct: number; timer: NodeJS.Timeout } | undefined;
+  const writeProgress = async (clamped: number) => {
+    lastProgressAt = Date.now();
+    await db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { progressPct: clamped, updatedAt: new Date() } });
+  };
   const ctx: ProviderContext = {
     signal: abort.signal,
     existingRequestId: job.providerRequestId,
@@ -51,16 +65,23 @@ export async function processJob(services: ProcessorServices, jobId: string, att
       await db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { providerRequestId: id, submitStartedAt: new Date(), updatedAt: new Date() } });
     },
     async reportProgress(pct) {
-      const now = Date.now();
-      if (now - lastProgressAt < PROGRESS_MIN_INTERVAL_MS && pct < 100) return;
-      lastProgressAt = now;
       const clamped = Math.max(0, Math.min(99, Math.round(pct)));
-      await db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { progressPct: clamped, updatedAt: new Date() } });
+      const sinceStart = Date.now() - startedAt;
+      if (sinceStart < PROGRESS_QUIET_MS) {
+        // Kept, and written when the quiet time is over if the job is still running then.
+        if (quietProgress) quietProgress.pct = clamped;
+        else {
+          const pending = { pct: clamped, timer: setTimeout(() => void writeProgress(pending.pct).catch(() => undefined), PROGRESS_QUIET_MS - sinceStart) };
+          quietProgress = pending;
+        }
+        return;
+      }
+      if (Date.now() - lastProgressAt < PROGRESS_MIN_INTERVAL_MS && pct < 100) return;
+      await writeProgress(clamped);
     },
     readAsset: (assetId) => readWorkspaceAsset(services, job.workspaceId, assetId),
   };
 
-  const startedAt = Date.now();
   try {
     if (!entry) throw new ProviderError("unavailable", `Operation ${job.operationId} is no longer in the pricing catalog`, { retryable: false, code: "unknown_operation" });
     const result = await services.providers.forEntry(entry).run(request, ctx);
@@ -78,6 +99,8 @@ export async function processJob(services: ProcessorServices, jobId: string, att
     await handleFailure(services, jobId, attempt, err, log);
   } finally {
     clearInterval(watcher);
+    clearTimeout(quietProgress?.timer);
+    unwatch();
   }
 }
 

@@ -29,6 +29,9 @@ export interface LocalProviderOptions {
   ffmpegTimeoutMs?: number;
 }
 
+/** local/echo's output: one transparent pixel (a valid PNG, 70 bytes). */
+const ECHO_PNG = new Uint8Array(Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64"));
+
 export class LocalProvider implements ProviderAdapter {
   readonly name = "local";
   constructor(
@@ -42,6 +45,10 @@ export class LocalProvider implements ProviderAdapter {
     const cost = priceFor(entry, req.input);
     const input = req.input;
     switch (entry.providerModel) {
+      case "local/echo":
+        // Zero work, for checking an integration and measuring the engine itself: a fixed 1×1
+        // PNG, no render pool, priced like any model so the hold, capture and ledger run.
+        return { outputs: [{ bytes: ECHO_PNG, contentType: "image/png", width: 1, height: 1 }], actualCostMicros: cost, nsfw: false };
       case "local/image": {
         const max = this.options.imageMaxLongSide ?? 1024;
         const { width, height } = sizeFor(input, Math.min(this.options.imageDefaultLongSide ?? 512, max), max);
