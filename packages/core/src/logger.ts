@@ -8,14 +8,18 @@
  *      values themselves (`redactValues`, called by the runtime with FAL_KEY & co.) are
  *      replaced wherever they appear — messages, error messages and stacks, paths, any
  *      field a redact path did not foresee.
- * The pass runs on the serialised line (one regex scan of a few hundred bytes), so it
- * also covers what pino's serializers produce, which a hook on the arguments would not.
+ * The pass runs on the serialised line, so it also covers what pino's serializers produce
+ * (an error's message, stack and properties), which a hook on the arguments would not; and
+ * it blanks the string value of a secret-named field at any depth, which redact paths can
+ * only do with wildcards — and each wildcard path costs pino several microseconds per line
+ * (measured: 15 paths with 11 wildcards took 30 µs a line, these exact paths plus the
+ * pass about 1 µs on top of pino's own ~7 µs).
  */
 import { pino, type Logger } from "pino";
 
 export type { Logger };
 
-/** Field names whose value is a secret, wherever they sit (top level and two levels down). */
+/** Field names whose value is a secret: exact redact paths at the top level, the line pass at any depth. */
 const SECRET_FIELDS = [
   "apiKey",
   "api_key",
@@ -42,16 +46,17 @@ const SECRET_FIELDS = [
   "METRICS_TOKEN",
 ];
 
-/** Request headers that carry credentials; redacted under any `headers` object one to three levels deep. */
-const SECRET_HEADERS = ["authorization", "['x-api-key']", "cookie", "['set-cookie']", "['stripe-signature']", "['proxy-authorization']"];
+/** Request headers that carry credentials. */
+const SECRET_HEADERS = ["authorization", "x-api-key", "cookie", "set-cookie", "stripe-signature", "proxy-authorization"];
 
+// No wildcards (see above): the usual places, exactly; anything deeper is the line pass's.
 const SECRET_PATHS = [
-  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
-  ...SECRET_HEADERS.flatMap((h) => {
-    const member = h.startsWith("[") ? h : `.${h}`;
-    return [`headers${member}`, `*.headers${member}`, `*.*.headers${member}`];
-  }),
+  ...SECRET_FIELDS,
+  ...SECRET_HEADERS.flatMap((h) => [`headers["${h}"]`, `req.headers["${h}"]`, `err.request.headers["${h}"]`, `err.config.headers["${h}"]`]),
 ];
+
+/** `"<secret-named field>":"<string>"` anywhere in a serialised line (names compared case-insensitively). */
+const SECRET_FIELD_VALUE = new RegExp(`"(${[...SECRET_FIELDS, ...SECRET_HEADERS].map((f) => f.replace(/[-]/g, "\\-")).join("|")})":"(?:[^"\\\\]|\\\\.)*"`, "gi");
 
 /**
  * Key and token shapes that must never be printed, even inside free text: API keys,
@@ -76,7 +81,7 @@ class RedactingDestination {
   constructor(private readonly target: pino.DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; flushSync?: () => void }) {}
 
   write(line: string): void {
-    let out = redactSecrets(line);
+    let out = redactSecrets(line).replace(SECRET_FIELD_VALUE, `"$1":"${CENSOR}"`);
     for (const value of this.values) if (out.includes(value)) out = out.split(value).join(CENSOR);
     this.target.write(out);
   }
