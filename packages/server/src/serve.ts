@@ -14,7 +14,7 @@
  */
 import { once } from "node:events";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import type { Config } from "@aeriox/core/config";
 import { createRuntime, type Runtime, type RuntimeOptions } from "@aeriox/core/runtime";
 import type { Logger } from "@aeriox/core/logger";
@@ -79,12 +79,19 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
         const timeoutMs = o.timeoutMs ?? config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
         draining = true;
         removeAdminFile();
-        // close() stops accepting and ends idle keep-alive connections; it resolves when the last request is answered.
-        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
+        // Stop accepting, but not through http's close(): that also ends every connection without a
+        // request in flight — including one just accepted whose request has not been read yet, which
+        // its client sees reset after sending. Idle connections are ended after a short grace instead
+        // (and again until none is left); resolves once the last connection is gone.
+        const drained = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
         let timer: NodeJS.Timeout | undefined;
+        const sweeper = setTimeout(function sweep() {
+          server.closeIdleConnections();
+          sweeper.refresh();
+        }, Math.min(1000, timeoutMs / 4));
         const inTime = await Promise.race([drained.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs / 2)))]);
         clearTimeout(timer);
+        clearTimeout(sweeper);
         if (!inTime) runtime.logger.warn({ timeoutMs }, "requests still running at shutdown; closing their connections");
         for (const cleanup of cleanups) await cleanup();
         await drained;
