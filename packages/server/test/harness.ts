@@ -50,6 +50,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dataDir = mkdtempSync(path.join(tmpdir(), "aeriox-test-"));
   // Listen first so absolute URLs (signed asset URLs, OAuth issuer) carry the real port.
   const server = http.createServer();
+  // Longer than any client's idle keep-alive (undici's is 4 s), as `aeriox serve` does: the
+  // client, not the server, closes idle sockets, so a request never races a closing one.
+  server.keepAliveTimeout = 65_000;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -25,5 +25,5 @@ describe("health", () => {
     } finally {
       await srv.close();
     }
-  });
+  }, 90_000); // starts its own server: on a busy machine that alone can take most of the default 30 s
 });
