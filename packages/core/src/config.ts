@@ -80,6 +80,9 @@ const envSchema = z.object({
   PRICING_FILE: z.string().min(1).optional(),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, "must start with sk_test_, sk_live_, rk_test_ or rk_live_").optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, "must start with whsec_").optional(),
+  /** After a declined auto-recharge the next waits this long, doubling per failure in a row up to the max (ARCHITECTURE.md, Money). */
+  AUTO_RECHARGE_BACKOFF_SECONDS: z.coerce.number().min(0.1).max(86400).default(60),
+  AUTO_RECHARGE_BACKOFF_MAX_SECONDS: z.coerce.number().min(1).max(30 * 86400).default(86400),
   FAL_KEY: z.string().min(1).optional(),
   ELEVENLABS_API_KEY: z.string().min(1).optional(),
   /** Outbound fetches (net/guarded-fetch.ts): operators whose image hosts live on a private network opt in. */

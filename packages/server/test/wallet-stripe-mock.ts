@@ -190,3 +190,45 @@ export function paymentIntentEvent(type: "payment_intent.succeeded" | "payment_i
     data: { object: { ...intent, ...(type === "payment_intent.succeeded" ? { status: "succeeded", amount_received: intent.amount } : { status: "requires_payment_method" }) } },
   };
 }
+
+function eventEnvelope(type: string, object: Record<string, unknown>, id = rid("evt")): Record<string, unknown> {
+  return { id, object: "event", api_version: "2025-01-27.acacia", created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1, request: { id: rid("req"), idempotency_key: null }, type, data: { object } };
+}
+
+/**
+ * `charge.refunded` as Stripe sends it: the Charge with `amount_refunded` cumulative over all
+ * its refunds so far, `refunded` true once fully refunded, and the refunds list (newest first;
+ * recent API versions include it only when expanded, so the handler must not need it).
+ */
+export function chargeRefundedEvent(charge: { id: string; payment_intent: string; amount: number }, refunds: number[], id?: string): Record<string, unknown> {
+  const refunded = refunds.reduce((a, b) => a + b, 0);
+  const data = refunds.map((amount) => ({ id: rid("re"), object: "refund", amount, charge: charge.id, currency: "usd", payment_intent: charge.payment_intent, status: "succeeded" })).reverse();
+  return eventEnvelope(
+    "charge.refunded",
+    {
+      id: charge.id,
+      object: "charge",
+      amount: charge.amount,
+      amount_captured: charge.amount,
+      amount_refunded: refunded,
+      captured: true,
+      currency: "usd",
+      paid: true,
+      payment_intent: charge.payment_intent,
+      refunded: refunded >= charge.amount,
+      status: "succeeded",
+      metadata: {},
+      refunds: { object: "list", data, has_more: false, total_count: data.length, url: `/v1/charges/${charge.id}/refunds` },
+    },
+    id,
+  );
+}
+
+/** `charge.dispute.created` / `charge.dispute.closed`: the Dispute (amount in cents, status). */
+export function disputeEvent(
+  type: "charge.dispute.created" | "charge.dispute.closed",
+  dispute: { id: string; charge: string; payment_intent: string | null; amount: number; status: string },
+  id?: string,
+): Record<string, unknown> {
+  return eventEnvelope(type, { object: "dispute", currency: "usd", reason: "fraudulent", is_charge_refundable: false, livemode: false, metadata: {}, balance_transactions: [], created: Math.floor(Date.now() / 1000), ...dispute }, id);
+}

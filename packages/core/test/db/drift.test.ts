@@ -15,7 +15,7 @@ describe("schema.prisma reader", () => {
     expect(col("jobs", "created_at")?.udt).toBe("timestamptz");
     expect(col("cards", "embedding")?.udt).toBe("_float4");
     expect(col("workspaces", "api_keys")).toBeUndefined(); // relation field
-    expect(model.enums.get("ledger_entry_kind")).toEqual(["trial", "topup", "adjustment", "capture", "refund"]);
+    expect(model.enums.get("ledger_entry_kind")).toEqual(["trial", "topup", "adjustment", "capture", "refund", "refund_out", "dispute"]);
     expect(model.indexes).toContainEqual({ table: "ledger_entries", name: "ledger_entries_job_id_kind_key", columns: ["job_id", "kind"], unique: true, primary: false });
     expect(model.indexes).toContainEqual({ table: "idempotency_records", name: "idempotency_records_pkey", columns: ["workspace_id", "key"], unique: true, primary: true });
     expect(model.indexes).toContainEqual({ table: "api_keys", name: "api_keys_key_hash_key", columns: ["key_hash"], unique: true, primary: false });

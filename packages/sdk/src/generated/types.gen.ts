@@ -697,6 +697,29 @@ export type GetWalletResponses = {
             created_at?: string;
             [key: string]: unknown;
         }>;
+        /**
+         * Auto-recharge settings and status. A failed recharge (a declined card, or one that needs the customer) backs off before the next attempt (1 minute by default, doubling per failure in a row, at most 24 hours); a successful top-up or reconfiguring auto-recharge ends the back-off.
+         */
+        auto_recharge?: {
+            enabled?: boolean;
+            threshold_usd?: number;
+            amount_usd?: number;
+            /**
+             * A recharge is in progress until then (at most one per workspace).
+             */
+            in_flight_until?: string | null;
+            /**
+             * Why the last recharge failed (Stripe's decline code, else its error code, e.g. `insufficient_funds`, `authentication_required`); null when none failed since the last successful top-up.
+             */
+            last_failure_reason?: string | null;
+            last_failure_at?: string | null;
+            consecutive_failures?: number;
+            /**
+             * No recharge starts before this time (the back-off).
+             */
+            next_attempt_at?: string | null;
+            [key: string]: unknown;
+        };
     };
 };
 

@@ -3394,6 +3394,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Auto-recharge settings and status. A failed recharge (a declined card, or one that needs the customer) backs off before the next attempt (1 minute by default, doubling per failure in a row, at most 24 hours); a successful top-up or reconfiguring auto-recharge ends the back-off. */
+                        auto_recharge?: {
+                            amount_usd?: number;
+                            consecutive_failures?: number;
+                            enabled?: boolean;
+                            /**
+                             * Format: date-time
+                             * @description A recharge is in progress until then (at most one per workspace).
+                             */
+                            in_flight_until?: string | null;
+                            /** Format: date-time */
+                            last_failure_at?: string | null;
+                            /** @description Why the last recharge failed (Stripe's decline code, else its error code, e.g. `insufficient_funds`, `authentication_required`); null when none failed since the last successful top-up. */
+                            last_failure_reason?: string | null;
+                            /**
+                             * Format: date-time
+                             * @description No recharge starts before this time (the back-off).
+                             */
+                            next_attempt_at?: string | null;
+                            threshold_usd?: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
                         /** @description USD amounts are derived from the integer micros (1 USD = 1,000,000 micros). `reserved` is held by queued/running jobs; `available` = `total` − `reserved`. */
                         balance: {
                             available_micros?: number;

@@ -3,14 +3,15 @@ import { getWalletSnapshot } from "@aeriox/core/wallet/snapshot";
 import { walletBody } from "@aeriox/core/wallet/presenter";
 import { createTopUp } from "@aeriox/core/wallet/stripe/topup";
 import { handleStripeEvent, verifyStripeEvent } from "@aeriox/core/wallet/stripe/webhook";
-import { configureAutoRecharge, type AutoRechargeConfigInput } from "@aeriox/core/wallet/auto-recharge";
+import { configureAutoRecharge, getAutoRecharge, type AutoRechargeConfigInput } from "@aeriox/core/wallet/auto-recharge";
 import { getCredits } from "@aeriox/core/wallet/credits";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const walletHandlers = defineHandlers({
   getWallet: async (ctx) => {
-    const snapshot = await getWalletSnapshot(ctx.services.db, principalOf(ctx).workspaceId, ctx.query.limit ?? 20);
-    return { status: 200, body: walletBody(snapshot) };
+    const workspaceId = principalOf(ctx).workspaceId;
+    const [snapshot, autoRecharge] = await Promise.all([getWalletSnapshot(ctx.services.db, workspaceId, ctx.query.limit ?? 20), getAutoRecharge(ctx.services, workspaceId)]);
+    return { status: 200, body: walletBody(snapshot, autoRecharge) };
   },
 
   topUpWallet: async (ctx) => {

@@ -14,7 +14,9 @@ export const LedgerEntryKind = {
   topup: 'topup',
   adjustment: 'adjustment',
   capture: 'capture',
-  refund: 'refund'
+  refund: 'refund',
+  refund_out: 'refund_out',
+  dispute: 'dispute'
 } as const
 
 export type LedgerEntryKind = (typeof LedgerEntryKind)[keyof typeof LedgerEntryKind]

@@ -4,7 +4,12 @@
  * `payment_intent.succeeded` credits `amount_received` once per event id (the event
  * is recorded in stripe_events and the ledger entry is unique per event id, in one
  * transaction, so replays and concurrent deliveries credit nothing more). Auto-recharge
- * intents also clear the workspace's in-flight marker, on success and on failure.
+ * intents also clear the workspace's in-flight marker, on success and on failure; a failed
+ * one starts (or extends) the recharge back-off, and any credited top-up ends it.
+ *
+ * Money that leaves through Stripe leaves the wallet too (money-out.ts): `charge.refunded`
+ * and `charge.dispute.created` / `charge.dispute.closed` debit (or reinstate) through the
+ * ledger, against the top-up they reverse.
  */
 import Stripe from "stripe";
 import { ApiError } from "../../errors.ts";
@@ -12,24 +17,23 @@ import type { Database } from "../../db/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { Config } from "../../config.ts";
 import { credit } from "../credit.ts";
+import { recordRechargeFailure, resetRechargeBackoff, type BackoffConfig } from "../auto-recharge.ts";
 import { MICROS_PER_CENT } from "./client.ts";
-
-/** Stripe's largest USD charge ($999,999.99); beyond it an amount is not one Stripe sent. */
-const STRIPE_MAX_AMOUNT_CENTS = 99_999_999;
+import { handleChargeRefunded, handleDispute, STRIPE_MAX_AMOUNT_CENTS } from "./money-out.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface WebhookServices {
   db: Database;
-  config: Pick<Config, "STRIPE_WEBHOOK_SECRET">;
+  config: Pick<Config, "STRIPE_WEBHOOK_SECRET"> & BackoffConfig;
   logger: Logger;
 }
 
 export interface WebhookOutcome {
   eventId: string;
   type: string;
-  /** What we did: credited, duplicate (already processed), ignored, failed_recorded. */
-  action: "credited" | "duplicate" | "ignored" | "recharge_failed";
+  /** What we did: credited, duplicate (already processed), ignored, recharge_failed; debited/reinstated (refunds, disputes), unchanged (nothing new to move). */
+  action: "credited" | "duplicate" | "ignored" | "recharge_failed" | "debited" | "reinstated" | "unchanged";
 }
 
 export function verifyStripeEvent(config: Pick<Config, "STRIPE_WEBHOOK_SECRET">, rawBody: Buffer | undefined, signature: string | string[] | undefined): Stripe.Event {
@@ -64,6 +68,8 @@ function workspaceOf(intent: Stripe.PaymentIntent): string | null {
 export async function handleStripeEvent(services: WebhookServices, event: Stripe.Event): Promise<WebhookOutcome> {
   const { db, logger } = services;
   const base = { eventId: event.id, type: event.type };
+  if (event.type === "charge.refunded") return { ...base, action: await handleChargeRefunded(services, event) };
+  if (event.type === "charge.dispute.created" || event.type === "charge.dispute.closed") return { ...base, action: await handleDispute(services, event) };
   if (event.type !== "payment_intent.succeeded" && event.type !== "payment_intent.payment_failed") return { ...base, action: "ignored" };
 
   const intent = event.data.object as Stripe.PaymentIntent;
@@ -87,7 +93,10 @@ export async function handleStripeEvent(services: WebhookServices, event: Stripe
     await db.prisma.$executeRaw`INSERT INTO stripe_events (id, type, payment_intent_id) VALUES (${event.id}, ${event.type}, ${intent.id}) ON CONFLICT (id) DO NOTHING`;
     if (isRecharge) {
       await clearRechargeMarker(db, workspaceId);
-      logger.warn({ workspaceId, paymentIntentId: intent.id, code: intent.last_payment_error?.code, decline_code: intent.last_payment_error?.decline_code }, "auto-recharge payment failed");
+      const reason = intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code ?? "payment_failed";
+      // Once per intent: a replay, or the decline the confirm call already reported, moves nothing.
+      const recorded = await recordRechargeFailure(db.prisma, services.config, workspaceId, { reason, paymentIntentId: intent.id });
+      logger.warn({ workspaceId, paymentIntentId: intent.id, code: intent.last_payment_error?.code, decline_code: intent.last_payment_error?.decline_code, backoff: recorded ? "extended" : "unchanged" }, "auto-recharge payment failed");
       return { ...base, action: "recharge_failed" };
     }
     return { ...base, action: "ignored" };
@@ -123,6 +132,8 @@ export async function handleStripeEvent(services: WebhookServices, event: Stripe
       stripeEventId: event.id,
       description: `${isRecharge ? "Auto-recharge" : "Top-up"} via Stripe (${intent.id})`,
     });
+    // Money came in: whatever declined before, auto-recharge may try again at once.
+    if (result.credited) await resetRechargeBackoff(tx, workspaceId);
     return result.credited;
   });
   if (isRecharge) await clearRechargeMarker(db, workspaceId);

@@ -2012,6 +2012,12 @@ export const WalletScalarFieldEnum = {
   autoRechargeAmountMicros: 'autoRechargeAmountMicros',
   autoRechargePaymentMethodId: 'autoRechargePaymentMethodId',
   autoRechargeInFlightUntil: 'autoRechargeInFlightUntil',
+  autoRechargeFailureReason: 'autoRechargeFailureReason',
+  autoRechargeFailedAt: 'autoRechargeFailedAt',
+  autoRechargeFailureCount: 'autoRechargeFailureCount',
+  autoRechargeFailedIntentId: 'autoRechargeFailedIntentId',
+  autoRechargeNextAttemptAt: 'autoRechargeNextAttemptAt',
+  stripeDebtMicros: 'stripeDebtMicros',
   updatedAt: 'updatedAt'
 } as const
 
@@ -2027,7 +2033,9 @@ export const LedgerEntryScalarFieldEnum = {
   apiKeyId: 'apiKeyId',
   stripeEventId: 'stripeEventId',
   description: 'description',
-  createdAt: 'createdAt'
+  createdAt: 'createdAt',
+  reversesEntryId: 'reversesEntryId',
+  stripeObjectId: 'stripeObjectId'
 } as const
 
 export type LedgerEntryScalarFieldEnum = (typeof LedgerEntryScalarFieldEnum)[keyof typeof LedgerEntryScalarFieldEnum]
@@ -2051,6 +2059,7 @@ export const StripeEventScalarFieldEnum = {
   id: 'id',
   type: 'type',
   paymentIntentId: 'paymentIntentId',
+  objectId: 'objectId',
   processedAt: 'processedAt'
 } as const
 

@@ -220,6 +220,12 @@ export const WalletScalarFieldEnum = {
   autoRechargeAmountMicros: 'autoRechargeAmountMicros',
   autoRechargePaymentMethodId: 'autoRechargePaymentMethodId',
   autoRechargeInFlightUntil: 'autoRechargeInFlightUntil',
+  autoRechargeFailureReason: 'autoRechargeFailureReason',
+  autoRechargeFailedAt: 'autoRechargeFailedAt',
+  autoRechargeFailureCount: 'autoRechargeFailureCount',
+  autoRechargeFailedIntentId: 'autoRechargeFailedIntentId',
+  autoRechargeNextAttemptAt: 'autoRechargeNextAttemptAt',
+  stripeDebtMicros: 'stripeDebtMicros',
   updatedAt: 'updatedAt'
 } as const
 
@@ -235,7 +241,9 @@ export const LedgerEntryScalarFieldEnum = {
   apiKeyId: 'apiKeyId',
   stripeEventId: 'stripeEventId',
   description: 'description',
-  createdAt: 'createdAt'
+  createdAt: 'createdAt',
+  reversesEntryId: 'reversesEntryId',
+  stripeObjectId: 'stripeObjectId'
 } as const
 
 export type LedgerEntryScalarFieldEnum = (typeof LedgerEntryScalarFieldEnum)[keyof typeof LedgerEntryScalarFieldEnum]
@@ -259,6 +267,7 @@ export const StripeEventScalarFieldEnum = {
   id: 'id',
   type: 'type',
   paymentIntentId: 'paymentIntentId',
+  objectId: 'objectId',
   processedAt: 'processedAt'
 } as const
 

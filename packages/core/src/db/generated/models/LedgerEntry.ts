@@ -44,6 +44,8 @@ export type LedgerEntryMinAggregateOutputType = {
   stripeEventId: string | null
   description: string | null
   createdAt: Date | null
+  reversesEntryId: string | null
+  stripeObjectId: string | null
 }
 
 export type LedgerEntryMaxAggregateOutputType = {
@@ -56,6 +58,8 @@ export type LedgerEntryMaxAggregateOutputType = {
   stripeEventId: string | null
   description: string | null
   createdAt: Date | null
+  reversesEntryId: string | null
+  stripeObjectId: string | null
 }
 
 export type LedgerEntryCountAggregateOutputType = {
@@ -68,6 +72,8 @@ export type LedgerEntryCountAggregateOutputType = {
   stripeEventId: number
   description: number
   createdAt: number
+  reversesEntryId: number
+  stripeObjectId: number
   _all: number
 }
 
@@ -90,6 +96,8 @@ export type LedgerEntryMinAggregateInputType = {
   stripeEventId?: true
   description?: true
   createdAt?: true
+  reversesEntryId?: true
+  stripeObjectId?: true
 }
 
 export type LedgerEntryMaxAggregateInputType = {
@@ -102,6 +110,8 @@ export type LedgerEntryMaxAggregateInputType = {
   stripeEventId?: true
   description?: true
   createdAt?: true
+  reversesEntryId?: true
+  stripeObjectId?: true
 }
 
 export type LedgerEntryCountAggregateInputType = {
@@ -114,6 +124,8 @@ export type LedgerEntryCountAggregateInputType = {
   stripeEventId?: true
   description?: true
   createdAt?: true
+  reversesEntryId?: true
+  stripeObjectId?: true
   _all?: true
 }
 
@@ -213,6 +225,8 @@ export type LedgerEntryGroupByOutputType = {
   stripeEventId: string | null
   description: string | null
   createdAt: Date
+  reversesEntryId: string | null
+  stripeObjectId: string | null
   _count: LedgerEntryCountAggregateOutputType | null
   _avg: LedgerEntryAvgAggregateOutputType | null
   _sum: LedgerEntrySumAggregateOutputType | null
@@ -248,7 +262,11 @@ export type LedgerEntryWhereInput = {
   stripeEventId?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   description?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   createdAt?: Prisma.DateTimeFilter<"LedgerEntry"> | Date | string
+  reversesEntryId?: Prisma.UuidNullableFilter<"LedgerEntry"> | string | null
+  stripeObjectId?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
+  reverses?: Prisma.XOR<Prisma.LedgerEntryNullableScalarRelationFilter, Prisma.LedgerEntryWhereInput> | null
+  reversedBy?: Prisma.LedgerEntryListRelationFilter
 }
 
 export type LedgerEntryOrderByWithRelationInput = {
@@ -261,7 +279,11 @@ export type LedgerEntryOrderByWithRelationInput = {
   stripeEventId?: Prisma.SortOrderInput | Prisma.SortOrder
   description?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  reversesEntryId?: Prisma.SortOrderInput | Prisma.SortOrder
+  stripeObjectId?: Prisma.SortOrderInput | Prisma.SortOrder
   workspace?: Prisma.WorkspaceOrderByWithRelationInput
+  reverses?: Prisma.LedgerEntryOrderByWithRelationInput
+  reversedBy?: Prisma.LedgerEntryOrderByRelationAggregateInput
 }
 
 export type LedgerEntryWhereUniqueInput = Prisma.AtLeast<{
@@ -278,7 +300,11 @@ export type LedgerEntryWhereUniqueInput = Prisma.AtLeast<{
   apiKeyId?: Prisma.UuidNullableFilter<"LedgerEntry"> | string | null
   description?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   createdAt?: Prisma.DateTimeFilter<"LedgerEntry"> | Date | string
+  reversesEntryId?: Prisma.UuidNullableFilter<"LedgerEntry"> | string | null
+  stripeObjectId?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
+  reverses?: Prisma.XOR<Prisma.LedgerEntryNullableScalarRelationFilter, Prisma.LedgerEntryWhereInput> | null
+  reversedBy?: Prisma.LedgerEntryListRelationFilter
 }, "id" | "stripeEventId" | "jobId_kind">
 
 export type LedgerEntryOrderByWithAggregationInput = {
@@ -291,6 +317,8 @@ export type LedgerEntryOrderByWithAggregationInput = {
   stripeEventId?: Prisma.SortOrderInput | Prisma.SortOrder
   description?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  reversesEntryId?: Prisma.SortOrderInput | Prisma.SortOrder
+  stripeObjectId?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.LedgerEntryCountOrderByAggregateInput
   _avg?: Prisma.LedgerEntryAvgOrderByAggregateInput
   _max?: Prisma.LedgerEntryMaxOrderByAggregateInput
@@ -311,6 +339,8 @@ export type LedgerEntryScalarWhereWithAggregatesInput = {
   stripeEventId?: Prisma.StringNullableWithAggregatesFilter<"LedgerEntry"> | string | null
   description?: Prisma.StringNullableWithAggregatesFilter<"LedgerEntry"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"LedgerEntry"> | Date | string
+  reversesEntryId?: Prisma.UuidNullableWithAggregatesFilter<"LedgerEntry"> | string | null
+  stripeObjectId?: Prisma.StringNullableWithAggregatesFilter<"LedgerEntry"> | string | null
 }
 
 export type LedgerEntryCreateInput = {
@@ -322,7 +352,10 @@ export type LedgerEntryCreateInput = {
   stripeEventId?: string | null
   description?: string | null
   createdAt?: Date | string
+  stripeObjectId?: string | null
   workspace: Prisma.WorkspaceCreateNestedOneWithoutLedgerEntriesInput
+  reverses?: Prisma.LedgerEntryCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.LedgerEntryCreateNestedManyWithoutReversesInput
 }
 
 export type LedgerEntryUncheckedCreateInput = {
@@ -335,6 +368,9 @@ export type LedgerEntryUncheckedCreateInput = {
   stripeEventId?: string | null
   description?: string | null
   createdAt?: Date | string
+  reversesEntryId?: string | null
+  stripeObjectId?: string | null
+  reversedBy?: Prisma.LedgerEntryUncheckedCreateNestedManyWithoutReversesInput
 }
 
 export type LedgerEntryUpdateInput = {
@@ -346,7 +382,10 @@ export type LedgerEntryUpdateInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutLedgerEntriesNestedInput
+  reverses?: Prisma.LedgerEntryUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.LedgerEntryUpdateManyWithoutReversesNestedInput
 }
 
 export type LedgerEntryUncheckedUpdateInput = {
@@ -359,6 +398,9 @@ export type LedgerEntryUncheckedUpdateInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reversesEntryId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reversedBy?: Prisma.LedgerEntryUncheckedUpdateManyWithoutReversesNestedInput
 }
 
 export type LedgerEntryCreateManyInput = {
@@ -371,6 +413,8 @@ export type LedgerEntryCreateManyInput = {
   stripeEventId?: string | null
   description?: string | null
   createdAt?: Date | string
+  reversesEntryId?: string | null
+  stripeObjectId?: string | null
 }
 
 export type LedgerEntryUpdateManyMutationInput = {
@@ -382,6 +426,7 @@ export type LedgerEntryUpdateManyMutationInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type LedgerEntryUncheckedUpdateManyInput = {
@@ -394,6 +439,8 @@ export type LedgerEntryUncheckedUpdateManyInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reversesEntryId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type LedgerEntryListRelationFilter = {
@@ -404,6 +451,11 @@ export type LedgerEntryListRelationFilter = {
 
 export type LedgerEntryOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
+}
+
+export type LedgerEntryNullableScalarRelationFilter = {
+  is?: Prisma.LedgerEntryWhereInput | null
+  isNot?: Prisma.LedgerEntryWhereInput | null
 }
 
 export type LedgerEntryJobIdKindCompoundUniqueInput = {
@@ -421,6 +473,8 @@ export type LedgerEntryCountOrderByAggregateInput = {
   stripeEventId?: Prisma.SortOrder
   description?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  reversesEntryId?: Prisma.SortOrder
+  stripeObjectId?: Prisma.SortOrder
 }
 
 export type LedgerEntryAvgOrderByAggregateInput = {
@@ -437,6 +491,8 @@ export type LedgerEntryMaxOrderByAggregateInput = {
   stripeEventId?: Prisma.SortOrder
   description?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  reversesEntryId?: Prisma.SortOrder
+  stripeObjectId?: Prisma.SortOrder
 }
 
 export type LedgerEntryMinOrderByAggregateInput = {
@@ -449,6 +505,8 @@ export type LedgerEntryMinOrderByAggregateInput = {
   stripeEventId?: Prisma.SortOrder
   description?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  reversesEntryId?: Prisma.SortOrder
+  stripeObjectId?: Prisma.SortOrder
 }
 
 export type LedgerEntrySumOrderByAggregateInput = {
@@ -497,8 +555,66 @@ export type LedgerEntryUncheckedUpdateManyWithoutWorkspaceNestedInput = {
   deleteMany?: Prisma.LedgerEntryScalarWhereInput | Prisma.LedgerEntryScalarWhereInput[]
 }
 
+export type LedgerEntryCreateNestedOneWithoutReversedByInput = {
+  create?: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversedByInput, Prisma.LedgerEntryUncheckedCreateWithoutReversedByInput>
+  connectOrCreate?: Prisma.LedgerEntryCreateOrConnectWithoutReversedByInput
+  connect?: Prisma.LedgerEntryWhereUniqueInput
+}
+
+export type LedgerEntryCreateNestedManyWithoutReversesInput = {
+  create?: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversesInput, Prisma.LedgerEntryUncheckedCreateWithoutReversesInput> | Prisma.LedgerEntryCreateWithoutReversesInput[] | Prisma.LedgerEntryUncheckedCreateWithoutReversesInput[]
+  connectOrCreate?: Prisma.LedgerEntryCreateOrConnectWithoutReversesInput | Prisma.LedgerEntryCreateOrConnectWithoutReversesInput[]
+  createMany?: Prisma.LedgerEntryCreateManyReversesInputEnvelope
+  connect?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+}
+
+export type LedgerEntryUncheckedCreateNestedManyWithoutReversesInput = {
+  create?: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversesInput, Prisma.LedgerEntryUncheckedCreateWithoutReversesInput> | Prisma.LedgerEntryCreateWithoutReversesInput[] | Prisma.LedgerEntryUncheckedCreateWithoutReversesInput[]
+  connectOrCreate?: Prisma.LedgerEntryCreateOrConnectWithoutReversesInput | Prisma.LedgerEntryCreateOrConnectWithoutReversesInput[]
+  createMany?: Prisma.LedgerEntryCreateManyReversesInputEnvelope
+  connect?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+}
+
 export type EnumLedgerEntryKindFieldUpdateOperationsInput = {
   set?: $Enums.LedgerEntryKind
+}
+
+export type LedgerEntryUpdateOneWithoutReversedByNestedInput = {
+  create?: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversedByInput, Prisma.LedgerEntryUncheckedCreateWithoutReversedByInput>
+  connectOrCreate?: Prisma.LedgerEntryCreateOrConnectWithoutReversedByInput
+  upsert?: Prisma.LedgerEntryUpsertWithoutReversedByInput
+  disconnect?: Prisma.LedgerEntryWhereInput | boolean
+  delete?: Prisma.LedgerEntryWhereInput | boolean
+  connect?: Prisma.LedgerEntryWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.LedgerEntryUpdateToOneWithWhereWithoutReversedByInput, Prisma.LedgerEntryUpdateWithoutReversedByInput>, Prisma.LedgerEntryUncheckedUpdateWithoutReversedByInput>
+}
+
+export type LedgerEntryUpdateManyWithoutReversesNestedInput = {
+  create?: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversesInput, Prisma.LedgerEntryUncheckedCreateWithoutReversesInput> | Prisma.LedgerEntryCreateWithoutReversesInput[] | Prisma.LedgerEntryUncheckedCreateWithoutReversesInput[]
+  connectOrCreate?: Prisma.LedgerEntryCreateOrConnectWithoutReversesInput | Prisma.LedgerEntryCreateOrConnectWithoutReversesInput[]
+  upsert?: Prisma.LedgerEntryUpsertWithWhereUniqueWithoutReversesInput | Prisma.LedgerEntryUpsertWithWhereUniqueWithoutReversesInput[]
+  createMany?: Prisma.LedgerEntryCreateManyReversesInputEnvelope
+  set?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  disconnect?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  delete?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  connect?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  update?: Prisma.LedgerEntryUpdateWithWhereUniqueWithoutReversesInput | Prisma.LedgerEntryUpdateWithWhereUniqueWithoutReversesInput[]
+  updateMany?: Prisma.LedgerEntryUpdateManyWithWhereWithoutReversesInput | Prisma.LedgerEntryUpdateManyWithWhereWithoutReversesInput[]
+  deleteMany?: Prisma.LedgerEntryScalarWhereInput | Prisma.LedgerEntryScalarWhereInput[]
+}
+
+export type LedgerEntryUncheckedUpdateManyWithoutReversesNestedInput = {
+  create?: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversesInput, Prisma.LedgerEntryUncheckedCreateWithoutReversesInput> | Prisma.LedgerEntryCreateWithoutReversesInput[] | Prisma.LedgerEntryUncheckedCreateWithoutReversesInput[]
+  connectOrCreate?: Prisma.LedgerEntryCreateOrConnectWithoutReversesInput | Prisma.LedgerEntryCreateOrConnectWithoutReversesInput[]
+  upsert?: Prisma.LedgerEntryUpsertWithWhereUniqueWithoutReversesInput | Prisma.LedgerEntryUpsertWithWhereUniqueWithoutReversesInput[]
+  createMany?: Prisma.LedgerEntryCreateManyReversesInputEnvelope
+  set?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  disconnect?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  delete?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  connect?: Prisma.LedgerEntryWhereUniqueInput | Prisma.LedgerEntryWhereUniqueInput[]
+  update?: Prisma.LedgerEntryUpdateWithWhereUniqueWithoutReversesInput | Prisma.LedgerEntryUpdateWithWhereUniqueWithoutReversesInput[]
+  updateMany?: Prisma.LedgerEntryUpdateManyWithWhereWithoutReversesInput | Prisma.LedgerEntryUpdateManyWithWhereWithoutReversesInput[]
+  deleteMany?: Prisma.LedgerEntryScalarWhereInput | Prisma.LedgerEntryScalarWhereInput[]
 }
 
 export type LedgerEntryCreateWithoutWorkspaceInput = {
@@ -510,6 +626,9 @@ export type LedgerEntryCreateWithoutWorkspaceInput = {
   stripeEventId?: string | null
   description?: string | null
   createdAt?: Date | string
+  stripeObjectId?: string | null
+  reverses?: Prisma.LedgerEntryCreateNestedOneWithoutReversedByInput
+  reversedBy?: Prisma.LedgerEntryCreateNestedManyWithoutReversesInput
 }
 
 export type LedgerEntryUncheckedCreateWithoutWorkspaceInput = {
@@ -521,6 +640,9 @@ export type LedgerEntryUncheckedCreateWithoutWorkspaceInput = {
   stripeEventId?: string | null
   description?: string | null
   createdAt?: Date | string
+  reversesEntryId?: string | null
+  stripeObjectId?: string | null
+  reversedBy?: Prisma.LedgerEntryUncheckedCreateNestedManyWithoutReversesInput
 }
 
 export type LedgerEntryCreateOrConnectWithoutWorkspaceInput = {
@@ -562,6 +684,134 @@ export type LedgerEntryScalarWhereInput = {
   stripeEventId?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   description?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
   createdAt?: Prisma.DateTimeFilter<"LedgerEntry"> | Date | string
+  reversesEntryId?: Prisma.UuidNullableFilter<"LedgerEntry"> | string | null
+  stripeObjectId?: Prisma.StringNullableFilter<"LedgerEntry"> | string | null
+}
+
+export type LedgerEntryCreateWithoutReversedByInput = {
+  id?: string
+  kind: $Enums.LedgerEntryKind
+  amountMicros: bigint | number
+  jobId?: string | null
+  apiKeyId?: string | null
+  stripeEventId?: string | null
+  description?: string | null
+  createdAt?: Date | string
+  stripeObjectId?: string | null
+  workspace: Prisma.WorkspaceCreateNestedOneWithoutLedgerEntriesInput
+  reverses?: Prisma.LedgerEntryCreateNestedOneWithoutReversedByInput
+}
+
+export type LedgerEntryUncheckedCreateWithoutReversedByInput = {
+  id?: string
+  workspaceId: string
+  kind: $Enums.LedgerEntryKind
+  amountMicros: bigint | number
+  jobId?: string | null
+  apiKeyId?: string | null
+  stripeEventId?: string | null
+  description?: string | null
+  createdAt?: Date | string
+  reversesEntryId?: string | null
+  stripeObjectId?: string | null
+}
+
+export type LedgerEntryCreateOrConnectWithoutReversedByInput = {
+  where: Prisma.LedgerEntryWhereUniqueInput
+  create: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversedByInput, Prisma.LedgerEntryUncheckedCreateWithoutReversedByInput>
+}
+
+export type LedgerEntryCreateWithoutReversesInput = {
+  id?: string
+  kind: $Enums.LedgerEntryKind
+  amountMicros: bigint | number
+  jobId?: string | null
+  apiKeyId?: string | null
+  stripeEventId?: string | null
+  description?: string | null
+  createdAt?: Date | string
+  stripeObjectId?: string | null
+  workspace: Prisma.WorkspaceCreateNestedOneWithoutLedgerEntriesInput
+  reversedBy?: Prisma.LedgerEntryCreateNestedManyWithoutReversesInput
+}
+
+export type LedgerEntryUncheckedCreateWithoutReversesInput = {
+  id?: string
+  workspaceId: string
+  kind: $Enums.LedgerEntryKind
+  amountMicros: bigint | number
+  jobId?: string | null
+  apiKeyId?: string | null
+  stripeEventId?: string | null
+  description?: string | null
+  createdAt?: Date | string
+  stripeObjectId?: string | null
+  reversedBy?: Prisma.LedgerEntryUncheckedCreateNestedManyWithoutReversesInput
+}
+
+export type LedgerEntryCreateOrConnectWithoutReversesInput = {
+  where: Prisma.LedgerEntryWhereUniqueInput
+  create: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversesInput, Prisma.LedgerEntryUncheckedCreateWithoutReversesInput>
+}
+
+export type LedgerEntryCreateManyReversesInputEnvelope = {
+  data: Prisma.LedgerEntryCreateManyReversesInput | Prisma.LedgerEntryCreateManyReversesInput[]
+  skipDuplicates?: boolean
+}
+
+export type LedgerEntryUpsertWithoutReversedByInput = {
+  update: Prisma.XOR<Prisma.LedgerEntryUpdateWithoutReversedByInput, Prisma.LedgerEntryUncheckedUpdateWithoutReversedByInput>
+  create: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversedByInput, Prisma.LedgerEntryUncheckedCreateWithoutReversedByInput>
+  where?: Prisma.LedgerEntryWhereInput
+}
+
+export type LedgerEntryUpdateToOneWithWhereWithoutReversedByInput = {
+  where?: Prisma.LedgerEntryWhereInput
+  data: Prisma.XOR<Prisma.LedgerEntryUpdateWithoutReversedByInput, Prisma.LedgerEntryUncheckedUpdateWithoutReversedByInput>
+}
+
+export type LedgerEntryUpdateWithoutReversedByInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumLedgerEntryKindFieldUpdateOperationsInput | $Enums.LedgerEntryKind
+  amountMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  jobId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  apiKeyId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutLedgerEntriesNestedInput
+  reverses?: Prisma.LedgerEntryUpdateOneWithoutReversedByNestedInput
+}
+
+export type LedgerEntryUncheckedUpdateWithoutReversedByInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumLedgerEntryKindFieldUpdateOperationsInput | $Enums.LedgerEntryKind
+  amountMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  jobId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  apiKeyId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reversesEntryId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+}
+
+export type LedgerEntryUpsertWithWhereUniqueWithoutReversesInput = {
+  where: Prisma.LedgerEntryWhereUniqueInput
+  update: Prisma.XOR<Prisma.LedgerEntryUpdateWithoutReversesInput, Prisma.LedgerEntryUncheckedUpdateWithoutReversesInput>
+  create: Prisma.XOR<Prisma.LedgerEntryCreateWithoutReversesInput, Prisma.LedgerEntryUncheckedCreateWithoutReversesInput>
+}
+
+export type LedgerEntryUpdateWithWhereUniqueWithoutReversesInput = {
+  where: Prisma.LedgerEntryWhereUniqueInput
+  data: Prisma.XOR<Prisma.LedgerEntryUpdateWithoutReversesInput, Prisma.LedgerEntryUncheckedUpdateWithoutReversesInput>
+}
+
+export type LedgerEntryUpdateManyWithWhereWithoutReversesInput = {
+  where: Prisma.LedgerEntryScalarWhereInput
+  data: Prisma.XOR<Prisma.LedgerEntryUpdateManyMutationInput, Prisma.LedgerEntryUncheckedUpdateManyWithoutReversesInput>
 }
 
 export type LedgerEntryCreateManyWorkspaceInput = {
@@ -573,6 +823,8 @@ export type LedgerEntryCreateManyWorkspaceInput = {
   stripeEventId?: string | null
   description?: string | null
   createdAt?: Date | string
+  reversesEntryId?: string | null
+  stripeObjectId?: string | null
 }
 
 export type LedgerEntryUpdateWithoutWorkspaceInput = {
@@ -584,6 +836,9 @@ export type LedgerEntryUpdateWithoutWorkspaceInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reverses?: Prisma.LedgerEntryUpdateOneWithoutReversedByNestedInput
+  reversedBy?: Prisma.LedgerEntryUpdateManyWithoutReversesNestedInput
 }
 
 export type LedgerEntryUncheckedUpdateWithoutWorkspaceInput = {
@@ -595,6 +850,9 @@ export type LedgerEntryUncheckedUpdateWithoutWorkspaceInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reversesEntryId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reversedBy?: Prisma.LedgerEntryUncheckedUpdateManyWithoutReversesNestedInput
 }
 
 export type LedgerEntryUncheckedUpdateManyWithoutWorkspaceInput = {
@@ -606,8 +864,93 @@ export type LedgerEntryUncheckedUpdateManyWithoutWorkspaceInput = {
   stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  reversesEntryId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
+export type LedgerEntryCreateManyReversesInput = {
+  id?: string
+  workspaceId: string
+  kind: $Enums.LedgerEntryKind
+  amountMicros: bigint | number
+  jobId?: string | null
+  apiKeyId?: string | null
+  stripeEventId?: string | null
+  description?: string | null
+  createdAt?: Date | string
+  stripeObjectId?: string | null
+}
+
+export type LedgerEntryUpdateWithoutReversesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumLedgerEntryKindFieldUpdateOperationsInput | $Enums.LedgerEntryKind
+  amountMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  jobId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  apiKeyId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutLedgerEntriesNestedInput
+  reversedBy?: Prisma.LedgerEntryUpdateManyWithoutReversesNestedInput
+}
+
+export type LedgerEntryUncheckedUpdateWithoutReversesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumLedgerEntryKindFieldUpdateOperationsInput | $Enums.LedgerEntryKind
+  amountMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  jobId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  apiKeyId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  reversedBy?: Prisma.LedgerEntryUncheckedUpdateManyWithoutReversesNestedInput
+}
+
+export type LedgerEntryUncheckedUpdateManyWithoutReversesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.EnumLedgerEntryKindFieldUpdateOperationsInput | $Enums.LedgerEntryKind
+  amountMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  jobId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  apiKeyId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  stripeEventId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  stripeObjectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+}
+
+
+/**
+ * Count Type LedgerEntryCountOutputType
+ */
+
+export type LedgerEntryCountOutputType = {
+  reversedBy: number
+}
+
+export type LedgerEntryCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  reversedBy?: boolean | LedgerEntryCountOutputTypeCountReversedByArgs
+}
+
+/**
+ * LedgerEntryCountOutputType without action
+ */
+export type LedgerEntryCountOutputTypeDefaultArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the LedgerEntryCountOutputType
+   */
+  select?: Prisma.LedgerEntryCountOutputTypeSelect<ExtArgs> | null
+}
+
+/**
+ * LedgerEntryCountOutputType without action
+ */
+export type LedgerEntryCountOutputTypeCountReversedByArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.LedgerEntryWhereInput
+}
 
 
 export type LedgerEntrySelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -620,7 +963,12 @@ export type LedgerEntrySelect<ExtArgs extends runtime.Types.Extensions.InternalA
   stripeEventId?: boolean
   description?: boolean
   createdAt?: boolean
+  reversesEntryId?: boolean
+  stripeObjectId?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.LedgerEntry$reversesArgs<ExtArgs>
+  reversedBy?: boolean | Prisma.LedgerEntry$reversedByArgs<ExtArgs>
+  _count?: boolean | Prisma.LedgerEntryCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["ledgerEntry"]>
 
 export type LedgerEntrySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -633,7 +981,10 @@ export type LedgerEntrySelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   stripeEventId?: boolean
   description?: boolean
   createdAt?: boolean
+  reversesEntryId?: boolean
+  stripeObjectId?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.LedgerEntry$reversesArgs<ExtArgs>
 }, ExtArgs["result"]["ledgerEntry"]>
 
 export type LedgerEntrySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -646,7 +997,10 @@ export type LedgerEntrySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   stripeEventId?: boolean
   description?: boolean
   createdAt?: boolean
+  reversesEntryId?: boolean
+  stripeObjectId?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.LedgerEntry$reversesArgs<ExtArgs>
 }, ExtArgs["result"]["ledgerEntry"]>
 
 export type LedgerEntrySelectScalar = {
@@ -659,23 +1013,32 @@ export type LedgerEntrySelectScalar = {
   stripeEventId?: boolean
   description?: boolean
   createdAt?: boolean
+  reversesEntryId?: boolean
+  stripeObjectId?: boolean
 }
 
-export type LedgerEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "workspaceId" | "kind" | "amountMicros" | "jobId" | "apiKeyId" | "stripeEventId" | "description" | "createdAt", ExtArgs["result"]["ledgerEntry"]>
+export type LedgerEntryOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "workspaceId" | "kind" | "amountMicros" | "jobId" | "apiKeyId" | "stripeEventId" | "description" | "createdAt" | "reversesEntryId" | "stripeObjectId", ExtArgs["result"]["ledgerEntry"]>
 export type LedgerEntryInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.LedgerEntry$reversesArgs<ExtArgs>
+  reversedBy?: boolean | Prisma.LedgerEntry$reversedByArgs<ExtArgs>
+  _count?: boolean | Prisma.LedgerEntryCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type LedgerEntryIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.LedgerEntry$reversesArgs<ExtArgs>
 }
 export type LedgerEntryIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  reverses?: boolean | Prisma.LedgerEntry$reversesArgs<ExtArgs>
 }
 
 export type $LedgerEntryPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "LedgerEntry"
   objects: {
     workspace: Prisma.$WorkspacePayload<ExtArgs>
+    reverses: Prisma.$LedgerEntryPayload<ExtArgs> | null
+    reversedBy: Prisma.$LedgerEntryPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -690,6 +1053,14 @@ export type $LedgerEntryPayload<ExtArgs extends runtime.Types.Extensions.Interna
     stripeEventId: string | null
     description: string | null
     createdAt: Date
+    /**
+     * refund_out/dispute: the top-up this entry takes back (or reinstates).
+     */
+    reversesEntryId: string | null
+    /**
+     * refund_out: the charge (`ch_…`); dispute: the dispute (`dp_…`).
+     */
+    stripeObjectId: string | null
   }, ExtArgs["result"]["ledgerEntry"]>
   composites: {}
 }
@@ -1085,6 +1456,8 @@ readonly fields: LedgerEntryFieldRefs;
 export interface Prisma__LedgerEntryClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
   workspace<T extends Prisma.WorkspaceDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.WorkspaceDefaultArgs<ExtArgs>>): Prisma.Prisma__WorkspaceClient<runtime.Types.Result.GetResult<Prisma.$WorkspacePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
+  reverses<T extends Prisma.LedgerEntry$reversesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.LedgerEntry$reversesArgs<ExtArgs>>): Prisma.Prisma__LedgerEntryClient<runtime.Types.Result.GetResult<Prisma.$LedgerEntryPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  reversedBy<T extends Prisma.LedgerEntry$reversedByArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.LedgerEntry$reversedByArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$LedgerEntryPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1123,6 +1496,8 @@ export interface LedgerEntryFieldRefs {
   readonly stripeEventId: Prisma.FieldRef<"LedgerEntry", 'String'>
   readonly description: Prisma.FieldRef<"LedgerEntry", 'String'>
   readonly createdAt: Prisma.FieldRef<"LedgerEntry", 'DateTime'>
+  readonly reversesEntryId: Prisma.FieldRef<"LedgerEntry", 'String'>
+  readonly stripeObjectId: Prisma.FieldRef<"LedgerEntry", 'String'>
 }
     
 
@@ -1521,6 +1896,49 @@ export type LedgerEntryDeleteManyArgs<ExtArgs extends runtime.Types.Extensions.I
    * Limit how many LedgerEntries to delete.
    */
   limit?: number
+}
+
+/**
+ * LedgerEntry.reverses
+ */
+export type LedgerEntry$reversesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the LedgerEntry
+   */
+  select?: Prisma.LedgerEntrySelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the LedgerEntry
+   */
+  omit?: Prisma.LedgerEntryOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.LedgerEntryInclude<ExtArgs> | null
+  where?: Prisma.LedgerEntryWhereInput
+}
+
+/**
+ * LedgerEntry.reversedBy
+ */
+export type LedgerEntry$reversedByArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the LedgerEntry
+   */
+  select?: Prisma.LedgerEntrySelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the LedgerEntry
+   */
+  omit?: Prisma.LedgerEntryOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.LedgerEntryInclude<ExtArgs> | null
+  where?: Prisma.LedgerEntryWhereInput
+  orderBy?: Prisma.LedgerEntryOrderByWithRelationInput | Prisma.LedgerEntryOrderByWithRelationInput[]
+  cursor?: Prisma.LedgerEntryWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.LedgerEntryScalarFieldEnum | Prisma.LedgerEntryScalarFieldEnum[]
 }
 
 /**

@@ -28,6 +28,7 @@ export type StripeEventMinAggregateOutputType = {
   id: string | null
   type: string | null
   paymentIntentId: string | null
+  objectId: string | null
   processedAt: Date | null
 }
 
@@ -35,6 +36,7 @@ export type StripeEventMaxAggregateOutputType = {
   id: string | null
   type: string | null
   paymentIntentId: string | null
+  objectId: string | null
   processedAt: Date | null
 }
 
@@ -42,6 +44,7 @@ export type StripeEventCountAggregateOutputType = {
   id: number
   type: number
   paymentIntentId: number
+  objectId: number
   processedAt: number
   _all: number
 }
@@ -51,6 +54,7 @@ export type StripeEventMinAggregateInputType = {
   id?: true
   type?: true
   paymentIntentId?: true
+  objectId?: true
   processedAt?: true
 }
 
@@ -58,6 +62,7 @@ export type StripeEventMaxAggregateInputType = {
   id?: true
   type?: true
   paymentIntentId?: true
+  objectId?: true
   processedAt?: true
 }
 
@@ -65,6 +70,7 @@ export type StripeEventCountAggregateInputType = {
   id?: true
   type?: true
   paymentIntentId?: true
+  objectId?: true
   processedAt?: true
   _all?: true
 }
@@ -145,6 +151,7 @@ export type StripeEventGroupByOutputType = {
   id: string
   type: string
   paymentIntentId: string | null
+  objectId: string | null
   processedAt: Date
   _count: StripeEventCountAggregateOutputType | null
   _min: StripeEventMinAggregateOutputType | null
@@ -173,6 +180,7 @@ export type StripeEventWhereInput = {
   id?: Prisma.StringFilter<"StripeEvent"> | string
   type?: Prisma.StringFilter<"StripeEvent"> | string
   paymentIntentId?: Prisma.StringNullableFilter<"StripeEvent"> | string | null
+  objectId?: Prisma.StringNullableFilter<"StripeEvent"> | string | null
   processedAt?: Prisma.DateTimeFilter<"StripeEvent"> | Date | string
 }
 
@@ -180,6 +188,7 @@ export type StripeEventOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   type?: Prisma.SortOrder
   paymentIntentId?: Prisma.SortOrderInput | Prisma.SortOrder
+  objectId?: Prisma.SortOrderInput | Prisma.SortOrder
   processedAt?: Prisma.SortOrder
 }
 
@@ -190,6 +199,7 @@ export type StripeEventWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.StripeEventWhereInput | Prisma.StripeEventWhereInput[]
   type?: Prisma.StringFilter<"StripeEvent"> | string
   paymentIntentId?: Prisma.StringNullableFilter<"StripeEvent"> | string | null
+  objectId?: Prisma.StringNullableFilter<"StripeEvent"> | string | null
   processedAt?: Prisma.DateTimeFilter<"StripeEvent"> | Date | string
 }, "id">
 
@@ -197,6 +207,7 @@ export type StripeEventOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   type?: Prisma.SortOrder
   paymentIntentId?: Prisma.SortOrderInput | Prisma.SortOrder
+  objectId?: Prisma.SortOrderInput | Prisma.SortOrder
   processedAt?: Prisma.SortOrder
   _count?: Prisma.StripeEventCountOrderByAggregateInput
   _max?: Prisma.StripeEventMaxOrderByAggregateInput
@@ -210,6 +221,7 @@ export type StripeEventScalarWhereWithAggregatesInput = {
   id?: Prisma.StringWithAggregatesFilter<"StripeEvent"> | string
   type?: Prisma.StringWithAggregatesFilter<"StripeEvent"> | string
   paymentIntentId?: Prisma.StringNullableWithAggregatesFilter<"StripeEvent"> | string | null
+  objectId?: Prisma.StringNullableWithAggregatesFilter<"StripeEvent"> | string | null
   processedAt?: Prisma.DateTimeWithAggregatesFilter<"StripeEvent"> | Date | string
 }
 
@@ -217,6 +229,7 @@ export type StripeEventCreateInput = {
   id: string
   type: string
   paymentIntentId?: string | null
+  objectId?: string | null
   processedAt?: Date | string
 }
 
@@ -224,6 +237,7 @@ export type StripeEventUncheckedCreateInput = {
   id: string
   type: string
   paymentIntentId?: string | null
+  objectId?: string | null
   processedAt?: Date | string
 }
 
@@ -231,6 +245,7 @@ export type StripeEventUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.StringFieldUpdateOperationsInput | string
   paymentIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  objectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   processedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -238,6 +253,7 @@ export type StripeEventUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.StringFieldUpdateOperationsInput | string
   paymentIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  objectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   processedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -245,6 +261,7 @@ export type StripeEventCreateManyInput = {
   id: string
   type: string
   paymentIntentId?: string | null
+  objectId?: string | null
   processedAt?: Date | string
 }
 
@@ -252,6 +269,7 @@ export type StripeEventUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.StringFieldUpdateOperationsInput | string
   paymentIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  objectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   processedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -259,6 +277,7 @@ export type StripeEventUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   type?: Prisma.StringFieldUpdateOperationsInput | string
   paymentIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  objectId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   processedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -266,6 +285,7 @@ export type StripeEventCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   type?: Prisma.SortOrder
   paymentIntentId?: Prisma.SortOrder
+  objectId?: Prisma.SortOrder
   processedAt?: Prisma.SortOrder
 }
 
@@ -273,6 +293,7 @@ export type StripeEventMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   type?: Prisma.SortOrder
   paymentIntentId?: Prisma.SortOrder
+  objectId?: Prisma.SortOrder
   processedAt?: Prisma.SortOrder
 }
 
@@ -280,6 +301,7 @@ export type StripeEventMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   type?: Prisma.SortOrder
   paymentIntentId?: Prisma.SortOrder
+  objectId?: Prisma.SortOrder
   processedAt?: Prisma.SortOrder
 }
 
@@ -289,6 +311,7 @@ export type StripeEventSelect<ExtArgs extends runtime.Types.Extensions.InternalA
   id?: boolean
   type?: boolean
   paymentIntentId?: boolean
+  objectId?: boolean
   processedAt?: boolean
 }, ExtArgs["result"]["stripeEvent"]>
 
@@ -296,6 +319,7 @@ export type StripeEventSelectCreateManyAndReturn<ExtArgs extends runtime.Types.E
   id?: boolean
   type?: boolean
   paymentIntentId?: boolean
+  objectId?: boolean
   processedAt?: boolean
 }, ExtArgs["result"]["stripeEvent"]>
 
@@ -303,6 +327,7 @@ export type StripeEventSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.E
   id?: boolean
   type?: boolean
   paymentIntentId?: boolean
+  objectId?: boolean
   processedAt?: boolean
 }, ExtArgs["result"]["stripeEvent"]>
 
@@ -310,10 +335,11 @@ export type StripeEventSelectScalar = {
   id?: boolean
   type?: boolean
   paymentIntentId?: boolean
+  objectId?: boolean
   processedAt?: boolean
 }
 
-export type StripeEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "type" | "paymentIntentId" | "processedAt", ExtArgs["result"]["stripeEvent"]>
+export type StripeEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "type" | "paymentIntentId" | "objectId" | "processedAt", ExtArgs["result"]["stripeEvent"]>
 
 export type $StripeEventPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "StripeEvent"
@@ -322,6 +348,10 @@ export type $StripeEventPayload<ExtArgs extends runtime.Types.Extensions.Interna
     id: string
     type: string
     paymentIntentId: string | null
+    /**
+     * The charge or dispute the event is about (refund and dispute events).
+     */
+    objectId: string | null
     processedAt: Date
   }, ExtArgs["result"]["stripeEvent"]>
   composites: {}
@@ -749,6 +779,7 @@ export interface StripeEventFieldRefs {
   readonly id: Prisma.FieldRef<"StripeEvent", 'String'>
   readonly type: Prisma.FieldRef<"StripeEvent", 'String'>
   readonly paymentIntentId: Prisma.FieldRef<"StripeEvent", 'String'>
+  readonly objectId: Prisma.FieldRef<"StripeEvent", 'String'>
   readonly processedAt: Prisma.FieldRef<"StripeEvent", 'DateTime'>
 }
     

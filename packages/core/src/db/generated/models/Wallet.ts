@@ -33,6 +33,8 @@ export type WalletAvgAggregateOutputType = {
   heldCount: number | null
   autoRechargeThresholdMicros: number | null
   autoRechargeAmountMicros: number | null
+  autoRechargeFailureCount: number | null
+  stripeDebtMicros: number | null
 }
 
 export type WalletSumAggregateOutputType = {
@@ -41,6 +43,8 @@ export type WalletSumAggregateOutputType = {
   heldCount: number | null
   autoRechargeThresholdMicros: bigint | null
   autoRechargeAmountMicros: bigint | null
+  autoRechargeFailureCount: number | null
+  stripeDebtMicros: bigint | null
 }
 
 export type WalletMinAggregateOutputType = {
@@ -55,6 +59,12 @@ export type WalletMinAggregateOutputType = {
   autoRechargeAmountMicros: bigint | null
   autoRechargePaymentMethodId: string | null
   autoRechargeInFlightUntil: Date | null
+  autoRechargeFailureReason: string | null
+  autoRechargeFailedAt: Date | null
+  autoRechargeFailureCount: number | null
+  autoRechargeFailedIntentId: string | null
+  autoRechargeNextAttemptAt: Date | null
+  stripeDebtMicros: bigint | null
   updatedAt: Date | null
 }
 
@@ -70,6 +80,12 @@ export type WalletMaxAggregateOutputType = {
   autoRechargeAmountMicros: bigint | null
   autoRechargePaymentMethodId: string | null
   autoRechargeInFlightUntil: Date | null
+  autoRechargeFailureReason: string | null
+  autoRechargeFailedAt: Date | null
+  autoRechargeFailureCount: number | null
+  autoRechargeFailedIntentId: string | null
+  autoRechargeNextAttemptAt: Date | null
+  stripeDebtMicros: bigint | null
   updatedAt: Date | null
 }
 
@@ -85,6 +101,12 @@ export type WalletCountAggregateOutputType = {
   autoRechargeAmountMicros: number
   autoRechargePaymentMethodId: number
   autoRechargeInFlightUntil: number
+  autoRechargeFailureReason: number
+  autoRechargeFailedAt: number
+  autoRechargeFailureCount: number
+  autoRechargeFailedIntentId: number
+  autoRechargeNextAttemptAt: number
+  stripeDebtMicros: number
   updatedAt: number
   _all: number
 }
@@ -96,6 +118,8 @@ export type WalletAvgAggregateInputType = {
   heldCount?: true
   autoRechargeThresholdMicros?: true
   autoRechargeAmountMicros?: true
+  autoRechargeFailureCount?: true
+  stripeDebtMicros?: true
 }
 
 export type WalletSumAggregateInputType = {
@@ -104,6 +128,8 @@ export type WalletSumAggregateInputType = {
   heldCount?: true
   autoRechargeThresholdMicros?: true
   autoRechargeAmountMicros?: true
+  autoRechargeFailureCount?: true
+  stripeDebtMicros?: true
 }
 
 export type WalletMinAggregateInputType = {
@@ -118,6 +144,12 @@ export type WalletMinAggregateInputType = {
   autoRechargeAmountMicros?: true
   autoRechargePaymentMethodId?: true
   autoRechargeInFlightUntil?: true
+  autoRechargeFailureReason?: true
+  autoRechargeFailedAt?: true
+  autoRechargeFailureCount?: true
+  autoRechargeFailedIntentId?: true
+  autoRechargeNextAttemptAt?: true
+  stripeDebtMicros?: true
   updatedAt?: true
 }
 
@@ -133,6 +165,12 @@ export type WalletMaxAggregateInputType = {
   autoRechargeAmountMicros?: true
   autoRechargePaymentMethodId?: true
   autoRechargeInFlightUntil?: true
+  autoRechargeFailureReason?: true
+  autoRechargeFailedAt?: true
+  autoRechargeFailureCount?: true
+  autoRechargeFailedIntentId?: true
+  autoRechargeNextAttemptAt?: true
+  stripeDebtMicros?: true
   updatedAt?: true
 }
 
@@ -148,6 +186,12 @@ export type WalletCountAggregateInputType = {
   autoRechargeAmountMicros?: true
   autoRechargePaymentMethodId?: true
   autoRechargeInFlightUntil?: true
+  autoRechargeFailureReason?: true
+  autoRechargeFailedAt?: true
+  autoRechargeFailureCount?: true
+  autoRechargeFailedIntentId?: true
+  autoRechargeNextAttemptAt?: true
+  stripeDebtMicros?: true
   updatedAt?: true
   _all?: true
 }
@@ -250,6 +294,12 @@ export type WalletGroupByOutputType = {
   autoRechargeAmountMicros: bigint | null
   autoRechargePaymentMethodId: string | null
   autoRechargeInFlightUntil: Date | null
+  autoRechargeFailureReason: string | null
+  autoRechargeFailedAt: Date | null
+  autoRechargeFailureCount: number
+  autoRechargeFailedIntentId: string | null
+  autoRechargeNextAttemptAt: Date | null
+  stripeDebtMicros: bigint
   updatedAt: Date
   _count: WalletCountAggregateOutputType | null
   _avg: WalletAvgAggregateOutputType | null
@@ -288,6 +338,12 @@ export type WalletWhereInput = {
   autoRechargeAmountMicros?: Prisma.BigIntNullableFilter<"Wallet"> | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.StringNullableFilter<"Wallet"> | string | null
   autoRechargeInFlightUntil?: Prisma.DateTimeNullableFilter<"Wallet"> | Date | string | null
+  autoRechargeFailureReason?: Prisma.StringNullableFilter<"Wallet"> | string | null
+  autoRechargeFailedAt?: Prisma.DateTimeNullableFilter<"Wallet"> | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFilter<"Wallet"> | number
+  autoRechargeFailedIntentId?: Prisma.StringNullableFilter<"Wallet"> | string | null
+  autoRechargeNextAttemptAt?: Prisma.DateTimeNullableFilter<"Wallet"> | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFilter<"Wallet"> | bigint | number
   updatedAt?: Prisma.DateTimeFilter<"Wallet"> | Date | string
   workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
 }
@@ -304,6 +360,12 @@ export type WalletOrderByWithRelationInput = {
   autoRechargeAmountMicros?: Prisma.SortOrderInput | Prisma.SortOrder
   autoRechargePaymentMethodId?: Prisma.SortOrderInput | Prisma.SortOrder
   autoRechargeInFlightUntil?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeFailureReason?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeFailedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  autoRechargeFailedIntentId?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeNextAttemptAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   workspace?: Prisma.WorkspaceOrderByWithRelationInput
 }
@@ -323,6 +385,12 @@ export type WalletWhereUniqueInput = Prisma.AtLeast<{
   autoRechargeAmountMicros?: Prisma.BigIntNullableFilter<"Wallet"> | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.StringNullableFilter<"Wallet"> | string | null
   autoRechargeInFlightUntil?: Prisma.DateTimeNullableFilter<"Wallet"> | Date | string | null
+  autoRechargeFailureReason?: Prisma.StringNullableFilter<"Wallet"> | string | null
+  autoRechargeFailedAt?: Prisma.DateTimeNullableFilter<"Wallet"> | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFilter<"Wallet"> | number
+  autoRechargeFailedIntentId?: Prisma.StringNullableFilter<"Wallet"> | string | null
+  autoRechargeNextAttemptAt?: Prisma.DateTimeNullableFilter<"Wallet"> | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFilter<"Wallet"> | bigint | number
   updatedAt?: Prisma.DateTimeFilter<"Wallet"> | Date | string
   workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
 }, "workspaceId">
@@ -339,6 +407,12 @@ export type WalletOrderByWithAggregationInput = {
   autoRechargeAmountMicros?: Prisma.SortOrderInput | Prisma.SortOrder
   autoRechargePaymentMethodId?: Prisma.SortOrderInput | Prisma.SortOrder
   autoRechargeInFlightUntil?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeFailureReason?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeFailedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  autoRechargeFailedIntentId?: Prisma.SortOrderInput | Prisma.SortOrder
+  autoRechargeNextAttemptAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.WalletCountOrderByAggregateInput
   _avg?: Prisma.WalletAvgOrderByAggregateInput
@@ -362,6 +436,12 @@ export type WalletScalarWhereWithAggregatesInput = {
   autoRechargeAmountMicros?: Prisma.BigIntNullableWithAggregatesFilter<"Wallet"> | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.StringNullableWithAggregatesFilter<"Wallet"> | string | null
   autoRechargeInFlightUntil?: Prisma.DateTimeNullableWithAggregatesFilter<"Wallet"> | Date | string | null
+  autoRechargeFailureReason?: Prisma.StringNullableWithAggregatesFilter<"Wallet"> | string | null
+  autoRechargeFailedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Wallet"> | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntWithAggregatesFilter<"Wallet"> | number
+  autoRechargeFailedIntentId?: Prisma.StringNullableWithAggregatesFilter<"Wallet"> | string | null
+  autoRechargeNextAttemptAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Wallet"> | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntWithAggregatesFilter<"Wallet"> | bigint | number
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Wallet"> | Date | string
 }
 
@@ -376,6 +456,12 @@ export type WalletCreateInput = {
   autoRechargeAmountMicros?: bigint | number | null
   autoRechargePaymentMethodId?: string | null
   autoRechargeInFlightUntil?: Date | string | null
+  autoRechargeFailureReason?: string | null
+  autoRechargeFailedAt?: Date | string | null
+  autoRechargeFailureCount?: number
+  autoRechargeFailedIntentId?: string | null
+  autoRechargeNextAttemptAt?: Date | string | null
+  stripeDebtMicros?: bigint | number
   updatedAt?: Date | string
   workspace: Prisma.WorkspaceCreateNestedOneWithoutWalletInput
 }
@@ -392,6 +478,12 @@ export type WalletUncheckedCreateInput = {
   autoRechargeAmountMicros?: bigint | number | null
   autoRechargePaymentMethodId?: string | null
   autoRechargeInFlightUntil?: Date | string | null
+  autoRechargeFailureReason?: string | null
+  autoRechargeFailedAt?: Date | string | null
+  autoRechargeFailureCount?: number
+  autoRechargeFailedIntentId?: string | null
+  autoRechargeNextAttemptAt?: Date | string | null
+  stripeDebtMicros?: bigint | number
   updatedAt?: Date | string
 }
 
@@ -406,6 +498,12 @@ export type WalletUpdateInput = {
   autoRechargeAmountMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeInFlightUntil?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeFailedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFieldUpdateOperationsInput | number
+  autoRechargeFailedIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeNextAttemptAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutWalletNestedInput
 }
@@ -422,6 +520,12 @@ export type WalletUncheckedUpdateInput = {
   autoRechargeAmountMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeInFlightUntil?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeFailedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFieldUpdateOperationsInput | number
+  autoRechargeFailedIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeNextAttemptAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -437,6 +541,12 @@ export type WalletCreateManyInput = {
   autoRechargeAmountMicros?: bigint | number | null
   autoRechargePaymentMethodId?: string | null
   autoRechargeInFlightUntil?: Date | string | null
+  autoRechargeFailureReason?: string | null
+  autoRechargeFailedAt?: Date | string | null
+  autoRechargeFailureCount?: number
+  autoRechargeFailedIntentId?: string | null
+  autoRechargeNextAttemptAt?: Date | string | null
+  stripeDebtMicros?: bigint | number
   updatedAt?: Date | string
 }
 
@@ -451,6 +561,12 @@ export type WalletUpdateManyMutationInput = {
   autoRechargeAmountMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeInFlightUntil?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeFailedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFieldUpdateOperationsInput | number
+  autoRechargeFailedIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeNextAttemptAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -466,6 +582,12 @@ export type WalletUncheckedUpdateManyInput = {
   autoRechargeAmountMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeInFlightUntil?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeFailedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFieldUpdateOperationsInput | number
+  autoRechargeFailedIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeNextAttemptAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -486,6 +608,12 @@ export type WalletCountOrderByAggregateInput = {
   autoRechargeAmountMicros?: Prisma.SortOrder
   autoRechargePaymentMethodId?: Prisma.SortOrder
   autoRechargeInFlightUntil?: Prisma.SortOrder
+  autoRechargeFailureReason?: Prisma.SortOrder
+  autoRechargeFailedAt?: Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  autoRechargeFailedIntentId?: Prisma.SortOrder
+  autoRechargeNextAttemptAt?: Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -495,6 +623,8 @@ export type WalletAvgOrderByAggregateInput = {
   heldCount?: Prisma.SortOrder
   autoRechargeThresholdMicros?: Prisma.SortOrder
   autoRechargeAmountMicros?: Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
 }
 
 export type WalletMaxOrderByAggregateInput = {
@@ -509,6 +639,12 @@ export type WalletMaxOrderByAggregateInput = {
   autoRechargeAmountMicros?: Prisma.SortOrder
   autoRechargePaymentMethodId?: Prisma.SortOrder
   autoRechargeInFlightUntil?: Prisma.SortOrder
+  autoRechargeFailureReason?: Prisma.SortOrder
+  autoRechargeFailedAt?: Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  autoRechargeFailedIntentId?: Prisma.SortOrder
+  autoRechargeNextAttemptAt?: Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -524,6 +660,12 @@ export type WalletMinOrderByAggregateInput = {
   autoRechargeAmountMicros?: Prisma.SortOrder
   autoRechargePaymentMethodId?: Prisma.SortOrder
   autoRechargeInFlightUntil?: Prisma.SortOrder
+  autoRechargeFailureReason?: Prisma.SortOrder
+  autoRechargeFailedAt?: Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  autoRechargeFailedIntentId?: Prisma.SortOrder
+  autoRechargeNextAttemptAt?: Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
@@ -533,6 +675,8 @@ export type WalletSumOrderByAggregateInput = {
   heldCount?: Prisma.SortOrder
   autoRechargeThresholdMicros?: Prisma.SortOrder
   autoRechargeAmountMicros?: Prisma.SortOrder
+  autoRechargeFailureCount?: Prisma.SortOrder
+  stripeDebtMicros?: Prisma.SortOrder
 }
 
 export type WalletCreateNestedOneWithoutWorkspaceInput = {
@@ -598,6 +742,12 @@ export type WalletCreateWithoutWorkspaceInput = {
   autoRechargeAmountMicros?: bigint | number | null
   autoRechargePaymentMethodId?: string | null
   autoRechargeInFlightUntil?: Date | string | null
+  autoRechargeFailureReason?: string | null
+  autoRechargeFailedAt?: Date | string | null
+  autoRechargeFailureCount?: number
+  autoRechargeFailedIntentId?: string | null
+  autoRechargeNextAttemptAt?: Date | string | null
+  stripeDebtMicros?: bigint | number
   updatedAt?: Date | string
 }
 
@@ -612,6 +762,12 @@ export type WalletUncheckedCreateWithoutWorkspaceInput = {
   autoRechargeAmountMicros?: bigint | number | null
   autoRechargePaymentMethodId?: string | null
   autoRechargeInFlightUntil?: Date | string | null
+  autoRechargeFailureReason?: string | null
+  autoRechargeFailedAt?: Date | string | null
+  autoRechargeFailureCount?: number
+  autoRechargeFailedIntentId?: string | null
+  autoRechargeNextAttemptAt?: Date | string | null
+  stripeDebtMicros?: bigint | number
   updatedAt?: Date | string
 }
 
@@ -642,6 +798,12 @@ export type WalletUpdateWithoutWorkspaceInput = {
   autoRechargeAmountMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeInFlightUntil?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeFailedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFieldUpdateOperationsInput | number
+  autoRechargeFailedIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeNextAttemptAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -656,6 +818,12 @@ export type WalletUncheckedUpdateWithoutWorkspaceInput = {
   autoRechargeAmountMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   autoRechargePaymentMethodId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   autoRechargeInFlightUntil?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeFailedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  autoRechargeFailureCount?: Prisma.IntFieldUpdateOperationsInput | number
+  autoRechargeFailedIntentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoRechargeNextAttemptAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  stripeDebtMicros?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -673,6 +841,12 @@ export type WalletSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   autoRechargeAmountMicros?: boolean
   autoRechargePaymentMethodId?: boolean
   autoRechargeInFlightUntil?: boolean
+  autoRechargeFailureReason?: boolean
+  autoRechargeFailedAt?: boolean
+  autoRechargeFailureCount?: boolean
+  autoRechargeFailedIntentId?: boolean
+  autoRechargeNextAttemptAt?: boolean
+  stripeDebtMicros?: boolean
   updatedAt?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["wallet"]>
@@ -689,6 +863,12 @@ export type WalletSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extens
   autoRechargeAmountMicros?: boolean
   autoRechargePaymentMethodId?: boolean
   autoRechargeInFlightUntil?: boolean
+  autoRechargeFailureReason?: boolean
+  autoRechargeFailedAt?: boolean
+  autoRechargeFailureCount?: boolean
+  autoRechargeFailedIntentId?: boolean
+  autoRechargeNextAttemptAt?: boolean
+  stripeDebtMicros?: boolean
   updatedAt?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["wallet"]>
@@ -705,6 +885,12 @@ export type WalletSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extens
   autoRechargeAmountMicros?: boolean
   autoRechargePaymentMethodId?: boolean
   autoRechargeInFlightUntil?: boolean
+  autoRechargeFailureReason?: boolean
+  autoRechargeFailedAt?: boolean
+  autoRechargeFailureCount?: boolean
+  autoRechargeFailedIntentId?: boolean
+  autoRechargeNextAttemptAt?: boolean
+  stripeDebtMicros?: boolean
   updatedAt?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["wallet"]>
@@ -721,10 +907,16 @@ export type WalletSelectScalar = {
   autoRechargeAmountMicros?: boolean
   autoRechargePaymentMethodId?: boolean
   autoRechargeInFlightUntil?: boolean
+  autoRechargeFailureReason?: boolean
+  autoRechargeFailedAt?: boolean
+  autoRechargeFailureCount?: boolean
+  autoRechargeFailedIntentId?: boolean
+  autoRechargeNextAttemptAt?: boolean
+  stripeDebtMicros?: boolean
   updatedAt?: boolean
 }
 
-export type WalletOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"workspaceId" | "balanceMicros" | "reservedMicros" | "heldCount" | "currency" | "stripeCustomerId" | "autoRechargeEnabled" | "autoRechargeThresholdMicros" | "autoRechargeAmountMicros" | "autoRechargePaymentMethodId" | "autoRechargeInFlightUntil" | "updatedAt", ExtArgs["result"]["wallet"]>
+export type WalletOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"workspaceId" | "balanceMicros" | "reservedMicros" | "heldCount" | "currency" | "stripeCustomerId" | "autoRechargeEnabled" | "autoRechargeThresholdMicros" | "autoRechargeAmountMicros" | "autoRechargePaymentMethodId" | "autoRechargeInFlightUntil" | "autoRechargeFailureReason" | "autoRechargeFailedAt" | "autoRechargeFailureCount" | "autoRechargeFailedIntentId" | "autoRechargeNextAttemptAt" | "stripeDebtMicros" | "updatedAt", ExtArgs["result"]["wallet"]>
 export type WalletInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }
@@ -758,6 +950,21 @@ export type $WalletPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
      * At most one recharge in flight: set with a CAS, cleared by the webhook (or expires).
      */
     autoRechargeInFlightUntil: Date | null
+    /**
+     * Back-off after a declined recharge: why, when, how many in a row, and when the next may start.
+     */
+    autoRechargeFailureReason: string | null
+    autoRechargeFailedAt: Date | null
+    autoRechargeFailureCount: number
+    /**
+     * The intent whose failure was recorded last: a decline counts once (API answer and webhook).
+     */
+    autoRechargeFailedIntentId: string | null
+    autoRechargeNextAttemptAt: Date | null
+    /**
+     * How far Stripe's refund/dispute debits took the balance below the reservations (CHECK balance + this >= reserved).
+     */
+    stripeDebtMicros: bigint
     updatedAt: Date
   }, ExtArgs["result"]["wallet"]>
   composites: {}
@@ -1194,6 +1401,12 @@ export interface WalletFieldRefs {
   readonly autoRechargeAmountMicros: Prisma.FieldRef<"Wallet", 'BigInt'>
   readonly autoRechargePaymentMethodId: Prisma.FieldRef<"Wallet", 'String'>
   readonly autoRechargeInFlightUntil: Prisma.FieldRef<"Wallet", 'DateTime'>
+  readonly autoRechargeFailureReason: Prisma.FieldRef<"Wallet", 'String'>
+  readonly autoRechargeFailedAt: Prisma.FieldRef<"Wallet", 'DateTime'>
+  readonly autoRechargeFailureCount: Prisma.FieldRef<"Wallet", 'Int'>
+  readonly autoRechargeFailedIntentId: Prisma.FieldRef<"Wallet", 'String'>
+  readonly autoRechargeNextAttemptAt: Prisma.FieldRef<"Wallet", 'DateTime'>
+  readonly stripeDebtMicros: Prisma.FieldRef<"Wallet", 'BigInt'>
   readonly updatedAt: Prisma.FieldRef<"Wallet", 'DateTime'>
 }
     
