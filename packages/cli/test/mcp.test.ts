@@ -51,7 +51,7 @@ describe("aeriox mcp", () => {
     expect(names).not.toContain("download_asset");
     expect(new Set(names).size).toBe(names.length);
     const gen = tools.find((t) => t.name === "generate_image")!;
-    expect(gen.description).toMatch(/Costs .*\$0\.003 per image with fal-ai\/flux\/schnell/);
+    expect(gen.description).toMatch(/Costs .*\$0\.003 per megapixel with fal-ai\/flux\/schnell/);
     expect(gen.description).toMatch(/per image with local\/image/);
     expect(gen.inputSchema.required).toEqual(expect.arrayContaining(["model", "prompt"]));
     expect(JSON.stringify(gen.inputSchema)).not.toContain("$ref");

@@ -14,6 +14,7 @@ import { bindOperations } from "./http/router.ts";
 import { requestValidator } from "./http/validator.ts";
 import { authenticationMiddleware } from "./http/authenticate.ts";
 import { docsPage } from "./http/docs-page.ts";
+import { prismPreviews } from "./prism-previews.ts";
 import { metricsEndpoint } from "./http/metrics-endpoint.ts";
 import type { HandlerMap } from "./http/handler.ts";
 import type { AppServices } from "./services.ts";
@@ -47,6 +48,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
     next();
   });
   app.use(docsPage()); // GET /docs: the API reference, public and outside the spec like extraRoutes
+  app.use(prismPreviews()); // GET /prism-previews/{file}: prism preview files, public and outside the spec like /docs
   app.use(metricsEndpoint(services)); // GET /metrics: Prometheus, outside the spec like /docs (METRICS_TOKEN)
   options.extraRoutes?.(app);
 

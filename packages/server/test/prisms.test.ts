@@ -50,7 +50,7 @@ const PNG_MAGIC = "89504e470d0a1a0a";
 describe("GET /v1/prisms", () => {
   it("lists the catalog and filters by category and compatible media", async () => {
     const all = (await (await srv.request("/v1/prisms", { key })).json()) as { data: Array<{ id: string; category: string; compatible_with: string[]; recipe?: unknown }> };
-    expect(all.data.length).toBeGreaterThanOrEqual(8);
+    expect(all.data.length).toBeGreaterThanOrEqual(12);
     expect(all.data.map((p) => p.id)).toContain("cinematic-noir");
     expect(all.data.every((p) => p.recipe === undefined)).toBe(true);
 
@@ -59,7 +59,7 @@ describe("GET /v1/prisms", () => {
     expect(retro.data.every((p) => p.category === "retro")).toBe(true);
 
     const audio = (await (await srv.request("/v1/prisms?compatible_with=audio", { key })).json()) as typeof all;
-    expect(audio.data.map((p) => p.id)).toEqual(["lofi-radio"]);
+    expect(audio.data.map((p) => p.id)).toEqual(["lofi-radio", "telephone-call", "cathedral-echo", "warm-tape"]);
 
     const none = (await (await srv.request("/v1/prisms?category=nope", { key })).json()) as typeof all;
     expect(none.data).toEqual([]);

@@ -12,6 +12,8 @@ import { resolveModel } from "./models.ts";
 import { conditionVisual, providerVoiceOf, readyCharacter } from "./characters-ref.ts";
 import { withPrismRecipe } from "../prisms/apply.ts";
 import { composeOutputSize } from "../providers/compose-provider.ts";
+import { assertInputsSupported } from "./capabilities.ts";
+import { parseComposeEffects } from "./compose-effects.ts";
 
 export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger" | "storage">;
 
@@ -74,6 +76,8 @@ async function submitVisual<R extends ImageRequest | VideoRequest>(services: Gen
     entry = conditioned.entry;
     input = { ...input, ...conditioned.input, model: entry.model };
   }
+  // Every documented field is honoured by the model that runs the job, or refused here (400) before any reservation.
+  assertInputsSupported(entry, input);
   return submitJob(services, { principal, type: kind, entry, input, priceMicros: priceFor(entry, input), model: entry.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
 }
 
@@ -116,12 +120,6 @@ export async function submitCompose(services: GenerationServices, principal: Pri
   if (!entry) throw ApiError.unavailable("pricing_unavailable", `The catalog has no ${COMPOSE_OPERATION} operation`);
   const size = composeOutputSize(body.output_resolution, entry.maxResolution);
   if ("refused" in size) throw ApiError.badRequest("invalid_resolution", size.refused, { field: "body.output_resolution" });
-  body.segments.forEach((segment, index) => {
-    // Effects are not rendered yet: refusing them beats accepting and silently dropping them.
-    if (segment.effects && Object.keys(segment.effects).length > 0) {
-      throw ApiError.badRequest("unsupported_parameter", `Segment ${index}: effects are not supported by this server yet`, { field: `body.segments[${index}].effects` });
-    }
-  });
   const ids = [...new Set(body.segments.map((s) => s.asset_id))];
   const found = await services.db.prisma.asset.findMany({ where: { id: { in: ids }, workspaceId: principal.workspaceId }, select: { id: true, contentType: true } });
   const byId = new Map(found.map((a) => [a.id, a]));
@@ -129,10 +127,15 @@ export async function submitCompose(services: GenerationServices, principal: Pri
     const asset = byId.get(segment.asset_id);
     const field = `body.segments[${index}].asset_id`;
     if (!asset) throw ApiError.badRequest("asset_not_found", `Segment ${index}: asset ${segment.asset_id} does not exist in this workspace`, { field, segment: index });
-    if (!asset.contentType.startsWith("video/")) {
-      throw ApiError.badRequest("asset_not_composable", `Segment ${index}: asset ${segment.asset_id} is ${asset.contentType}, not a video`, { field, segment: index });
+    // Videos are trimmed; a still becomes a clip of the segment's duration (effects.motion may move over it).
+    if (!asset.contentType.startsWith("video/") && !asset.contentType.startsWith("image/")) {
+      throw ApiError.badRequest("asset_not_composable", `Segment ${index}: asset ${segment.asset_id} is ${asset.contentType}, not a video or an image`, { field, segment: index });
     }
   });
+  const parsed = parseComposeEffects(
+    body.segments.map((s) => ({ duration: s.duration, effects: s.effects, media: byId.get(s.asset_id)!.contentType.startsWith("image/") ? ("image" as const) : ("video" as const) })),
+  );
+  if ("problem" in parsed) throw ApiError.badRequest(parsed.problem.code, parsed.problem.message, { field: parsed.problem.field, model: entry.model });
   const input: Record<string, unknown> = { ...body, output_resolution: body.output_resolution ?? "1080p", output_format: body.output_format ?? "mp4" };
   return submitJob(services, { principal, type: "compose", entry, input, priceMicros: priceFor(entry, input), model: null });
 }

@@ -11,9 +11,11 @@ import { renderProceduralPng, type ImageStyle } from "./procedural-png.ts";
 import { transformPng } from "./png-transform.ts";
 import { synthesizeToneSpeech, toneSpeechDurationS, TTS_SAMPLE_RATE, type ToneVoice } from "./wav.ts";
 import { analyzeReferencePng } from "./reference-analysis.ts";
+import { blendSeedImage } from "./seed-blend.ts";
 
 export type RenderTask =
-  | { kind: "procedural_png"; prompt: string; seed: number | undefined; width: number; height: number; style?: ImageStyle }
+  /** `seedImage`: a PNG blended under the pattern (local/image's seed_image_url). */
+  | { kind: "procedural_png"; prompt: string; seed: number | undefined; width: number; height: number; style?: ImageStyle; seedImage?: Uint8Array }
   | { kind: "tone_speech"; text: string; voice?: ToneVoice }
   | { kind: "png_transform"; png: Uint8Array; ops: TransformOp[] }
   /** Character training: a reference PNG → JSON ReferenceAnalysis (or `null` when it does not decode) as the output bytes. */
@@ -35,8 +37,10 @@ export interface RenderLimits {
 
 export function runRenderTask(task: RenderTask): RenderOutput {
   switch (task.kind) {
-    case "procedural_png":
-      return { bytes: renderProceduralPng(task.prompt, task.seed, task.width, task.height, task.style), width: task.width, height: task.height };
+    case "procedural_png": {
+      const pattern = renderProceduralPng(task.prompt, task.seed, task.width, task.height, task.style);
+      return { bytes: task.seedImage ? blendSeedImage(pattern, task.seedImage) : pattern, width: task.width, height: task.height };
+    }
     case "tone_speech":
       return synthesizeToneSpeech(task.text, TTS_SAMPLE_RATE, task.voice);
     case "png_transform":
@@ -49,8 +53,15 @@ export function runRenderTask(task: RenderTask): RenderOutput {
 /** Throws a non-retryable `output_too_large` when the task's output would exceed the limits. */
 export function checkRenderLimits(task: RenderTask, limits: RenderLimits): void {
   switch (task.kind) {
-    case "procedural_png":
+    case "procedural_png": {
+      if (task.seedImage) {
+        // The seed is decoded whole (width × height × 4 bytes): over the pixel bound it is refused, not decoded.
+        const size = pngSize(task.seedImage);
+        if (!size) throw new ProviderError("client", "The seed image is not a PNG", { code: "unsupported_content_type" });
+        checkPixels(size.width, size.height, limits);
+      }
       return checkPixels(task.width, task.height, limits);
+    }
     case "tone_speech": {
       const seconds = toneSpeechDurationS(countCharacters(task.text));
       if (seconds > limits.maxAudioSeconds) {

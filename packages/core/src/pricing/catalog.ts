@@ -30,19 +30,37 @@ export const BUNDLED_CATALOG_FILE = resourcePath("packages/core/data/catalog.v1.
 
 export const PROVIDERS = ["fal", "elevenlabs", "local", "compose", "aeriox"] as const;
 export const KINDS = ["image", "video", "audio", "compose", "training", "prism"] as const;
-export const UNITS = ["image", "second", "1k_characters", "output_minute", "training", "application"] as const;
+export const UNITS = ["image", "megapixel", "second", "1k_characters", "output_minute", "training", "application"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 export type OperationKind = (typeof KINDS)[number];
 export type PriceUnit = (typeof UNITS)[number];
 
-/** The one unit each kind is priced in; `priceFor` relies on it. */
-export const UNIT_OF_KIND: Record<OperationKind, PriceUnit> = {
-  image: "image",
-  video: "second",
-  audio: "1k_characters",
-  compose: "output_minute",
-  training: "training",
-  prism: "application",
+/**
+ * The units each kind may be priced in; `priceFor` relies on them. Images: per image, or per
+ * megapixel of the requested size where the provider bills that way (fal's FLUX endpoints).
+ */
+export const UNITS_OF_KIND: Record<OperationKind, readonly PriceUnit[]> = {
+  image: ["image", "megapixel"],
+  video: ["second"],
+  audio: ["1k_characters"],
+  compose: ["output_minute"],
+  training: ["training"],
+  prism: ["application"],
+};
+
+/**
+ * Camera moves a video request may name in `motion_id` (documented in the spec). Which ones a
+ * model honours is its catalog entry's `motion_ids`; any other is refused (400 unsupported_parameter).
+ */
+export const MOTION_IDS = ["static", "pan_left", "pan_right", "zoom_in", "zoom_out", "orbit"] as const;
+export type MotionId = (typeof MOTION_IDS)[number];
+
+/**
+ * Operation ids and models renamed in the bundled catalog: a PRICING_FILE patch or a client
+ * may still use the old names. `fal-ai/kling-3.0` was never a fal endpoint id.
+ */
+export const RENAMED_OPERATIONS: Record<string, string> = {
+  "video.fal-ai/kling-3.0": "video.fal-ai/kling-video/v3/pro/text-to-video",
 };
 
 const micros = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -68,6 +86,19 @@ const entrySchema = z.strictObject({
   supports_audio: z.boolean().default(false),
   /** Rough wall-clock, for /v1/estimate's `estimated_seconds`. */
   typical_latency_s: z.number().min(0).optional(),
+  /** Other model ids clients may send for this entry (renamed ids). */
+  aliases: z.array(z.string().min(1)).optional(),
+  /** Image: whether `seed_image_url` is honoured (fal: through `image_to_image_provider_model`). */
+  accepts_seed_image: z.boolean().optional(),
+  /** Image, fal: the image-to-image endpoint run when `seed_image_url` is given (fal fetches the image). */
+  image_to_image_provider_model: z.string().min(1).optional(),
+  /** Video: whether `image_url` (first frame) is honoured. */
+  accepts_image_url: z.boolean().optional(),
+  /** Video, fal: the image-to-video endpoint run when `image_url` is given, and the field it takes the URL in. */
+  image_to_video_provider_model: z.string().min(1).optional(),
+  image_url_field: z.string().min(1).optional(),
+  /** Video: the `motion_id` values the model honours (subset of MOTION_IDS). */
+  motion_ids: z.array(z.enum(MOTION_IDS)).optional(),
   notes: z.string().nullable().optional(),
 });
 
@@ -103,6 +134,17 @@ export interface CatalogEntry {
   supportsAudio: boolean;
   typicalLatencyS: number | null;
   notes: string | null;
+  /**
+   * Input capabilities (optional: entries built by hand, or snapshotted into a job before they
+   * existed, have none — every such field is then refused).
+   */
+  aliases?: string[];
+  acceptsSeedImage?: boolean;
+  imageToImageProviderModel?: string | null;
+  acceptsImageUrl?: boolean;
+  imageToVideoProviderModel?: string | null;
+  imageUrlField?: string;
+  motionIds?: MotionId[];
 }
 
 export interface Catalog {
@@ -187,7 +229,9 @@ function applyOverride(base: unknown, override: z.infer<typeof overrideSchema>, 
   const baseObj = base as { operations?: Array<Record<string, unknown>> };
   const ops = new Map<string, Record<string, unknown>>();
   for (const op of baseObj.operations ?? []) ops.set(String(op.operation_id), op);
-  for (const patch of override.operations) {
+  for (const given of override.operations) {
+    const renamed = RENAMED_OPERATIONS[given.operation_id];
+    const patch = renamed && !ops.has(given.operation_id) ? { ...given, operation_id: renamed } : given;
     const { remove, ...fields } = patch;
     if (remove) {
       if (!ops.delete(patch.operation_id)) throw new CatalogUnavailableError(`Pricing file ${file}: cannot remove unknown operation ${patch.operation_id}`);
@@ -215,6 +259,13 @@ function toEntry(raw: RawEntry): CatalogEntry {
     supportsAudio: raw.supports_audio,
     typicalLatencyS: raw.typical_latency_s ?? null,
     notes: raw.notes ?? null,
+    aliases: raw.aliases ?? [],
+    acceptsSeedImage: raw.accepts_seed_image ?? false,
+    imageToImageProviderModel: raw.image_to_image_provider_model ?? null,
+    acceptsImageUrl: raw.accepts_image_url ?? false,
+    imageToVideoProviderModel: raw.image_to_video_provider_model ?? null,
+    imageUrlField: raw.image_url_field ?? "image_url",
+    motionIds: raw.motion_ids ?? [],
   };
 }
 
@@ -226,9 +277,16 @@ function checkConsistency(entries: CatalogEntry[], file: string): void {
   for (const e of entries) {
     if (ids.has(e.operationId)) problems.push(`duplicate operation_id ${e.operationId}`);
     ids.add(e.operationId);
-    if (models.has(e.model)) problems.push(`model ${e.model} appears in more than one operation`);
-    models.add(e.model);
-    if (UNIT_OF_KIND[e.kind] !== e.unit) problems.push(`${e.operationId}: kind ${e.kind} must use unit ${UNIT_OF_KIND[e.kind]}, not ${e.unit}`);
+    for (const name of [e.model, ...(e.aliases ?? [])]) {
+      if (models.has(name)) problems.push(`model ${name} appears in more than one operation`);
+      models.add(name);
+    }
+    if (!UNITS_OF_KIND[e.kind].includes(e.unit)) problems.push(`${e.operationId}: kind ${e.kind} must use unit ${UNITS_OF_KIND[e.kind].join(" or ")}, not ${e.unit}`);
+    if (e.unit === "megapixel" && !e.maxResolution) problems.push(`${e.operationId}: a megapixel price needs max_resolution (it bounds the price)`);
+    if (e.acceptsSeedImage && e.kind !== "image") problems.push(`${e.operationId}: accepts_seed_image is for image models`);
+    if (e.acceptsSeedImage && e.provider === "fal" && !e.imageToImageProviderModel) problems.push(`${e.operationId}: a fal model accepting seed images needs image_to_image_provider_model`);
+    if (e.motionIds?.length && e.kind !== "video") problems.push(`${e.operationId}: motion_ids is for video models`);
+    if (e.motionIds?.length && e.provider === "fal") problems.push(`${e.operationId}: the fal adapter maps no motion_id (no catalogued fal endpoint takes a camera move)`);
     if (["image", "video", "audio"].includes(e.kind) && e.operationId !== `${e.kind}.${e.model}`) {
       problems.push(`${e.operationId}: a generation operation_id must be "${e.kind}.${e.model}"`);
     }
@@ -239,7 +297,7 @@ function checkConsistency(entries: CatalogEntry[], file: string): void {
 }
 
 function usableCatalog(entries: CatalogEntry[], source: string): Catalog {
-  const byModel = new Map(entries.map((e) => [e.model, e]));
+  const byModel = new Map(entries.flatMap((e) => [e.model, ...(e.aliases ?? [])].map((name) => [name, e] as const)));
   const byOp = new Map(entries.map((e) => [e.operationId, e]));
   return {
     version: 1,

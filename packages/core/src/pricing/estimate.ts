@@ -4,29 +4,49 @@
  * the actual cost, so capture never exceeds the hold.
  *
  * Rules (documented in the catalog notes too):
- * - image: the per-image price (one image per request: the API documents no count, and
- *   undocumented fields never reach pricing — docs/ARCHITECTURE.md, Money).
+ * - image, unit `image`: the per-image price (one image per request: the API documents no count,
+ *   and undocumented fields never reach pricing — docs/ARCHITECTURE.md, Money).
+ * - image, unit `megapixel` (fal's FLUX endpoints, which bill the output's megapixels rounded up,
+ *   1 MP = 1024 × 1024 pixels): price × ceil(width × height / 1,048,576) of the requested size —
+ *   `resolution`, else the provider's size for `aspect_ratio` (`FLUX_SIZE_BY_ASPECT`), else its
+ *   default 1024×768. With `seed_image_url` the output takes the seed image's size, unknown until
+ *   the provider has it: the hold is the entry's `max_resolution` and the capture what was made.
+ *   A `resolution` that does not parse, or above `max_resolution`, is 400 `invalid_resolution`.
  * - video: per-second price × `duration_s` (or `duration`, the /v1/estimate spelling);
  *   default `default_duration_s` of the entry (else 5); the audio price applies when
  *   `with_audio` and the entry has one. Over `max_duration_s` → 400 `duration_too_long`;
  *   `with_audio` on a model without audio → 400 `audio_not_supported`.
  * - audio: pro rata per character: ceil(characters × price_per_1k / 1000) micros,
  *   characters counted after phoneme overrides (that is what the provider bills).
- * - compose: sum of segment durations, rounded up to whole seconds, × price_per_minute / 60
+ * - compose: sum of segment durations less their `effects.crossfade` overlaps, rounded up to whole seconds, × price_per_minute / 60
  *   rounded up to the micro, never below the entry's `min_price_usd_micros`
  *   (the bundled catalog: $0.001). Over `max_duration_s` → 400 `duration_too_long`.
  * - training / prism: flat price.
  */
 import { ApiError } from "../errors.ts";
 import { applyPhonemeOverrides, countCharacters, TTS_MAX_EXPANDED_CHARACTERS, type PhonemeOverride } from "../providers/phonemes.ts";
+import { parseResolution, type Size } from "../media/sizes.ts";
+import { crossfadeMs } from "../generation/compose-effects.ts";
 import type { CatalogEntry } from "./catalog.ts";
 
 export const DEFAULT_VIDEO_DURATION_S = 5;
 
+/** fal's named FLUX sizes (`image_size`) for our aspect ratios, as pixels; none given → landscape_4_3. */
+export const FLUX_SIZE_BY_ASPECT: Record<string, { name: string } & Size> = {
+  "1:1": { name: "square_hd", width: 1024, height: 1024 },
+  "16:9": { name: "landscape_16_9", width: 1024, height: 576 },
+  "9:16": { name: "portrait_16_9", width: 576, height: 1024 },
+  "4:3": { name: "landscape_4_3", width: 1024, height: 768 },
+  "3:4": { name: "portrait_4_3", width: 768, height: 1024 },
+};
+export const FLUX_DEFAULT_SIZE = FLUX_SIZE_BY_ASPECT["4:3"]!;
+/** fal's megapixel: 1024 × 1024 pixels. */
+export const PIXELS_PER_MEGAPIXEL = 1024 * 1024;
+
 export function priceFor(entry: CatalogEntry, request: Record<string, unknown>): bigint {
   switch (entry.kind) {
     case "image":
-      return entry.priceMicros;
+      return entry.unit === "megapixel" ? megapixelPrice(entry, requestedImageSize(entry, request)) : entry.priceMicros;
     case "video":
       return videoPrice(entry, request);
     case "audio":
@@ -37,6 +57,39 @@ export function priceFor(entry: CatalogEntry, request: Record<string, unknown>):
     case "prism":
       return entry.priceMicros;
   }
+}
+
+/** Whole megapixels fal bills for an image of this size (rounded up, at least 1). */
+export function billedMegapixels(size: Size): number {
+  return Math.max(1, Math.ceil((size.width * size.height) / PIXELS_PER_MEGAPIXEL));
+}
+
+export function megapixelPrice(entry: CatalogEntry, size: Size): bigint {
+  return entry.priceMicros * BigInt(billedMegapixels(size));
+}
+
+/**
+ * The output size an image request asks for (validated against the entry's max_resolution).
+ * With a seed image on an image-to-image endpoint the output follows the seed, so the bound is
+ * the largest size the entry makes.
+ */
+export function requestedImageSize(entry: CatalogEntry, request: Record<string, unknown>): Size {
+  const max = parseResolution(entry.maxResolution);
+  if (typeof request.seed_image_url === "string" && entry.provider !== "local") return max ?? FLUX_DEFAULT_SIZE;
+  if (request.resolution !== undefined) {
+    const size = parseResolution(request.resolution);
+    if (!size) throw ApiError.badRequest("invalid_resolution", `resolution ${String(request.resolution)} is not "WIDTHxHEIGHT" or a named size such as "1080p"`, { field: "body.resolution" });
+    if (max && (size.width > Math.max(max.width, max.height) || size.height > Math.max(max.width, max.height) || size.width * size.height > max.width * max.height)) {
+      throw ApiError.badRequest("invalid_resolution", `Model ${entry.model} makes at most ${entry.maxResolution}; asked for ${size.width}x${size.height}`, {
+        field: "body.resolution",
+        max_resolution: entry.maxResolution,
+      });
+    }
+    return size;
+  }
+  const named = typeof request.aspect_ratio === "string" ? FLUX_SIZE_BY_ASPECT[request.aspect_ratio] : undefined;
+  const { width, height } = named ?? FLUX_DEFAULT_SIZE;
+  return { width, height };
 }
 
 /** The duration a video job will be asked for (validated against the entry). */
@@ -90,7 +143,8 @@ export function audioPrice(entry: CatalogEntry, text: string): bigint {
 export function composeSeconds(entry: CatalogEntry, request: Record<string, unknown>): number {
   const segments = Array.isArray(request.segments) ? (request.segments as Array<Record<string, unknown>>) : [];
   // Sum in milliseconds to avoid float drift (0.1 + 0.2 …) before rounding up.
-  const totalMs = segments.reduce((sum, s) => sum + Math.round((typeof s.duration === "number" ? s.duration : 0) * 1000), 0);
+  // Crossfades overlap two segments, so the output is shorter by them (effects.crossfade, documented).
+  const totalMs = Math.max(0, segments.reduce((sum, s) => sum + Math.round((typeof s.duration === "number" ? s.duration : 0) * 1000), 0) - crossfadeMs(segments));
   const seconds = Math.ceil(totalMs / 1000);
   if (entry.maxDurationS !== null && seconds > entry.maxDurationS) {
     throw ApiError.badRequest("duration_too_long", `A composition may last at most ${entry.maxDurationS} s; the segments sum to ${seconds} s`, {

@@ -17,6 +17,10 @@ export function modelsResponse(catalog: Catalog, providers: Pick<Providers, "una
       supports_audio: entry.supportsAudio,
       cost_usd_per_unit: microsToUsd(entry.priceMicros),
       unit: entry.unit,
+      // What the model honours of the optional inputs; anything else is refused (400 unsupported_parameter).
+      ...(entry.kind === "image" ? { accepts_seed_image: entry.acceptsSeedImage ?? false } : {}),
+      ...(entry.kind === "video" ? { accepts_image_url: entry.acceptsImageUrl ?? false, motion_ids: entry.motionIds ?? [] } : {}),
+      ...(entry.aliases?.length ? { aliases: entry.aliases } : {}),
     })),
   };
 }

@@ -20,6 +20,7 @@ import { serializeEntry } from "./entry.ts";
 import { priceFor } from "../pricing/estimate.ts";
 import { resolveModel } from "../generation/models.ts";
 import { readyCharacter } from "../generation/characters-ref.ts";
+import { assertInputsSupported } from "../generation/capabilities.ts";
 import type { GenerationServices, ImageRequest, VideoRequest } from "../generation/submit.ts";
 import { findPrism, requirePrism, type PrismDefinition, type PrismMedia } from "./catalog.ts";
 
@@ -39,7 +40,10 @@ export function applyRecipe<T extends ImageRequest | VideoRequest>(prism: PrismD
   const r = prism.recipe;
   const prompt = [r.prompt_prefix?.trim(), params.prompt.trim()].filter(Boolean).join(" ") + (r.prompt_suffix ?? "");
   const out: Record<string, unknown> = { ...params, prompt, prism_id: prism.id };
+  // With a seed image the output takes the seed's size: the recipe's size defaults would only be refused.
+  const sizeFromSeed = media === "image" && typeof (params as ImageRequest).seed_image_url === "string";
   for (const key of DEFAULTABLE[media]) {
+    if (sizeFromSeed && (key === "aspect_ratio" || key === "resolution")) continue;
     if (out[key] === undefined && r.parameters?.[key] !== undefined) out[key] = r.parameters[key];
   }
   if (media === "image" && r.negative_prompt) {
@@ -102,6 +106,7 @@ export async function submitPrismApply(services: GenerationServices, principal: 
     const character = await readyCharacter(services, principal.workspaceId, params.character_id, `${field}.character_id`);
     if (character.loraUrl) genInput.lora_url = character.loraUrl;
   }
+  assertInputsSupported(entry, genInput, field);
   const genPrice = priceFor(entry, genInput);
   const input = { mode: "generate", prism_id: prism.id, media, params: genInput, delegate: serializeEntry(entry), prism_price_micros: prismPrice.toString() };
   return submitJob(services, {

@@ -24,7 +24,7 @@
  */
 import { ApiError as FalApiError, ValidationError as FalValidationError, createFalClient, type FalClient } from "@fal-ai/client";
 import type { CatalogEntry } from "../pricing/catalog.ts";
-import { priceFor, videoDurationS } from "../pricing/estimate.ts";
+import { FLUX_SIZE_BY_ASPECT, megapixelPrice, priceFor, videoDurationS } from "../pricing/estimate.ts";
 import { parseResolution } from "../media/sizes.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
 import { ProviderError, abortedError, errorFromStatus } from "./errors.ts";
@@ -44,14 +44,6 @@ export interface FalProviderOptions {
 /** What a fal output may be: media, or the CDN's generic binary type. */
 const OUTPUT_CONTENT_TYPES = ["image/*", "video/*", "audio/*", "application/octet-stream", "binary/octet-stream"];
 
-/** fal's named image sizes for our aspect ratios (flux endpoints). */
-const IMAGE_SIZE_BY_ASPECT: Record<string, string> = {
-  "1:1": "square_hd",
-  "16:9": "landscape_16_9",
-  "9:16": "portrait_16_9",
-  "4:3": "landscape_4_3",
-  "3:4": "portrait_4_3",
-};
 
 /** fal's FLUX LoRA trainer and what its runs are asked for (fal's default steps, the run the catalog prices). */
 export const FAL_LORA_TRAINER = "fal-ai/flux-lora-fast-training";
@@ -83,7 +75,7 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
 
   async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
     const fal = this.fal();
-    const endpoint = entry.providerModel;
+    const endpoint = falEndpoint(req, entry);
     const input = falInput(req, entry);
     try {
       let requestId = ctx.existingRequestId;
@@ -105,8 +97,7 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
         throw new ProviderError("server", `fal.ai returned no output for ${endpoint} (request ${requestId})`, { code: "provider_empty_output" });
       }
       await safeProgress(ctx, 100);
-      // fal bills at its list price per request, which the catalog mirrors.
-      return { outputs, actualCostMicros: priceFor(entry, req.input), nsfw };
+      return { outputs, actualCostMicros: actualCost(entry, req.input, outputs), nsfw };
     } catch (err) {
       throw mapFalError(err, ctx.signal);
     }
@@ -210,7 +201,7 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
   async cancel(requestId: string, _req: ProviderRequest, entry: CatalogEntry): Promise<void> {
     if (entry.kind === "training") return this.cancelLoraTraining(requestId);
     try {
-      await this.fal().queue.cancel(entry.providerModel, { requestId });
+      await this.fal().queue.cancel(falEndpoint(_req, entry), { requestId });
     } catch (err) {
       // 400 = already completed (or cancelled): nothing left to stop.
       if (err instanceof FalApiError && err.status === 400) return;
@@ -233,15 +224,47 @@ interface FalOutput {
   has_nsfw_concepts?: boolean[];
 }
 
+/**
+ * fal bills at its list price, which the catalog mirrors: per second of video asked for, and for
+ * FLUX per megapixel of the image it made (its reported size; the requested size otherwise), never
+ * above the hold.
+ */
+function actualCost(entry: CatalogEntry, input: Record<string, unknown>, outputs: ProviderOutput[]): bigint {
+  const hold = priceFor(entry, input);
+  if (entry.unit !== "megapixel") return hold;
+  const made = outputs[0];
+  if (!made?.width || !made.height) return hold;
+  const actual = megapixelPrice(entry, { width: made.width, height: made.height });
+  return actual < hold ? actual : hold;
+}
+
+/**
+ * Which fal endpoint runs the request: the entry's, or its image-to-image endpoint for
+ * `seed_image_url` (FLUX dev, FLUX LoRA), or its image-to-video endpoint for `image_url` (Kling).
+ * Submit has refused these fields for entries without such an endpoint (generation/capabilities.ts).
+ */
+export function falEndpoint(req: ProviderRequest, entry: CatalogEntry): string {
+  if (entry.kind === "image" && typeof req.input.seed_image_url === "string") {
+    if (!entry.imageToImageProviderModel) throw new ProviderError("client", `${entry.model} has no image-to-image endpoint for seed_image_url`, { code: "unsupported_parameter" });
+    return entry.imageToImageProviderModel;
+  }
+  if (entry.kind === "video" && typeof req.input.image_url === "string" && entry.imageToVideoProviderModel) return entry.imageToVideoProviderModel;
+  return entry.providerModel;
+}
+
 /** Our API request → the fal endpoint's input (flux image endpoints, kling video endpoints). */
 export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<string, unknown> {
   const i = req.input;
   const out: Record<string, unknown> = { prompt: i.prompt };
   if (typeof i.negative_prompt === "string") out.negative_prompt = i.negative_prompt;
   if (entry.kind === "image") {
+    const seeded = typeof i.seed_image_url === "string";
     const size = parseResolution(i.resolution);
-    if (size) out.image_size = size;
-    else if (typeof i.aspect_ratio === "string" && IMAGE_SIZE_BY_ASPECT[i.aspect_ratio]) out.image_size = IMAGE_SIZE_BY_ASPECT[i.aspect_ratio];
+    // FLUX image-to-image takes no size (the output follows the seed image); submit refuses one.
+    if (seeded) {
+      if (i.resolution !== undefined || i.aspect_ratio !== undefined) throw new ProviderError("client", `${entry.model} image-to-image takes no resolution or aspect_ratio`, { code: "unsupported_parameter" });
+    } else if (size) out.image_size = size;
+    else if (typeof i.aspect_ratio === "string" && FLUX_SIZE_BY_ASPECT[i.aspect_ratio]) out.image_size = FLUX_SIZE_BY_ASPECT[i.aspect_ratio]!.name;
     if (typeof i.seed === "number") out.seed = i.seed;
     const loras = Array.isArray(i.loras) ? [...(i.loras as Array<{ path: string; scale: number }>)] : [];
     // A trained character contributes its fal-trained LoRA (resolved at submit from character_id,
@@ -253,13 +276,18 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
       if (typeof i.lora_trigger === "string" && typeof out.prompt === "string" && !out.prompt.includes(i.lora_trigger)) out.prompt = `${i.lora_trigger}, ${out.prompt}`;
     }
     if (loras.length) out.loras = loras;
-    if (typeof i.seed_image_url === "string") out.image_url = i.seed_image_url;
+    // The seed image's URL goes to fal, which fetches it (we never do for fal models).
+    if (seeded) out.image_url = i.seed_image_url;
     out.num_images = 1;
     out.enable_safety_checker = true;
   } else if (entry.kind === "video") {
     // Kling endpoints take the duration as a string enum ("5", "10").
     out.duration = String(videoDurationS(entry, i));
-    if (typeof i.image_url === "string") out.image_url = i.image_url;
+    if (typeof i.image_url === "string") {
+      if (!entry.acceptsImageUrl) throw new ProviderError("client", `${entry.model} takes no image_url`, { code: "unsupported_parameter" });
+      out[entry.imageUrlField ?? "image_url"] = i.image_url;
+    }
+    if (i.motion_id !== undefined) throw new ProviderError("client", `${entry.model} has no camera control for motion_id`, { code: "unsupported_parameter" });
     if (typeof i.aspect_ratio === "string") out.aspect_ratio = i.aspect_ratio;
     if (entry.supportsAudio) out.generate_audio = i.with_audio === true;
   } else {

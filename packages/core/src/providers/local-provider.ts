@@ -4,6 +4,10 @@
  * PNG and WAV are rendered by the renderer (the runtime's worker-thread pool), MP4 by an
  * ffmpeg child process: nothing heavy runs on the calling thread.
  *
+ * Inputs: local/image blends `seed_image_url` under its pattern (fetched through the guarded
+ * fetcher, converted to PNG by ffmpeg when it is not one, decoded and blended in the render
+ * pool); local/video moves a virtual camera for `motion_id` (ffmpeg zoompan over the pattern).
+ *
  * Characters: local/image with `character_style` (resolved from the character's training
  * artifact at submit, generation/characters-ref.ts) renders through the character's palette and
  * composition; local/tts with `character_voice_id` speaks in a voice derived from the character
@@ -17,6 +21,13 @@ import { inlineRenderer, type Renderer } from "../media/render-pool.ts";
 import type { ImageStyle } from "../media/procedural-png.ts";
 import { toneVoiceFor } from "../media/wav.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { loadConfig } from "../config.ts";
+import { guardedFetch, isOutboundFetchError, outboundPolicyFrom, type OutboundPolicy } from "../net/index.ts";
+import { runFfmpeg } from "../media/ffmpeg.ts";
+import { withTempDir } from "../media/tempdir.ts";
+import { pngSize } from "../media/render-tasks.ts";
 import { ProviderError, abortedError } from "./errors.ts";
 import type { ProviderContext, ProviderRequest, ProviderResult } from "./types.ts";
 
@@ -27,6 +38,8 @@ export interface LocalProviderOptions {
   videoDefaultLongSide?: number;
   videoMaxLongSide?: number;
   ffmpegTimeoutMs?: number;
+  /** Where seed_image_url may be fetched from; default: the FETCH_* settings of the environment. */
+  outbound?: OutboundPolicy;
 }
 
 /** local/echo's output: one transparent pixel (a valid PNG, 70 bytes). */
@@ -53,7 +66,11 @@ export class LocalProvider implements ProviderAdapter {
         const max = this.options.imageMaxLongSide ?? 1024;
         const { width, height } = sizeFor(input, Math.min(this.options.imageDefaultLongSide ?? 512, max), max);
         const style = styleOf(input.character_style);
-        const { bytes } = await this.renderer.render({ kind: "procedural_png", prompt: String(input.prompt ?? ""), seed: seedOf(input), width, height, ...(style ? { style } : {}) }, ctx.signal);
+        const seedImage = typeof input.seed_image_url === "string" ? await this.seedImagePng(input.seed_image_url, ctx.signal) : null;
+        const { bytes } = await this.renderer.render(
+          { kind: "procedural_png", prompt: String(input.prompt ?? ""), seed: seedOf(input), width, height, ...(style ? { style } : {}), ...(seedImage ? { seedImage } : {}) },
+          ctx.signal,
+        );
         await safeProgress(ctx, 100);
         return { outputs: [{ bytes, contentType: "image/png", width, height }], actualCostMicros: cost, nsfw: false };
       }
@@ -69,6 +86,7 @@ export class LocalProvider implements ProviderAdapter {
           width,
           height,
           withAudio: input.with_audio === true,
+          motion: typeof input.motion_id === "string" ? input.motion_id : undefined,
           signal: ctx.signal,
           timeoutMs: this.options.ffmpegTimeoutMs ?? 120_000,
           onProgress: (f) => {
@@ -95,6 +113,41 @@ export class LocalProvider implements ProviderAdapter {
 
   async cancel(): Promise<void> {
     // Local work runs in our render threads / as our child: aborting ctx.signal stops it.
+  }
+
+  /**
+   * The seed image as a PNG: fetched through the guarded fetcher (ARCHITECTURE.md, Outbound
+   * fetches; `data:` image URLs accepted), other still formats converted by an ffmpeg child. A
+   * seed that cannot be fetched or decoded fails the job (refunded), naming seed_image_url.
+   */
+  private async seedImagePng(url: string, signal: AbortSignal): Promise<Uint8Array> {
+    const policy = this.options.outbound ?? outboundPolicyFrom(loadConfig());
+    let got: { bytes: Buffer; contentType: string };
+    try {
+      got = await guardedFetch(url, { policy, signal, allowDataUrls: true, accept: ["image/png", "image/jpeg", "image/webp"] });
+    } catch (err) {
+      if (!isOutboundFetchError(err)) throw err;
+      const retryable = err.code === "fetch_timeout" || (err.code === "fetch_failed" && (err.status ?? 500) >= 500);
+      throw new ProviderError(retryable ? "server" : "client", `seed_image_url: ${err.message}`, { retryable, code: err.code === "fetch_failed" || err.code === "fetch_timeout" ? "seed_image_unavailable" : err.code, cause: err });
+    }
+    const bytes = new Uint8Array(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength);
+    if (got.contentType === "image/png" && pngSize(bytes)) return bytes;
+    return withTempDir("seed", async (dir) => {
+      const input = path.join(dir, "seed.img");
+      const out = path.join(dir, "seed.png");
+      await fs.writeFile(input, bytes);
+      // Decoded at most at the render pixel bound (scaled down, keeping the ratio), so the PNG stays within it.
+      const side = Math.floor(Math.sqrt(this.renderer.limits.maxPixels));
+      await runFfmpeg(["-i", input, "-frames:v", "1", "-vf", `scale='min(iw,${side})':'min(ih,${side})':force_original_aspect_ratio=decrease`, out], {
+        signal,
+        timeoutMs: this.options.ffmpegTimeoutMs ?? 120_000,
+        outputFile: out,
+        maxOutputBytes: this.renderer.limits.maxPixels * 4 + 1024 * 1024,
+      }).catch((err: unknown) => {
+        throw new ProviderError("client", "seed_image_url: the image could not be decoded", { code: "invalid_seed_image", cause: err });
+      });
+      return new Uint8Array(await fs.readFile(out));
+    });
   }
 }
 

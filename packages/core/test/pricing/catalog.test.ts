@@ -23,7 +23,7 @@ describe("bundled catalog", () => {
 
   it("finds entries by model and by operation id, with bigint prices", () => {
     const schnell = catalog.byModel("fal-ai/flux/schnell")!;
-    expect(schnell).toMatchObject({ operationId: "image.fal-ai/flux/schnell", provider: "fal", kind: "image", unit: "image", priceMicros: 3000n });
+    expect(schnell).toMatchObject({ operationId: "image.fal-ai/flux/schnell", provider: "fal", kind: "image", unit: "megapixel", priceMicros: 3000n });
     expect(catalog.byOperation("compose.stitch_per_minute")).toMatchObject({ provider: "compose", unit: "output_minute" });
     expect(catalog.byOperation("char.train_soul")).toMatchObject({ kind: "training", priceMicros: 2_000_000n });
     expect(catalog.byModel("eleven_v3_multilingual")).toMatchObject({ providerModel: "eleven_v3", unit: "1k_characters" });

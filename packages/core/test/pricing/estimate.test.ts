@@ -7,9 +7,24 @@ const e = (model: string) => catalog.byModel(model)!;
 const withPrice = (model: string, patch: Partial<CatalogEntry>): CatalogEntry => ({ ...e(model), ...patch });
 
 describe("priceFor", () => {
-  it("image: per image", () => {
-    expect(priceFor(e("fal-ai/flux/schnell"), { prompt: "x" })).toBe(3000n);
-    expect(priceFor(e("fal-ai/flux-pro/v1.1"), { prompt: "x" })).toBe(40_000n);
+  it("image: local per image; fal FLUX per megapixel of the requested size, rounded up (1 MP = 1024×1024)", () => {
+    expect(priceFor(e("local/image"), { prompt: "x", resolution: "1024x1024" })).toBe(100n);
+    const schnell = e("fal-ai/flux/schnell"); // $0.003 / MP
+    expect(priceFor(schnell, { prompt: "x" })).toBe(3000n); // fal's default landscape_4_3, 1024×768: 1 MP
+    expect(priceFor(schnell, { prompt: "x", aspect_ratio: "1:1" })).toBe(3000n); // square_hd: exactly 1 MP
+    expect(priceFor(schnell, { prompt: "x", resolution: "1025x1024" })).toBe(6000n); // just over 1 MP → 2
+    expect(priceFor(schnell, { prompt: "x", resolution: "2048x2048" })).toBe(12_000n); // 4 MP
+    expect(priceFor(schnell, { prompt: "x", resolution: "1080p" })).toBe(6000n); // 1920×1080 = 1.98 MP → 2
+    expect(priceFor(e("fal-ai/flux-pro/v1.1"), { prompt: "x", resolution: "1536x1024" })).toBe(80_000n);
+    // Image-to-image: the output takes the seed's size, so the hold is the largest the model makes.
+    expect(priceFor(e("fal-ai/flux/dev"), { prompt: "x", seed_image_url: "https://example.com/a.png" })).toBe(100_000n);
+    expect(() => priceFor(schnell, { prompt: "x", resolution: "4096x4096" })).toThrow(expect.objectContaining({ status: 400, code: "invalid_resolution" }));
+    expect(() => priceFor(schnell, { prompt: "x", resolution: "huge" })).toThrow(expect.objectContaining({ status: 400, code: "invalid_resolution" }));
+  });
+
+  it("the renamed Kling 3.0 entry answers to fal's endpoint id and to the old id", () => {
+    expect(catalog.byModel("fal-ai/kling-3.0")).toBe(catalog.byModel("fal-ai/kling-video/v3/pro/text-to-video"));
+    expect(catalog.byModel("fal-ai/kling-3.0")!.operationId).toBe("video.fal-ai/kling-video/v3/pro/text-to-video");
   });
 
   it("video: per second × duration, default duration, audio price, max duration", () => {
@@ -45,6 +60,9 @@ describe("priceFor", () => {
     expect(priceFor(c, seg(45.5, 45))).toBe(30_334n); // 90.5 s → 91 s → ceil(91 × 20000 / 60)
     expect(priceFor(withPrice("aeriox/compose", { minPriceMicros: 0n }), seg(1))).toBe(334n);
     expect(() => priceFor(c, seg(1000, 1000))).toThrow(expect.objectContaining({ code: "duration_too_long" }));
+    // A crossfade overlaps two segments: the output, and the price, are shorter by it.
+    const faded = { segments: [{ asset_id: "a", start_time: 0, duration: 40, effects: { crossfade: 10 } }, { asset_id: "b", start_time: 0, duration: 30 }] };
+    expect(priceFor(c, faded)).toBe(20_000n); // 40 + 30 − 10 = 60 s
   });
 
   it("training and prism: flat", () => {

@@ -29,7 +29,7 @@ describe("prism catalog", () => {
   });
 
   it("filters by category and media", () => {
-    expect(listPrisms({ compatible_with: "audio" }).map((p) => p.id)).toEqual(["lofi-radio"]);
+    expect(listPrisms({ compatible_with: "audio" }).map((p) => p.id)).toEqual(["lofi-radio", "telephone-call", "cathedral-echo", "warm-tape"]);
     expect(listPrisms({ category: "cinematic" }).every((p) => p.category === "cinematic")).toBe(true);
     expect(listPrisms({})).toHaveLength(allPrisms().length);
   });

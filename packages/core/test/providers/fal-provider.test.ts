@@ -52,9 +52,23 @@ describe("fal adapter", () => {
     expect(result).toMatchObject({ nsfw: false, actualCostMicros: 3000n });
   });
 
-  it("maps resolution to image_size {width, height} and seed_image_url to image_url", async () => {
-    await providers.forEntry(schnell).run(imageReq({ resolution: "768x512", seed_image_url: "https://example.com/seed.png" }), fakeContext());
-    expect(fal.stats.submitted[0]!.input).toMatchObject({ image_size: { width: 768, height: 512 }, image_url: "https://example.com/seed.png" });
+  it("maps resolution to image_size {width, height}; bills the megapixels fal made, never above the hold", async () => {
+    const result = await providers.forEntry(schnell).run(imageReq({ resolution: "1536x1024" }), fakeContext());
+    expect(fal.stats.submitted[0]!.input).toMatchObject({ image_size: { width: 1536, height: 1024 } });
+    expect(fal.stats.submitted[0]!.endpoint).toBe("fal-ai/flux/schnell");
+    // The mock answers a 64×64 image: 1 MP billed, though 2 MP (1536×1024) were held.
+    expect(result.actualCostMicros).toBe(3000n);
+  });
+
+  it("seed_image_url runs the model's image-to-image endpoint with image_url (fal fetches it) and no size", async () => {
+    const dev = entry("fal-ai/flux/dev");
+    await providers.forEntry(dev).run({ jobId: "j", kind: "image", model: dev.model, input: { prompt: "p", seed_image_url: "https://example.com/seed.png" } }, fakeContext());
+    expect(fal.stats.submitted[0]!.endpoint).toBe("fal-ai/flux/dev/image-to-image");
+    expect(fal.stats.submitted[0]!.input).toMatchObject({ image_url: "https://example.com/seed.png" });
+    expect(fal.stats.submitted[0]!.input).not.toHaveProperty("image_size");
+    // A model without one refuses rather than dropping the seed.
+    const err = await providers.forEntry(schnell).run(imageReq({ seed_image_url: "https://example.com/seed.png" }), fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ kind: "client", code: "unsupported_parameter" });
   });
 
   it("resumes an existing request without submitting again", async () => {
@@ -68,11 +82,13 @@ describe("fal adapter", () => {
   });
 
   it("runs a kling video: duration as fal's string, generate_audio, MP4 bytes", async () => {
-    const kling = entry("fal-ai/kling-3.0");
+    const kling = entry("fal-ai/kling-3.0"); // the old id, an alias of fal-ai/kling-video/v3/pro/text-to-video
     const result = await providers
       .forEntry(kling)
       .run({ jobId: "j", kind: "video", model: kling.model, input: { prompt: "surf", duration_s: 5, with_audio: true, image_url: "https://example.com/i.png" } }, fakeContext());
-    expect(fal.stats.submitted[0]!.input).toEqual({ prompt: "surf", duration: "5", image_url: "https://example.com/i.png", generate_audio: true });
+    // With a start image the job runs Kling 3.0's image-to-video endpoint, which takes it as start_image_url.
+    expect(fal.stats.submitted[0]!.endpoint).toBe("fal-ai/kling-video/v3/pro/image-to-video");
+    expect(fal.stats.submitted[0]!.input).toEqual({ prompt: "surf", duration: "5", start_image_url: "https://example.com/i.png", generate_audio: true });
     expect(result.outputs[0]!.contentType).toBe("video/mp4");
     const info = await probeBytes(result.outputs[0]!.bytes, "mp4");
     expect(info.videoCodec).toBe("h264");

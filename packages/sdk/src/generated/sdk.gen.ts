@@ -321,8 +321,10 @@ export const generateAudio = <ThrowOnError extends boolean = false>(options: Opt
  *
  * Multi-shot video composition. Takes asset references (`asset_id` from a
  * job's `asset_ids`) and segment timing, returns a queued composition job
- * that our ffmpeg worker picks up: it fetches the stored assets, trims and
- * concatenates the segments and stores the result as a new asset. The 202
+ * that our ffmpeg worker picks up: it fetches the stored assets (videos, or
+ * stills that become clips), trims them, applies each segment's `effects`
+ * (fades, crossfades, speed, volume, camera moves over stills) and joins
+ * the segments, and stores the result as a new asset. The 202
  * response carries the job id (and the wallet reservation snapshot); poll
  * `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) until the job
  * reaches a terminal state (`completed` / `failed` / `cancelled`) — the

@@ -370,8 +370,10 @@ export interface paths {
          * Stitch multiple assets into a single video
          * @description Multi-shot video composition. Takes asset references (`asset_id` from a
          *     job's `asset_ids`) and segment timing, returns a queued composition job
-         *     that our ffmpeg worker picks up: it fetches the stored assets, trims and
-         *     concatenates the segments and stores the result as a new asset. The 202
+         *     that our ffmpeg worker picks up: it fetches the stored assets (videos, or
+         *     stills that become clips), trims them, applies each segment's `effects`
+         *     (fades, crossfades, speed, volume, camera moves over stills) and joins
+         *     the segments, and stores the result as a new asset. The 202
          *     response carries the job id (and the wallet reservation snapshot); poll
          *     `GET /v1/jobs/{id}` (or stream `GET /v1/jobs/{id}/events`) until the job
          *     reaches a terminal state (`completed` / `failed` / `cancelled`) — the
@@ -1079,11 +1081,30 @@ export interface components {
             segments: {
                 /**
                  * Format: uuid
-                 * @description An asset id (from a job's `asset_ids` or `GET /v1/assets/{id}`).
+                 * @description An asset id (from a job's `asset_ids` or `GET /v1/assets/{id}`) of a video or a still image (`image/*`). A still becomes a clip of the segment's `duration` (`start_time` does not apply to it); `effects.motion` may move a camera over it.
                  */
                 asset_id: string;
                 duration: number;
+                /** @description Effects of this segment, rendered by the compose worker. Any key not listed here, or one that does not apply to the segment's media, is 400 `unsupported_parameter` naming it (`body.segments[i].effects.KEY`); a value out of bounds is 400 `invalid_request`. `duration` stays the segment's length in the output. */
                 effects?: {
+                    /** @description Seconds over which this segment dissolves into the next one, which starts that much earlier (picture and sound); the output, and its price, are shorter by it. Not on the last segment; at most the next segment's duration, and a segment's incoming and outgoing crossfades together fit in its duration. */
+                    crossfade?: number;
+                    /** @description Seconds of fade from black (and from silence) at the segment's start; at most its duration. */
+                    fade_in?: number;
+                    /** @description Seconds of fade to black (and to silence) at the segment's end; at most its duration. */
+                    fade_out?: number;
+                    /**
+                     * @description A gentle camera move over a still image segment (the values of `motion_id`). Not for videos.
+                     * @enum {string}
+                     */
+                    motion?: "static" | "pan_left" | "pan_right" | "zoom_in" | "zoom_out" | "orbit";
+                    /** @description Silence the segment's sound. */
+                    mute?: boolean;
+                    /** @description Playback rate of a video segment (2 = twice as fast); it reads `duration × speed` seconds of its source from `start_time`; the sound keeps its pitch. Not for stills. */
+                    speed?: number;
+                    /** @description Gain of the segment's sound (1 = unchanged). */
+                    volume?: number;
+                } & {
                     [key: string]: unknown;
                 };
                 start_time: number;
@@ -1131,18 +1152,28 @@ export interface components {
             /** @example 1024x1024 */
             resolution?: string;
             seed?: number;
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern. Other models answer 400 `unsupported_parameter` naming the field and the model.
+             */
             seed_image_url?: string;
         };
         GenerateVideoRequest: {
             /** Format: uuid */
             character_id?: string;
             duration_s?: number;
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description A start image (image-to-video), for the models whose `GET /v1/models` entry has `accepts_image_url: true` (fal.ai Kling: the model's image-to-video endpoint, which fal fetches); other models answer 400 `unsupported_parameter`.
+             */
             image_url?: string;
-            /** @example fal-ai/kling-3.0 */
+            /** @example fal-ai/kling-video/v3/pro/text-to-video */
             model: string;
-            motion_id?: string;
+            /**
+             * @description A camera move: `static` (none), `pan_left` / `pan_right` (the view slides across the scene), `zoom_in` / `zoom_out` (the view narrows towards / widens from the centre), `orbit` (the view circles the centre once). A model honours the values in its `GET /v1/models` `motion_ids` (`local/video`: all, as a virtual camera over its pattern); others answer 400 `unsupported_parameter` naming the field and the model — no fal.ai model of the catalog takes a camera move.
+             * @enum {string}
+             */
+            motion_id?: "static" | "pan_left" | "pan_right" | "zoom_in" | "zoom_out" | "orbit";
             prism_id?: string;
             prompt: string;
             /** @default false */
@@ -1175,18 +1206,27 @@ export interface components {
             updated_at?: string | null;
         };
         Model: {
+            /** @description Video models only. Whether `image_url` is honoured (otherwise it is refused). */
+            accepts_image_url?: boolean;
+            /** @description Image models only. Whether `seed_image_url` is honoured (otherwise it is refused). */
+            accepts_seed_image?: boolean;
+            /** @description Other ids this model is still accepted under (e.g. `fal-ai/kling-3.0` for `fal-ai/kling-video/v3/pro/text-to-video`). */
+            aliases?: string[];
             /** @description Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`). */
             available?: boolean;
             cost_usd_per_unit: number;
             max_duration_s?: number | null;
             max_resolution?: string | null;
             model_id: string;
+            /** @description Video models only. The `motion_id` values the model honours (others are refused). */
+            motion_ids?: string[];
             provider: string;
             supports_audio?: boolean;
             /** @enum {string} */
             type: "image" | "video" | "audio" | "compose" | "training" | "prism";
             /** @description Why `available` is false (e.g. `FAL_KEY is not set on this server`). */
             unavailable_reason?: string | null;
+            /** @description What `cost_usd_per_unit` is per: `image`, `megapixel` (of the requested output, rounded up to whole megapixels of 1024×1024 pixels, as fal.ai bills FLUX), `second`, `1k_characters`, `output_minute`, `training` or `application`. */
             unit: string;
         };
         Prism: {
@@ -1195,7 +1235,10 @@ export interface components {
             description?: string;
             id: string;
             name: string;
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description A small preview of the prism (PNG for prisms that take images, else MP4 for video, WAV for audio) rendered by this server's offline models from a fixed prompt, so it shows what the prism's recipe and transform do to a local stand-in. A public static file outside this API (no credentials needed), under `/prism-previews/`.
+             */
             preview_url?: string;
         };
     };

@@ -1,12 +1,24 @@
 /** Prisms tag: the static recipe catalog and applying a prism. */
 import { listPrisms, toPrismBody } from "@aeriox/core/prisms/catalog";
+import { previewOf } from "@aeriox/core/prisms/previews";
 import { submitPrismApply } from "@aeriox/core/prisms/apply";
 import { toJobBody } from "@aeriox/core/jobs/serialize";
 import { defineHandlers, principalOf } from "../http/handler.ts";
+import { PRISM_PREVIEWS_ROUTE } from "../prism-previews.ts";
 
 export const prismHandlers = defineHandlers({
   listPrisms: async (ctx) => {
-    return { status: 200, body: { data: listPrisms(ctx.query).map(toPrismBody) } };
+    const base = ctx.services.config.publicUrl;
+    return {
+      status: 200,
+      body: {
+        data: listPrisms(ctx.query).map((prism) => {
+          // The committed preview rendered by the local models (prisms/previews.ts), served outside the contract; absent when missing or stale.
+          const preview = previewOf(prism);
+          return { ...toPrismBody(prism), ...(preview ? { preview_url: `${base}${PRISM_PREVIEWS_ROUTE}/${preview.file}` } : {}) };
+        }),
+      },
+    };
   },
 
   applyPrism: async (ctx) => {

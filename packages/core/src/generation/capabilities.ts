@@ -1,0 +1,49 @@
+/**
+ * "Each documented field works or is refused": the request fields a model may not be able to
+ * honour are checked here against its catalog entry, before anything is priced or reserved.
+ * A field the model cannot honour is 400 `unsupported_parameter` naming the field and the model
+ * (never accepted and dropped). The capabilities themselves are catalog data (`accepts_seed_image`,
+ * `accepts_image_url`, `motion_ids`), shown by `GET /v1/models`.
+ */
+import { ApiError } from "../errors.ts";
+import { parseResolution } from "../media/sizes.ts";
+import { MOTION_IDS, type CatalogEntry } from "../pricing/catalog.ts";
+
+export function unsupported(field: string, entry: CatalogEntry, why: string, extra: Record<string, unknown> = {}): ApiError {
+  return ApiError.badRequest("unsupported_parameter", `Model ${entry.model} does not support ${field.replace(/^body\./, "")}: ${why}`, { field, model: entry.model, ...extra });
+}
+
+/**
+ * Throws 400 for a field of an image or video request the entry cannot honour. `prefix` names
+ * where the params sit (`body` for generate, `body.image_params` for a prism).
+ */
+export function assertInputsSupported(entry: CatalogEntry, input: Record<string, unknown>, prefix = "body"): void {
+  const f = (name: string) => `${prefix}.${name}`;
+  if (entry.kind === "image") {
+    if (typeof input.seed_image_url === "string") {
+      if (!entry.acceptsSeedImage) throw unsupported(f("seed_image_url"), entry, "it has no image-to-image mode");
+      // fal's image-to-image endpoints make the output at the seed image's size: a size cannot be honoured.
+      if (entry.provider === "fal") {
+        for (const key of ["resolution", "aspect_ratio"] as const) {
+          if (input[key] !== undefined) throw unsupported(f(key), entry, "with seed_image_url the output takes the seed image's size");
+        }
+      }
+    }
+    if (input.resolution !== undefined && !parseResolution(input.resolution)) {
+      throw ApiError.badRequest("invalid_resolution", `resolution ${String(input.resolution)} is not "WIDTHxHEIGHT" or a named size such as "1080p"`, { field: f("resolution") });
+    }
+  }
+  if (entry.kind === "video") {
+    if (typeof input.image_url === "string" && !entry.acceptsImageUrl) throw unsupported(f("image_url"), entry, "it takes no start image");
+    if (input.motion_id !== undefined) {
+      const motion = String(input.motion_id);
+      if (!(MOTION_IDS as readonly string[]).includes(motion)) {
+        throw ApiError.badRequest("invalid_request", `motion_id ${motion} is not one of ${MOTION_IDS.join(", ")}`, { field: f("motion_id"), motion_ids: [...MOTION_IDS] });
+      }
+      const supported = entry.motionIds ?? [];
+      if (!(supported as string[]).includes(motion)) {
+        throw unsupported(f("motion_id"), entry, supported.length ? `it supports ${supported.join(", ")}` : "it has no camera control", { supported });
+      }
+    }
+  }
+}
