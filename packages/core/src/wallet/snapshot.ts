@@ -49,8 +49,9 @@ export interface WalletAudit {
 /** The docs/ARCHITECTURE.md money invariants, checked for one workspace (tests call this after every scenario). */
 export async function auditWallet(db: WalletDb, workspaceId: string): Promise<WalletAudit> {
   const client = queryClient(db);
-  const rows = await client.$queryRaw<Array<{ balance: bigint; reserved: bigint; ledger: bigint; held: bigint; held_count: number; open_holds: number }>>`
+  const rows = await client.$queryRaw<Array<{ balance: bigint; reserved: bigint; debt: bigint; ledger: bigint; held: bigint; held_count: number; open_holds: number }>>`
     SELECT COALESCE((SELECT balance_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS balance,
+           COALESCE((SELECT stripe_debt_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS debt,
            COALESCE((SELECT reserved_micros FROM wallets WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS reserved,
            COALESCE((SELECT SUM(amount_micros) FROM ledger_entries WHERE workspace_id = ${workspaceId}::uuid), 0)::bigint AS ledger,
            COALESCE((SELECT SUM(amount_micros) FROM holds WHERE workspace_id = ${workspaceId}::uuid AND status = 'held'), 0)::bigint AS held,
@@ -63,6 +64,8 @@ export async function auditWallet(db: WalletDb, workspaceId: string): Promise<Wa
   // The in-flight cap reads this counter (holds.ts): it must be exact, not an estimate.
   if (r.held_count !== r.open_holds) problems.push(`held_count ${r.held_count} != number of open holds ${r.open_holds}`);
   if (r.reserved < 0n) problems.push(`reserved ${r.reserved} < 0`);
-  if (r.balance - r.reserved < 0n) problems.push(`available ${r.balance - r.reserved} < 0`);
+  // Only money that left through Stripe (refund, dispute) may take the balance below the holds.
+  if (r.balance + r.debt - r.reserved < 0n) problems.push(`available ${r.balance - r.reserved} < 0 beyond the Stripe debt ${r.debt}`);
+  if (r.debt < 0n) problems.push(`stripe debt ${r.debt} < 0`);
   return { balanceMicros: r.balance, ledgerSumMicros: r.ledger, reservedMicros: r.reserved, openHoldsMicros: r.held, heldCount: r.held_count, openHoldsCount: r.open_holds, problems };
 }
