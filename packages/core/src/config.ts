@@ -89,6 +89,22 @@ const envSchema = z.object({
   FETCH_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   FETCH_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   FETCH_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  /**
+   * Card search (cards/embedding.ts, search.ts): a real embedding model when one is configured — Voyage
+   * (VOYAGE_API_KEY) or any OpenAI-compatible `/embeddings` endpoint (EMBEDDINGS_BASE_URL, e.g. a local
+   * embedding server; wins when both are set) — else lexical full-text search. SEARCH_REQUIRE_SEMANTIC=true
+   * answers 503 `search_unavailable` instead of falling back to lexical.
+   */
+  VOYAGE_API_KEY: z.string().min(1).optional(),
+  VOYAGE_MODEL: z.string().min(1).max(100).default("voyage-3.5-lite"),
+  EMBEDDINGS_BASE_URL: url(["http:", "https:"]).optional(),
+  EMBEDDINGS_MODEL: z.string().min(1).max(200).optional(),
+  EMBEDDINGS_API_KEY: z.string().min(1).optional(),
+  /** One embedding request (card create, a query, a backfill batch) may take this long. */
+  EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SEARCH_REQUIRE_SEMANTIC: bool.default(false),
+  /** The global cards' catalog file (cards/globals.ts); default the shipped `packages/core/data/cards.global.v1.json`. */
+  CARDS_GLOBAL_CATALOG: z.string().min(1).optional(),
   /** GET /metrics (Prometheus) is public unless this is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** `aeriox worker` serves its own GET /metrics on this port (the API serves it on PORT); unset: no metrics listener. */
@@ -113,6 +129,12 @@ const envSchema = z.object({
   BREAKER_AERIOX_COOLDOWN_MS: breakerCoolDown.optional(),
   /** SIGTERM: how long `aeriox serve` / `aeriox worker` may take to finish in-flight requests and jobs before exiting. */
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
+  /**
+   * SIGTERM: `aeriox serve` keeps accepting this long while /readyz answers 503 and responses say
+   * `Connection: close`, so load balancers take it out of rotation before its listener closes (at most half
+   * of SHUTDOWN_TIMEOUT_SECONDS); 0 closes the listener at once.
+   */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -151,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.ASSET_STORE === "s3" && !e.S3_BUCKET) throw new ConfigError("Invalid environment variable S3_BUCKET: required when ASSET_STORE=s3");
   if (e.ASSET_STORE !== "s3" && e.S3_PRESIGNED_DOWNLOADS) throw new ConfigError("Invalid environment variable S3_PRESIGNED_DOWNLOADS: presigned downloads need ASSET_STORE=s3");
+  if (e.EMBEDDINGS_BASE_URL && !e.EMBEDDINGS_MODEL) throw new ConfigError("Invalid environment variable EMBEDDINGS_MODEL: required when EMBEDDINGS_BASE_URL is set");
   const port = e.PORT;
   return {
     ...e,

@@ -26,6 +26,8 @@ import { processJob } from "./jobs/process.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
 import { recordTrainingVoice } from "./characters/characters.ts";
 import { createInProcessJobEndSignal, createRedisJobEndSignal, type JobEndSignal } from "./jobs/job-events.ts";
+import { loadGlobalCards } from "./cards/globals.ts";
+import { registerBackfill, startEmbeddingBackfill } from "./cards/embedding-queue.ts";
 
 export interface Runtime {
   config: Config;
@@ -176,6 +178,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
         const reconciler = startReconciler(runtime);
         cleanups.push(() => reconciler.stop());
       }
+    }
+    if (options.role === "server") {
+      // Global cards from the catalog file (cards/globals.ts), and the background embedding of
+      // cards whose vector is pending (cards/embedding-queue.ts; idle without an embedding model).
+      await loadGlobalCards(runtime, config.CARDS_GLOBAL_CATALOG);
+      const backfill = startEmbeddingBackfill(runtime);
+      registerBackfill(runtime, backfill);
+      cleanups.push(() => backfill.stop());
     }
     const queue = runtime.queue;
     cleanups.push(() => queue.close());

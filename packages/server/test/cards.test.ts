@@ -4,6 +4,9 @@
  * semantic search and render.
  */
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./harness.ts";
 
@@ -37,7 +40,11 @@ interface ErrorJson {
 }
 
 beforeAll(async () => {
-  srv = await startTestServer({ env: { RATE_LIMIT_PER_MINUTE: "100000" } });
+  // No global cards here (an operator's empty catalog): counts and orders are the workspace's own.
+  // Global cards have their own suite (cards-globals.test.ts).
+  const dir = mkdtempSync(path.join(tmpdir(), "aeriox-cards-"));
+  writeFileSync(path.join(dir, "globals.json"), JSON.stringify({ version: 1, cards: [] }));
+  srv = await startTestServer({ env: { RATE_LIMIT_PER_MINUTE: "100000", CARDS_GLOBAL_CATALOG: path.join(dir, "globals.json") } });
   ({ key } = await srv.createKey());
   ({ key: otherKey } = await srv.createKey());
 });
@@ -97,7 +104,7 @@ describe("CRUD on /v1/cards", () => {
       visibility_scopes: ["team", "public"],
     });
     expect(Object.keys(scene).sort()).toEqual(
-      ["id", "card_type", "name", "description", "attributes", "preview_url", "thumb_url", "parent_id", "visibility_scopes", "created_at"].sort(),
+      ["id", "card_type", "name", "description", "attributes", "preview_url", "thumb_url", "parent_id", "visibility_scopes", "global", "created_at"].sort(),
     );
     expect(new Date(scene.created_at).toISOString()).toBe(scene.created_at);
 
@@ -324,7 +331,8 @@ describe("pagination and filters", () => {
     expect(await ids("scope=public")).toEqual([child1.id, lone.id].sort());
     expect(await ids("scope=nobody")).toEqual([]);
     expect(await ids(`parent_id=${root.id}`)).toEqual([child1.id, child2.id].sort());
-    expect(await ids("globals_only=1")).toEqual([root.id, lone.id].sort());
+    // globals_only=1 means global cards only (none in this deployment's catalog), not "cards without a parent".
+    expect(await ids("globals_only=1")).toEqual([]);
     expect(await ids(`parent_id=${randomUUID()}`)).toEqual([]);
     // Another workspace never sees these, whatever the filter.
     expect(((await (await get(`/v1/cards?parent_id=${root.id}`, otherKey)).json()) as { count: number }).count).toBe(0);

@@ -2,15 +2,23 @@
  * Card CRUD. Every read and write is scoped to the caller's workspace: another
  * workspace's card (or a soft-deleted one) is indistinguishable from a missing one —
  * 404 `not_found` "Card not found" on `{id}` paths, and the same 400 as a missing id
- * when referenced as an edge target or parent.
+ * when referenced as an edge target or parent. Global cards (globals.ts) are visible to
+ * every workspace — read, listed, edge targets and parents — and read-only: deleting one
+ * is 403 `global_card_read_only`.
  */
 import type { Runtime } from "../runtime.ts";
 import type { Card, CardEdge, Prisma } from "../db/index.ts";
 import { ApiError } from "../errors.ts";
 import { invalid, parseCardType, type CardType, type FieldIssue } from "./types.ts";
-import { cardDocument, cardEmbedderOf } from "./embedding.ts";
+import { cardEmbedderOf } from "./embedding.ts";
+import { backfillOf, embedCards } from "./embedding-queue.ts";
 
-type CardServices = Pick<Runtime, "db" | "logger">;
+type CardServices = Pick<Runtime, "db" | "logger" | "config">;
+
+/** Cards a workspace sees: its own and the global ones (Prisma filter). */
+export function visibleTo(workspaceId: string): Prisma.CardWhereInput {
+  return { OR: [{ workspaceId }, { workspaceId: null }], deletedAt: null };
+}
 
 export interface EdgeInput {
   to_card_id?: string;
@@ -75,25 +83,21 @@ function validateCreate(input: CreateCardInput): { cardType: CardType; edges: Ar
   return { cardType: parseCardType(rawType!, input.card_type !== undefined ? "body.card_type" : "body.node_type"), edges, scopes };
 }
 
-/** Creates a card and its outgoing edges in one transaction; edge targets and the parent must be live cards of the workspace. */
+/**
+ * Creates a card and its outgoing edges in one transaction; edge targets and the parent must be
+ * live cards the workspace sees (its own or global). Then its vector is computed (write time,
+ * when a model is configured): a failure leaves the card stored and pending, and the background
+ * backfill retries it (embedding-queue.ts).
+ */
 export async function createCard(services: CardServices, workspaceId: string, input: CreateCardInput): Promise<Card> {
   const { cardType, edges, scopes } = validateCreate(input);
   const attributes = input.attributes ?? {};
   const description = input.description ?? null;
-  // A failing embedding backend must not block authoring: the card is stored without a
-  // vector and search embeds it later (see search.ts).
-  let embedding: number[] = [];
-  try {
-    const [e] = await cardEmbedderOf(services).embed([cardDocument({ name: input.name, description, attributes })], "document");
-    embedding = Array.from(e!.vector);
-  } catch (err) {
-    services.logger.warn({ err: (err as Error).message }, "card embedding failed; it will be embedded on the next search");
-  }
 
-  return services.db.prisma.$transaction(async (tx) => {
+  const created = await services.db.prisma.$transaction(async (tx) => {
     const referenced = [...new Set([...edges.map((e) => e.toCardId), ...(input.parent_id ? [input.parent_id] : [])])];
     const live = referenced.length
-      ? new Set((await tx.card.findMany({ where: { id: { in: referenced }, workspaceId, deletedAt: null }, select: { id: true } })).map((c) => c.id))
+      ? new Set((await tx.card.findMany({ where: { id: { in: referenced }, ...visibleTo(workspaceId) }, select: { id: true } })).map((c) => c.id))
       : new Set<string>();
     const issues: FieldIssue[] = [];
     if (input.parent_id && !live.has(input.parent_id)) issues.push({ field: "body.parent_id", message: "is not a card of this workspace" });
@@ -118,7 +122,6 @@ export async function createCard(services: CardServices, workspaceId: string, in
         thumbUrl: input.thumb_url ?? null,
         parentId: input.parent_id ?? null,
         visibilityScopes: scopes,
-        embedding,
       },
     });
     if (edges.length) {
@@ -136,11 +139,17 @@ export async function createCard(services: CardServices, workspaceId: string, in
     }
     return card;
   });
+
+  const embedder = cardEmbedderOf(services);
+  if (embedder && (await embedCards(services, embedder, [{ id: created.id, name: created.name, description: created.description, attributes: created.attributes }])) === 0) {
+    backfillOf(services)?.kick();
+  }
+  return created;
 }
 
-/** A live card of the workspace, or 404 (also for another workspace's or a deleted card). */
+/** A live card the workspace sees (its own or a global one), or 404 (also for another workspace's or a deleted card). */
 export async function findWorkspaceCard(services: Pick<Runtime, "db">, workspaceId: string, id: string): Promise<Card> {
-  const card = await services.db.prisma.card.findFirst({ where: { id, workspaceId, deletedAt: null } });
+  const card = await services.db.prisma.card.findFirst({ where: { id, ...visibleTo(workspaceId) } });
   if (!card) throw ApiError.notFound("Card");
   return card;
 }
@@ -149,7 +158,7 @@ export async function findWorkspaceCard(services: Pick<Runtime, "db">, workspace
 export async function getCardWithEdges(services: Pick<Runtime, "db">, workspaceId: string, id: string): Promise<{ card: Card; edges: CardEdge[] }> {
   const card = await findWorkspaceCard(services, workspaceId, id);
   const edges = await services.db.prisma.cardEdge.findMany({
-    where: { fromCardId: card.id, to: { deletedAt: null, workspaceId } },
+    where: { fromCardId: card.id, to: visibleTo(workspaceId) },
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
   });
   return { card, edges };
@@ -169,10 +178,10 @@ export const LIST_DEFAULT_LIMIT = 50;
 export async function listCards(services: Pick<Runtime, "db">, workspaceId: string, query: ListCardsQuery): Promise<{ cards: Card[]; count: number; limit: number; offset: number }> {
   const limit = query.limit ?? LIST_DEFAULT_LIMIT;
   const offset = query.offset ?? 0;
-  const and: Prisma.CardWhereInput[] = [{ workspaceId, deletedAt: null }];
+  // The workspace's cards plus the global ones; `globals_only=1`: the global ones alone.
+  const and: Prisma.CardWhereInput[] = [query.globals_only === "1" ? { workspaceId: null, deletedAt: null } : visibleTo(workspaceId)];
   if (query.type !== undefined) and.push({ cardType: parseCardType(query.type, "query.type") });
   if (query.scope !== undefined) and.push({ visibilityScopes: { has: query.scope } });
-  if (query.globals_only === "1") and.push({ parentId: null });
   if (query.parent_id !== undefined) and.push({ parentId: query.parent_id });
   const where: Prisma.CardWhereInput = { AND: and };
   const [cards, count] = await Promise.all([
@@ -182,8 +191,12 @@ export async function listCards(services: Pick<Runtime, "db">, workspaceId: stri
   return { cards, count, limit, offset };
 }
 
-/** Soft delete: exactly one caller wins; a second delete (or a foreign id) is 404. */
+/** Soft delete: exactly one caller wins; a second delete (or a foreign id) is 404; a global card is 403 (it is visible, but read-only). */
 export async function softDeleteCard(services: Pick<Runtime, "db">, workspaceId: string, id: string): Promise<void> {
   const { count } = await services.db.prisma.card.updateMany({ where: { id, workspaceId, deletedAt: null }, data: { deletedAt: new Date() } });
-  if (count === 0) throw ApiError.notFound("Card");
+  if (count > 0) return;
+  if (await services.db.prisma.card.count({ where: { id, workspaceId: null, deletedAt: null } })) {
+    throw ApiError.forbidden("global_card_read_only", "Global cards are read-only: they come from the deployment's catalog");
+  }
+  throw ApiError.notFound("Card");
 }

@@ -11,6 +11,8 @@ export interface CardBody {
   thumb_url: string | null;
   parent_id: string | null;
   visibility_scopes: string[];
+  /** A global card (no workspace, read-only; globals.ts). */
+  global: boolean;
   created_at: string;
   [extra: string]: unknown;
 }
@@ -40,6 +42,7 @@ export function toCardBody(card: Card): CardBody {
     thumb_url: card.thumbUrl,
     parent_id: card.parentId,
     visibility_scopes: card.visibilityScopes,
+    global: card.workspaceId === null,
     created_at: card.createdAt.toISOString(),
   };
 }

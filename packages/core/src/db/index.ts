@@ -6,6 +6,11 @@
 import path from "node:path";
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
+// Extensions the card search uses (migration 20261201400000_cards_search creates them where
+// available): pgvector (its PGlite build is a separate package since PGlite 0.5), pg_trgm, unaccent.
+import { vector } from "@electric-sql/pglite-pgvector";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { unaccent } from "@electric-sql/pglite/contrib/unaccent";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -73,7 +78,8 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   // open transaction to finish (it never slips into someone else's transaction). The
   // one way to deadlock is to call `db.prisma` (not `tx`) inside a transaction
   // callback: that query waits for the transaction that waits for it, until `timeout`.
-  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  const extensions = { vector, pg_trgm, unaccent };
+  const pglite = dataDir ? new PGlite(dataDir, { extensions }) : new PGlite({ extensions });
   await pglite.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
   return {

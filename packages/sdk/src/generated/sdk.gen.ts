@@ -469,7 +469,10 @@ export const getNode = <ThrowOnError extends boolean = false>(options: Options<G
 /**
  * List cards
  *
- * Offset-paginated list of the workspace's cards (plus global ones unless `scope` narrows it). Filter by `type`, `parent_id`, or `globals_only=1`. Soft-deleted cards are excluded.
+ * Offset-paginated list of the workspace's cards plus the deployment's global cards (read-only,
+ * `global: true`). Filter by `type`, `scope` (cards whose `visibility_scopes` contain it), `parent_id`, or
+ * `globals_only=1` (the global cards alone). Soft-deleted cards are excluded.
+ *
  */
 export const listCards = <ThrowOnError extends boolean = false>(options?: Options<ListCardsData, ThrowOnError>) => (options?.client ?? client).get<ListCardsResponses, ListCardsErrors, ThrowOnError>({
     security: [
@@ -501,13 +504,27 @@ export const createCard = <ThrowOnError extends boolean = false>(options: Option
 });
 
 /**
- * Semantic search across the workspace card library
+ * Semantic (or lexical) search across the workspace card library
  *
- * Embedding-backed similarity search over cards. Workspace-scoped. By
- * default the deployment uses a built-in local embedding, so search works
- * offline; a hosted embedding backend (e.g. Voyage) can be configured
- * instead. Returns 503 `search_unavailable` when the embedding backend is
- * unavailable.
+ * Search over the workspace's cards and the global ones. The answer says
+ * which mode produced it, in `mode` and in the `X-Search-Mode` header:
+ *
+ * - `semantic`: the deployment has an embedding model (Voyage with
+ * `VOYAGE_API_KEY`, or an OpenAI-compatible `/embeddings` endpoint such as a
+ * local embedding server). Cards are embedded when written (retried in the
+ * background while the model is unreachable) and ranked by cosine
+ * similarity with the query's embedding; `similarity` is that cosine.
+ * - `lexical`: no model is configured, or it did not answer. Full-text search
+ * (English stemming: "foxes" finds "fox") combined with trigram similarity
+ * for misspellings ("detectiv" finds "Detective"); `similarity` is a
+ * lexical score in [0, 1] (a full-text match scores at least 0.5). Words
+ * that merely mean the same are not matched.
+ *
+ * Without `min_similarity` each mode applies its own threshold (semantic
+ * 0.25, lexical 0.5), so unrelated cards do not come back. Returns 503
+ * `search_unavailable` when the deployment requires semantic search
+ * (`SEARCH_REQUIRE_SEMANTIC=true`) and no embedding model is configured or
+ * it is unavailable.
  *
  */
 export const searchCards = <ThrowOnError extends boolean = false>(options: Options<SearchCardsData, ThrowOnError>) => (options.client ?? client).get<SearchCardsResponses, SearchCardsErrors, ThrowOnError>({
@@ -523,7 +540,7 @@ export const searchCards = <ThrowOnError extends boolean = false>(options: Optio
 /**
  * Soft-delete a card
  *
- * Soft-deletes a card of the workspace; it disappears from lists, search and reads.
+ * Soft-deletes a card of the workspace; it disappears from lists, search and reads. Global cards are read-only and answer 403 `global_card_read_only`.
  */
 export const deleteCard = <ThrowOnError extends boolean = false>(options: Options<DeleteCardData, ThrowOnError>) => (options.client ?? client).delete<DeleteCardResponses, DeleteCardErrors, ThrowOnError>({
     security: [
@@ -555,7 +572,17 @@ export const getCard = <ThrowOnError extends boolean = false>(options: Options<G
  *
  * Returns the uniform `RenderedInputs` payload produced by the registered
  * renderer for the card's type — the same view the canvas executor uses
- * when wiring this card to a downstream node.
+ * when wiring this card to a downstream node — with what the card reaches
+ * over its outgoing edges (breadth first, at most 4 edges deep and 64
+ * cards, each card once, so cycles end). `prompt_fragment`,
+ * `negative_prompt_fragment` and `reference_image_urls` combine the card's
+ * own with the linked cards'; `lora` and `voice_id` are the card's own,
+ * else the nearest linked card's (a character card's come from the
+ * character its `attributes.character_id` names, once ready). `own` is the
+ * card's payload alone, `linked` lists the reached cards (`card_id`,
+ * `edge_type`, `from_card_id`, `depth`, `rendered`), `loras` every LoRA
+ * found, and `graph` the limits and whether they cut anything off
+ * (`truncated`).
  *
  */
 export const renderCard = <ThrowOnError extends boolean = false>(options: Options<RenderCardData, ThrowOnError>) => (options.client ?? client).get<RenderCardResponses, RenderCardErrors, ThrowOnError>({

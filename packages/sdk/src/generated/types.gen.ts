@@ -176,6 +176,10 @@ export type Card = {
     thumb_url?: string | null;
     parent_id?: string | null;
     visibility_scopes?: Array<string>;
+    /**
+     * A global card of the deployment (no workspace, read-only, from its catalog file), visible to every workspace and usable as an edge target; false for the workspace's own cards.
+     */
+    global?: boolean;
     created_at: string;
     [key: string]: unknown;
 };
@@ -1609,6 +1613,9 @@ export type ListNodesData = {
     query?: {
         type?: string;
         scope?: string;
+        /**
+         * `1`: only the global cards (no workspace, read-only), not the workspace's own.
+         */
         globals_only?: '1';
         parent_id?: string;
         limit?: number;
@@ -1857,6 +1864,9 @@ export type ListCardsData = {
     query?: {
         type?: string;
         scope?: string;
+        /**
+         * `1`: only the global cards (no workspace, read-only), not the workspace's own.
+         */
         globals_only?: '1';
         parent_id?: string;
         limit?: number;
@@ -1992,6 +2002,9 @@ export type SearchCardsData = {
         q: string;
         limit?: number;
         card_type?: string;
+        /**
+         * Lowest `similarity` returned. Omitted, the mode's own threshold applies (semantic 0.25, lexical 0.5).
+         */
         min_similarity?: number;
     };
     url: '/v1/cards/search';
@@ -2019,7 +2032,7 @@ export type SearchCardsErrors = {
      */
     500: Error;
     /**
-     * Semantic search unavailable (embedding backend unavailable)
+     * Semantic search required (`SEARCH_REQUIRE_SEMANTIC=true`) but no embedding model is configured or it is unavailable
      */
     503: Error;
 };
@@ -2039,9 +2052,17 @@ export type SearchCardsResponses = {
             preview_url?: string | null;
             thumb_url?: string | null;
             similarity: number;
+            /**
+             * A global card of the deployment (read-only).
+             */
+            global?: boolean;
             created_at: string;
         }>;
         total: number;
+        /**
+         * `semantic`: ranked by an embedding model's cosine similarity; `lexical`: full-text and trigram matching (no embedding model configured, or it did not answer).
+         */
+        mode?: 'semantic' | 'lexical';
         query_tokens?: number;
         query_doc_chars?: number;
     };

@@ -206,7 +206,9 @@ export interface paths {
         };
         /**
          * List cards
-         * @description Offset-paginated list of the workspace's cards (plus global ones unless `scope` narrows it). Filter by `type`, `parent_id`, or `globals_only=1`. Soft-deleted cards are excluded.
+         * @description Offset-paginated list of the workspace's cards plus the deployment's global cards (read-only,
+         *     `global: true`). Filter by `type`, `scope` (cards whose `visibility_scopes` contain it), `parent_id`, or
+         *     `globals_only=1` (the global cards alone). Soft-deleted cards are excluded.
          */
         get: operations["listCards"];
         put?: never;
@@ -237,7 +239,7 @@ export interface paths {
         post?: never;
         /**
          * Soft-delete a card
-         * @description Soft-deletes a card of the workspace; it disappears from lists, search and reads.
+         * @description Soft-deletes a card of the workspace; it disappears from lists, search and reads. Global cards are read-only and answer 403 `global_card_read_only`.
          */
         delete: operations["deleteCard"];
         options?: never;
@@ -256,7 +258,17 @@ export interface paths {
          * Render a card's structured back-side payload
          * @description Returns the uniform `RenderedInputs` payload produced by the registered
          *     renderer for the card's type — the same view the canvas executor uses
-         *     when wiring this card to a downstream node.
+         *     when wiring this card to a downstream node — with what the card reaches
+         *     over its outgoing edges (breadth first, at most 4 edges deep and 64
+         *     cards, each card once, so cycles end). `prompt_fragment`,
+         *     `negative_prompt_fragment` and `reference_image_urls` combine the card's
+         *     own with the linked cards'; `lora` and `voice_id` are the card's own,
+         *     else the nearest linked card's (a character card's come from the
+         *     character its `attributes.character_id` names, once ready). `own` is the
+         *     card's payload alone, `linked` lists the reached cards (`card_id`,
+         *     `edge_type`, `from_card_id`, `depth`, `rendered`), `loras` every LoRA
+         *     found, and `graph` the limits and whether they cut anything off
+         *     (`truncated`).
          */
         get: operations["renderCard"];
         put?: never;
@@ -275,12 +287,26 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Semantic search across the workspace card library
-         * @description Embedding-backed similarity search over cards. Workspace-scoped. By
-         *     default the deployment uses a built-in local embedding, so search works
-         *     offline; a hosted embedding backend (e.g. Voyage) can be configured
-         *     instead. Returns 503 `search_unavailable` when the embedding backend is
-         *     unavailable.
+         * Semantic (or lexical) search across the workspace card library
+         * @description Search over the workspace's cards and the global ones. The answer says
+         *     which mode produced it, in `mode` and in the `X-Search-Mode` header:
+         *
+         *     - `semantic`: the deployment has an embedding model (Voyage with
+         *       `VOYAGE_API_KEY`, or an OpenAI-compatible `/embeddings` endpoint such as a
+         *       local embedding server). Cards are embedded when written (retried in the
+         *       background while the model is unreachable) and ranked by cosine
+         *       similarity with the query's embedding; `similarity` is that cosine.
+         *     - `lexical`: no model is configured, or it did not answer. Full-text search
+         *       (English stemming: "foxes" finds "fox") combined with trigram similarity
+         *       for misspellings ("detectiv" finds "Detective"); `similarity` is a
+         *       lexical score in [0, 1] (a full-text match scores at least 0.5). Words
+         *       that merely mean the same are not matched.
+         *
+         *     Without `min_similarity` each mode applies its own threshold (semantic
+         *     0.25, lexical 0.5), so unrelated cards do not come back. Returns 503
+         *     `search_unavailable` when the deployment requires semantic search
+         *     (`SEARCH_REQUIRE_SEMANTIC=true`) and no embedding model is configured or
+         *     it is unavailable.
          */
         get: operations["searchCards"];
         put?: never;
@@ -1008,6 +1034,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             description?: string | null;
+            /** @description A global card of the deployment (no workspace, read-only, from its catalog file), visible to every workspace and usable as an edge target; false for the workspace's own cards. */
+            global?: boolean;
             /** Format: uuid */
             id: string;
             name: string;
@@ -1845,6 +1873,7 @@ export interface operations {
     listCards: {
         parameters: {
             query?: {
+                /** @description `1`: only the global cards (no workspace, read-only), not the workspace's own. */
                 globals_only?: "1";
                 limit?: number;
                 offset?: number;
@@ -2065,6 +2094,7 @@ export interface operations {
             query: {
                 card_type?: string;
                 limit?: number;
+                /** @description Lowest `similarity` returned. Omitted, the mode's own threshold applies (semantic 0.25, lexical 0.5). */
                 min_similarity?: number;
                 q: string;
             };
@@ -2077,6 +2107,8 @@ export interface operations {
             /** @description Search results */
             200: {
                 headers: {
+                    /** @description Which mode answered, as in `mode`. */
+                    "X-Search-Mode"?: "semantic" | "lexical";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2086,6 +2118,8 @@ export interface operations {
                             /** Format: date-time */
                             created_at: string;
                             description?: string | null;
+                            /** @description A global card of the deployment (read-only). */
+                            global?: boolean;
                             /** Format: uuid */
                             id: string;
                             name: string;
@@ -2093,6 +2127,11 @@ export interface operations {
                             similarity: number;
                             thumb_url?: string | null;
                         }[];
+                        /**
+                         * @description `semantic`: ranked by an embedding model's cosine similarity; `lexical`: full-text and trigram matching (no embedding model configured, or it did not answer).
+                         * @enum {string}
+                         */
+                        mode?: "semantic" | "lexical";
                         query_doc_chars?: number;
                         query_tokens?: number;
                         total: number;
@@ -2113,7 +2152,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
-            /** @description Semantic search unavailable (embedding backend unavailable) */
+            /** @description Semantic search required (`SEARCH_REQUIRE_SEMANTIC=true`) but no embedding model is configured or it is unavailable */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["XRequestId"];
@@ -2784,6 +2823,7 @@ export interface operations {
     listNodes: {
         parameters: {
             query?: {
+                /** @description `1`: only the global cards (no workspace, read-only), not the workspace's own. */
                 globals_only?: "1";
                 limit?: number;
                 offset?: number;

@@ -4,7 +4,7 @@
  */
 import { createCard, getCardWithEdges, findWorkspaceCard, listCards, softDeleteCard } from "@aeriox/core/cards/cards";
 import { searchCards } from "@aeriox/core/cards/search";
-import { renderCard } from "@aeriox/core/cards/render";
+import { renderCardGraph } from "@aeriox/core/cards/render";
 import { toCardBody, toEdgeBody, toNodeBody } from "@aeriox/core/cards/serialize";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
@@ -53,11 +53,13 @@ export const cardHandlers = defineHandlers({
 
   searchCards: async (ctx) => {
     const result = await searchCards(ctx.services, principalOf(ctx).workspaceId, ctx.query);
-    return { status: 200, body: result };
+    // Which mode answered (semantic: an embedding model; lexical: full-text + trigram), also in the body.
+    return { status: 200, body: result, headers: { "x-search-mode": result.mode } };
   },
 
   renderCard: async (ctx) => {
-    const card = await findWorkspaceCard(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
-    return { status: 200, body: { card: toCardBody(card), rendered: { ...renderCard(card) } } };
+    const workspaceId = principalOf(ctx).workspaceId;
+    const card = await findWorkspaceCard(ctx.services, workspaceId, ctx.params.id);
+    return { status: 200, body: { card: toCardBody(card), rendered: { ...(await renderCardGraph(ctx.services, workspaceId, card)) } } };
   },
 });

@@ -342,6 +342,7 @@ export type CharacterScalarFieldEnum = (typeof CharacterScalarFieldEnum)[keyof t
 export const CardScalarFieldEnum = {
   id: 'id',
   workspaceId: 'workspaceId',
+  globalKey: 'globalKey',
   cardType: 'cardType',
   name: 'name',
   description: 'description',
@@ -351,6 +352,9 @@ export const CardScalarFieldEnum = {
   parentId: 'parentId',
   visibilityScopes: 'visibilityScopes',
   embedding: 'embedding',
+  embeddingModel: 'embeddingModel',
+  embeddingAttempts: 'embeddingAttempts',
+  embeddingRetryAt: 'embeddingRetryAt',
   createdAt: 'createdAt',
   deletedAt: 'deletedAt'
 } as const

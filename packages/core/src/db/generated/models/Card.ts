@@ -28,21 +28,27 @@ export type AggregateCard = {
 
 export type CardAvgAggregateOutputType = {
   embedding: number | null
+  embeddingAttempts: number | null
 }
 
 export type CardSumAggregateOutputType = {
   embedding: number[]
+  embeddingAttempts: number | null
 }
 
 export type CardMinAggregateOutputType = {
   id: string | null
   workspaceId: string | null
+  globalKey: string | null
   cardType: string | null
   name: string | null
   description: string | null
   previewUrl: string | null
   thumbUrl: string | null
   parentId: string | null
+  embeddingModel: string | null
+  embeddingAttempts: number | null
+  embeddingRetryAt: Date | null
   createdAt: Date | null
   deletedAt: Date | null
 }
@@ -50,12 +56,16 @@ export type CardMinAggregateOutputType = {
 export type CardMaxAggregateOutputType = {
   id: string | null
   workspaceId: string | null
+  globalKey: string | null
   cardType: string | null
   name: string | null
   description: string | null
   previewUrl: string | null
   thumbUrl: string | null
   parentId: string | null
+  embeddingModel: string | null
+  embeddingAttempts: number | null
+  embeddingRetryAt: Date | null
   createdAt: Date | null
   deletedAt: Date | null
 }
@@ -63,6 +73,7 @@ export type CardMaxAggregateOutputType = {
 export type CardCountAggregateOutputType = {
   id: number
   workspaceId: number
+  globalKey: number
   cardType: number
   name: number
   description: number
@@ -72,6 +83,9 @@ export type CardCountAggregateOutputType = {
   parentId: number
   visibilityScopes: number
   embedding: number
+  embeddingModel: number
+  embeddingAttempts: number
+  embeddingRetryAt: number
   createdAt: number
   deletedAt: number
   _all: number
@@ -80,21 +94,27 @@ export type CardCountAggregateOutputType = {
 
 export type CardAvgAggregateInputType = {
   embedding?: true
+  embeddingAttempts?: true
 }
 
 export type CardSumAggregateInputType = {
   embedding?: true
+  embeddingAttempts?: true
 }
 
 export type CardMinAggregateInputType = {
   id?: true
   workspaceId?: true
+  globalKey?: true
   cardType?: true
   name?: true
   description?: true
   previewUrl?: true
   thumbUrl?: true
   parentId?: true
+  embeddingModel?: true
+  embeddingAttempts?: true
+  embeddingRetryAt?: true
   createdAt?: true
   deletedAt?: true
 }
@@ -102,12 +122,16 @@ export type CardMinAggregateInputType = {
 export type CardMaxAggregateInputType = {
   id?: true
   workspaceId?: true
+  globalKey?: true
   cardType?: true
   name?: true
   description?: true
   previewUrl?: true
   thumbUrl?: true
   parentId?: true
+  embeddingModel?: true
+  embeddingAttempts?: true
+  embeddingRetryAt?: true
   createdAt?: true
   deletedAt?: true
 }
@@ -115,6 +139,7 @@ export type CardMaxAggregateInputType = {
 export type CardCountAggregateInputType = {
   id?: true
   workspaceId?: true
+  globalKey?: true
   cardType?: true
   name?: true
   description?: true
@@ -124,6 +149,9 @@ export type CardCountAggregateInputType = {
   parentId?: true
   visibilityScopes?: true
   embedding?: true
+  embeddingModel?: true
+  embeddingAttempts?: true
+  embeddingRetryAt?: true
   createdAt?: true
   deletedAt?: true
   _all?: true
@@ -217,7 +245,8 @@ export type CardGroupByArgs<ExtArgs extends runtime.Types.Extensions.InternalArg
 
 export type CardGroupByOutputType = {
   id: string
-  workspaceId: string
+  workspaceId: string | null
+  globalKey: string | null
   cardType: string
   name: string
   description: string | null
@@ -227,6 +256,9 @@ export type CardGroupByOutputType = {
   parentId: string | null
   visibilityScopes: string[]
   embedding: number[]
+  embeddingModel: string | null
+  embeddingAttempts: number
+  embeddingRetryAt: Date | null
   createdAt: Date
   deletedAt: Date | null
   _count: CardCountAggregateOutputType | null
@@ -256,7 +288,8 @@ export type CardWhereInput = {
   OR?: Prisma.CardWhereInput[]
   NOT?: Prisma.CardWhereInput | Prisma.CardWhereInput[]
   id?: Prisma.UuidFilter<"Card"> | string
-  workspaceId?: Prisma.UuidFilter<"Card"> | string
+  workspaceId?: Prisma.UuidNullableFilter<"Card"> | string | null
+  globalKey?: Prisma.StringNullableFilter<"Card"> | string | null
   cardType?: Prisma.StringFilter<"Card"> | string
   name?: Prisma.StringFilter<"Card"> | string
   description?: Prisma.StringNullableFilter<"Card"> | string | null
@@ -266,9 +299,12 @@ export type CardWhereInput = {
   parentId?: Prisma.UuidNullableFilter<"Card"> | string | null
   visibilityScopes?: Prisma.StringNullableListFilter<"Card">
   embedding?: Prisma.FloatNullableListFilter<"Card">
+  embeddingModel?: Prisma.StringNullableFilter<"Card"> | string | null
+  embeddingAttempts?: Prisma.IntFilter<"Card"> | number
+  embeddingRetryAt?: Prisma.DateTimeNullableFilter<"Card"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Card"> | Date | string
   deletedAt?: Prisma.DateTimeNullableFilter<"Card"> | Date | string | null
-  workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
+  workspace?: Prisma.XOR<Prisma.WorkspaceNullableScalarRelationFilter, Prisma.WorkspaceWhereInput> | null
   parent?: Prisma.XOR<Prisma.CardNullableScalarRelationFilter, Prisma.CardWhereInput> | null
   children?: Prisma.CardListRelationFilter
   edgesOut?: Prisma.CardEdgeListRelationFilter
@@ -277,7 +313,8 @@ export type CardWhereInput = {
 
 export type CardOrderByWithRelationInput = {
   id?: Prisma.SortOrder
-  workspaceId?: Prisma.SortOrder
+  workspaceId?: Prisma.SortOrderInput | Prisma.SortOrder
+  globalKey?: Prisma.SortOrderInput | Prisma.SortOrder
   cardType?: Prisma.SortOrder
   name?: Prisma.SortOrder
   description?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -287,6 +324,9 @@ export type CardOrderByWithRelationInput = {
   parentId?: Prisma.SortOrderInput | Prisma.SortOrder
   visibilityScopes?: Prisma.SortOrder
   embedding?: Prisma.SortOrder
+  embeddingModel?: Prisma.SortOrderInput | Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
+  embeddingRetryAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   deletedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   workspace?: Prisma.WorkspaceOrderByWithRelationInput
@@ -298,10 +338,11 @@ export type CardOrderByWithRelationInput = {
 
 export type CardWhereUniqueInput = Prisma.AtLeast<{
   id?: string
+  globalKey?: string
   AND?: Prisma.CardWhereInput | Prisma.CardWhereInput[]
   OR?: Prisma.CardWhereInput[]
   NOT?: Prisma.CardWhereInput | Prisma.CardWhereInput[]
-  workspaceId?: Prisma.UuidFilter<"Card"> | string
+  workspaceId?: Prisma.UuidNullableFilter<"Card"> | string | null
   cardType?: Prisma.StringFilter<"Card"> | string
   name?: Prisma.StringFilter<"Card"> | string
   description?: Prisma.StringNullableFilter<"Card"> | string | null
@@ -311,18 +352,22 @@ export type CardWhereUniqueInput = Prisma.AtLeast<{
   parentId?: Prisma.UuidNullableFilter<"Card"> | string | null
   visibilityScopes?: Prisma.StringNullableListFilter<"Card">
   embedding?: Prisma.FloatNullableListFilter<"Card">
+  embeddingModel?: Prisma.StringNullableFilter<"Card"> | string | null
+  embeddingAttempts?: Prisma.IntFilter<"Card"> | number
+  embeddingRetryAt?: Prisma.DateTimeNullableFilter<"Card"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Card"> | Date | string
   deletedAt?: Prisma.DateTimeNullableFilter<"Card"> | Date | string | null
-  workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
+  workspace?: Prisma.XOR<Prisma.WorkspaceNullableScalarRelationFilter, Prisma.WorkspaceWhereInput> | null
   parent?: Prisma.XOR<Prisma.CardNullableScalarRelationFilter, Prisma.CardWhereInput> | null
   children?: Prisma.CardListRelationFilter
   edgesOut?: Prisma.CardEdgeListRelationFilter
   edgesIn?: Prisma.CardEdgeListRelationFilter
-}, "id">
+}, "id" | "globalKey">
 
 export type CardOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
-  workspaceId?: Prisma.SortOrder
+  workspaceId?: Prisma.SortOrderInput | Prisma.SortOrder
+  globalKey?: Prisma.SortOrderInput | Prisma.SortOrder
   cardType?: Prisma.SortOrder
   name?: Prisma.SortOrder
   description?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -332,6 +377,9 @@ export type CardOrderByWithAggregationInput = {
   parentId?: Prisma.SortOrderInput | Prisma.SortOrder
   visibilityScopes?: Prisma.SortOrder
   embedding?: Prisma.SortOrder
+  embeddingModel?: Prisma.SortOrderInput | Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
+  embeddingRetryAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   deletedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.CardCountOrderByAggregateInput
@@ -346,7 +394,8 @@ export type CardScalarWhereWithAggregatesInput = {
   OR?: Prisma.CardScalarWhereWithAggregatesInput[]
   NOT?: Prisma.CardScalarWhereWithAggregatesInput | Prisma.CardScalarWhereWithAggregatesInput[]
   id?: Prisma.UuidWithAggregatesFilter<"Card"> | string
-  workspaceId?: Prisma.UuidWithAggregatesFilter<"Card"> | string
+  workspaceId?: Prisma.UuidNullableWithAggregatesFilter<"Card"> | string | null
+  globalKey?: Prisma.StringNullableWithAggregatesFilter<"Card"> | string | null
   cardType?: Prisma.StringWithAggregatesFilter<"Card"> | string
   name?: Prisma.StringWithAggregatesFilter<"Card"> | string
   description?: Prisma.StringNullableWithAggregatesFilter<"Card"> | string | null
@@ -356,12 +405,16 @@ export type CardScalarWhereWithAggregatesInput = {
   parentId?: Prisma.UuidNullableWithAggregatesFilter<"Card"> | string | null
   visibilityScopes?: Prisma.StringNullableListFilter<"Card">
   embedding?: Prisma.FloatNullableListFilter<"Card">
+  embeddingModel?: Prisma.StringNullableWithAggregatesFilter<"Card"> | string | null
+  embeddingAttempts?: Prisma.IntWithAggregatesFilter<"Card"> | number
+  embeddingRetryAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Card"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Card"> | Date | string
   deletedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Card"> | Date | string | null
 }
 
 export type CardCreateInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -370,9 +423,12 @@ export type CardCreateInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
-  workspace: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
+  workspace?: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
   parent?: Prisma.CardCreateNestedOneWithoutChildrenInput
   children?: Prisma.CardCreateNestedManyWithoutParentInput
   edgesOut?: Prisma.CardEdgeCreateNestedManyWithoutFromInput
@@ -381,7 +437,8 @@ export type CardCreateInput = {
 
 export type CardUncheckedCreateInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -391,6 +448,9 @@ export type CardUncheckedCreateInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   children?: Prisma.CardUncheckedCreateNestedManyWithoutParentInput
@@ -400,6 +460,7 @@ export type CardUncheckedCreateInput = {
 
 export type CardUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -408,9 +469,12 @@ export type CardUpdateInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutCardsNestedInput
+  workspace?: Prisma.WorkspaceUpdateOneWithoutCardsNestedInput
   parent?: Prisma.CardUpdateOneWithoutChildrenNestedInput
   children?: Prisma.CardUpdateManyWithoutParentNestedInput
   edgesOut?: Prisma.CardEdgeUpdateManyWithoutFromNestedInput
@@ -419,7 +483,8 @@ export type CardUpdateInput = {
 
 export type CardUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -429,6 +494,9 @@ export type CardUncheckedUpdateInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.CardUncheckedUpdateManyWithoutParentNestedInput
@@ -438,7 +506,8 @@ export type CardUncheckedUpdateInput = {
 
 export type CardCreateManyInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -448,12 +517,16 @@ export type CardCreateManyInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
 }
 
 export type CardUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -462,13 +535,17 @@ export type CardUpdateManyMutationInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type CardUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -478,6 +555,9 @@ export type CardUncheckedUpdateManyInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -508,6 +588,7 @@ export type CardNullableScalarRelationFilter = {
 export type CardCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   workspaceId?: Prisma.SortOrder
+  globalKey?: Prisma.SortOrder
   cardType?: Prisma.SortOrder
   name?: Prisma.SortOrder
   description?: Prisma.SortOrder
@@ -517,23 +598,31 @@ export type CardCountOrderByAggregateInput = {
   parentId?: Prisma.SortOrder
   visibilityScopes?: Prisma.SortOrder
   embedding?: Prisma.SortOrder
+  embeddingModel?: Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
+  embeddingRetryAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   deletedAt?: Prisma.SortOrder
 }
 
 export type CardAvgOrderByAggregateInput = {
   embedding?: Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
 }
 
 export type CardMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   workspaceId?: Prisma.SortOrder
+  globalKey?: Prisma.SortOrder
   cardType?: Prisma.SortOrder
   name?: Prisma.SortOrder
   description?: Prisma.SortOrder
   previewUrl?: Prisma.SortOrder
   thumbUrl?: Prisma.SortOrder
   parentId?: Prisma.SortOrder
+  embeddingModel?: Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
+  embeddingRetryAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   deletedAt?: Prisma.SortOrder
 }
@@ -541,18 +630,23 @@ export type CardMaxOrderByAggregateInput = {
 export type CardMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   workspaceId?: Prisma.SortOrder
+  globalKey?: Prisma.SortOrder
   cardType?: Prisma.SortOrder
   name?: Prisma.SortOrder
   description?: Prisma.SortOrder
   previewUrl?: Prisma.SortOrder
   thumbUrl?: Prisma.SortOrder
   parentId?: Prisma.SortOrder
+  embeddingModel?: Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
+  embeddingRetryAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   deletedAt?: Prisma.SortOrder
 }
 
 export type CardSumOrderByAggregateInput = {
   embedding?: Prisma.SortOrder
+  embeddingAttempts?: Prisma.SortOrder
 }
 
 export type CardScalarRelationFilter = {
@@ -708,6 +802,7 @@ export type CardUpdateOneRequiredWithoutEdgesInNestedInput = {
 
 export type CardCreateWithoutWorkspaceInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -716,6 +811,9 @@ export type CardCreateWithoutWorkspaceInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   parent?: Prisma.CardCreateNestedOneWithoutChildrenInput
@@ -726,6 +824,7 @@ export type CardCreateWithoutWorkspaceInput = {
 
 export type CardUncheckedCreateWithoutWorkspaceInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -735,6 +834,9 @@ export type CardUncheckedCreateWithoutWorkspaceInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   children?: Prisma.CardUncheckedCreateNestedManyWithoutParentInput
@@ -773,7 +875,8 @@ export type CardScalarWhereInput = {
   OR?: Prisma.CardScalarWhereInput[]
   NOT?: Prisma.CardScalarWhereInput | Prisma.CardScalarWhereInput[]
   id?: Prisma.UuidFilter<"Card"> | string
-  workspaceId?: Prisma.UuidFilter<"Card"> | string
+  workspaceId?: Prisma.UuidNullableFilter<"Card"> | string | null
+  globalKey?: Prisma.StringNullableFilter<"Card"> | string | null
   cardType?: Prisma.StringFilter<"Card"> | string
   name?: Prisma.StringFilter<"Card"> | string
   description?: Prisma.StringNullableFilter<"Card"> | string | null
@@ -783,12 +886,16 @@ export type CardScalarWhereInput = {
   parentId?: Prisma.UuidNullableFilter<"Card"> | string | null
   visibilityScopes?: Prisma.StringNullableListFilter<"Card">
   embedding?: Prisma.FloatNullableListFilter<"Card">
+  embeddingModel?: Prisma.StringNullableFilter<"Card"> | string | null
+  embeddingAttempts?: Prisma.IntFilter<"Card"> | number
+  embeddingRetryAt?: Prisma.DateTimeNullableFilter<"Card"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Card"> | Date | string
   deletedAt?: Prisma.DateTimeNullableFilter<"Card"> | Date | string | null
 }
 
 export type CardCreateWithoutChildrenInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -797,9 +904,12 @@ export type CardCreateWithoutChildrenInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
-  workspace: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
+  workspace?: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
   parent?: Prisma.CardCreateNestedOneWithoutChildrenInput
   edgesOut?: Prisma.CardEdgeCreateNestedManyWithoutFromInput
   edgesIn?: Prisma.CardEdgeCreateNestedManyWithoutToInput
@@ -807,7 +917,8 @@ export type CardCreateWithoutChildrenInput = {
 
 export type CardUncheckedCreateWithoutChildrenInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -817,6 +928,9 @@ export type CardUncheckedCreateWithoutChildrenInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   edgesOut?: Prisma.CardEdgeUncheckedCreateNestedManyWithoutFromInput
@@ -830,6 +944,7 @@ export type CardCreateOrConnectWithoutChildrenInput = {
 
 export type CardCreateWithoutParentInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -838,9 +953,12 @@ export type CardCreateWithoutParentInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
-  workspace: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
+  workspace?: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
   children?: Prisma.CardCreateNestedManyWithoutParentInput
   edgesOut?: Prisma.CardEdgeCreateNestedManyWithoutFromInput
   edgesIn?: Prisma.CardEdgeCreateNestedManyWithoutToInput
@@ -848,7 +966,8 @@ export type CardCreateWithoutParentInput = {
 
 export type CardUncheckedCreateWithoutParentInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -857,6 +976,9 @@ export type CardUncheckedCreateWithoutParentInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   children?: Prisma.CardUncheckedCreateNestedManyWithoutParentInput
@@ -887,6 +1009,7 @@ export type CardUpdateToOneWithWhereWithoutChildrenInput = {
 
 export type CardUpdateWithoutChildrenInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -895,9 +1018,12 @@ export type CardUpdateWithoutChildrenInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutCardsNestedInput
+  workspace?: Prisma.WorkspaceUpdateOneWithoutCardsNestedInput
   parent?: Prisma.CardUpdateOneWithoutChildrenNestedInput
   edgesOut?: Prisma.CardEdgeUpdateManyWithoutFromNestedInput
   edgesIn?: Prisma.CardEdgeUpdateManyWithoutToNestedInput
@@ -905,7 +1031,8 @@ export type CardUpdateWithoutChildrenInput = {
 
 export type CardUncheckedUpdateWithoutChildrenInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -915,6 +1042,9 @@ export type CardUncheckedUpdateWithoutChildrenInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   edgesOut?: Prisma.CardEdgeUncheckedUpdateManyWithoutFromNestedInput
@@ -939,6 +1069,7 @@ export type CardUpdateManyWithWhereWithoutParentInput = {
 
 export type CardCreateWithoutEdgesOutInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -947,9 +1078,12 @@ export type CardCreateWithoutEdgesOutInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
-  workspace: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
+  workspace?: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
   parent?: Prisma.CardCreateNestedOneWithoutChildrenInput
   children?: Prisma.CardCreateNestedManyWithoutParentInput
   edgesIn?: Prisma.CardEdgeCreateNestedManyWithoutToInput
@@ -957,7 +1091,8 @@ export type CardCreateWithoutEdgesOutInput = {
 
 export type CardUncheckedCreateWithoutEdgesOutInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -967,6 +1102,9 @@ export type CardUncheckedCreateWithoutEdgesOutInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   children?: Prisma.CardUncheckedCreateNestedManyWithoutParentInput
@@ -980,6 +1118,7 @@ export type CardCreateOrConnectWithoutEdgesOutInput = {
 
 export type CardCreateWithoutEdgesInInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -988,9 +1127,12 @@ export type CardCreateWithoutEdgesInInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
-  workspace: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
+  workspace?: Prisma.WorkspaceCreateNestedOneWithoutCardsInput
   parent?: Prisma.CardCreateNestedOneWithoutChildrenInput
   children?: Prisma.CardCreateNestedManyWithoutParentInput
   edgesOut?: Prisma.CardEdgeCreateNestedManyWithoutFromInput
@@ -998,7 +1140,8 @@ export type CardCreateWithoutEdgesInInput = {
 
 export type CardUncheckedCreateWithoutEdgesInInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -1008,6 +1151,9 @@ export type CardUncheckedCreateWithoutEdgesInInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
   children?: Prisma.CardUncheckedCreateNestedManyWithoutParentInput
@@ -1032,6 +1178,7 @@ export type CardUpdateToOneWithWhereWithoutEdgesOutInput = {
 
 export type CardUpdateWithoutEdgesOutInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1040,9 +1187,12 @@ export type CardUpdateWithoutEdgesOutInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutCardsNestedInput
+  workspace?: Prisma.WorkspaceUpdateOneWithoutCardsNestedInput
   parent?: Prisma.CardUpdateOneWithoutChildrenNestedInput
   children?: Prisma.CardUpdateManyWithoutParentNestedInput
   edgesIn?: Prisma.CardEdgeUpdateManyWithoutToNestedInput
@@ -1050,7 +1200,8 @@ export type CardUpdateWithoutEdgesOutInput = {
 
 export type CardUncheckedUpdateWithoutEdgesOutInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1060,6 +1211,9 @@ export type CardUncheckedUpdateWithoutEdgesOutInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.CardUncheckedUpdateManyWithoutParentNestedInput
@@ -1079,6 +1233,7 @@ export type CardUpdateToOneWithWhereWithoutEdgesInInput = {
 
 export type CardUpdateWithoutEdgesInInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1087,9 +1242,12 @@ export type CardUpdateWithoutEdgesInInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutCardsNestedInput
+  workspace?: Prisma.WorkspaceUpdateOneWithoutCardsNestedInput
   parent?: Prisma.CardUpdateOneWithoutChildrenNestedInput
   children?: Prisma.CardUpdateManyWithoutParentNestedInput
   edgesOut?: Prisma.CardEdgeUpdateManyWithoutFromNestedInput
@@ -1097,7 +1255,8 @@ export type CardUpdateWithoutEdgesInInput = {
 
 export type CardUncheckedUpdateWithoutEdgesInInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1107,6 +1266,9 @@ export type CardUncheckedUpdateWithoutEdgesInInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.CardUncheckedUpdateManyWithoutParentNestedInput
@@ -1115,6 +1277,7 @@ export type CardUncheckedUpdateWithoutEdgesInInput = {
 
 export type CardCreateManyWorkspaceInput = {
   id?: string
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -1124,12 +1287,16 @@ export type CardCreateManyWorkspaceInput = {
   parentId?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
 }
 
 export type CardUpdateWithoutWorkspaceInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1138,6 +1305,9 @@ export type CardUpdateWithoutWorkspaceInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.CardUpdateOneWithoutChildrenNestedInput
@@ -1148,6 +1318,7 @@ export type CardUpdateWithoutWorkspaceInput = {
 
 export type CardUncheckedUpdateWithoutWorkspaceInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1157,6 +1328,9 @@ export type CardUncheckedUpdateWithoutWorkspaceInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.CardUncheckedUpdateManyWithoutParentNestedInput
@@ -1166,6 +1340,7 @@ export type CardUncheckedUpdateWithoutWorkspaceInput = {
 
 export type CardUncheckedUpdateManyWithoutWorkspaceInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1175,13 +1350,17 @@ export type CardUncheckedUpdateManyWithoutWorkspaceInput = {
   parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type CardCreateManyParentInput = {
   id?: string
-  workspaceId: string
+  workspaceId?: string | null
+  globalKey?: string | null
   cardType: string
   name: string
   description?: string | null
@@ -1190,12 +1369,16 @@ export type CardCreateManyParentInput = {
   thumbUrl?: string | null
   visibilityScopes?: Prisma.CardCreatevisibilityScopesInput | string[]
   embedding?: Prisma.CardCreateembeddingInput | number[]
+  embeddingModel?: string | null
+  embeddingAttempts?: number
+  embeddingRetryAt?: Date | string | null
   createdAt?: Date | string
   deletedAt?: Date | string | null
 }
 
 export type CardUpdateWithoutParentInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1204,9 +1387,12 @@ export type CardUpdateWithoutParentInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutCardsNestedInput
+  workspace?: Prisma.WorkspaceUpdateOneWithoutCardsNestedInput
   children?: Prisma.CardUpdateManyWithoutParentNestedInput
   edgesOut?: Prisma.CardEdgeUpdateManyWithoutFromNestedInput
   edgesIn?: Prisma.CardEdgeUpdateManyWithoutToNestedInput
@@ -1214,7 +1400,8 @@ export type CardUpdateWithoutParentInput = {
 
 export type CardUncheckedUpdateWithoutParentInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1223,6 +1410,9 @@ export type CardUncheckedUpdateWithoutParentInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.CardUncheckedUpdateManyWithoutParentNestedInput
@@ -1232,7 +1422,8 @@ export type CardUncheckedUpdateWithoutParentInput = {
 
 export type CardUncheckedUpdateManyWithoutParentInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
-  workspaceId?: Prisma.StringFieldUpdateOperationsInput | string
+  workspaceId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  globalKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cardType?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   description?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1241,6 +1432,9 @@ export type CardUncheckedUpdateManyWithoutParentInput = {
   thumbUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   visibilityScopes?: Prisma.CardUpdatevisibilityScopesInput | string[]
   embedding?: Prisma.CardUpdateembeddingInput | number[]
+  embeddingModel?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  embeddingAttempts?: Prisma.IntFieldUpdateOperationsInput | number
+  embeddingRetryAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   deletedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -1297,6 +1491,7 @@ export type CardCountOutputTypeCountEdgesInArgs<ExtArgs extends runtime.Types.Ex
 export type CardSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   workspaceId?: boolean
+  globalKey?: boolean
   cardType?: boolean
   name?: boolean
   description?: boolean
@@ -1306,9 +1501,12 @@ export type CardSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   parentId?: boolean
   visibilityScopes?: boolean
   embedding?: boolean
+  embeddingModel?: boolean
+  embeddingAttempts?: boolean
+  embeddingRetryAt?: boolean
   createdAt?: boolean
   deletedAt?: boolean
-  workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  workspace?: boolean | Prisma.Card$workspaceArgs<ExtArgs>
   parent?: boolean | Prisma.Card$parentArgs<ExtArgs>
   children?: boolean | Prisma.Card$childrenArgs<ExtArgs>
   edgesOut?: boolean | Prisma.Card$edgesOutArgs<ExtArgs>
@@ -1319,6 +1517,7 @@ export type CardSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
 export type CardSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   workspaceId?: boolean
+  globalKey?: boolean
   cardType?: boolean
   name?: boolean
   description?: boolean
@@ -1328,15 +1527,19 @@ export type CardSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   parentId?: boolean
   visibilityScopes?: boolean
   embedding?: boolean
+  embeddingModel?: boolean
+  embeddingAttempts?: boolean
+  embeddingRetryAt?: boolean
   createdAt?: boolean
   deletedAt?: boolean
-  workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  workspace?: boolean | Prisma.Card$workspaceArgs<ExtArgs>
   parent?: boolean | Prisma.Card$parentArgs<ExtArgs>
 }, ExtArgs["result"]["card"]>
 
 export type CardSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   workspaceId?: boolean
+  globalKey?: boolean
   cardType?: boolean
   name?: boolean
   description?: boolean
@@ -1346,15 +1549,19 @@ export type CardSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   parentId?: boolean
   visibilityScopes?: boolean
   embedding?: boolean
+  embeddingModel?: boolean
+  embeddingAttempts?: boolean
+  embeddingRetryAt?: boolean
   createdAt?: boolean
   deletedAt?: boolean
-  workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  workspace?: boolean | Prisma.Card$workspaceArgs<ExtArgs>
   parent?: boolean | Prisma.Card$parentArgs<ExtArgs>
 }, ExtArgs["result"]["card"]>
 
 export type CardSelectScalar = {
   id?: boolean
   workspaceId?: boolean
+  globalKey?: boolean
   cardType?: boolean
   name?: boolean
   description?: boolean
@@ -1364,13 +1571,16 @@ export type CardSelectScalar = {
   parentId?: boolean
   visibilityScopes?: boolean
   embedding?: boolean
+  embeddingModel?: boolean
+  embeddingAttempts?: boolean
+  embeddingRetryAt?: boolean
   createdAt?: boolean
   deletedAt?: boolean
 }
 
-export type CardOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "workspaceId" | "cardType" | "name" | "description" | "attributes" | "previewUrl" | "thumbUrl" | "parentId" | "visibilityScopes" | "embedding" | "createdAt" | "deletedAt", ExtArgs["result"]["card"]>
+export type CardOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "workspaceId" | "globalKey" | "cardType" | "name" | "description" | "attributes" | "previewUrl" | "thumbUrl" | "parentId" | "visibilityScopes" | "embedding" | "embeddingModel" | "embeddingAttempts" | "embeddingRetryAt" | "createdAt" | "deletedAt", ExtArgs["result"]["card"]>
 export type CardInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  workspace?: boolean | Prisma.Card$workspaceArgs<ExtArgs>
   parent?: boolean | Prisma.Card$parentArgs<ExtArgs>
   children?: boolean | Prisma.Card$childrenArgs<ExtArgs>
   edgesOut?: boolean | Prisma.Card$edgesOutArgs<ExtArgs>
@@ -1378,18 +1588,18 @@ export type CardInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   _count?: boolean | Prisma.CardCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type CardIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  workspace?: boolean | Prisma.Card$workspaceArgs<ExtArgs>
   parent?: boolean | Prisma.Card$parentArgs<ExtArgs>
 }
 export type CardIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
+  workspace?: boolean | Prisma.Card$workspaceArgs<ExtArgs>
   parent?: boolean | Prisma.Card$parentArgs<ExtArgs>
 }
 
 export type $CardPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "Card"
   objects: {
-    workspace: Prisma.$WorkspacePayload<ExtArgs>
+    workspace: Prisma.$WorkspacePayload<ExtArgs> | null
     parent: Prisma.$CardPayload<ExtArgs> | null
     children: Prisma.$CardPayload<ExtArgs>[]
     edgesOut: Prisma.$CardEdgePayload<ExtArgs>[]
@@ -1397,7 +1607,14 @@ export type $CardPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
-    workspaceId: string
+    /**
+     * Null for a global card (read-only, from the catalog file; cards/globals.ts).
+     */
+    workspaceId: string | null
+    /**
+     * The catalog entry a global card comes from; null for a workspace's card (CHECK: exactly one of the two).
+     */
+    globalKey: string | null
     cardType: string
     name: string
     description: string | null
@@ -1406,7 +1623,19 @@ export type $CardPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     thumbUrl: string | null
     parentId: string | null
     visibilityScopes: string[]
+    /**
+     * The card's vector from `embeddingModel` (real[] on every backend; pgvector indexes it where it exists, cards/search.ts).
+     */
     embedding: number[]
+    /**
+     * Which embedder produced `embedding`; null while it is pending.
+     */
+    embeddingModel: string | null
+    /**
+     * Failed attempts to embed the card, and when the next may run (bounded back-off, cards/embedding-queue.ts).
+     */
+    embeddingAttempts: number
+    embeddingRetryAt: Date | null
     createdAt: Date
     deletedAt: Date | null
   }, ExtArgs["result"]["card"]>
@@ -1803,7 +2032,7 @@ readonly fields: CardFieldRefs;
  */
 export interface Prisma__CardClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
-  workspace<T extends Prisma.WorkspaceDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.WorkspaceDefaultArgs<ExtArgs>>): Prisma.Prisma__WorkspaceClient<runtime.Types.Result.GetResult<Prisma.$WorkspacePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
+  workspace<T extends Prisma.Card$workspaceArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Card$workspaceArgs<ExtArgs>>): Prisma.Prisma__WorkspaceClient<runtime.Types.Result.GetResult<Prisma.$WorkspacePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   parent<T extends Prisma.Card$parentArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Card$parentArgs<ExtArgs>>): Prisma.Prisma__CardClient<runtime.Types.Result.GetResult<Prisma.$CardPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   children<T extends Prisma.Card$childrenArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Card$childrenArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CardPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   edgesOut<T extends Prisma.Card$edgesOutArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Card$edgesOutArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CardEdgePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
@@ -1839,6 +2068,7 @@ export interface Prisma__CardClient<T, Null = never, ExtArgs extends runtime.Typ
 export interface CardFieldRefs {
   readonly id: Prisma.FieldRef<"Card", 'String'>
   readonly workspaceId: Prisma.FieldRef<"Card", 'String'>
+  readonly globalKey: Prisma.FieldRef<"Card", 'String'>
   readonly cardType: Prisma.FieldRef<"Card", 'String'>
   readonly name: Prisma.FieldRef<"Card", 'String'>
   readonly description: Prisma.FieldRef<"Card", 'String'>
@@ -1848,6 +2078,9 @@ export interface CardFieldRefs {
   readonly parentId: Prisma.FieldRef<"Card", 'String'>
   readonly visibilityScopes: Prisma.FieldRef<"Card", 'String[]'>
   readonly embedding: Prisma.FieldRef<"Card", 'Float[]'>
+  readonly embeddingModel: Prisma.FieldRef<"Card", 'String'>
+  readonly embeddingAttempts: Prisma.FieldRef<"Card", 'Int'>
+  readonly embeddingRetryAt: Prisma.FieldRef<"Card", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Card", 'DateTime'>
   readonly deletedAt: Prisma.FieldRef<"Card", 'DateTime'>
 }
@@ -2248,6 +2481,25 @@ export type CardDeleteManyArgs<ExtArgs extends runtime.Types.Extensions.Internal
    * Limit how many Cards to delete.
    */
   limit?: number
+}
+
+/**
+ * Card.workspace
+ */
+export type Card$workspaceArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Workspace
+   */
+  select?: Prisma.WorkspaceSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Workspace
+   */
+  omit?: Prisma.WorkspaceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.WorkspaceInclude<ExtArgs> | null
+  where?: Prisma.WorkspaceWhereInput
 }
 
 /**

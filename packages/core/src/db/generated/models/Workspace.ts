@@ -366,6 +366,11 @@ export type WorkspaceScalarRelationFilter = {
   isNot?: Prisma.WorkspaceWhereInput
 }
 
+export type WorkspaceNullableScalarRelationFilter = {
+  is?: Prisma.WorkspaceWhereInput | null
+  isNot?: Prisma.WorkspaceWhereInput | null
+}
+
 export type StringFieldUpdateOperationsInput = {
   set?: string
 }
@@ -482,10 +487,12 @@ export type WorkspaceCreateNestedOneWithoutCardsInput = {
   connect?: Prisma.WorkspaceWhereUniqueInput
 }
 
-export type WorkspaceUpdateOneRequiredWithoutCardsNestedInput = {
+export type WorkspaceUpdateOneWithoutCardsNestedInput = {
   create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutCardsInput, Prisma.WorkspaceUncheckedCreateWithoutCardsInput>
   connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutCardsInput
   upsert?: Prisma.WorkspaceUpsertWithoutCardsInput
+  disconnect?: Prisma.WorkspaceWhereInput | boolean
+  delete?: Prisma.WorkspaceWhereInput | boolean
   connect?: Prisma.WorkspaceWhereUniqueInput
   update?: Prisma.XOR<Prisma.XOR<Prisma.WorkspaceUpdateToOneWithWhereWithoutCardsInput, Prisma.WorkspaceUpdateWithoutCardsInput>, Prisma.WorkspaceUncheckedUpdateWithoutCardsInput>
 }
