@@ -6,10 +6,16 @@
 // Submit throughput (`POST /v1/images/generate`) is measured on the embedded default and,
 // when DATABASE_URL and REDIS_URL are set (or with --postgres), on PostgreSQL + Redis too:
 // a private database on that server and a private Redis key prefix, both removed at the end.
+// There it also measures submit from 50 workspaces (one key each), the API's RSS after the
+// submit runs, and jobs/s end to end with one API and one `aeriox worker` process: N jobs
+// submitted as fast as possible, timed from the first submit to the last completion
+// (BENCH_ECHO_JOBS of local/echo, zero work: the engine's own overhead; BENCH_IMAGE_JOBS of
+// local/image). Start-up: `node packages/cli/dist/bin.js serve` on an existing data folder
+// until /healthz answers (the bundle is built first). Results: bench/results/<date>.json.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +30,8 @@ const requireCore = createRequire(path.join(root, "packages/core/package.json"))
 // Submits pile up (no worker runs in the PostgreSQL + Redis setup): the cap is raised so the
 // bench measures accepting, not refusing; the wallet gets an admin credit so no 402 appears.
 const SUBMIT_ENV = { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "10000" };
+// The end-to-end rows' worker (PostgreSQL + Redis only): local lanes wide enough that the engine, not a lane cap, is measured.
+const E2E_ENV = { WORKER_CONCURRENCY: "64", LANE_WORKSPACE_CONCURRENCY: "32" };
 // Every request comes from one loopback address: the per-IP budget would answer 429 (as RATE_LIMIT_PER_MINUTE would per key).
 const LIMITS_ENV = { IP_RATE_LIMIT_PER_MINUTE: "1000000" };
 const SUBMIT_BODY = JSON.stringify({ model: "local/image", prompt: "bench" });
@@ -86,6 +94,95 @@ async function startApi(dataDir, services) {
   const child = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, "aeriox serve");
   return { child, url: url.replace("localhost", "127.0.0.1"), env };
+}
+
+/** The API's resident memory now (VmRSS of the spawned process), in MB. */
+function rssMb(child) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))[1]) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+function startWorker(env) {
+  const child = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "worker"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  return waitForLine(child, /worker started/, "aeriox worker").then(() => child);
+}
+
+/**
+ * `count` jobs of `model` submitted through `inFlight` concurrent submitters (spread over
+ * `auths`), then waited for: jobs/s from the first submit to the last terminal state,
+ * read from the private database (the row is the truth).
+ */
+async function endToEnd(api, auths, model, count, inFlight = 32) {
+  const pg = requireCore("pg");
+  const client = new pg.Client({ connectionString: api.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM jobs WHERE status IN ('completed','failed','cancelled','nsfw_blocked')");
+    const doneBefore = rows[0].n;
+    const body = JSON.stringify({ model, prompt: "bench" });
+    let next = 0;
+    let refused = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async (_, lane) => {
+        while (next < count) {
+          next++;
+          const res = await fetch(`${api.url}/v1/images/generate`, { method: "POST", headers: { ...auths[lane % auths.length], "content-type": "application/json" }, body });
+          if (res.status !== 202) refused++;
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    const submittedMs = performance.now() - started;
+    const deadline = Date.now() + 300_000;
+    let failed = 0;
+    for (;;) {
+      const { rows: r } = await client.query(
+        "SELECT count(*) FILTER (WHERE status IN ('completed','failed','cancelled','nsfw_blocked'))::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM jobs",
+      );
+      failed = r[0].failed;
+      if (r[0].done - doneBefore >= count - refused || Date.now() > deadline) break;
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    const totalMs = performance.now() - started;
+    return { jobs: count, refused, failed, submitted_per_s: count / (submittedMs / 1000), jobs_per_s: (count - refused) / (totalMs / 1000), total_ms: Math.round(totalMs) };
+  } finally {
+    await client.end();
+  }
+}
+
+/** `node packages/cli/dist/bin.js serve` on a data folder that exists: ms until /healthz answers. */
+async function startupMs(dataDir) {
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn" };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  const started = performance.now();
+  const child = spawn(process.execPath, ["packages/cli/dist/bin.js", "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, "aeriox serve (bundle)");
+    for (;;) {
+      const ok = await fetch(`${url.replace("localhost", "127.0.0.1")}/healthz`).then((r) => r.ok, () => false);
+      if (ok) return Math.round(performance.now() - started);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  } finally {
+    await new Promise((resolve) => {
+      child.once("exit", resolve);
+      child.kill("SIGTERM");
+    });
+  }
+}
+
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => (clearTimeout(force), resolve()));
+    child.kill("SIGTERM");
+  });
 }
 
 function cli(args, env) {
@@ -180,6 +277,7 @@ try {
   const submit = await fetch(`${api.url}/v1/images/generate`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "local/image", prompt: "bench" }) });
   const { job_id } = await submit.json();
 
+  const extra = {};
   console.log(`bench: ${connections} connections × ${duration} s per target (2 cores shared with the load generator)\n`);
   const results = [];
   results.push(await run("floor: bare Express 202 JSON", { url: `${floor.url}/floor` }));
@@ -195,13 +293,51 @@ try {
 
   if (withPostgres) {
     privateServices = await privatePostgresAndRedis();
-    const pgApi = await startApi(pgDataDir, privateServices.services);
+    const pgApi = await startApi(pgDataDir, { ...privateServices.services, ...E2E_ENV });
     children.push(pgApi.child);
     const pgAuth = await benchKey(pgApi, "bench");
     const first = await fetch(`${pgApi.url}/v1/images/generate`, { method: "POST", headers: { ...pgAuth, "content-type": "application/json" }, body: SUBMIT_BODY });
     const { job_id: pgJob } = await first.json();
     results.push(await run("PG+Redis: GET /v1/jobs/{id} (poll)", { url: `${pgApi.url}/v1/jobs/${pgJob}`, headers: pgAuth }));
     results.push(await run("PG+Redis: POST /v1/images/generate", submitTarget(pgApi, await benchKey(pgApi, "bench-submit"))));
+    // 50 workspaces, one key each: the accept statement locks one wallet row per workspace.
+    // Keys are made with the CLI (two processes each): a few at a time, BENCH_WORKSPACES of them.
+    const manyAuths = [];
+    const workspaces = Number(process.env.BENCH_WORKSPACES ?? 50);
+    for (let i = 0; i < workspaces; i += 5) {
+      manyAuths.push(...(await Promise.all(Array.from({ length: Math.min(5, workspaces - i) }, (_, j) => benchKey(pgApi, `bench-ws-${i + j}`)))));
+    }
+    results.push(
+      await run(`PG+Redis: submit, ${workspaces} workspaces`, {
+        url: `${pgApi.url}/v1/images/generate`,
+        method: "POST",
+        requests: manyAuths.map((a) => ({ method: "POST", path: "/v1/images/generate", headers: { ...a, "content-type": "application/json" }, body: SUBMIT_BODY })),
+      }),
+    );
+    extra.api_rss_mb_after_submit = rssMb(pgApi.child);
+
+    // End to end: this API plus one worker process (E2E_ENV).
+    const worker = await startWorker(pgApi.env);
+    children.push(worker);
+    const e2eAuths = manyAuths.slice(0, 10);
+    extra.e2e_echo = await endToEnd(pgApi, e2eAuths, "local/echo", Number(process.env.BENCH_ECHO_JOBS ?? 2000));
+    extra.e2e_image = await endToEnd(pgApi, e2eAuths, "local/image", Number(process.env.BENCH_IMAGE_JOBS ?? 200));
+    extra.worker_rss_mb = rssMb(worker);
+  }
+
+  // Start-up on the embedded data folder the first API created (that API is stopped first: it holds the folder's lock).
+  await stopChild(api.child);
+  await new Promise((resolve, reject) => {
+    const build = spawn("pnpm", ["--filter", "@aeriox/cli", "build"], { cwd: root, stdio: "ignore" });
+    build.on("close", (code) => (code === 0 ? resolve() : reject(new Error("pnpm --filter @aeriox/cli build failed"))));
+  });
+  try {
+    const startups = [];
+    for (let i = 0; i < 3; i++) startups.push(await startupMs(dataDir));
+    extra.startup_ms = Math.min(...startups);
+    extra.startup_ms_runs = startups;
+  } catch (err) {
+    extra.startup_error = String(err.message).slice(0, 300);
   }
 
   const floorRps = results[0].rps;
@@ -209,6 +345,21 @@ try {
   for (const r of results) {
     console.log(r.name.padEnd(42) + r.rps.toFixed(0).padStart(9) + String(r.p50).padStart(9) + String(r.p99).padStart(9) + `${((r.rps / floorRps) * 100).toFixed(0)}%`.padStart(10) + String(r.non2xx).padStart(9));
   }
+  for (const [name, value] of Object.entries(extra)) console.log(`${name}: ${JSON.stringify(value)}`);
+  const date = new Date().toISOString().slice(0, 10);
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
+  const record = {
+    date: new Date().toISOString(),
+    connections,
+    duration_s: duration,
+    loadavg: load,
+    floor_rps: floorRps,
+    rows: results.map((r) => ({ ...r, vs_floor: Number((r.rps / floorRps).toFixed(3)) })),
+    ...extra,
+  };
+  mkdirSync(path.join(root, "bench/results"), { recursive: true });
+  writeFileSync(path.join(root, `bench/results/${date}.json`), JSON.stringify(record, null, 2) + "\n");
+  console.log(`\nwritten to bench/results/${date}.json (load average ${load.join(" ")})`);
   const failed = results.filter((r) => r.non2xx > 0);
   if (failed.length) {
     console.error(`\nbench: non-2xx answers from ${failed.map((r) => r.name).join(", ")}`);
@@ -216,17 +367,7 @@ try {
   }
 } finally {
   // Wait for each server to exit (bounded): the embedded runner may still be writing assets.
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          child.once("exit", () => (clearTimeout(force), resolve()));
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await Promise.all(children.map(stopChild));
   await privateServices?.drop().catch((err) => console.error(`bench: cleanup of the private database/Redis prefix failed: ${err.message}`));
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(pgDataDir, { recursive: true, force: true });
