@@ -11,7 +11,7 @@ const root = path.resolve(import.meta.dirname, "../..");
 // copied from the server's dependency so the installed CLI works offline without installing Scalar.
 const scalarMain = createRequire(path.join(root, "packages/server/package.json")).resolve("@scalar/api-reference");
 const vendored: Array<[from: string, to: string]> = [[path.join(path.dirname(scalarMain), "browser/standalone.js"), "vendor/scalar-api-reference.js"]];
-const resources = ["spec/aeriox.openapi.yaml", "packages/core/prisma/migrations", "packages/core/data/catalog.v1.json", "packages/core/data/prisms.v1.json", "packages/core/data/prism-previews"];
+const resources = ["spec/aeriox.openapi.yaml", "packages/core/prisma/migrations", "packages/core/data/catalog.v1.json", "packages/core/data/prisms.v1.json", "packages/core/data/prism-previews", "packages/core/data/cards.global.v1.json"];
 
 export default defineConfig({
   // The render pool's worker threads load their own entry, found beside the pool's chunk at run time.

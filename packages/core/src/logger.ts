@@ -44,6 +44,8 @@ const SECRET_FIELDS = [
   "STRIPE_WEBHOOK_SECRET",
   "ASSET_URL_SECRET",
   "METRICS_TOKEN",
+  "VOYAGE_API_KEY",
+  "EMBEDDINGS_API_KEY",
 ];
 
 /** Request headers that carry credentials. */

@@ -92,7 +92,7 @@ export async function connectRedis(url: string): Promise<Redis> {
 
 export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: `aeriox-${options.role}` });
-  redactValues(logger, [config.FAL_KEY, config.ELEVENLABS_API_KEY, config.STRIPE_SECRET_KEY, config.STRIPE_WEBHOOK_SECRET, config.ASSET_URL_SECRET, config.METRICS_TOKEN]);
+  redactValues(logger, [config.FAL_KEY, config.ELEVENLABS_API_KEY, config.STRIPE_SECRET_KEY, config.STRIPE_WEBHOOK_SECRET, config.ASSET_URL_SECRET, config.METRICS_TOKEN, config.VOYAGE_API_KEY, config.EMBEDDINGS_API_KEY]);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
     let db = options.db;

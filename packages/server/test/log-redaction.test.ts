@@ -75,10 +75,11 @@ describe("log redaction", () => {
     await send(`/no/such/route?refresh_token=${SECRETS.refreshToken}&token=${SECRETS.jwt}`);
     await send(`/v1/oauth/authorize?response_type=code&client_id=x&code_challenge=${SECRETS.codeVerifier}&state=${SECRETS.code}`);
     // OAuth token requests that fail, with every secret of the grant in the body.
-    for (const form of [
+    const forms: Array<Record<string, string>> = [
       { grant_type: "authorization_code", code: SECRETS.code, code_verifier: SECRETS.codeVerifier, client_id: "c", client_secret: SECRETS.clientSecret, redirect_uri: "http://127.0.0.1/cb" },
       { grant_type: "refresh_token", refresh_token: SECRETS.refreshToken, client_id: "c", client_secret: SECRETS.clientSecret },
-    ]) {
+    ];
+    for (const form of forms) {
       await send("/v1/oauth/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString() });
     }
     // A Stripe webhook with a forged signature and the webhook secret in its body.

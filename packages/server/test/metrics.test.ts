@@ -57,7 +57,8 @@ describe("GET /metrics with METRICS_TOKEN", () => {
   afterAll(() => srv?.close());
 
   it("answers 401 in the Error shape without the token or with another, 200 with it", async () => {
-    for (const headers of [{}, { authorization: "Bearer not-the-token-at-all-000000" }, { authorization: `Basic ${TOKEN}` }, { "x-api-key": TOKEN }, { authorization: `Bearer ${key}` }]) {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer not-the-token-at-all-000000" }, { authorization: `Basic ${TOKEN}` }, { "x-api-key": TOKEN }, { authorization: `Bearer ${key}` }];
+    for (const headers of attempts) {
       const res = await fetch(`${srv.url}/metrics`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toContain("Bearer");

@@ -1,6 +1,6 @@
 /** `aeriox image | video | speak | compose`: submit a generation, follow it, save its output. */
 import type { Command } from "commander";
-import type { Job } from "@aeriox/sdk";
+import type { GenerateVideoRequest, Job } from "@aeriox/sdk";
 import { UsageError } from "../../output.ts";
 import { action, clientCommand, collect, finishJob, makeClient, parseInteger, parsePositive, type ClientOptions } from "./common.ts";
 
@@ -74,7 +74,7 @@ export function registerGenerate(program: Command): void {
         .option("-d, --duration <seconds>", "length in seconds (1-60)")
         .option("--image-url <url>", "image to animate")
         .option("--with-audio", "generate a soundtrack too")
-        .option("--motion <id>", "motion preset id")
+        .option("--motion <id>", "camera motion: static, pan_left, pan_right, zoom_in, zoom_out, orbit")
         .option("--character <id>", "custom character id")
         .option("--prism <id>", "prism preset id")
         .option("--max-cost <usd>", "refuse (before reserving anything) when the estimate is above this"),
@@ -89,7 +89,8 @@ export function registerGenerate(program: Command): void {
           ...(flags.duration !== undefined && { duration_s: parseInteger(String(flags.duration), "--duration", 1) }),
           ...(typeof flags.imageUrl === "string" && { image_url: flags.imageUrl }),
           ...(flags.withAudio === true && { with_audio: true }),
-          ...(typeof flags.motion === "string" && { motion_id: flags.motion }),
+          // The server validates the id against the spec's motion list and names the field when it is not one.
+          ...(typeof flags.motion === "string" && { motion_id: flags.motion as NonNullable<GenerateVideoRequest["motion_id"]> }),
           ...(typeof flags.character === "string" && { character_id: flags.character }),
           ...(typeof flags.prism === "string" && { prism_id: flags.prism }),
         },

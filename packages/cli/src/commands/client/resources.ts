@@ -261,7 +261,7 @@ export function registerResources(program: Command): void {
       const res = await makeClient(flags).cards.list({
         ...(flags.type && { type: flags.type }),
         ...(flags.scope && { scope: flags.scope }),
-        ...(flags.globalsOnly && { globals_only: true }),
+        ...(flags.globalsOnly && { globals_only: "1" as const }),
         ...(flags.parent && { parent_id: flags.parent }),
         ...(flags.limit && { limit: parseInteger(flags.limit, "--limit", 1) }),
         ...(flags.offset && { offset: parseInteger(flags.offset, "--offset", 0) }),
