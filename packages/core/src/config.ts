@@ -129,6 +129,12 @@ const envSchema = z.object({
   BREAKER_AERIOX_COOLDOWN_MS: breakerCoolDown.optional(),
   /** SIGTERM: how long `aeriox serve` / `aeriox worker` may take to finish in-flight requests and jobs before exiting. */
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
+  /**
+   * SIGTERM: `aeriox serve` keeps accepting this long while /readyz answers 503 and responses say
+   * `Connection: close`, so load balancers take it out of rotation before its listener closes (at most half
+   * of SHUTDOWN_TIMEOUT_SECONDS); 0 closes the listener at once.
+   */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
 });
 
 export type Env = z.infer<typeof envSchema>;

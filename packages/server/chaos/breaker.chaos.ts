@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderProceduralPng } from "@aeriox/core/media/procedural-png";
 import { startTestServer, type TestServer } from "../test/harness.ts";
 import { killSpawned, spawnAeriox } from "../test/processes.ts";
-import { allTerminal, call, ledgerAudit, until } from "./helpers.ts";
+import { allTerminal, call, ledgerAudit, until, print } from "./helpers.ts";
 
 const multiProcess = !!process.env.DATABASE_URL && !!process.env.REDIS_URL;
 const PRELOAD = fileURLToPath(new URL("./fal-redirect.mjs", import.meta.url));
@@ -82,7 +82,7 @@ describe.skipIf(!multiProcess)("chaos: provider failing", () => {
     expect(refused.body).toMatchObject({ error: { code: "circuit_open" } });
     const estimate = await call(api, "/v1/estimate", { key, json: { model: "fal-ai/flux/schnell", prompt: "a fox" } });
     expect(estimate.body).toMatchObject({ would_succeed: false, reasons_blocked: ["circuit_open"] });
-    console.log(`[chaos]   estimate while open: ${estimate.status} ${JSON.stringify(estimate.body)}`);
+    print(`[chaos]   estimate while open: ${estimate.status} ${JSON.stringify(estimate.body)}`);
     const failuresWhenOpen = standIn.state.failures;
 
     // Recovery: after the cool-down one trial passes (single-flight), succeeds, and the circuit closes everywhere.
@@ -95,6 +95,6 @@ describe.skipIf(!multiProcess)("chaos: provider failing", () => {
     await allTerminal(srv, workspace_id, 120_000);
     const counts = await ledgerAudit(srv, workspace_id, "fal answering 500");
     expect(counts.completed ?? 0).toBeGreaterThanOrEqual(1);
-    console.log(`[chaos]   stand-in failures ${standIn.state.failures} (at open: ${failuresWhenOpen}), successful submits ${standIn.state.submits}, accepted ${accepted.length}`);
+    print(`[chaos]   stand-in failures ${standIn.state.failures} (at open: ${failuresWhenOpen}), successful submits ${standIn.state.submits}, accepted ${accepted.length}`);
   }, 180_000);
 });

@@ -19,7 +19,7 @@ export interface Outcome {
 }
 
 /** One request on a fresh connection (agent: false): no keep-alive socket can be closed under it. */
-export function call(base: string, pathname: string, o: { method?: string; key?: string; json?: unknown } = {}): Promise<Outcome> {
+export function call(base: string, pathname: string, o: { method?: string; key?: string; json?: unknown; timeoutMs?: number } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     const body = o.json === undefined ? undefined : JSON.stringify(o.json);
     const req = http.request(base + pathname, {
@@ -43,6 +43,8 @@ export function call(base: string, pathname: string, o: { method?: string; key?:
       res.on("error", (err: NodeJS.ErrnoException) => resolve({ status: res.statusCode ?? null, code: null, body: null, error: err.code ?? err.message }));
     });
     req.on("error", (err: NodeJS.ErrnoException) => resolve({ status: null, code: null, body: null, error: err.code ?? err.message }));
+    // No answer within timeoutMs: counted as "client_timeout" (a hang), never waited out.
+    if (o.timeoutMs) req.setTimeout(o.timeoutMs, () => req.destroy(Object.assign(new Error("client timeout"), { code: "client_timeout" })));
     req.end(body);
   });
 }
@@ -55,6 +57,12 @@ export function tally(outcomes: Outcome[]): Record<string, number> {
     t[k] = (t[k] ?? 0) + 1;
   }
   return t;
+}
+
+/** A scenario's counts, printed with the test's output (`[chaos] …`). */
+export function print(line: string): void {
+  // eslint-disable-next-line no-console -- the chaos run reports its counts
+  console.log(line);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +107,7 @@ export async function ledgerAudit(srv: TestServer, workspaceId: string, scenario
   expect(captures.filter((c) => c._count !== 1)).toEqual([]);
   expect(captures.length).toBe(byStatus.completed ?? 0);
   const counts = { ...byStatus, captures: captures.length, held_count: audit.heldCount, balance_micros: Number(audit.balanceMicros) };
-  console.log(`[chaos] ${scenario}: ${JSON.stringify(counts)}`);
+  print(`[chaos] ${scenario}: ${JSON.stringify(counts)}`);
   return counts;
 }
 
@@ -185,4 +193,80 @@ export function load(fn: (i: number) => Promise<Outcome>, concurrency: number): 
       return outcomes;
     },
   };
+}
+
+/**
+ * A load balancer's view of some API processes, as a health-checking balancer keeps it: each is
+ * polled on /readyz every `everyMs` and is in rotation while the last answer was 200. `pick()`
+ * round-robins over those in rotation (null: none). `seen` keeps each one's readiness answers
+ * ("200", "503", "ECONNREFUSED"…) in order, without repeats.
+ */
+export function balancer(urls: string[], everyMs = 200): { pick(): string | null; seen: Map<string, string[]>; stop(): Promise<void> } {
+  const ready = new Set<string>(urls);
+  const seen = new Map(urls.map((u) => [u, ["200"]]));
+  let running = true;
+  let next = 0;
+  const loops = urls.map(async (url) => {
+    while (running) {
+      const o = await call(url, "/readyz");
+      const answer = o.error ?? String(o.status);
+      const history = seen.get(url)!;
+      if (history.at(-1) !== answer) history.push(answer);
+      if (o.status === 200) ready.add(url);
+      else ready.delete(url);
+      await sleep(everyMs);
+    }
+  });
+  return {
+    pick() {
+      const live = urls.filter((u) => ready.has(u));
+      return live.length ? live[next++ % live.length]! : null;
+    },
+    seen,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/**
+ * A connection opened now whose request is written only when `send()` is called: a client the
+ * server accepted but had not heard from yet. Resolves with the status line and headers it got
+ * back, or the transport error.
+ */
+export async function heldConnection(base: string): Promise<{ send(pathname: string, o: { key: string; json: unknown }): Promise<{ status: number | null; headers: string; body: string; error: string | null }> }> {
+  const { hostname, port } = new URL(base);
+  const socket = net.connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let received = "";
+  let failure: string | null = null;
+  socket.on("data", (d) => (received += d));
+  socket.on("error", (err: NodeJS.ErrnoException) => (failure = err.code ?? err.message));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return {
+    async send(pathname, o) {
+      const body = JSON.stringify(o.json);
+      socket.write(
+        `POST ${pathname} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${o.key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      // The server answers and then closes (Connection: close while it drains).
+      await Promise.race([closed, sleep(30_000)]);
+      const [head = "", rest = ""] = received.split("\r\n\r\n");
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(head);
+      return { status: status ? Number(status[1]) : null, headers: head, body: rest, error: status ? null : failure ?? "no response" };
+    },
+  };
+}
+
+/** Whether a new connection to `base` is refused (its listener closed). */
+export function refuses(base: string): Promise<boolean> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve) => {
+    const s = net.connect(Number(port), hostname, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNREFUSED"));
+  });
 }

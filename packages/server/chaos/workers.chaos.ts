@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { completeJob } from "@aeriox/core/jobs/settle";
 import { startTestServer, type TestServer } from "../test/harness.ts";
 import { killSpawned, spawnAeriox } from "../test/processes.ts";
-import { allTerminal, ledgerAudit, until } from "./helpers.ts";
+import { allTerminal, ledgerAudit, until, print } from "./helpers.ts";
 
 const multiProcess = !!process.env.DATABASE_URL && !!process.env.REDIS_URL;
 const FAST_LOCK = { WORKER_LOCK_MS: "2000", WORKER_STALLED_CHECK_MS: "1000", WORKER_CONCURRENCY: "8", LOG_LEVEL: "error" };
@@ -47,7 +47,7 @@ describe.skipIf(!multiProcess)("chaos: workers", () => {
     expect(rows.filter((r) => r.status !== "completed")).toEqual([]);
     const counts = await ledgerAudit(srv, workspace_id, "SIGKILL worker, 100 jobs");
     expect(counts.completed).toBe(100);
-    console.log(`[chaos]   at the kill: ${JSON.stringify(Object.fromEntries(atKill.map((g) => [g.status, g._count])))}; retried jobs: ${rows.filter((r) => r.attempts > 1).length}`);
+    print(`[chaos]   at the kill: ${JSON.stringify(Object.fromEntries(atKill.map((g) => [g.status, g._count])))}; retried jobs: ${rows.filter((r) => r.attempts > 1).length}`);
   }, 200_000);
 
   it("the same completion delivered three times at once: one capture", async () => {

@@ -2,11 +2,15 @@
  * `aeriox serve`: migrate, start the API (and, on the embedded default, the
  * in-process job runner), publish the local admin channel, stop cleanly on signals.
  *
- * Stopping is graceful within SHUTDOWN_TIMEOUT_SECONDS: the listener closes at once (new
- * connections are refused, never accepted and dropped), /readyz answers 503 on the
- * connections still open, and every response says `Connection: close` so keep-alive
- * clients reconnect elsewhere; requests in flight finish — for up to half the timeout, then
- * their connections are cut. Then the runtime closes: with BullMQ the API holds no jobs
+ * Stopping is graceful within SHUTDOWN_TIMEOUT_SECONDS. First the drain (SHUTDOWN_DRAIN_MS,
+ * default 2 s, at most half the timeout): the listener still accepts, /readyz answers 503 and
+ * every response says `Connection: close`, so a load balancer takes the process out of
+ * rotation and keep-alive clients reconnect elsewhere. Only then does the listener close —
+ * closing it while clients still connect would have the kernel reset the connections in its
+ * accept backlog, whose requests were already sent. Connections already accepted are not
+ * ended with it: each one's request is read and answered, idle ones are closed after a grace
+ * (a request sent late is answered, not reset); requests in flight finish — for up to half of
+ * what is left of the timeout, then their connections are cut. Then the runtime closes: with BullMQ the API holds no jobs
  * (a job accepted is in Redis or, if enqueueing failed, `queued` for the reconciler); the
  * in-process runner stops taking jobs, lets running attempts finish (bounded, queue.ts) and
  * leaves waiting ones `queued`, which the next start's reconciler enqueues again. Last the
@@ -29,8 +33,8 @@ export interface RunningServer {
   port: number;
   server: Server;
   runtime: Runtime;
-  /** Graceful stop (see above); `timeoutMs` defaults to SHUTDOWN_TIMEOUT_SECONDS. */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Graceful stop (see above); `timeoutMs` defaults to SHUTDOWN_TIMEOUT_SECONDS, `drainMs` to SHUTDOWN_DRAIN_MS. */
+  stop(options?: { timeoutMs?: number; drainMs?: number }): Promise<void>;
 }
 
 export async function startServer(config: Config, options: { logger?: Logger; app?: AppOptions; onProgress?: RuntimeOptions["onProgress"] } = {}): Promise<RunningServer> {
@@ -74,11 +78,16 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
     if (missing.length) runtime.logger.info({ operations: missing }, `${missing.length} operations answer 501 not_implemented`);
 
     let stopping: Promise<void> | undefined;
-    const stop = (o: { timeoutMs?: number } = {}) =>
+    const stop = (o: { timeoutMs?: number; drainMs?: number } = {}) =>
       (stopping ??= (async () => {
         const timeoutMs = o.timeoutMs ?? config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+        const drainMs = Math.min(o.drainMs ?? config.SHUTDOWN_DRAIN_MS, timeoutMs / 2);
+        const started = Date.now();
         draining = true;
         removeAdminFile();
+        // Still accepting: a load balancer polling /readyz sees 503 and stops sending here.
+        if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
+        const budgetMs = (timeoutMs - (Date.now() - started)) / 2;
         // Stop accepting, but not through http's close(): that also ends every connection without a
         // request in flight — including one just accepted whose request has not been read yet, which
         // its client sees reset after sending. Idle connections are ended after a short grace instead
@@ -88,11 +97,11 @@ export async function startServer(config: Config, options: { logger?: Logger; ap
         const sweeper = setTimeout(function sweep() {
           server.closeIdleConnections();
           sweeper.refresh();
-        }, Math.min(1000, timeoutMs / 4));
-        const inTime = await Promise.race([drained.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs / 2)))]);
+        }, Math.min(1000, budgetMs / 2));
+        const inTime = await Promise.race([drained.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)))]);
         clearTimeout(timer);
         clearTimeout(sweeper);
-        if (!inTime) runtime.logger.warn({ timeoutMs }, "requests still running at shutdown; closing their connections");
+        if (!inTime) runtime.logger.warn({ timeoutMs, drainMs }, "requests still running at shutdown; closing their connections");
         for (const cleanup of cleanups) await cleanup();
         await drained;
       })());

@@ -84,7 +84,7 @@ export function registerServe(program: Command): void {
           "",
         ].join("\n"),
       );
-      // Graceful: refuse new connections, finish requests in flight, then close jobs, pool, Redis, database (server/src/serve.ts).
+      // Graceful: drain (/readyz 503, SHUTDOWN_DRAIN_MS), refuse new connections, finish requests in flight, then close jobs, pool, Redis, database (server/src/serve.ts).
       exitOnSignals((timeoutMs) => running.stop({ timeoutMs }), { timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS, say });
     });
 }
