@@ -40,6 +40,7 @@ describe.skipIf(!multiProcess)("fair scheduling across worker processes", () => 
     await redis.set(`${base}:ticket`, randomUUID());
     const orphan = { id: randomUUID(), provider: "local", workspaceId: workspace_id };
     await redis.rpush(`${base}:backlog`, orphan.id);
+    await redis.sadd(`${base}:backlog-set`, orphan.id);
     expect(await srv.runtime.queue.holds(orphan)).toBe(false); // so the reconciler enqueues it again
     await srv.runtime.queue.enqueue(orphan);
     expect(await srv.runtime.queue.holds(orphan)).toBe(true);

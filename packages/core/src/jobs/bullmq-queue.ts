@@ -62,32 +62,51 @@ function connectionOf(redisUrl: string): ConnectionOptions {
 const laneName = (provider: string) => `jobs-${provider}`;
 
 // Every script touches only the keys of one lane and workspace.
-/** KEYS: ticket, backlog. ARGV: id. → {1} the caller dispatches id; {0, ticket} id waits behind that ticket. */
+/**
+ * The submit path runs this once per job, so it is O(1): backlog membership is a set
+ * beside the list (LPOS would scan a busy workspace's whole backlog), and whether the
+ * current ticket is still in the queue — two more round trips — is asked at most once
+ * per TICKET_CHECK_MS per workspace and lane (a lost ticket only appears after a crash,
+ * and the reconciler covers the rest).
+ * KEYS: ticket, backlog, backlog set, ticket-check mark. ARGV: id, check interval ms.
+ * → {1} the caller dispatches id; {0, ticket, check} id waits behind that ticket, check = 1 when its liveness is due.
+ */
 const ENQUEUE_SCRIPT = `
 local ticket = redis.call('GET', KEYS[1])
 if not ticket or ticket == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('LREM', KEYS[2], 0, ARGV[1])
+  if redis.call('SREM', KEYS[3], ARGV[1]) == 1 then redis.call('LREM', KEYS[2], 0, ARGV[1]) end
   return {1}
 end
-if not redis.call('LPOS', KEYS[2], ARGV[1]) then redis.call('RPUSH', KEYS[2], ARGV[1]) end
-return {0, ticket}`;
+if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+local due = redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2])
+if due then return {0, ticket, 1} end
+return {0, ticket, 0}`;
 
-/** KEYS: ticket, backlog. ARGV: lost ticket, id. Takes the place of a ticket the queue no longer holds. → 1 if id is the ticket now. */
+/** KEYS: ticket, backlog, backlog set. ARGV: lost ticket, id. Takes the place of a ticket the queue no longer holds. → 1 if id is the ticket now. */
 const REPLACE_TICKET_SCRIPT = `
 local ticket = redis.call('GET', KEYS[1])
 if ticket and ticket ~= ARGV[1] and ticket ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SREM', KEYS[3], ARGV[2])
 redis.call('LREM', KEYS[2], 0, ARGV[2])
 return 1`;
 
-/** KEYS: ticket, backlog. ARGV: id being taken. → the next backlogged id, which becomes the ticket (or nil). */
+/** KEYS: ticket, backlog, backlog set. ARGV: id being taken. → the next backlogged id, which becomes the ticket (or nil). */
 const ADVANCE_SCRIPT = `
 local ticket = redis.call('GET', KEYS[1])
 if ticket and ticket ~= ARGV[1] then return false end
 local nextId = redis.call('LPOP', KEYS[2])
-if nextId then redis.call('SET', KEYS[1], nextId) else redis.call('DEL', KEYS[1]) end
+if nextId then
+  redis.call('SREM', KEYS[3], nextId)
+  redis.call('SET', KEYS[1], nextId)
+else
+  redis.call('DEL', KEYS[1])
+end
 return nextId`;
+
+/** How often a submit may check that its workspace's ticket is still in the queue. */
+const TICKET_CHECK_MS = 10_000;
 
 /** KEYS: leases. ARGV: id, leaseMs, cap. Redis's clock, so workers' clocks need not agree. → 1 if id holds a slot now. */
 const ACQUIRE_SCRIPT = `
@@ -144,7 +163,7 @@ class FairLanes {
 
   keysOf(provider: string, workspaceId: string) {
     const base = `${this.prefix}:fair:${provider}:${workspaceId}`;
-    return { ticket: `${base}:ticket`, backlog: `${base}:backlog`, leases: `${base}:leases`, parked: `${base}:parked` };
+    return { ticket: `${base}:ticket`, backlog: `${base}:backlog`, backlogSet: `${base}:backlog-set`, ticketCheck: `${base}:ticket-check`, leases: `${base}:leases`, parked: `${base}:parked` };
   }
 
   private async redis(): Promise<Redis> {
@@ -173,11 +192,11 @@ class FairLanes {
   async enqueue(job: QueuedJobRef): Promise<void> {
     const keys = this.keysOf(job.provider, job.workspaceId);
     const redis = await this.redis();
-    const [dispatch, ticket] = (await redis.eval(ENQUEUE_SCRIPT, 2, keys.ticket, keys.backlog, job.id)) as [number, string?];
+    const [dispatch, ticket, checkDue] = (await redis.eval(ENQUEUE_SCRIPT, 4, keys.ticket, keys.backlog, keys.backlogSet, keys.ticketCheck, job.id, TICKET_CHECK_MS)) as [number, string?, number?];
     if (dispatch === 1) return this.add(job.provider, { jobId: job.id, workspaceId: job.workspaceId });
     // A ticket the queue lost (a crash between taking a ticket and dispatching the next) would stall the backlog.
-    if (ticket && !(await this.bullHolds(job.provider, ticket))) {
-      const replaced = await redis.eval(REPLACE_TICKET_SCRIPT, 2, keys.ticket, keys.backlog, ticket, job.id);
+    if (ticket && checkDue === 1 && !(await this.bullHolds(job.provider, ticket))) {
+      const replaced = await redis.eval(REPLACE_TICKET_SCRIPT, 3, keys.ticket, keys.backlog, keys.backlogSet, ticket, job.id);
       if (replaced === 1) await this.add(job.provider, { jobId: job.id, workspaceId: job.workspaceId });
     }
   }
@@ -186,7 +205,7 @@ class FairLanes {
     if (await this.bullHolds(job.provider, job.id)) return true;
     const keys = this.keysOf(job.provider, job.workspaceId);
     const redis = await this.redis();
-    if ((await redis.lpos(keys.backlog, job.id)) === null) return false;
+    if (!(await redis.sismember(keys.backlogSet, job.id))) return false;
     // Backlogged: held only while a live ticket will bring it forward.
     const ticket = await redis.get(keys.ticket);
     return !!ticket && ticket !== job.id && (await this.bullHolds(job.provider, ticket));
@@ -196,7 +215,7 @@ class FairLanes {
   async advance(provider: string, workspaceId: string, takenId: string): Promise<void> {
     const keys = this.keysOf(provider, workspaceId);
     const redis = await this.redis();
-    const nextId = (await redis.eval(ADVANCE_SCRIPT, 2, keys.ticket, keys.backlog, takenId)) as string | null;
+    const nextId = (await redis.eval(ADVANCE_SCRIPT, 3, keys.ticket, keys.backlog, keys.backlogSet, takenId)) as string | null;
     if (nextId) await this.add(provider, { jobId: nextId, workspaceId });
   }
 
