@@ -7,6 +7,7 @@ import { registerWallet } from "./commands/wallet.ts";
 import { registerOAuthClients, registerOAuthKeys } from "./commands/oauth-clients.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerClientCommands } from "./commands/client/index.ts";
+import { registerContractTest } from "./commands/contract-test.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aeriox")
@@ -21,5 +22,6 @@ export function buildProgram(): Command {
   registerOAuthKeys(program);
   registerWorker(program);
   registerClientCommands(program);
+  registerContractTest(program);
   return program;
 }
