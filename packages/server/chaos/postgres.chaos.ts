@@ -73,7 +73,8 @@ describe.skipIf(!multiProcess)("chaos: PostgreSQL unreachable", () => {
     const outcomes = await traffic.stop();
 
     const t = tally(outcomes);
-    const during = tally(sent.filter((s) => s.at > down + 200 && s.at < up).map((s) => s.o));
+    // Answered while the database was cut (a request that waited and was served after the restore may well be a 202).
+    const during = tally(sent.filter((s) => s.at > down + 200 && s.at + s.ms < up).map((s) => s.o));
     const slowest = Math.max(...sent.map((s) => s.ms));
     print(`[chaos]   client outcomes: ${JSON.stringify(t)}; sent while cut: ${JSON.stringify(during)}; readiness: ${JSON.stringify(tally(readiness))}; slowest answer ${slowest} ms`);
     expect(Object.keys(t).filter((k) => !k.startsWith("200") && !k.startsWith("202") && !k.startsWith("503")), JSON.stringify(t)).toEqual([]);

@@ -6,7 +6,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type { Redis } from "ioredis";
-import { ApiError } from "../errors.ts";
+import { ApiError, isApiError } from "../errors.ts";
 import type { Principal } from "./principal.ts";
 
 export interface RateLimiter {
@@ -118,6 +118,9 @@ interface Lease {
  */
 export function createRedisRateLimiter(redis: Redis, prefix: string, limitPerMinute: number, now: () => number = Date.now): RateLimiter {
   const leases = new Map<string, Lease>();
+  // While Redis does not answer, each process counts in memory (the limit then holds per
+  // process): a Redis outage must not turn every request into a 500.
+  const local = createMemoryRateLimiter(limitPerMinute, now);
 
   async function reserve(lease: Lease, subject: string, limit: number): Promise<void> {
     const share = redisLeaseShare(limit);
@@ -131,7 +134,7 @@ export function createRedisRateLimiter(redis: Redis, prefix: string, limitPerMin
     if (granted < share) lease.exhausted = true;
   }
 
-  return limiterOver(async (subject, limit) => {
+  const shared = limiterOver(async (subject, limit) => {
     for (;;) {
       const t = now();
       const window = Math.floor(t / 60_000);
@@ -156,4 +159,15 @@ export function createRedisRateLimiter(redis: Redis, prefix: string, limitPerMin
       await current.pending;
     }
   }, limitPerMinute);
+  const orLocal =
+    <A extends unknown[]>(viaRedis: (...args: A) => Promise<void>, inMemory: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        await viaRedis(...args);
+      } catch (err) {
+        if (isApiError(err)) throw err; // 429
+        await inMemory(...args);
+      }
+    };
+  return { consume: orLocal(shared.consume, local.consume), consumeAddress: orLocal(shared.consumeAddress, local.consumeAddress) };
 }

@@ -435,6 +435,10 @@ export type GetMeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetMeError = GetMeErrors[keyof GetMeErrors];
@@ -484,6 +488,10 @@ export type ListApiKeysErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type ListApiKeysError = ListApiKeysErrors[keyof ListApiKeysErrors];
@@ -555,6 +563,10 @@ export type CreateApiKeyErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type CreateApiKeyError = CreateApiKeyErrors[keyof CreateApiKeyErrors];
@@ -621,6 +633,10 @@ export type RevokeApiKeyErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type RevokeApiKeyError = RevokeApiKeyErrors[keyof RevokeApiKeyErrors];
@@ -678,6 +694,10 @@ export type RotateApiKeyErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type RotateApiKeyError = RotateApiKeyErrors[keyof RotateApiKeyErrors];
@@ -725,6 +745,10 @@ export type GetWalletErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetWalletError = GetWalletErrors[keyof GetWalletErrors];
@@ -844,6 +868,10 @@ export type TopUpWalletErrors = {
      * Stripe error
      */
     502: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type TopUpWalletError = TopUpWalletErrors[keyof TopUpWalletErrors];
@@ -918,6 +946,10 @@ export type ConfigureAutoRechargeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type ConfigureAutoRechargeError = ConfigureAutoRechargeErrors[keyof ConfigureAutoRechargeErrors];
@@ -970,6 +1002,10 @@ export type HandleStripeWebhookErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type HandleStripeWebhookError = HandleStripeWebhookErrors[keyof HandleStripeWebhookErrors];
@@ -1009,6 +1045,10 @@ export type GetCreditsErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetCreditsError = GetCreditsErrors[keyof GetCreditsErrors];
@@ -1139,7 +1179,7 @@ export type EstimateGenerationErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1222,7 +1262,7 @@ export type GenerateImageErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1293,7 +1333,7 @@ export type GenerateVideoErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1364,7 +1404,7 @@ export type GenerateAudioErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1431,7 +1471,7 @@ export type ComposeVideoErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1515,7 +1555,7 @@ export type CreateGenerationErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -1580,6 +1620,10 @@ export type GetGenerationErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetGenerationError = GetGenerationErrors[keyof GetGenerationErrors];
@@ -1645,6 +1689,10 @@ export type ListNodesErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type ListNodesError = ListNodesErrors[keyof ListNodesErrors];
@@ -1734,6 +1782,10 @@ export type CreateNodeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type CreateNodeError = CreateNodeErrors[keyof CreateNodeErrors];
@@ -1788,6 +1840,10 @@ export type DeleteNodeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type DeleteNodeError = DeleteNodeErrors[keyof DeleteNodeErrors];
@@ -1838,6 +1894,10 @@ export type GetNodeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetNodeError = GetNodeErrors[keyof GetNodeErrors];
@@ -1896,6 +1956,10 @@ export type ListCardsErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type ListCardsError = ListCardsErrors[keyof ListCardsErrors];
@@ -1980,6 +2044,10 @@ export type CreateCardErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type CreateCardError = CreateCardErrors[keyof CreateCardErrors];
@@ -2107,6 +2175,10 @@ export type DeleteCardErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type DeleteCardError = DeleteCardErrors[keyof DeleteCardErrors];
@@ -2160,6 +2232,10 @@ export type GetCardErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetCardError = GetCardErrors[keyof GetCardErrors];
@@ -2212,6 +2288,10 @@ export type RenderCardErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type RenderCardError = RenderCardErrors[keyof RenderCardErrors];
@@ -2263,6 +2343,10 @@ export type ListCharactersErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type ListCharactersError = ListCharactersErrors[keyof ListCharactersErrors];
@@ -2347,7 +2431,7 @@ export type CreateCharacterErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -2399,6 +2483,10 @@ export type DeleteCharacterErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type DeleteCharacterError = DeleteCharacterErrors[keyof DeleteCharacterErrors];
@@ -2446,6 +2534,10 @@ export type GetCharacterErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetCharacterError = GetCharacterErrors[keyof GetCharacterErrors];
@@ -2490,6 +2582,10 @@ export type ListPrismsErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type ListPrismsError = ListPrismsErrors[keyof ListPrismsErrors];
@@ -2573,7 +2669,7 @@ export type ApplyPrismErrors = {
      */
     500: Error;
     /**
-     * A dependency is unavailable: the model's provider is not configured on this deployment, its circuit breaker is open, the job queue is unreachable, or pricing could not be loaded
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
      */
     503: Error;
 };
@@ -2626,6 +2722,10 @@ export type OauthAuthorizeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type OauthAuthorizeError = OauthAuthorizeErrors[keyof OauthAuthorizeErrors];
@@ -2655,6 +2755,10 @@ export type GetOAuthConsentErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetOAuthConsentError = GetOAuthConsentErrors[keyof GetOAuthConsentErrors];
@@ -2711,6 +2815,10 @@ export type SubmitOAuthConsentErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type SubmitOAuthConsentError = SubmitOAuthConsentErrors[keyof SubmitOAuthConsentErrors];
@@ -2750,6 +2858,10 @@ export type OauthTokenErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type OauthTokenError = OauthTokenErrors[keyof OauthTokenErrors];
@@ -2801,6 +2913,10 @@ export type OauthRevokeErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type OauthRevokeError = OauthRevokeErrors[keyof OauthRevokeErrors];
@@ -2828,6 +2944,10 @@ export type OauthJwksErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type OauthJwksError = OauthJwksErrors[keyof OauthJwksErrors];
@@ -2881,6 +3001,10 @@ export type CancelJobErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type CancelJobError = CancelJobErrors[keyof CancelJobErrors];
@@ -2928,6 +3052,10 @@ export type GetJobErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetJobError = GetJobErrors[keyof GetJobErrors];
@@ -2978,6 +3106,10 @@ export type StreamJobEventsErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type StreamJobEventsError = StreamJobEventsErrors[keyof StreamJobEventsErrors];
@@ -3028,6 +3160,10 @@ export type GetAssetErrors = {
      * Unexpected server error (`details.request_id` identifies it in the logs)
      */
     500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
 };
 
 export type GetAssetError = GetAssetErrors[keyof GetAssetErrors];

@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, Request, Response } from "express";
 import { ApiError, isApiError } from "@aeriox/core/errors";
+import { isDatabaseUnavailable } from "@aeriox/core/db/unavailable";
 import type { Logger } from "@aeriox/core/logger";
 
 interface ValidatorIssue {
@@ -78,6 +79,9 @@ function isEncoded(req: Request): boolean {
 /** Maps body-parser, express-openapi-validator and our own errors to one ApiError. */
 export function toApiError(err: unknown, req: Request): { error: ApiError; unexpected: boolean } {
   if (isApiError(err)) return { error: err, unexpected: err.status >= 500 && err.code === "internal_error" };
+  if (isDatabaseUnavailable(err)) {
+    return { error: new ApiError(503, "database_unavailable", "The database is unavailable; try again shortly", undefined, { "retry-after": "2" }), unexpected: false };
+  }
   const e = (err ?? {}) as HttpishError;
   const status = e.status ?? e.statusCode;
   if (e.type === "entity.parse.failed") {
