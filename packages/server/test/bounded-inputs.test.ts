@@ -116,10 +116,12 @@ describe("compose parameters are checked at submit", () => {
     expect((await walletOf(srv, key)).reserved_micros).toBe(before.reserved_micros);
   });
 
-  it("segment effects are refused rather than silently dropped", async () => {
-    const error = await errorOf(await post("/v1/compose", { segments: [{ asset_id: assetId, start_time: 0, duration: 1, effects: { fade_in: 0.5 } }] }), 400);
+  it("an effect compose does not know is refused by name rather than silently dropped", async () => {
+    const before = await walletOf(srv, key);
+    const error = await errorOf(await post("/v1/compose", { segments: [{ asset_id: assetId, start_time: 0, duration: 1, effects: { sparkle: 1 } }] }), 400);
     expect(error.code).toBe("unsupported_parameter");
-    expect(error.details?.field).toBe("body.segments[0].effects");
+    expect(error.details?.field).toBe("body.segments[0].effects.sparkle");
+    expect((await walletOf(srv, key)).reserved_micros).toBe(before.reserved_micros);
   });
 });
 
