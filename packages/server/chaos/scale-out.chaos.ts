@@ -108,7 +108,7 @@ describe.skipIf(!multiProcess)("chaos: scale-out, 2 API processes + 2 workers on
     const apis = spawned.slice(0, 2).map((p) => p.url!);
     expect(apis).toEqual(apiPorts.map((p) => `http://127.0.0.1:${p}`));
     spawned.slice(2).forEach((w, i) => {
-      const keep = (d: Buffer) => (workerLogs[i] += d);
+      const keep = (d: Buffer) => (workerLogs[i] = (workerLogs[i] ?? "") + String(d));
       w.child.stdout!.on("data", keep);
       w.child.stderr!.on("data", keep);
     });
