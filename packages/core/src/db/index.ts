@@ -99,6 +99,11 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
 async function openPostgres(url: string): Promise<Database> {
   // One pool for Prisma and the raw hot statements: no extra connections per process.
   const pool = new pg.Pool({ connectionString: url, max: POSTGRES_POOL_SIZE });
+  // An idle connection the server ends (restart, failover, pg_terminate_backend, a proxy's
+  // idle timeout) is emitted here; without a listener that is an uncaught exception and the
+  // process dies. pg has already dropped the client: the next query opens a fresh one, or
+  // fails and is answered 503 database_unavailable (db/unavailable.ts).
+  pool.on("error", () => undefined);
   const adapter = new PrismaPg(pool, { disposeExternalPool: false });
   const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
   await prisma.$connect();

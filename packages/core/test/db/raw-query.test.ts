@@ -1,6 +1,7 @@
 /** `Database.query`: the raw driver for hot statements answers alike on both deployments. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
+import { openDatabase } from "../../src/db/index.ts";
 import { backends } from "./backends.ts";
 
 for (const backend of backends) {
@@ -32,6 +33,19 @@ for (const backend of backends) {
       await db.query(`INSERT INTO wallets (workspace_id, balance_micros) VALUES ($1::uuid, $2::bigint)`, [ws.id, 5n]);
       expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws.id } })).balanceMicros).toBe(5n);
       expect(await db.query(`SELECT name FROM workspaces WHERE id = $1::uuid`, [ws.id])).toEqual([{ name: "raw" }]);
+    });
+
+    it.skipIf(!backend.databaseUrl)("a connection the server ends while it closes (restart, failover, DROP … FORCE) is no uncaught exception", async () => {
+      // pool.end() resolves before its clients' backends have exited; a FATAL arriving then is
+      // emitted on the pool, which Prisma's adapter no longer listens to after $disconnect.
+      const second = await openDatabase({ url: db.url!, kind: "postgres" });
+      await Promise.all(Array.from({ length: 4 }, () => second.query(`SELECT pg_sleep(0.05)`, [])));
+      await Promise.all([
+        second.close(),
+        db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`, []),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await db.query<{ one: number }>(`SELECT 1 AS one`, [])).toEqual([{ one: 1 }]);
     });
   });
 }
