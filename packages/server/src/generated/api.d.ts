@@ -1344,7 +1344,7 @@ export interface components {
         /** @description Concurrency cap or rate limit exceeded */
         RateLimited: {
             headers: {
-                "retry-after": components["headers"]["RetryAfter"];
+                "retry-after": components["headers"]["RateLimitRetryAfter"];
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
             };
@@ -1390,9 +1390,11 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description Seconds until the limit admits this request again. Always sent with 429. */
+        RateLimitRetryAfter: number;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description Identifier of this request, echoed from an incoming `x-request-id` or generated; quote it when reporting a problem. */
+        /** @description Identifier of this request, echoed from an incoming `x-request-id` or generated; quote it when reporting a problem. Sent on every response. */
         XRequestId: string;
     };
     pathItems: never;
@@ -1422,6 +1424,7 @@ export type ResponseServiceUnavailable = components['responses']['ServiceUnavail
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
+export type HeaderRateLimitRetryAfter = components['headers']['RateLimitRetryAfter'];
 export type HeaderRetryAfter = components['headers']['RetryAfter'];
 export type HeaderXRequestId = components['headers']['XRequestId'];
 export type $defs = Record<string, never>;
@@ -1775,7 +1778,7 @@ export interface operations {
                     /** @description `no-store`: the presigned URL expires soon */
                     "Cache-Control"?: string;
                     /** @description Presigned URL of the asset's bytes in the bucket */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3061,7 +3064,7 @@ export interface operations {
             302: {
                 headers: {
                     /** @description URL of the consent page, or the client's redirect URI carrying `error` and `state` */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3142,7 +3145,7 @@ export interface operations {
             303: {
                 headers: {
                     /** @description The client's redirect URI with the result in the query */
-                    Location?: string;
+                    Location: string;
                     [name: string]: unknown;
                 };
                 content?: never;
