@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.ts';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.ts';
-import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetWalletData, GetWalletErrors, GetWalletResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses } from './types.gen.ts';
+import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookSigningSecretData, GetWebhookSigningSecretErrors, GetWebhookSigningSecretResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointDeliveriesData, ListWebhookEndpointDeliveriesErrors, ListWebhookEndpointDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, RotateWebhookEndpointSecretData, RotateWebhookEndpointSecretErrors, RotateWebhookEndpointSecretResponses, RotateWebhookSigningSecretData, RotateWebhookSigningSecretErrors, RotateWebhookSigningSecretResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses } from './types.gen.ts';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -905,5 +905,139 @@ export const listModels = <ThrowOnError extends boolean = false>(options?: Optio
         { scheme: 'bearer', type: 'http' }
     ],
     url: '/v1/models',
+    ...options
+});
+
+/**
+ * List webhook endpoints
+ *
+ * The workspace's endpoints (never their secrets).
+ */
+export const listWebhookEndpoints = <ThrowOnError extends boolean = false>(options?: Options<ListWebhookEndpointsData, ThrowOnError>) => (options?.client ?? client).get<ListWebhookEndpointsResponses, ListWebhookEndpointsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-endpoints',
+    ...options
+});
+
+/**
+ * Create a webhook endpoint
+ *
+ * Registers a URL that receives the workspace's job events (every job, whatever its request said),
+ * signed per Standard Webhooks with the endpoint's own secret, returned here exactly once. The URL
+ * follows the rules of `webhook_url` (400 `invalid_webhook_url`). At most
+ * `MAX_WEBHOOK_ENDPOINTS_PER_WORKSPACE` endpoints per workspace (409 `webhook_endpoint_limit_reached`).
+ * Deliveries are retried with exponential back-off for 24 h until the endpoint answers 2xx.
+ *
+ */
+export const createWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<CreateWebhookEndpointData, ThrowOnError>) => (options.client ?? client).post<CreateWebhookEndpointResponses, CreateWebhookEndpointErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-endpoints',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a webhook endpoint
+ *
+ * Deletes the endpoint at once, with its pending deliveries and their history.
+ */
+export const deleteWebhookEndpoint = <ThrowOnError extends boolean = false>(options: Options<DeleteWebhookEndpointData, ThrowOnError>) => (options.client ?? client).delete<DeleteWebhookEndpointResponses, DeleteWebhookEndpointErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-endpoints/{id}',
+    ...options
+});
+
+/**
+ * Rotate a webhook endpoint's secret
+ *
+ * Issues a new secret (returned exactly once). The previous one keeps signing beside it for 24 h
+ * (`previous_secret_expires_at`), so `webhook-signature` carries both signatures until then and
+ * receivers can switch without losing an event.
+ *
+ */
+export const rotateWebhookEndpointSecret = <ThrowOnError extends boolean = false>(options: Options<RotateWebhookEndpointSecretData, ThrowOnError>) => (options.client ?? client).post<RotateWebhookEndpointSecretResponses, RotateWebhookEndpointSecretErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-endpoints/{id}/rotate-secret',
+    ...options
+});
+
+/**
+ * Recent deliveries of an endpoint
+ *
+ * The endpoint's most recent deliveries, newest first, with their state, attempts, last response status and next retry.
+ */
+export const listWebhookEndpointDeliveries = <ThrowOnError extends boolean = false>(options: Options<ListWebhookEndpointDeliveriesData, ThrowOnError>) => (options.client ?? client).get<ListWebhookEndpointDeliveriesResponses, ListWebhookEndpointDeliveriesErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-endpoints/{id}/deliveries',
+    ...options
+});
+
+/**
+ * Recent webhook deliveries of the workspace
+ *
+ * Deliveries to endpoints and to per-request `webhook_url`s, newest first; `job_id` narrows them to one job's.
+ */
+export const listWebhookDeliveries = <ThrowOnError extends boolean = false>(options?: Options<ListWebhookDeliveriesData, ThrowOnError>) => (options?.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-deliveries',
+    ...options
+});
+
+/**
+ * The workspace's webhook signing secret
+ *
+ * The secret that signs deliveries to per-request `webhook_url`s (endpoints have their own). Created on
+ * first use, by this call or by the first job with a `webhook_url`.
+ *
+ */
+export const getWebhookSigningSecret = <ThrowOnError extends boolean = false>(options?: Options<GetWebhookSigningSecretData, ThrowOnError>) => (options?.client ?? client).get<GetWebhookSigningSecretResponses, GetWebhookSigningSecretErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-signing-secret',
+    ...options
+});
+
+/**
+ * Rotate the workspace's webhook signing secret
+ *
+ * Issues a new signing secret; the previous one keeps signing beside it for 24 h.
+ */
+export const rotateWebhookSigningSecret = <ThrowOnError extends boolean = false>(options?: Options<RotateWebhookSigningSecretData, ThrowOnError>) => (options?.client ?? client).post<RotateWebhookSigningSecretResponses, RotateWebhookSigningSecretErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/webhook-signing-secret/rotate',
     ...options
 });

@@ -47,6 +47,8 @@ export type Job = {
 };
 
 export type GenerateImageRequest = {
+    webhook_url?: WebhookUrl;
+    webhook_events_filter?: WebhookEventsFilter;
     model: string;
     prompt: string;
     negative_prompt?: string;
@@ -69,6 +71,8 @@ export type GenerateImageRequest = {
 };
 
 export type GenerateVideoRequest = {
+    webhook_url?: WebhookUrl;
+    webhook_events_filter?: WebhookEventsFilter;
     model: string;
     prompt: string;
     /**
@@ -86,6 +90,8 @@ export type GenerateVideoRequest = {
 };
 
 export type GenerateAudioRequest = {
+    webhook_url?: WebhookUrl;
+    webhook_events_filter?: WebhookEventsFilter;
     text: string;
     voice_id?: string;
     character_voice_id?: string;
@@ -100,6 +106,8 @@ export type GenerateAudioRequest = {
 };
 
 export type ComposeRequest = {
+    webhook_url?: WebhookUrl;
+    webhook_events_filter?: WebhookEventsFilter;
     segments: Array<{
         /**
          * An asset id (from a job's `asset_ids` or `GET /v1/assets/{id}`) of a video or a still image (`image*`). A still becomes a clip of the segment's `duration` (`start_time` does not apply to it); `effects.motion` may move a camera over it.
@@ -310,6 +318,100 @@ export type Model = {
      * Why `available` is false (e.g. `FAL_KEY is not set on this server`).
      */
     unavailable_reason?: string | null;
+};
+
+/**
+ * Where to POST this job's events (Standard Webhooks). Must be `https` (plain `http` only on a
+ * deployment that allows private networks, `FETCH_ALLOW_PRIVATE_NETWORKS=true`); loopback, private,
+ * link-local and metadata addresses are refused (400 `invalid_webhook_url`) and never fetched.
+ * Deliveries are signed with the workspace's signing secret (`GET /v1/webhook-signing-secret`) and
+ * listed by `GET /v1/webhook-deliveries?job_id=…`.
+ *
+ */
+export type WebhookUrl = string;
+
+/**
+ * Which events of this job go to `webhook_url`. `start` sends `job.started` when the job starts
+ * running, `progress` sends `job.progress` (at most one a second), `completed` sends `job.completed`
+ * when the job reaches any terminal state (`completed`, `failed`, `cancelled`, `nsfw_blocked`; see
+ * `data.status`). Default `["completed"]`.
+ *
+ */
+export type WebhookEventsFilter = Array<'start' | 'progress' | 'completed'>;
+
+export type WebhookEventType = 'job.started' | 'job.progress' | 'job.completed';
+
+/**
+ * The body of every webhook delivery. Headers per Standard Webhooks, namely `webhook-id` (the same
+ * on every retry of one delivery), `webhook-timestamp` (Unix seconds of the attempt) and
+ * `webhook-signature` (space-separated `v1,<base64 HMAC-SHA256>` of `id.timestamp.body`, one per
+ * valid secret, so both during a rotation).
+ *
+ */
+export type WebhookEvent = {
+    type: WebhookEventType;
+    /**
+     * When the event happened.
+     */
+    timestamp: string;
+    data: Job;
+};
+
+export type WebhookEndpoint = {
+    id: string;
+    url: string;
+    description: string | null;
+    events: Array<WebhookEventType>;
+    created_at: string;
+    /**
+     * After a rotation, the previous secret still signs deliveries (beside the new one) until then.
+     */
+    previous_secret_expires_at: string | null;
+};
+
+export type WebhookEndpointWithSecret = WebhookEndpoint & {
+    /**
+     * The signing secret (`whsec_…`). Shown exactly once: store it now.
+     */
+    secret: string;
+};
+
+export type WebhookSigningSecret = {
+    /**
+     * The workspace's secret (`whsec_…`) that signs deliveries to per-request `webhook_url`s.
+     */
+    secret: string;
+    created_at: string;
+    previous_secret_expires_at: string | null;
+};
+
+export type WebhookDelivery = {
+    id: string;
+    /**
+     * The `webhook-id` header of every attempt (`msg_…`).
+     */
+    webhook_id: string;
+    /**
+     * The endpoint, or `null` for a per-request `webhook_url`.
+     */
+    endpoint_id: string | null;
+    job_id: string;
+    type: WebhookEventType;
+    url: string;
+    /**
+     * `pending` until a 2xx (`delivered`) or until retries end after 24 h (`failed`).
+     */
+    status: 'pending' | 'delivered' | 'failed';
+    attempts: number;
+    last_response_status: number | null;
+    last_error: string | null;
+    next_attempt_at: string | null;
+    delivered_at: string | null;
+    created_at: string;
+    /**
+     * The body sent (`null` until the first attempt of a `job.completed` event).
+     */
+    payload?: WebhookEvent | null;
 };
 
 /**
@@ -2603,6 +2705,8 @@ export type ListPrismsResponse = ListPrismsResponses[keyof ListPrismsResponses];
 
 export type ApplyPrismData = {
     body: {
+        webhook_url?: WebhookUrl;
+        webhook_events_filter?: WebhookEventsFilter;
         asset_id?: string;
         image_params?: GenerateImageRequest;
         video_params?: GenerateVideoRequest;
@@ -3286,3 +3390,444 @@ export type ListModelsResponses = {
 };
 
 export type ListModelsResponse = ListModelsResponses[keyof ListModelsResponses];
+
+export type ListWebhookEndpointsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/webhook-endpoints';
+};
+
+export type ListWebhookEndpointsErrors = {
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type ListWebhookEndpointsError = ListWebhookEndpointsErrors[keyof ListWebhookEndpointsErrors];
+
+export type ListWebhookEndpointsResponses = {
+    /**
+     * Webhook endpoints
+     */
+    200: {
+        data: Array<WebhookEndpoint>;
+    };
+};
+
+export type ListWebhookEndpointsResponse = ListWebhookEndpointsResponses[keyof ListWebhookEndpointsResponses];
+
+export type CreateWebhookEndpointData = {
+    body: {
+        url: WebhookUrl;
+        /**
+         * Event types to send (default `["job.completed"]`).
+         */
+        events?: Array<WebhookEventType>;
+        description?: string;
+    };
+    headers?: {
+        /**
+         * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/webhook-endpoints';
+};
+
+export type CreateWebhookEndpointErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Conflict: the `Idempotency-Key` was already used with a different request body
+     */
+    409: Error;
+    /**
+     * Request body exceeds the size limit
+     */
+    413: Error;
+    /**
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
+     */
+    415: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type CreateWebhookEndpointError = CreateWebhookEndpointErrors[keyof CreateWebhookEndpointErrors];
+
+export type CreateWebhookEndpointResponses = {
+    /**
+     * Endpoint created (with its secret, shown once)
+     */
+    201: WebhookEndpointWithSecret;
+};
+
+export type CreateWebhookEndpointResponse = CreateWebhookEndpointResponses[keyof CreateWebhookEndpointResponses];
+
+export type DeleteWebhookEndpointData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook endpoint id
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhook-endpoints/{id}';
+};
+
+export type DeleteWebhookEndpointErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Resource not found (or not visible to this workspace)
+     */
+    404: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type DeleteWebhookEndpointError = DeleteWebhookEndpointErrors[keyof DeleteWebhookEndpointErrors];
+
+export type DeleteWebhookEndpointResponses = {
+    /**
+     * Endpoint deleted
+     */
+    200: WebhookEndpoint;
+};
+
+export type DeleteWebhookEndpointResponse = DeleteWebhookEndpointResponses[keyof DeleteWebhookEndpointResponses];
+
+export type RotateWebhookEndpointSecretData = {
+    body?: never;
+    headers?: {
+        /**
+         * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path: {
+        /**
+         * Webhook endpoint id
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/webhook-endpoints/{id}/rotate-secret';
+};
+
+export type RotateWebhookEndpointSecretErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Resource not found (or not visible to this workspace)
+     */
+    404: Error;
+    /**
+     * Conflict: the `Idempotency-Key` was already used with a different request body
+     */
+    409: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type RotateWebhookEndpointSecretError = RotateWebhookEndpointSecretErrors[keyof RotateWebhookEndpointSecretErrors];
+
+export type RotateWebhookEndpointSecretResponses = {
+    /**
+     * New secret
+     */
+    200: WebhookEndpointWithSecret;
+};
+
+export type RotateWebhookEndpointSecretResponse = RotateWebhookEndpointSecretResponses[keyof RotateWebhookEndpointSecretResponses];
+
+export type ListWebhookEndpointDeliveriesData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook endpoint id
+         */
+        id: string;
+    };
+    query?: {
+        /**
+         * At most this many deliveries, newest first.
+         */
+        limit?: number;
+    };
+    url: '/v1/webhook-endpoints/{id}/deliveries';
+};
+
+export type ListWebhookEndpointDeliveriesErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Resource not found (or not visible to this workspace)
+     */
+    404: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type ListWebhookEndpointDeliveriesError = ListWebhookEndpointDeliveriesErrors[keyof ListWebhookEndpointDeliveriesErrors];
+
+export type ListWebhookEndpointDeliveriesResponses = {
+    /**
+     * Deliveries
+     */
+    200: {
+        data: Array<WebhookDelivery>;
+    };
+};
+
+export type ListWebhookEndpointDeliveriesResponse = ListWebhookEndpointDeliveriesResponses[keyof ListWebhookEndpointDeliveriesResponses];
+
+export type ListWebhookDeliveriesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        job_id?: string;
+        /**
+         * At most this many deliveries, newest first.
+         */
+        limit?: number;
+    };
+    url: '/v1/webhook-deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+    /**
+     * Deliveries
+     */
+    200: {
+        data: Array<WebhookDelivery>;
+    };
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
+
+export type GetWebhookSigningSecretData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/webhook-signing-secret';
+};
+
+export type GetWebhookSigningSecretErrors = {
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type GetWebhookSigningSecretError = GetWebhookSigningSecretErrors[keyof GetWebhookSigningSecretErrors];
+
+export type GetWebhookSigningSecretResponses = {
+    /**
+     * Signing secret
+     */
+    200: WebhookSigningSecret;
+};
+
+export type GetWebhookSigningSecretResponse = GetWebhookSigningSecretResponses[keyof GetWebhookSigningSecretResponses];
+
+export type RotateWebhookSigningSecretData = {
+    body?: never;
+    headers?: {
+        /**
+         * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/webhook-signing-secret/rotate';
+};
+
+export type RotateWebhookSigningSecretErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Conflict: the `Idempotency-Key` was already used with a different request body
+     */
+    409: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type RotateWebhookSigningSecretError = RotateWebhookSigningSecretErrors[keyof RotateWebhookSigningSecretErrors];
+
+export type RotateWebhookSigningSecretResponses = {
+    /**
+     * New signing secret
+     */
+    200: WebhookSigningSecret;
+};
+
+export type RotateWebhookSigningSecretResponse = RotateWebhookSigningSecretResponses[keyof RotateWebhookSigningSecretResponses];

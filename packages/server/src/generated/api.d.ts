@@ -955,6 +955,157 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent webhook deliveries of the workspace
+         * @description Deliveries to endpoints and to per-request `webhook_url`s, newest first; `job_id` narrows them to one job's.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The workspace's endpoints (never their secrets).
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL that receives the workspace's job events (every job, whatever its request said),
+         *     signed per Standard Webhooks with the endpoint's own secret, returned here exactly once. The URL
+         *     follows the rules of `webhook_url` (400 `invalid_webhook_url`). At most
+         *     `MAX_WEBHOOK_ENDPOINTS_PER_WORKSPACE` endpoints per workspace (409 `webhook_endpoint_limit_reached`).
+         *     Deliveries are retried with exponential back-off for 24 h until the endpoint answers 2xx.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint at once, with its pending deliveries and their history.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent deliveries of an endpoint
+         * @description The endpoint's most recent deliveries, newest first, with their state, attempts, last response status and next retry.
+         */
+        get: operations["listWebhookEndpointDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's secret
+         * @description Issues a new secret (returned exactly once). The previous one keeps signing beside it for 24 h
+         *     (`previous_secret_expires_at`), so `webhook-signature` carries both signatures until then and
+         *     receivers can switch without losing an event.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The workspace's webhook signing secret
+         * @description The secret that signs deliveries to per-request `webhook_url`s (endpoints have their own). Created on
+         *     first use, by this call or by the first job with a `webhook_url`.
+         */
+        get: operations["getWebhookSigningSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-signing-secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the workspace's webhook signing secret
+         * @description Issues a new signing secret; the previous one keeps signing beside it for 24 h.
+         */
+        post: operations["rotateWebhookSigningSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -1137,6 +1288,8 @@ export interface components {
                 };
                 start_time: number;
             }[];
+            webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
+            webhook_url?: components["schemas"]["WebhookUrl"];
         };
         /** @description Every non-2xx response body. `code` is a stable snake_case identifier; `details` carries structured context (e.g. `fields` for validation errors, `request_id` for 5xx). */
         Error: {
@@ -1161,6 +1314,8 @@ export interface components {
             }[];
             text: string;
             voice_id?: string;
+            webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
+            webhook_url?: components["schemas"]["WebhookUrl"];
         };
         GenerateImageRequest: {
             /** @enum {string} */
@@ -1185,6 +1340,8 @@ export interface components {
              * @description An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern. Other models answer 400 `unsupported_parameter` naming the field and the model.
              */
             seed_image_url?: string;
+            webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
+            webhook_url?: components["schemas"]["WebhookUrl"];
         };
         GenerateVideoRequest: {
             /** Format: uuid */
@@ -1204,6 +1361,8 @@ export interface components {
             motion_id?: "static" | "pan_left" | "pan_right" | "zoom_in" | "zoom_out" | "orbit";
             prism_id?: string;
             prompt: string;
+            webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
+            webhook_url?: components["schemas"]["WebhookUrl"];
             /** @default false */
             with_audio: boolean;
         };
@@ -1269,6 +1428,96 @@ export interface components {
              */
             preview_url?: string;
         };
+        WebhookDelivery: {
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at: string | null;
+            /**
+             * Format: uuid
+             * @description The endpoint, or `null` for a per-request `webhook_url`.
+             */
+            endpoint_id: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            job_id: string;
+            last_error: string | null;
+            last_response_status: number | null;
+            /** Format: date-time */
+            next_attempt_at: string | null;
+            /** @description The body sent (`null` until the first attempt of a `job.completed` event). */
+            payload?: components["schemas"]["WebhookEvent"] | null;
+            /**
+             * @description `pending` until a 2xx (`delivered`) or until retries end after 24 h (`failed`).
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            type: components["schemas"]["WebhookEventType"];
+            url: string;
+            /** @description The `webhook-id` header of every attempt (`msg_…`). */
+            webhook_id: string;
+        };
+        WebhookEndpoint: {
+            /** Format: date-time */
+            created_at: string;
+            description: string | null;
+            events: components["schemas"]["WebhookEventType"][];
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description After a rotation, the previous secret still signs deliveries (beside the new one) until then.
+             */
+            previous_secret_expires_at: string | null;
+            url: string;
+        };
+        WebhookEndpointWithSecret: components["schemas"]["WebhookEndpoint"] & {
+            /** @description The signing secret (`whsec_…`). Shown exactly once: store it now. */
+            secret: string;
+        };
+        /**
+         * @description The body of every webhook delivery. Headers per Standard Webhooks, namely `webhook-id` (the same
+         *     on every retry of one delivery), `webhook-timestamp` (Unix seconds of the attempt) and
+         *     `webhook-signature` (space-separated `v1,<base64 HMAC-SHA256>` of `id.timestamp.body`, one per
+         *     valid secret, so both during a rotation).
+         */
+        WebhookEvent: {
+            data: components["schemas"]["Job"];
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             */
+            timestamp: string;
+            type: components["schemas"]["WebhookEventType"];
+        };
+        /**
+         * @description Which events of this job go to `webhook_url`. `start` sends `job.started` when the job starts
+         *     running, `progress` sends `job.progress` (at most one a second), `completed` sends `job.completed`
+         *     when the job reaches any terminal state (`completed`, `failed`, `cancelled`, `nsfw_blocked`; see
+         *     `data.status`). Default `["completed"]`.
+         */
+        WebhookEventsFilter: ("start" | "progress" | "completed")[];
+        /** @enum {string} */
+        WebhookEventType: "job.started" | "job.progress" | "job.completed";
+        WebhookSigningSecret: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            previous_secret_expires_at: string | null;
+            /** @description The workspace's secret (`whsec_…`) that signs deliveries to per-request `webhook_url`s. */
+            secret: string;
+        };
+        /**
+         * Format: uri
+         * @description Where to POST this job's events (Standard Webhooks). Must be `https` (plain `http` only on a
+         *     deployment that allows private networks, `FETCH_ALLOW_PRIVATE_NETWORKS=true`); loopback, private,
+         *     link-local and metadata addresses are refused (400 `invalid_webhook_url`) and never fetched.
+         *     Deliveries are signed with the workspace's signing secret (`GET /v1/webhook-signing-secret`) and
+         *     listed by `GET /v1/webhook-deliveries?job_id=…`.
+         */
+        WebhookUrl: string;
     };
     responses: {
         /** @description Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON */
@@ -1412,6 +1661,14 @@ export type SchemaGenerateVideoRequest = components['schemas']['GenerateVideoReq
 export type SchemaJob = components['schemas']['Job'];
 export type SchemaModel = components['schemas']['Model'];
 export type SchemaPrism = components['schemas']['Prism'];
+export type SchemaWebhookDelivery = components['schemas']['WebhookDelivery'];
+export type SchemaWebhookEndpoint = components['schemas']['WebhookEndpoint'];
+export type SchemaWebhookEndpointWithSecret = components['schemas']['WebhookEndpointWithSecret'];
+export type SchemaWebhookEvent = components['schemas']['WebhookEvent'];
+export type SchemaWebhookEventsFilter = components['schemas']['WebhookEventsFilter'];
+export type SchemaWebhookEventType = components['schemas']['WebhookEventType'];
+export type SchemaWebhookSigningSecret = components['schemas']['WebhookSigningSecret'];
+export type SchemaWebhookUrl = components['schemas']['WebhookUrl'];
 export type ResponseBadRequest = components['responses']['BadRequest'];
 export type ResponseConflict = components['responses']['Conflict'];
 export type ResponseForbidden = components['responses']['Forbidden'];
@@ -3391,6 +3648,8 @@ export interface operations {
                     asset_id?: string;
                     image_params?: components["schemas"]["GenerateImageRequest"];
                     video_params?: components["schemas"]["GenerateVideoRequest"];
+                    webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
+                    webhook_url?: components["schemas"]["WebhookUrl"];
                 };
             };
         };
@@ -3695,6 +3954,260 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                job_id?: string;
+                /** @description At most this many deliveries, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookDelivery"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Webhook endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookEndpoint"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    /** @description Event types to send (default `["job.completed"]`). */
+                    events?: components["schemas"]["WebhookEventType"][];
+                    url: components["schemas"]["WebhookUrl"];
+                };
+            };
+        };
+        responses: {
+            /** @description Endpoint created (with its secret, shown once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Endpoint deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookEndpointDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many deliveries, newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["WebhookDelivery"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Webhook endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhookSigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signing secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSigningSecret"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSigningSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New signing secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSigningSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
