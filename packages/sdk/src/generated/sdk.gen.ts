@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.ts';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.ts';
-import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookSigningSecretData, GetWebhookSigningSecretErrors, GetWebhookSigningSecretResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointDeliveriesData, ListWebhookEndpointDeliveriesErrors, ListWebhookEndpointDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, RotateWebhookEndpointSecretData, RotateWebhookEndpointSecretErrors, RotateWebhookEndpointSecretResponses, RotateWebhookSigningSecretData, RotateWebhookSigningSecretErrors, RotateWebhookSigningSecretResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses } from './types.gen.ts';
+import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUsageData, GetUsageErrors, GetUsageResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookSigningSecretData, GetWebhookSigningSecretErrors, GetWebhookSigningSecretResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointDeliveriesData, ListWebhookEndpointDeliveriesErrors, ListWebhookEndpointDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, RotateWebhookEndpointSecretData, RotateWebhookEndpointSecretErrors, RotateWebhookEndpointSecretResponses, RotateWebhookSigningSecretData, RotateWebhookSigningSecretErrors, RotateWebhookSigningSecretResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses } from './types.gen.ts';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -184,6 +184,31 @@ export const configureAutoRecharge = <ThrowOnError extends boolean = false>(opti
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Spend and job counts over a period
+ *
+ * What the workspace spent, from the wallet ledger: `charged` is the captured charges
+ * of jobs, `refunded` the refunds of captured money, `net` = charged − refunded. A job
+ * that failed or was cancelled had its reservation released, so it costs nothing
+ * (it is counted in `failed` / `cancelled`). Job counts are of the jobs created in the
+ * range. The range is `[from, to)`: `to` defaults to now, `from` to 30 days before
+ * `to`; it may span at most 366 days (400 `range_too_large`), and `from` must be
+ * before `to` (400 `invalid_range`). `group_by` splits it by UTC day of the ledger
+ * entry and of the job (`day`, the default; days without activity are left out), by
+ * `model`, by API key (`key`, the key id; `null` for OAuth tokens) or by job `type`.
+ * Amounts are in `*_usd` (derived) and exact integer `*_micros` (1 USD = 1,000,000).
+ *
+ */
+export const getUsage = <ThrowOnError extends boolean = false>(options?: Options<GetUsageData, ThrowOnError>) => (options?.client ?? client).get<GetUsageResponses, GetUsageErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/usage',
+    ...options
 });
 
 /**
@@ -811,6 +836,27 @@ export const oauthRevoke = <ThrowOnError extends boolean = false>(options: Optio
  *
  */
 export const oauthJwks = <ThrowOnError extends boolean = false>(options?: Options<OauthJwksData, ThrowOnError>) => (options?.client ?? client).get<OauthJwksResponses, OauthJwksErrors, ThrowOnError>({ url: '/v1/oauth/jwks', ...options });
+
+/**
+ * List workspace jobs (cursor-paginated)
+ *
+ * The calling workspace's jobs, newest first (by `created_at`, then id), paginated like
+ * `GET /v1/characters`: pass `next_cursor` back as `cursor`, with the same filters, for
+ * the next page; it is `null` on the last page. Pages never repeat or skip a job, even
+ * while new jobs arrive. Filters combine; `created_after` is inclusive and
+ * `created_before` exclusive. A cursor this API did not return answers 400
+ * `invalid_cursor`.
+ *
+ */
+export const listJobs = <ThrowOnError extends boolean = false>(options?: Options<ListJobsData, ThrowOnError>) => (options?.client ?? client).get<ListJobsResponses, ListJobsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/jobs',
+    ...options
+});
 
 /**
  * Cancel a queued or running job

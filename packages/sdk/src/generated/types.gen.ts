@@ -41,6 +41,15 @@ export type Job = {
     completed_at?: string | null;
     updated_at?: string | null;
     /**
+     * While the job is `queued`: 1 + the number of queued jobs of its provider lane (every
+     * workspace's) created before it, counted up to 10000. A lane is served round-robin
+     * across workspaces, so this is how many jobs may start before it at most, not a
+     * promise of order. `null` when the job is not queued. Sent by `GET /v1/jobs/{id}`,
+     * `GET /v1/jobs` and with `Prefer: wait`.
+     *
+     */
+    queue_position?: number | null;
+    /**
      * Present only when `type=prism_apply`. Identifies the prism that was applied.
      */
     prism_id?: string;
@@ -415,9 +424,70 @@ export type WebhookDelivery = {
 };
 
 /**
+ * Job counts and spend of a period or group (amounts from the wallet ledger).
+ */
+export type UsageFigures = {
+    /**
+     * Jobs created.
+     */
+    jobs: number;
+    completed: number;
+    /**
+     * Jobs that failed or were blocked by a safety checker (nothing charged).
+     */
+    failed: number;
+    cancelled: number;
+    /**
+     * Captured charges (one per completed, charged job).
+     */
+    charges: number;
+    /**
+     * Refunds of captured charges.
+     */
+    refunds: number;
+    charged_usd: number;
+    charged_micros: number;
+    refunded_usd: number;
+    refunded_micros: number;
+    /**
+     * `charged_usd` minus `refunded_usd`.
+     */
+    net_usd: number;
+    net_micros: number;
+};
+
+export type Usage = {
+    from: string;
+    to: string;
+    group_by: 'day' | 'model' | 'key' | 'type';
+    currency: 'USD';
+    totals: UsageFigures;
+    /**
+     * One item per group with activity; days in order, other groups by `net_usd`, largest first.
+     */
+    data: Array<UsageFigures & {
+        /**
+         * The group (`YYYY-MM-DD`, a model id, a key id or a job type); `null` for jobs without a model or ledger entries without a key.
+         */
+        key: string | null;
+    }>;
+};
+
+/**
  * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
  */
 export type IdempotencyKey = string;
+
+/**
+ * RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+ * waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+ * the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+ * then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+ * a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+ * the header were absent), never refused.
+ *
+ */
+export type PreferWait = string;
 
 export type GetOpenApiSpecData = {
     body?: never;
@@ -1069,6 +1139,61 @@ export type ConfigureAutoRechargeResponses = {
 
 export type ConfigureAutoRechargeResponse = ConfigureAutoRechargeResponses[keyof ConfigureAutoRechargeResponses];
 
+export type GetUsageData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Start of the range (inclusive). Default 30 days before `to`.
+         */
+        from?: string;
+        /**
+         * End of the range (exclusive). Default now.
+         */
+        to?: string;
+        group_by?: 'day' | 'model' | 'key' | 'type';
+    };
+    url: '/v1/usage';
+};
+
+export type GetUsageErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type GetUsageError = GetUsageErrors[keyof GetUsageErrors];
+
+export type GetUsageResponses = {
+    /**
+     * Usage over the range, in total and per group
+     */
+    200: Usage;
+};
+
+export type GetUsageResponse = GetUsageResponses[keyof GetUsageResponses];
+
 export type HandleStripeWebhookData = {
     /**
      * A Stripe event object (signature-checked over the raw bytes).
@@ -1316,6 +1441,16 @@ export type GenerateImageData = {
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
          */
         'Idempotency-Key'?: string;
+        /**
+         * RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+         * waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+         * the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+         * then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+         * a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+         * the header were absent), never refused.
+         *
+         */
+        Prefer?: string;
     };
     path?: never;
     query?: never;
@@ -1373,6 +1508,12 @@ export type GenerateImageError = GenerateImageErrors[keyof GenerateImageErrors];
 
 export type GenerateImageResponses = {
     /**
+     * Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+     * `nsfw_blocked`) within N seconds, and this is the finished Job.
+     *
+     */
+    200: Job;
+    /**
      * Job queued
      */
     202: Job;
@@ -1387,6 +1528,16 @@ export type GenerateVideoData = {
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
          */
         'Idempotency-Key'?: string;
+        /**
+         * RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+         * waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+         * the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+         * then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+         * a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+         * the header were absent), never refused.
+         *
+         */
+        Prefer?: string;
     };
     path?: never;
     query?: never;
@@ -1444,6 +1595,12 @@ export type GenerateVideoError = GenerateVideoErrors[keyof GenerateVideoErrors];
 
 export type GenerateVideoResponses = {
     /**
+     * Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+     * `nsfw_blocked`) within N seconds, and this is the finished Job.
+     *
+     */
+    200: Job;
+    /**
      * Job queued
      */
     202: Job;
@@ -1458,6 +1615,16 @@ export type GenerateAudioData = {
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
          */
         'Idempotency-Key'?: string;
+        /**
+         * RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+         * waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+         * the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+         * then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+         * a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+         * the header were absent), never refused.
+         *
+         */
+        Prefer?: string;
     };
     path?: never;
     query?: never;
@@ -1515,6 +1682,12 @@ export type GenerateAudioError = GenerateAudioErrors[keyof GenerateAudioErrors];
 
 export type GenerateAudioResponses = {
     /**
+     * Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+     * `nsfw_blocked`) within N seconds, and this is the finished Job.
+     *
+     */
+    200: Job;
+    /**
      * Accepted. For synchronous providers (ElevenLabs, local/tts) the Job is already `completed` with `output_urls`.
      */
     202: Job;
@@ -1529,6 +1702,16 @@ export type ComposeVideoData = {
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
          */
         'Idempotency-Key'?: string;
+        /**
+         * RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+         * waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+         * the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+         * then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+         * a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+         * the header were absent), never refused.
+         *
+         */
+        Prefer?: string;
     };
     path?: never;
     query?: never;
@@ -1581,6 +1764,12 @@ export type ComposeVideoErrors = {
 export type ComposeVideoError = ComposeVideoErrors[keyof ComposeVideoErrors];
 
 export type ComposeVideoResponses = {
+    /**
+     * Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+     * `nsfw_blocked`) within N seconds, and this is the finished Job.
+     *
+     */
+    200: Job;
     /**
      * Job queued. The stitch runs asynchronously on the ffmpeg worker; resolve via `GET /v1/jobs/{id}`.
      */
@@ -2716,6 +2905,16 @@ export type ApplyPrismData = {
          * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
          */
         'Idempotency-Key'?: string;
+        /**
+         * RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+         * waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+         * the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+         * then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+         * a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+         * the header were absent), never refused.
+         *
+         */
+        Prefer?: string;
     };
     path: {
         /**
@@ -2781,6 +2980,12 @@ export type ApplyPrismErrors = {
 export type ApplyPrismError = ApplyPrismErrors[keyof ApplyPrismErrors];
 
 export type ApplyPrismResponses = {
+    /**
+     * Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+     * `nsfw_blocked`) within N seconds, and this is the finished Job.
+     *
+     */
+    200: Job;
     /**
      * Prism application queued
      */
@@ -3066,6 +3271,81 @@ export type OauthJwksResponses = {
 };
 
 export type OauthJwksResponse = OauthJwksResponses[keyof OauthJwksResponses];
+
+export type ListJobsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+        status?: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'nsfw_blocked';
+        type?: 'image' | 'video' | 'audio' | 'compose' | 'character_train' | 'prism_apply';
+        /**
+         * Model id, as in `Job.model`.
+         */
+        model?: string;
+        /**
+         * Only jobs created at or after this instant.
+         */
+        created_after?: string;
+        /**
+         * Only jobs created before this instant.
+         */
+        created_before?: string;
+        /**
+         * Only jobs submitted with this API key (`key_id`).
+         */
+        api_key_id?: string;
+    };
+    url: '/v1/jobs';
+};
+
+export type ListJobsErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     */
+    403: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type ListJobsError = ListJobsErrors[keyof ListJobsErrors];
+
+export type ListJobsResponses = {
+    /**
+     * A page of jobs, newest first
+     */
+    200: {
+        data: Array<Job>;
+        /**
+         * Cursor of the next page; `null` on the last one.
+         */
+        next_cursor: string | null;
+    };
+};
+
+export type ListJobsResponse = ListJobsResponses[keyof ListJobsResponses];
 
 export type CancelJobData = {
     body?: never;

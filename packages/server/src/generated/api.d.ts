@@ -523,6 +523,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workspace jobs (cursor-paginated)
+         * @description The calling workspace's jobs, newest first (by `created_at`, then id), paginated like
+         *     `GET /v1/characters`: pass `next_cursor` back as `cursor`, with the same filters, for
+         *     the next page; it is `null` on the last page. Pages never repeat or skip a job, even
+         *     while new jobs arrive. Filters combine; `created_after` is inclusive and
+         *     `created_before` exclusive. A cursor this API did not return answers 400
+         *     `invalid_cursor`.
+         */
+        get: operations["listJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/jobs/{id}": {
         parameters: {
             query?: never;
@@ -861,6 +886,35 @@ export interface paths {
          *     `video_params`.
          */
         post: operations["applyPrism"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Spend and job counts over a period
+         * @description What the workspace spent, from the wallet ledger: `charged` is the captured charges
+         *     of jobs, `refunded` the refunds of captured money, `net` = charged − refunded. A job
+         *     that failed or was cancelled had its reservation released, so it costs nothing
+         *     (it is counted in `failed` / `cancelled`). Job counts are of the jobs created in the
+         *     range. The range is `[from, to)`: `to` defaults to now, `from` to 30 days before
+         *     `to`; it may span at most 366 days (400 `range_too_large`), and `from` must be
+         *     before `to` (400 `invalid_range`). `group_by` splits it by UTC day of the ledger
+         *     entry and of the job (`day`, the default; days without activity are left out), by
+         *     `model`, by API key (`key`, the key id; `null` for OAuth tokens) or by job `type`.
+         *     Amounts are in `*_usd` (derived) and exact integer `*_micros` (1 USD = 1,000,000).
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1385,6 +1439,14 @@ export interface components {
             /** @description Present only when `type=prism_apply`. Identifies the prism that was applied. */
             prism_id?: string;
             progress_pct?: number | null;
+            /**
+             * @description While the job is `queued`: 1 + the number of queued jobs of its provider lane (every
+             *     workspace's) created before it, counted up to 10000. A lane is served round-robin
+             *     across workspaces, so this is how many jobs may start before it at most, not a
+             *     promise of order. `null` when the job is not queued. Sent by `GET /v1/jobs/{id}`,
+             *     `GET /v1/jobs` and with `Prefer: wait`.
+             */
+            queue_position?: number | null;
             /** @enum {string} */
             status: "queued" | "running" | "completed" | "failed" | "cancelled" | "nsfw_blocked";
             /** @enum {string} */
@@ -1427,6 +1489,42 @@ export interface components {
              * @description A small preview of the prism (PNG for prisms that take images, else MP4 for video, WAV for audio) rendered by this server's offline models from a fixed prompt, so it shows what the prism's recipe and transform do to a local stand-in. A public static file outside this API (no credentials needed), under `/prism-previews/`.
              */
             preview_url?: string;
+        };
+        Usage: {
+            /** @enum {string} */
+            currency: "USD";
+            /** @description One item per group with activity; days in order, other groups by `net_usd`, largest first. */
+            data: (components["schemas"]["UsageFigures"] & {
+                /** @description The group (`YYYY-MM-DD`, a model id, a key id or a job type); `null` for jobs without a model or ledger entries without a key. */
+                key: string | null;
+            })[];
+            /** Format: date-time */
+            from: string;
+            /** @enum {string} */
+            group_by: "day" | "model" | "key" | "type";
+            /** Format: date-time */
+            to: string;
+            totals: components["schemas"]["UsageFigures"];
+        };
+        /** @description Job counts and spend of a period or group (amounts from the wallet ledger). */
+        UsageFigures: {
+            cancelled: number;
+            charged_micros: number;
+            charged_usd: number;
+            /** @description Captured charges (one per completed, charged job). */
+            charges: number;
+            completed: number;
+            /** @description Jobs that failed or were blocked by a safety checker (nothing charged). */
+            failed: number;
+            /** @description Jobs created. */
+            jobs: number;
+            net_micros: number;
+            /** @description `charged_usd` minus `refunded_usd`. */
+            net_usd: number;
+            refunded_micros: number;
+            refunded_usd: number;
+            /** @description Refunds of captured charges. */
+            refunds: number;
         };
         WebhookDelivery: {
             attempts: number;
@@ -1636,9 +1734,23 @@ export interface components {
     parameters: {
         /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
         IdempotencyKey: string;
+        /**
+         * @description RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+         *     waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+         *     the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+         *     then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+         *     a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+         *     the header were absent), never refused.
+         */
+        PreferWait: string;
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description `wait=N` when the request's `Prefer: wait=N` was honoured (RFC 7240): the server
+         *     waited up to N seconds for the job to end before answering.
+         */
+        PreferenceApplied: string;
         /** @description Seconds until the limit admits this request again. Always sent with 429. */
         RateLimitRetryAfter: number;
         /** @description Seconds to wait before retrying. */
@@ -1661,6 +1773,8 @@ export type SchemaGenerateVideoRequest = components['schemas']['GenerateVideoReq
 export type SchemaJob = components['schemas']['Job'];
 export type SchemaModel = components['schemas']['Model'];
 export type SchemaPrism = components['schemas']['Prism'];
+export type SchemaUsage = components['schemas']['Usage'];
+export type SchemaUsageFigures = components['schemas']['UsageFigures'];
 export type SchemaWebhookDelivery = components['schemas']['WebhookDelivery'];
 export type SchemaWebhookEndpoint = components['schemas']['WebhookEndpoint'];
 export type SchemaWebhookEndpointWithSecret = components['schemas']['WebhookEndpointWithSecret'];
@@ -1681,6 +1795,8 @@ export type ResponseServiceUnavailable = components['responses']['ServiceUnavail
 export type ResponseUnauthorized = components['responses']['Unauthorized'];
 export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
 export type ParameterIdempotencyKey = components['parameters']['IdempotencyKey'];
+export type ParameterPreferWait = components['parameters']['PreferWait'];
+export type HeaderPreferenceApplied = components['headers']['PreferenceApplied'];
 export type HeaderRateLimitRetryAfter = components['headers']['RateLimitRetryAfter'];
 export type HeaderRetryAfter = components['headers']['RetryAfter'];
 export type HeaderXRequestId = components['headers']['XRequestId'];
@@ -2085,6 +2201,15 @@ export interface operations {
             header?: {
                 /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+                 *     waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+                 *     the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+                 *     then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+                 *     a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+                 *     the header were absent), never refused.
+                 */
+                Prefer?: components["parameters"]["PreferWait"];
             };
             path?: never;
             cookie?: never;
@@ -2095,9 +2220,23 @@ export interface operations {
             };
         };
         responses: {
+            /**
+             * @description Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+             *     `nsfw_blocked`) within N seconds, and this is the finished Job.
+             */
+            200: {
+                headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
             /** @description Accepted. For synchronous providers (ElevenLabs, local/tts) the Job is already `completed` with `output_urls`. */
             202: {
                 headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2597,6 +2736,15 @@ export interface operations {
             header?: {
                 /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+                 *     waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+                 *     the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+                 *     then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+                 *     a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+                 *     the header were absent), never refused.
+                 */
+                Prefer?: components["parameters"]["PreferWait"];
             };
             path?: never;
             cookie?: never;
@@ -2607,9 +2755,23 @@ export interface operations {
             };
         };
         responses: {
+            /**
+             * @description Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+             *     `nsfw_blocked`) within N seconds, and this is the finished Job.
+             */
+            200: {
+                headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
             /** @description Job queued. The stitch runs asynchronously on the ffmpeg worker; resolve via `GET /v1/jobs/{id}`. */
             202: {
                 headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2876,6 +3038,15 @@ export interface operations {
             header?: {
                 /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+                 *     waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+                 *     the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+                 *     then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+                 *     a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+                 *     the header were absent), never refused.
+                 */
+                Prefer?: components["parameters"]["PreferWait"];
             };
             path?: never;
             cookie?: never;
@@ -2886,9 +3057,23 @@ export interface operations {
             };
         };
         responses: {
+            /**
+             * @description Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+             *     `nsfw_blocked`) within N seconds, and this is the finished Job.
+             */
+            200: {
+                headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
             /** @description Job queued */
             202: {
                 headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2921,6 +3106,50 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs submitted with this API key (`key_id`). */
+                api_key_id?: string;
+                /** @description Only jobs created at or after this instant. */
+                created_after?: string;
+                /** @description Only jobs created before this instant. */
+                created_before?: string;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                limit?: number;
+                /** @description Model id, as in `Job.model`. */
+                model?: string;
+                status?: "queued" | "running" | "completed" | "failed" | "cancelled" | "nsfw_blocked";
+                type?: "image" | "video" | "audio" | "compose" | "character_train" | "prism_apply";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Job"][];
+                        /** @description Cursor of the next page; `null` on the last one. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3634,6 +3863,15 @@ export interface operations {
             header?: {
                 /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+                 *     waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+                 *     the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+                 *     then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+                 *     a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+                 *     the header were absent), never refused.
+                 */
+                Prefer?: components["parameters"]["PreferWait"];
             };
             path: {
                 /** @description Prism id (slug from `GET /v1/prisms`). */
@@ -3654,9 +3892,23 @@ export interface operations {
             };
         };
         responses: {
+            /**
+             * @description Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+             *     `nsfw_blocked`) within N seconds, and this is the finished Job.
+             */
+            200: {
+                headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
             /** @description Prism application queued */
             202: {
                 headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3695,12 +3947,53 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description Start of the range (inclusive). Default 30 days before `to`. */
+                from?: string;
+                group_by?: "day" | "model" | "key" | "type";
+                /** @description End of the range (exclusive). Default now. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage over the range, in total and per group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     generateVideo: {
         parameters: {
             query?: never;
             header?: {
                 /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /**
+                 * @description RFC 7240 preferences. `wait=N` (seconds) asks the server to answer when the job ends,
+                 *     waiting at most N seconds: 200 with the finished Job when it ended in time, otherwise
+                 *     the usual 202 with the Job as it stands then. N above 60 is taken as 60. Either answer
+                 *     then carries `Preference-Applied: wait=N`. Other preferences, and a `wait` that is not
+                 *     a non-negative integer, are ignored as RFC 7240 asks (the request is answered as if
+                 *     the header were absent), never refused.
+                 */
+                Prefer?: components["parameters"]["PreferWait"];
             };
             path?: never;
             cookie?: never;
@@ -3711,9 +4004,23 @@ export interface operations {
             };
         };
         responses: {
+            /**
+             * @description Only with `Prefer: wait=N`: the job ended (`completed`, `failed`, `cancelled` or
+             *     `nsfw_blocked`) within N seconds, and this is the finished Job.
+             */
+            200: {
+                headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
             /** @description Job queued */
             202: {
                 headers: {
+                    "Preference-Applied": components["headers"]["PreferenceApplied"];
                     [name: string]: unknown;
                 };
                 content: {
