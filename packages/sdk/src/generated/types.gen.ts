@@ -213,6 +213,22 @@ export type ApiKey = {
     name: string | null;
     scopes: Array<'generate' | 'read' | 'admin'>;
     daily_spend_cap_usd: number | null;
+    /**
+     * Budget of the key per UTC calendar month (held plus captured spend of the jobs it submitted that month); `null` for none. A submission that would exceed it answers 402 `key_budget_exceeded`.
+     */
+    monthly_budget_usd: number | null;
+    /**
+     * What the key has spent this UTC month (held plus captured; a refunded job gives its hold back). Counted whether or not the key has a budget.
+     */
+    monthly_spent_usd: number;
+    /**
+     * When the month's spend resets (00:00 UTC on the first day of the next month).
+     */
+    monthly_budget_resets_at: string;
+    /**
+     * Catalog model ids this key may submit jobs to (`null` for every model). Another model answers 403 `model_not_allowed` before anything is reserved.
+     */
+    allowed_models: Array<string> | null;
     created_at: string;
     last_used_at: string | null;
     /**
@@ -596,7 +612,7 @@ export type GetMeErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -649,7 +665,7 @@ export type ListApiKeysErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -712,7 +728,7 @@ export type CreateApiKeyErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -786,7 +802,7 @@ export type RevokeApiKeyErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -822,6 +838,90 @@ export type RevokeApiKeyResponses = {
 
 export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyResponses];
 
+export type UpdateApiKeyData = {
+    body: {
+        name?: string | null;
+        /**
+         * Never more than the calling key has (403 `insufficient_scope`).
+         */
+        scopes?: Array<'generate' | 'read' | 'admin'>;
+        /**
+         * Trailing-24 h cap of captured plus held spend for this key; `null` for none.
+         */
+        daily_spend_cap_usd?: number | null;
+        /**
+         * Budget per UTC calendar month (held plus captured spend); `null` for none. Lowering it below this month's spend refuses further jobs until the month resets.
+         */
+        monthly_budget_usd?: number | null;
+        /**
+         * Model ids (or aliases) of the catalog this key may use; `null` for every model.
+         */
+        allowed_models?: Array<string> | null;
+    };
+    path: {
+        /**
+         * API key id
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/api-keys/{id}';
+};
+
+export type UpdateApiKeyErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
+     */
+    403: Error;
+    /**
+     * Resource not found (or not visible to this workspace)
+     */
+    404: Error;
+    /**
+     * Key revoked
+     */
+    409: Error;
+    /**
+     * Request body exceeds the size limit
+     */
+    413: Error;
+    /**
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
+     */
+    415: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type UpdateApiKeyError = UpdateApiKeyErrors[keyof UpdateApiKeyErrors];
+
+export type UpdateApiKeyResponses = {
+    /**
+     * The key as it now is
+     */
+    200: ApiKey;
+};
+
+export type UpdateApiKeyResponse = UpdateApiKeyResponses[keyof UpdateApiKeyResponses];
+
 export type RotateApiKeyData = {
     body?: never;
     headers?: {
@@ -847,7 +947,7 @@ export type RotateApiKeyErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -906,7 +1006,7 @@ export type GetWalletErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1013,7 +1113,7 @@ export type TopUpWalletErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1095,7 +1195,7 @@ export type ConfigureAutoRechargeErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1166,7 +1266,7 @@ export type GetUsageErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1261,7 +1361,7 @@ export type GetCreditsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1382,7 +1482,7 @@ export type EstimateGenerationErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1467,11 +1567,11 @@ export type GenerateImageErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1554,11 +1654,11 @@ export type GenerateVideoErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1641,11 +1741,11 @@ export type GenerateAudioErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1728,11 +1828,11 @@ export type ComposeVideoErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1814,11 +1914,11 @@ export type CreateGenerationErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1896,7 +1996,7 @@ export type GetGenerationErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -1969,7 +2069,7 @@ export type ListNodesErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2050,7 +2150,7 @@ export type CreateNodeErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2116,7 +2216,7 @@ export type DeleteNodeErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2170,7 +2270,7 @@ export type GetNodeErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2236,7 +2336,7 @@ export type ListCardsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2312,7 +2412,7 @@ export type CreateCardErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2379,7 +2479,7 @@ export type SearchCardsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2451,7 +2551,7 @@ export type DeleteCardErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2508,7 +2608,7 @@ export type GetCardErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2564,7 +2664,7 @@ export type RenderCardErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2623,7 +2723,7 @@ export type ListCharactersErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2694,11 +2794,11 @@ export type CreateCharacterErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2759,7 +2859,7 @@ export type DeleteCharacterErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2810,7 +2910,7 @@ export type GetCharacterErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2862,7 +2962,7 @@ export type ListPrismsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -2936,11 +3036,11 @@ export type ApplyPrismErrors = {
      */
     401: Error;
     /**
-     * Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded
+     * Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded
      */
     402: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3313,7 +3413,7 @@ export type ListJobsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3366,7 +3466,7 @@ export type CancelJobErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3421,7 +3521,7 @@ export type GetJobErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3475,7 +3575,7 @@ export type StreamJobEventsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3529,7 +3629,7 @@ export type GetAssetErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3641,7 +3741,7 @@ export type ListModelsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3684,7 +3784,7 @@ export type ListWebhookEndpointsErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3744,7 +3844,7 @@ export type CreateWebhookEndpointErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3806,7 +3906,7 @@ export type DeleteWebhookEndpointErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3866,7 +3966,7 @@ export type RotateWebhookEndpointSecretErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3929,7 +4029,7 @@ export type ListWebhookEndpointDeliveriesErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -3986,7 +4086,7 @@ export type ListWebhookDeliveriesErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -4029,7 +4129,7 @@ export type GetWebhookSigningSecretErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**
@@ -4080,7 +4180,7 @@ export type RotateWebhookSigningSecretErrors = {
      */
     401: Error;
     /**
-     * The credential lacks the scope this operation needs (`x-aeriox-scope`)
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
      */
     403: Error;
     /**

@@ -82,7 +82,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. A key never creates a key with more scopes or a looser `daily_spend_cap_usd` than its own (403); `scopes` defaults to the calling key's scopes and the cap to its cap. OAuth access tokens cannot create or rotate keys (403 `oauth_token_cannot_manage_keys`). At most `MAX_ACTIVE_KEYS_PER_WORKSPACE` keys are active per workspace (409 `key_limit_reached`). The body is optional (`{}` or no body creates an unnamed key with the calling key's scopes).
+         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. A key never creates a key with more scopes or a looser `daily_spend_cap_usd` than its own (403); `scopes` defaults to the calling key's scopes and the cap to its cap. The new key also gets the calling key's monthly budget and allowed models (change them with `updateApiKey`). OAuth access tokens cannot create or rotate keys (403 `oauth_token_cannot_manage_keys`). At most `MAX_ACTIVE_KEYS_PER_WORKSPACE` keys are active per workspace (409 `key_limit_reached`). The body is optional (`{}` or no body creates an unnamed key with the calling key's scopes).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -108,7 +108,22 @@ export interface paths {
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update an API key
+         * @description Changes the given fields of a key of the workspace; omitted fields stay as they are and `null`
+         *     clears a limit. `monthly_budget_usd` bounds what the key spends per UTC calendar month (held plus
+         *     captured, checked atomically with each reservation: 402 `key_budget_exceeded`; a refunded job
+         *     gives its hold back); `allowed_models` limits the models it may submit jobs to (model ids or
+         *     aliases of `GET /v1/models`, stored as catalog ids; an unknown id is 400 `unknown_model`; another
+         *     model answers 403 `model_not_allowed` before anything is reserved).
+         *     As for `createApiKey`, a key changes only keys within its own scopes, daily cap, monthly budget
+         *     and allowed models, and only to such limits (403 `insufficient_scope`,
+         *     `spend_cap_exceeds_creator`, `monthly_budget_exceeds_creator`, `allowed_models_exceed_creator`);
+         *     OAuth access tokens change no keys (403 `oauth_token_cannot_manage_keys`). A revoked key cannot
+         *     be changed (409 `key_revoked`). Changes apply to requests that start after the answer on this
+         *     server, and within `CREDENTIAL_CACHE_MS` on the others; jobs already accepted are not affected.
+         */
+        patch: operations["updateApiKey"];
         trace?: never;
     };
     "/v1/api-keys/{id}/rotate": {
@@ -1186,6 +1201,8 @@ export interface components {
     schemas: {
         /** @description API key metadata. The plaintext key is never returned after creation or rotation. */
         ApiKey: {
+            /** @description Catalog model ids this key may submit jobs to (`null` for every model). Another model answers 403 `model_not_allowed` before anything is reserved. */
+            allowed_models: string[] | null;
             /** Format: date-time */
             created_at: string;
             daily_spend_cap_usd: number | null;
@@ -1198,6 +1215,15 @@ export interface components {
             id: string;
             /** Format: date-time */
             last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the month's spend resets (00:00 UTC on the first day of the next month).
+             */
+            monthly_budget_resets_at: string;
+            /** @description Budget of the key per UTC calendar month (held plus captured spend of the jobs it submitted that month); `null` for none. A submission that would exceed it answers 402 `key_budget_exceeded`. */
+            monthly_budget_usd: number | null;
+            /** @description What the key has spent this UTC month (held plus captured; a refunded job gives its hold back). Counted whether or not the key has a budget. */
+            monthly_spent_usd: number;
             name: string | null;
             /** @description Display prefix of the key (e.g. `sk_live_ab12`). */
             prefix: string;
@@ -1638,7 +1664,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The credential lacks the scope this operation needs (`x-aeriox-scope`) */
+        /** @description The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`) */
         Forbidden: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
@@ -1648,7 +1674,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Wallet balance too low for the estimated cost, or the key's daily spend cap would be exceeded */
+        /** @description Wallet balance too low for the estimated cost, or the key's daily spend cap (`spend_cap_exceeded`) or monthly budget (`key_budget_exceeded`) would be exceeded */
         InsufficientFunds: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
@@ -2009,6 +2035,62 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Model ids (or aliases) of the catalog this key may use; `null` for every model. */
+                    allowed_models?: string[] | null;
+                    /** @description Trailing-24 h cap of captured plus held spend for this key; `null` for none. */
+                    daily_spend_cap_usd?: number | null;
+                    /** @description Budget per UTC calendar month (held plus captured spend); `null` for none. Lowering it below this month's spend refuses further jobs until the month resets. */
+                    monthly_budget_usd?: number | null;
+                    name?: string | null;
+                    /** @description Never more than the calling key has (403 `insufficient_scope`). */
+                    scopes?: ("generate" | "read" | "admin")[];
+                };
+            };
+        };
+        responses: {
+            /** @description The key as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description Key revoked */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
