@@ -27,9 +27,13 @@ async function submit(json: unknown): Promise<string> {
   return ((await res.json()) as JobBody).job_id;
 }
 
-/** The body as the full-row read built it, as JSON text. */
+/**
+ * The body as the full-row read built it, as JSON text, with the queue position the poll adds
+ * (1 for a queued job here: it is the only queued one of its lane; null otherwise).
+ */
 async function expectedText(id: string, signer: UrlSigner = srv.runtime.signer): Promise<string> {
-  return JSON.stringify(toJobBody(await findWorkspaceJob(srv.runtime, workspaceId, id), signer));
+  const job = await findWorkspaceJob(srv.runtime, workspaceId, id);
+  return JSON.stringify(toJobBody({ ...job, queuePosition: job.status === "queued" ? 1 : null }, signer));
 }
 
 describe("GET /v1/jobs/{id}", () => {

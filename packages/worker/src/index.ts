@@ -55,7 +55,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     stalledIntervalMs: options.stalledIntervalMs ?? config.WORKER_STALLED_CHECK_MS,
     onFinalFailure: async (jobId, reason) => {
       const failed = await endJobWithRefund(runtime.db, jobId, "failed", jobError("worker_failed", `The job could not be completed (${reason}); the reservation was refunded`));
-      if (failed) runtime.logger.warn({ jobId, reason }, "job failed after its last attempt");
+      if (failed) {
+        runtime.logger.warn({ jobId, reason }, "job failed after its last attempt");
+        void runtime.jobEvents.announce(jobId); // wakes a `Prefer: wait` request waiting on it
+      }
     },
   });
   const reconciler = startReconciler(runtime, options.reconcileIntervalMs);

@@ -19,6 +19,7 @@ import type { Principal } from "../auth/principal.ts";
 import { ApiError } from "../errors.ts";
 import type { Character, Database } from "../db/index.ts";
 import { submitJob } from "../jobs/submit.ts";
+import { decodeCursor, encodeCursor, pageLimit } from "../db/cursor.ts";
 import { priceFor } from "../pricing/estimate.ts";
 import type { TrainingInput } from "./train.ts";
 
@@ -124,35 +125,12 @@ export async function softDeleteCharacter(services: Pick<Runtime, "db">, workspa
   if (count === 0) throw ApiError.notFound("Character");
 }
 
-// ── cursor pagination: opaque base64url of [created_at ISO, id], newest first ──
+// ── cursor pagination: opaque base64url of [created_at ISO, id], newest first (db/cursor.ts) ──
 
-export function encodeCursor(c: Pick<Character, "createdAt" | "id">): string {
-  return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString("base64url");
-}
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const bad = () => ApiError.badRequest("invalid_cursor", "The cursor is not one this API returned", { fields: [{ field: "query.cursor", message: "is not a cursor this API returned" }] });
-  let parsed: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string" || !UUID_RE.test(parsed[1])) throw bad();
-  // Only what encodeCursor writes: an ISO instant that reads back unchanged, after 1970 and
-  // before year 10000 (JavaScript dates reach years PostgreSQL cannot store, e.g. -200000 or 0).
-  const createdAt = new Date(parsed[0]);
-  if (!CURSOR_INSTANT.test(parsed[0]) || !(createdAt.getTime() >= 0) || createdAt.toISOString() !== parsed[0]) throw bad();
-  return { createdAt, id: parsed[1] };
-}
+export { decodeCursor, encodeCursor } from "../db/cursor.ts";
 
 export async function listCharacters(services: Pick<Runtime, "db">, workspaceId: string, query: { limit?: number | undefined; cursor?: string | undefined }) {
-  const limit = query.limit ?? 20;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.badRequest("invalid_request", "limit must be an integer from 1 to 100", { field: "query.limit" });
+  const limit = pageLimit(query.limit);
   const after = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
   await repairOrphans(services, workspaceId);
   const rows = await services.db.prisma.character.findMany({

@@ -1,6 +1,8 @@
 /**
- * "This job ended": how a process running a job learns that a cancel (or the reconciler's
- * deadline) settled it elsewhere, without re-reading the job's row every half second
+ * "This job ended": announced by every terminal transition (completion and failure in the
+ * processor, cancel, the reconciler's deadline, a worker's final failure). How a process
+ * running a job learns that a cancel (or the reconciler's deadline) settled it elsewhere,
+ * and how a request waiting for a job (`Prefer: wait`, generation/wait.ts) learns it ended, without re-reading the job's row every half second
  * (which was one query per running job per 500 ms). With REDIS_URL it is Redis pub/sub
  * on one channel, so an API process's cancel reaches every worker; without it, an
  * in-process emitter (the embedded runner runs jobs where they are cancelled).
@@ -14,6 +16,8 @@ export interface JobEndSignal {
   announce(jobId: string): Promise<void>;
   /** Calls `onEnd` once `jobId` is announced; returns the unsubscribe. */
   watch(jobId: string, onEnd: () => void): () => void;
+  /** Listeners registered in this process, over every job (a leak shows as a count that never drops). */
+  listenerCount(): number;
   close(): Promise<void>;
 }
 
@@ -33,7 +37,9 @@ function localWatchers() {
       };
     },
     get size() {
-      return watchers.size;
+      let listeners = 0;
+      for (const set of watchers.values()) listeners += set.size;
+      return listeners;
     },
   };
 }
@@ -45,6 +51,7 @@ export function createInProcessJobEndSignal(): JobEndSignal {
       local.fire(jobId);
     },
     watch: local.watch,
+    listenerCount: () => local.size,
     async close() {},
   };
 }
@@ -77,6 +84,7 @@ export function createRedisJobEndSignal(publisher: Redis, redisUrl: string, pref
       if (!subscriber) subscribe();
       return local.watch(jobId, onEnd);
     },
+    listenerCount: () => local.size,
     async close() {
       await subscriber?.quit().catch(() => subscriber?.disconnect());
     },

@@ -82,33 +82,38 @@ export async function processJob(services: ProcessorServices, jobId: string, att
     readAsset: (assetId) => readWorkspaceAsset(services, job.workspaceId, assetId),
   };
 
+  // Whether this attempt moved the job to a terminal state: then it is announced (after this
+  // attempt stopped listening), so a `Prefer: wait` or audio request waiting on it answers at once.
+  let settledHere = false;
   try {
     if (!entry) throw new ProviderError("unavailable", `Operation ${job.operationId} is no longer in the pricing catalog`, { retryable: false, code: "unknown_operation" });
     const result = await services.providers.forEntry(entry).run(request, ctx);
     if (abort.signal.aborted) return; // cancelled meanwhile: the cancel settled it
     if (result.nsfw) {
-      await endJobWithRefund(db, jobId, "nsfw_blocked", jobError("nsfw_blocked", "The provider's safety checker blocked this content; the reservation was refunded"));
+      settledHere = await endJobWithRefund(db, jobId, "nsfw_blocked", jobError("nsfw_blocked", "The provider's safety checker blocked this content; the reservation was refunded"));
       return;
     }
     await storeJobOutputs(services, { id: jobId, workspaceId: job.workspaceId }, result.outputs as ProviderOutput[]);
     const completed = await completeJob(db, jobId, { actualCostMicros: result.actualCostMicros, durationMs: Date.now() - startedAt });
+    settledHere = completed;
     triggerAutoRecharge(services, job.workspaceId); // fire-and-forget: never fails the job
     if (completed && result.actualCostMicros === null) log.warn("provider reported no cost; settled at the held amount");
   } catch (err) {
     if (abort.signal.aborted) return;
-    await handleFailure(services, jobId, attempt, err, log);
+    settledHere = await handleFailure(services, jobId, attempt, err, log);
   } finally {
     clearInterval(watcher);
     clearTimeout(quietProgress?.timer);
     unwatch();
+    if (settledHere) void services.jobEvents.announce(jobId);
   }
 }
 
-async function handleFailure(services: ProcessorServices, jobId: string, attempt: AttemptInfo, err: unknown, log: Runtime["logger"]): Promise<void> {
+/** Settles a failed attempt; true when it ended the job (false: it will be retried, or was settled elsewhere). */
+async function handleFailure(services: ProcessorServices, jobId: string, attempt: AttemptInfo, err: unknown, log: Runtime["logger"]): Promise<boolean> {
   const providerError = isProviderError(err) ? err : null;
   if (providerError?.kind === "nsfw") {
-    await endJobWithRefund(services.db, jobId, "nsfw_blocked", jobError("nsfw_blocked", providerError.providerMessage));
-    return;
+    return endJobWithRefund(services.db, jobId, "nsfw_blocked", jobError("nsfw_blocked", providerError.providerMessage));
   }
   const retryable = providerError ? providerError.retryable : false;
   if (retryable && !attempt.final) {
@@ -121,5 +126,5 @@ async function handleFailure(services: ProcessorServices, jobId: string, attempt
   const error = providerError
     ? jobError(providerError.code, providerError.providerMessage, { provider_status: providerError.status ?? null, attempts: attempt.number })
     : jobError("internal_error", "The job failed unexpectedly; the reservation was refunded");
-  await endJobWithRefund(services.db, jobId, "failed", error);
+  return endJobWithRefund(services.db, jobId, "failed", error);
 }

@@ -9,16 +9,40 @@ import type { JobError } from "./states.ts";
 export type JobBodyFields = Pick<
   Job,
   "id" | "type" | "status" | "model" | "progressPct" | "estimatedCostMicros" | "chargedCostMicros" | "outputAssetIds" | "error" | "createdAt" | "updatedAt" | "completedAt" | "prismId"
->;
+> & {
+  /** `queue_position`, where the read computed it (QUEUE_POSITION_SQL); absent from bodies built without it. */
+  queuePosition?: number | null;
+};
+
+/** Counting stops here: a position beyond it is reported as this (the count stays a bounded index scan). */
+export const QUEUE_POSITION_CAP = 10_000;
+
+/**
+ * `queue_position` of the job row aliased `j`: while it is `queued`, 1 + the number of queued
+ * jobs of its provider lane (`provider`, the queue's lane) created before it, across every
+ * workspace; null otherwise. Served by the index `jobs_status_provider_created_at_idx`. Fair
+ * scheduling serves a lane round-robin across workspaces, so a job may start before jobs of
+ * other workspaces that are ahead of it here: the position is how many could start first at most.
+ */
+export const QUEUE_POSITION_SQL = `
+  CASE WHEN j.status = 'queued' THEN (
+    SELECT count(*)::int + 1 FROM (
+      SELECT 1 FROM jobs q
+       WHERE q.status = 'queued' AND q.provider = j.provider AND (q.created_at, q.id) < (j.created_at, j.id)
+       LIMIT ${QUEUE_POSITION_CAP - 1}) ahead
+  ) END`;
+
+/** The Job body's columns of the row aliased `j` (with its queue position), for raw-driver reads. */
+export const JOB_BODY_COLUMNS = `
+  j.id::text AS id, j.type::text AS type, j.status::text AS status, j.model, j.progress_pct, j.estimated_cost_micros, j.charged_cost_micros,
+  j.output_asset_ids::text[] AS output_asset_ids, j.error, j.created_at, j.updated_at, j.completed_at, j.prism_id,
+  ${QUEUE_POSITION_SQL} AS queue_position`;
 
 // The poll (`GET /v1/jobs/{id}`) is the most frequent read: one statement on the raw
 // driver (ARCHITECTURE.md, Money, "Hot path"), scoped to the workspace like every read.
-const JOB_BODY_SQL = `
-  SELECT id::text AS id, type::text AS type, status::text AS status, model, progress_pct, estimated_cost_micros, charged_cost_micros,
-         output_asset_ids::text[] AS output_asset_ids, error, created_at, updated_at, completed_at, prism_id
-    FROM jobs WHERE id = $1::uuid AND workspace_id = $2::uuid`;
+const JOB_BODY_SQL = `SELECT ${JOB_BODY_COLUMNS} FROM jobs j WHERE j.id = $1::uuid AND j.workspace_id = $2::uuid`;
 
-interface JobBodyRow {
+export interface JobBodyRow {
   id: string;
   type: Job["type"];
   status: Job["status"];
@@ -32,12 +56,17 @@ interface JobBodyRow {
   updated_at: Date;
   completed_at: Date | null;
   prism_id: string | null;
+  queue_position: number | null;
 }
 
 /** The job's body fields, or 404 (the same for another workspace's job as for a missing one). */
 export async function findWorkspaceJobBody(services: { db: Database }, workspaceId: string, jobId: string): Promise<JobBodyFields> {
   const [row] = await services.db.query<JobBodyRow>(JOB_BODY_SQL, [jobId, workspaceId]);
   if (!row) throw ApiError.notFound("Job");
+  return jobBodyFieldsOf(row);
+}
+
+export function jobBodyFieldsOf(row: JobBodyRow): JobBodyFields {
   return {
     id: row.id,
     type: row.type,
@@ -52,6 +81,7 @@ export async function findWorkspaceJobBody(services: { db: Database }, workspace
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
     prismId: row.prism_id,
+    queuePosition: row.queue_position === null ? null : Number(row.queue_position),
   };
 }
 
@@ -75,6 +105,7 @@ export function toJobBody(job: JobBodyFields, signer: UrlSigner) {
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),
     completed_at: job.completedAt?.toISOString() ?? null,
+    ...(job.queuePosition !== undefined ? { queue_position: job.queuePosition } : {}),
     ...(job.prismId ? { prism_id: job.prismId } : {}),
   };
 }

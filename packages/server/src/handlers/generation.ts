@@ -1,44 +1,41 @@
 /** Generation tag: image, video, audio, compose and the deprecated /v1/generate. */
 import { microsToCredits, microsToUsd } from "@aeriox/core/money";
 import { submitAudio, submitCompose, submitImage, submitLegacyGeneration, submitVideo, COMPOSE_OPERATION } from "@aeriox/core/generation/submit";
-import { waitForTerminal } from "@aeriox/core/generation/wait";
 import { toJobBody } from "@aeriox/core/jobs/serialize";
 import { defineHandlers, principalOf } from "../http/handler.ts";
+import { answerAfterWait } from "../http/prefer.ts";
 
-/** Audio is synchronous per spec: the 202 carries the finished job when it ends within this time. */
+/** Audio is synchronous per spec: without `Prefer: wait`, the 202 carries the finished job when it ends within this time. */
 const AUDIO_SYNC_TIMEOUT_MS = 60_000;
 
 export const generationHandlers = defineHandlers({
   generateImage: async (ctx) => {
     const job = await submitImage(ctx.services, principalOf(ctx), ctx.body);
-    return { status: 202, body: toJobBody(job, ctx.services.signer) };
+    return answerAfterWait(ctx, job.id, (now) => toJobBody(now ?? job, ctx.services.signer));
   },
 
   generateVideo: async (ctx) => {
     const job = await submitVideo(ctx.services, principalOf(ctx), ctx.body);
-    return { status: 202, body: toJobBody(job, ctx.services.signer) };
+    return answerAfterWait(ctx, job.id, (now) => toJobBody(now ?? job, ctx.services.signer));
   },
 
   generateAudio: async (ctx) => {
     const submitted = await submitAudio(ctx.services, principalOf(ctx), ctx.body);
-    const job = await waitForTerminal(ctx.services, submitted.id, AUDIO_SYNC_TIMEOUT_MS, ctx.signal);
-    return { status: 202, body: toJobBody(job, ctx.services.signer) };
+    return answerAfterWait(ctx, submitted.id, (now) => toJobBody(now ?? submitted, ctx.services.signer), { waitWithoutPreferenceMs: AUDIO_SYNC_TIMEOUT_MS });
   },
 
   composeVideo: async (ctx) => {
     const job = await submitCompose(ctx.services, principalOf(ctx), ctx.body);
-    return {
-      status: 202,
-      body: {
-        id: job.id,
-        type: "compose",
-        status: "queued",
-        operation_id: COMPOSE_OPERATION,
-        estimated_cost_usd_micros: Number(job.estimatedCostMicros),
-        estimated_cost_usd: microsToUsd(job.estimatedCostMicros),
-        created_at: job.createdAt.toISOString(),
-      },
-    };
+    // The acknowledgement (202); with `Prefer: wait` and a job that ended in time, the finished Job (200).
+    return answerAfterWait(ctx, job.id, () => ({
+      id: job.id,
+      type: "compose" as const,
+      status: "queued" as const,
+      operation_id: COMPOSE_OPERATION as "compose.stitch_per_minute",
+      estimated_cost_usd_micros: Number(job.estimatedCostMicros),
+      estimated_cost_usd: microsToUsd(job.estimatedCostMicros),
+      created_at: job.createdAt.toISOString(),
+    }));
   },
 
   createGeneration: async (ctx) => {

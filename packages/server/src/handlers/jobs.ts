@@ -1,12 +1,18 @@
-/** Jobs tag: read, cancel, stream; and the deprecated generation poll. */
+/** Jobs tag: list, read, cancel, stream; and the deprecated generation poll. */
 import { cancelJob, findWorkspaceJob } from "@aeriox/core/jobs/cancel";
 import { findWorkspaceJobBody, toGenerationBody, toJobBody } from "@aeriox/core/jobs/serialize";
+import { listJobs } from "@aeriox/core/jobs/list";
 import { watchJob } from "@aeriox/core/jobs/watch";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 
 const HEARTBEAT_MS = 15_000;
 
 export const jobHandlers = defineHandlers({
+  listJobs: async (ctx) => {
+    const page = await listJobs(ctx.services, principalOf(ctx).workspaceId, ctx.query);
+    return { status: 200, body: { data: page.jobs.map((job) => toJobBody(job, ctx.services.signer)), next_cursor: page.nextCursor } };
+  },
+
   getJob: async (ctx) => {
     // The most frequent read: the body's columns only, on the raw driver (serialize.ts).
     const job = await findWorkspaceJobBody(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);

@@ -4,6 +4,7 @@ import { previewOf } from "@aeriox/core/prisms/previews";
 import { submitPrismApply } from "@aeriox/core/prisms/apply";
 import { toJobBody } from "@aeriox/core/jobs/serialize";
 import { defineHandlers, principalOf } from "../http/handler.ts";
+import { answerAfterWait } from "../http/prefer.ts";
 import { PRISM_PREVIEWS_ROUTE } from "../prism-previews.ts";
 
 export const prismHandlers = defineHandlers({
@@ -23,6 +24,6 @@ export const prismHandlers = defineHandlers({
 
   applyPrism: async (ctx) => {
     const job = await submitPrismApply(ctx.services, principalOf(ctx), ctx.params.id, ctx.body);
-    return { status: 202, body: toJobBody(job, ctx.services.signer) };
+    return answerAfterWait(ctx, job.id, (now) => toJobBody(now ?? job, ctx.services.signer));
   },
 });
