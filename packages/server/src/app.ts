@@ -16,6 +16,7 @@ import { authenticationMiddleware } from "./http/authenticate.ts";
 import { docsPage } from "./http/docs-page.ts";
 import { prismPreviews } from "./prism-previews.ts";
 import { metricsEndpoint } from "./http/metrics-endpoint.ts";
+import { oauthDiscovery } from "./http/oauth-discovery.ts";
 import type { HandlerMap } from "./http/handler.ts";
 import type { AppServices } from "./services.ts";
 import { handlers as defaultHandlers } from "./handlers/index.ts";
@@ -50,6 +51,7 @@ export function createApp(services: AppServices, options: AppOptions = {}): Expr
   app.use(docsPage()); // GET /docs: the API reference, public and outside the spec like extraRoutes
   app.use(prismPreviews()); // GET /prism-previews/{file}: prism preview files, public and outside the spec like /docs
   app.use(metricsEndpoint(services)); // GET /metrics: Prometheus, outside the spec like /docs (METRICS_TOKEN)
+  app.use(oauthDiscovery(services)); // /.well-known OAuth metadata (RFC 8414, 9728) and POST /oauth/register (RFC 7591), outside the spec
   options.extraRoutes?.(app);
 
   app.use(authenticationMiddleware(services));
