@@ -127,6 +127,17 @@ const envSchema = z.object({
   BREAKER_COMPOSE_COOLDOWN_MS: breakerCoolDown.optional(),
   BREAKER_AERIOX_FAILURE_THRESHOLD: breakerThreshold.optional(),
   BREAKER_AERIOX_COOLDOWN_MS: breakerCoolDown.optional(),
+  /**
+   * Outbound job webhooks (webhooks/, ARCHITECTURE.md, Webhooks): one attempt may take WEBHOOK_TIMEOUT_MS; a failed one
+   * is retried after WEBHOOK_RETRY_BASE_MS, doubling per attempt up to WEBHOOK_RETRY_MAX_MS, until
+   * WEBHOOK_RETRY_WINDOW_SECONDS after the event (then `failed`). WEBHOOK_CONCURRENCY attempts run at once per process.
+   */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(4 * 3_600_000),
+  WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(86400),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  MAX_WEBHOOK_ENDPOINTS_PER_WORKSPACE: z.coerce.number().int().min(1).max(1000).default(20),
   /** SIGTERM: how long `aeriox serve` / `aeriox worker` may take to finish in-flight requests and jobs before exiting. */
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
   /**

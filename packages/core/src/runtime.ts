@@ -28,6 +28,8 @@ import { recordTrainingVoice } from "./characters/characters.ts";
 import { createInProcessJobEndSignal, createRedisJobEndSignal, type JobEndSignal } from "./jobs/job-events.ts";
 import { loadGlobalCards } from "./cards/globals.ts";
 import { registerBackfill, startEmbeddingBackfill } from "./cards/embedding-queue.ts";
+import { connectionOf } from "./jobs/bullmq-queue.ts";
+import { createBullWebhookDispatcher, createInProcessWebhookDispatcher, type WebhookDispatcher } from "./webhooks/dispatcher.ts";
 
 export interface Runtime {
   config: Config;
@@ -45,6 +47,8 @@ export interface Runtime {
   queue: JobQueue;
   /** "This job ended" (cancel, deadline) for the process running it: Redis pub/sub, or in-process. */
   jobEvents: JobEndSignal;
+  /** Outbound job webhooks (webhooks/): schedules delivery attempts on BullMQ's `webhooks` queue, or in-process. */
+  webhooks: WebhookDispatcher;
   /** This runtime's Prometheus registry and counters (observability/metrics.ts). */
   metrics: Metrics;
   close(): Promise<void>;
@@ -157,6 +161,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       storage,
       signer,
       queue: undefined as unknown as JobQueue,
+      webhooks: undefined as unknown as WebhookDispatcher,
       jobEvents,
       metrics: observed.metrics,
       async close() {
@@ -189,6 +194,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     }
     const queue = runtime.queue;
     cleanups.push(() => queue.close());
+    // Webhook deliveries: BullMQ workers consume them where jobs run (`aeriox worker`); every process adds
+    // and sweeps (webhooks/dispatcher.ts). Closed before the queue and the database (cleanups run in reverse).
+    const webhooks = config.REDIS_URL
+      ? createBullWebhookDispatcher(runtime, { connection: connectionOf(config.REDIS_URL), prefix: config.REDIS_PREFIX, consume: options.role === "worker", periodicSweep: options.role !== "cli" })
+      : createInProcessWebhookDispatcher(runtime, { periodicSweep: true });
+    runtime.webhooks = webhooks;
+    cleanups.push(() => webhooks.close());
     return runtime;
   } catch (err) {
     for (const cleanup of cleanups.reverse()) await cleanup();

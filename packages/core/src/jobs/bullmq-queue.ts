@@ -46,7 +46,7 @@ interface LaneJobData {
 
 const HOLDING_STATES = ["waiting", "delayed", "active", "prioritized", "waiting-children"];
 
-function connectionOf(redisUrl: string): ConnectionOptions {
+export function connectionOf(redisUrl: string): ConnectionOptions {
   const url = new URL(redisUrl);
   return {
     host: url.hostname,

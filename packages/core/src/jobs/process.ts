@@ -12,6 +12,7 @@ import { RetryLater, type AttemptInfo } from "./queue.ts";
 import { isTerminal, jobError } from "./states.ts";
 import { kindOfJob } from "./kinds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
+import { runningJobWebhooks } from "../webhooks/events.ts";
 
 export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage" | "jobEvents">;
 
@@ -36,6 +37,9 @@ export async function processJob(services: ProcessorServices, jobId: string, att
   });
   if (started.count === 0) return;
   const log = logger.child({ jobId, attempt: attempt.number, model: job.model });
+  // job.started / job.progress webhooks (webhooks/events.ts); job.completed is recorded with the settlement.
+  const webhooks = await runningJobWebhooks(services, job);
+  await webhooks.started();
 
   const abort = new AbortController();
   const ended = () => abort.abort(new ProviderError("timeout", "job ended while running", { retryable: false, code: "job_ended" }));
@@ -57,6 +61,7 @@ export async function processJob(services: ProcessorServices, jobId: string, att
   const writeProgress = async (clamped: number) => {
     lastProgressAt = Date.now();
     await db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { progressPct: clamped, updatedAt: new Date() } });
+    webhooks.progress();
   };
   const ctx: ProviderContext = {
     signal: abort.signal,

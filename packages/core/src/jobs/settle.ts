@@ -8,6 +8,7 @@ import { capture, release } from "../wallet/index.ts";
 import { ACTIVE_STATUSES, type JobError, type JobStatus } from "./states.ts";
 import { applyTerminalSideEffects } from "./side-effects.ts";
 import { observeSettlement } from "../observability/index.ts";
+import { kickWebhookDeliveries } from "../webhooks/dispatcher.ts";
 
 // provider … error: for the settlement's metrics and failure log line (observability/index.ts), read in the same statement.
 const TERMINAL_FIELDS = { id: true, type: true, workspaceId: true, status: true, characterId: true, outputAssetIds: true, provider: true, model: true, error: true, createdAt: true, startedAt: true, completedAt: true } as const;
@@ -33,9 +34,10 @@ export async function completeJob(db: Database, jobId: string, outcome: Complete
     const actual = reported !== null && reported > job.estimatedCostMicros ? job.estimatedCostMicros : reported;
     const settled = await capture(tx, { jobId, actualMicros: actual });
     const done = await tx.job.update({ where: { id: jobId }, data: { chargedCostMicros: settled.capturedMicros }, select: TERMINAL_FIELDS });
-    await applyTerminalSideEffects(tx, done);
-    return { job: done, settlement: settled };
+    const deliveries = await applyTerminalSideEffects(tx, done);
+    return { job: done, settlement: settled, deliveries };
   });
+  if (settled?.deliveries) kickWebhookDeliveries(db);
   return observeSettlement(db, settled); // after commit: metrics count only what happened
 }
 
@@ -46,8 +48,9 @@ export async function endJobWithRefund(db: Database, jobId: string, status: Excl
     if (!moved) return null;
     const settlement = await release(tx, { jobId });
     const job = await tx.job.findUniqueOrThrow({ where: { id: jobId }, select: TERMINAL_FIELDS });
-    await applyTerminalSideEffects(tx, job);
-    return { job, settlement };
+    const deliveries = await applyTerminalSideEffects(tx, job);
+    return { job, settlement, deliveries };
   });
+  if (settled?.deliveries) kickWebhookDeliveries(db);
   return observeSettlement(db, settled); // after commit; logs the failure line of a failed job
 }

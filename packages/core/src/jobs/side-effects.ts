@@ -8,10 +8,14 @@
  * chosen at submission (job input `voice_id`); failed / cancelled / nsfw_blocked →
  * `failed`. Only a `training` character moves (idempotent; a soft-deleted one still
  * records the outcome).
+ *
+ * Every terminal state: the `job.completed` webhook deliveries of the job's targets are recorded
+ * (webhooks/events.ts), so they exist exactly when the terminal state does.
  */
 import type { TransactionClient } from "../db/index.ts";
 import { loraUrlFor } from "../characters/lora-ref.ts";
 import type { JobStatus } from "./states.ts";
+import { recordJobEvent } from "../webhooks/events.ts";
 
 export interface TerminalJob {
   id: string;
@@ -22,8 +26,10 @@ export interface TerminalJob {
   outputAssetIds: string[];
 }
 
-export async function applyTerminalSideEffects(tx: TransactionClient, job: TerminalJob): Promise<void> {
+/** Returns how many webhook deliveries it recorded (`job.completed`, webhooks/events.ts): the caller kicks them after commit. */
+export async function applyTerminalSideEffects(tx: TransactionClient, job: TerminalJob): Promise<number> {
   if (job.type === "character_train" && job.characterId) await settleCharacter(tx, job, job.characterId);
+  return recordJobEvent(tx, job, "job.completed", null);
 }
 
 async function settleCharacter(tx: TransactionClient, job: TerminalJob, characterId: string): Promise<void> {

@@ -15,6 +15,8 @@ import { reservationResult, reserveCaps, type ReserveInput, type ReserveOutcomeR
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 import { endJobWithRefund } from "./settle.ts";
 import { jobError, type JobType } from "./states.ts";
+import { currentJobWebhook } from "../webhooks/request.ts";
+import { ensureSigningSecret } from "../webhooks/endpoints.ts";
 
 export type SubmitServices = Pick<Runtime, "db" | "config" | "providers" | "queue" | "logger">;
 
@@ -139,6 +141,18 @@ export async function submitJob(services: SubmitServices, req: SubmitJobRequest)
   const job = await acceptJob(db, config, jobId, req);
   observeReservation(db, job); // metrics: one hold placed
   triggerAutoRecharge(services, req.principal.workspaceId); // fire-and-forget: never fails the submit
+
+  // The request's webhook_url (webhooks/request.ts) is stored before the job can run, so no event is missed.
+  const hook = currentJobWebhook();
+  if (hook) {
+    try {
+      await db.prisma.jobWebhook.create({ data: { jobId, workspaceId: job.workspaceId, url: hook.url, events: hook.events } });
+      await ensureSigningSecret(db, job.workspaceId);
+    } catch (err) {
+      await endJobWithRefund(db, job.id, "failed", jobError("internal_error", "The job's webhook could not be stored; the reservation was refunded")).catch(() => undefined);
+      throw err;
+    }
+  }
 
   try {
     await services.queue.enqueue({ id: job.id, provider: job.provider, workspaceId: job.workspaceId });

@@ -69,6 +69,13 @@ export interface GuardedFetchOptions {
   allowDataUrls?: boolean;
   /** At most MAX_REDIRECTS. */
   maxRedirects?: number;
+  /** POST `body` (webhook deliveries); default GET. */
+  method?: "GET" | "POST";
+  body?: string | Buffer;
+  /** Extra request headers (e.g. a webhook's content type and signature). */
+  headers?: Record<string, string>;
+  /** Read nothing of a 2xx answer's body (a webhook receiver's reply is not used): the body comes back empty. */
+  discardBody?: boolean;
 }
 
 export interface FetchedBody {
@@ -134,12 +141,18 @@ function request(url: URL, options: GuardedFetchOptions, signal: AbortSignal, ma
   return new Promise<Answer>((resolve, reject) => {
     const req = transport.request(
       {
-        method: "GET",
+        method: options.method ?? "GET",
         protocol: url.protocol,
         hostname: bareHost(url),
         port: url.port || undefined,
         path: `${url.pathname}${url.search}`,
-        headers: { accept: options.accept?.join(", ") ?? "*/*", "accept-encoding": "identity", "user-agent": "aeriox-fetch/1" },
+        headers: {
+          accept: options.accept?.join(", ") ?? "*/*",
+          "accept-encoding": "identity",
+          "user-agent": "aeriox-fetch/1",
+          ...options.headers,
+          ...(options.body !== undefined ? { "content-length": String(Buffer.byteLength(options.body)) } : {}),
+        },
         // A fresh agent per request: no pooled socket to some earlier (differently checked) address is reused.
         agent: false,
         lookup: checkedLookup(options.policy),
@@ -153,7 +166,7 @@ function request(url: URL, options: GuardedFetchOptions, signal: AbortSignal, ma
       },
     );
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
   });
 }
 
@@ -170,6 +183,10 @@ async function readAnswer(url: URL, res: http.IncomingMessage, options: GuardedF
     return { redirect: next, status };
   }
   if (status < 200 || status > 299) throw new OutboundFetchError("fetch_failed", `${url.host} answered HTTP ${status}`, { status });
+  if (options.discardBody) {
+    res.resume();
+    return { bytes: Buffer.alloc(0), contentType: mediaType(res.headers["content-type"]) };
+  }
   const declared = Number(res.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) throw new OutboundFetchError("fetch_too_large", `${url.host} declared ${declared} bytes, above the ${maxBytes} byte limit`, { status });
   const contentType = mediaType(res.headers["content-type"]);

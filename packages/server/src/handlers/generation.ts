@@ -2,6 +2,7 @@
 import { microsToCredits, microsToUsd } from "@aeriox/core/money";
 import { submitAudio, submitCompose, submitImage, submitLegacyGeneration, submitVideo, COMPOSE_OPERATION } from "@aeriox/core/generation/submit";
 import { toJobBody } from "@aeriox/core/jobs/serialize";
+import { takeJobWebhook, withJobWebhook } from "@aeriox/core/webhooks/request";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 import { answerAfterWait } from "../http/prefer.ts";
 
@@ -10,22 +11,26 @@ const AUDIO_SYNC_TIMEOUT_MS = 60_000;
 
 export const generationHandlers = defineHandlers({
   generateImage: async (ctx) => {
-    const job = await submitImage(ctx.services, principalOf(ctx), ctx.body);
+    const { body, hook } = takeJobWebhook(ctx.services.config, ctx.body);
+    const job = await withJobWebhook(hook, () => submitImage(ctx.services, principalOf(ctx), body));
     return answerAfterWait(ctx, job.id, (now) => toJobBody(now ?? job, ctx.services.signer));
   },
 
   generateVideo: async (ctx) => {
-    const job = await submitVideo(ctx.services, principalOf(ctx), ctx.body);
+    const { body, hook } = takeJobWebhook(ctx.services.config, ctx.body);
+    const job = await withJobWebhook(hook, () => submitVideo(ctx.services, principalOf(ctx), body));
     return answerAfterWait(ctx, job.id, (now) => toJobBody(now ?? job, ctx.services.signer));
   },
 
   generateAudio: async (ctx) => {
-    const submitted = await submitAudio(ctx.services, principalOf(ctx), ctx.body);
+    const { body, hook } = takeJobWebhook(ctx.services.config, ctx.body);
+    const submitted = await withJobWebhook(hook, () => submitAudio(ctx.services, principalOf(ctx), body));
     return answerAfterWait(ctx, submitted.id, (now) => toJobBody(now ?? submitted, ctx.services.signer), { waitWithoutPreferenceMs: AUDIO_SYNC_TIMEOUT_MS });
   },
 
   composeVideo: async (ctx) => {
-    const job = await submitCompose(ctx.services, principalOf(ctx), ctx.body);
+    const { body, hook } = takeJobWebhook(ctx.services.config, ctx.body);
+    const job = await withJobWebhook(hook, () => submitCompose(ctx.services, principalOf(ctx), body));
     // The acknowledgement (202); with `Prefer: wait` and a job that ended in time, the finished Job (200).
     return answerAfterWait(ctx, job.id, () => ({
       id: job.id,

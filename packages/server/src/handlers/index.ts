@@ -11,6 +11,7 @@ import { oauthHandlers } from "./oauth.ts";
 import { jobHandlers } from "./jobs.ts";
 import { prismHandlers } from "./prisms.ts";
 import { walletHandlers } from "./wallet.ts";
+import { webhookHandlers } from "./webhooks.ts";
 
 export const handlers: HandlerMap = {
   ...apiKeyHandlers,
@@ -24,4 +25,5 @@ export const handlers: HandlerMap = {
   ...jobHandlers,
   ...prismHandlers,
   ...walletHandlers,
+  ...webhookHandlers,
 };

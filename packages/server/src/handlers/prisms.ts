@@ -3,6 +3,7 @@ import { listPrisms, toPrismBody } from "@aeriox/core/prisms/catalog";
 import { previewOf } from "@aeriox/core/prisms/previews";
 import { submitPrismApply } from "@aeriox/core/prisms/apply";
 import { toJobBody } from "@aeriox/core/jobs/serialize";
+import { takeJobWebhook, withJobWebhook, type JobWebhookRequest } from "@aeriox/core/webhooks/request";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 import { answerAfterWait } from "../http/prefer.ts";
 import { PRISM_PREVIEWS_ROUTE } from "../prism-previews.ts";
@@ -23,7 +24,20 @@ export const prismHandlers = defineHandlers({
   },
 
   applyPrism: async (ctx) => {
-    const job = await submitPrismApply(ctx.services, principalOf(ctx), ctx.params.id, ctx.body);
+    // The webhook belongs to the application: at the top level, or (as GenerateImageRequest/GenerateVideoRequest
+    // document it) inside image_params / video_params; never passed on to the model.
+    const { config } = ctx.services;
+    const top = takeJobWebhook(config, ctx.body);
+    const body = { ...top.body };
+    let hook: JobWebhookRequest | null = top.hook;
+    for (const key of ["image_params", "video_params"] as const) {
+      const params = body[key];
+      if (!params) continue;
+      const inner = takeJobWebhook(config, params, `body.${key}`);
+      (body as Record<string, unknown>)[key] = inner.body;
+      hook ??= inner.hook;
+    }
+    const job = await withJobWebhook(hook, () => submitPrismApply(ctx.services, principalOf(ctx), ctx.params.id, body));
     return answerAfterWait(ctx, job.id, (now) => toJobBody(now ?? job, ctx.services.signer));
   },
 });

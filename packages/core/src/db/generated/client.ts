@@ -137,3 +137,28 @@ export type CardEdge = Prisma.CardEdgeModel
  * 
  */
 export type IdempotencyRecord = Prisma.IdempotencyRecordModel
+/**
+ * Model WebhookEndpoint
+ * Outbound job webhooks (webhooks/, ARCHITECTURE.md, Webhooks). An endpoint receives every job event of
+ * its workspace whose type is in `events`. Secrets (`whsec_…`) are stored as they are: signing needs them;
+ * they are shown once and never logged. After a rotation the previous secret signs too, until it expires.
+ */
+export type WebhookEndpoint = Prisma.WebhookEndpointModel
+/**
+ * Model WebhookSigningSecret
+ * The secret that signs a workspace's deliveries to per-request `webhook_url`s; created on first use.
+ */
+export type WebhookSigningSecret = Prisma.WebhookSigningSecretModel
+/**
+ * Model JobWebhook
+ * A job's per-request `webhook_url` and its events filter (`start`, `progress`, `completed`), written
+ * with the job before it is enqueued. No foreign key: written beside the hot path, read by job id.
+ */
+export type JobWebhook = Prisma.JobWebhookModel
+/**
+ * Model WebhookDelivery
+ * One event for one target (an endpoint, or a job's `webhook_url` when `endpoint_id` is null). The row is the
+ * truth; queues carry only its id. `payload` is the exact body, fixed before the first attempt, so every retry
+ * sends the same bytes under the same `webhook_id`. Status: pending → delivered | failed (SQL CHECK).
+ */
+export type WebhookDelivery = Prisma.WebhookDeliveryModel

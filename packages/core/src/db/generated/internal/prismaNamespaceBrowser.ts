@@ -69,7 +69,11 @@ export const ModelName = {
   Character: 'Character',
   Card: 'Card',
   CardEdge: 'CardEdge',
-  IdempotencyRecord: 'IdempotencyRecord'
+  IdempotencyRecord: 'IdempotencyRecord',
+  WebhookEndpoint: 'WebhookEndpoint',
+  WebhookSigningSecret: 'WebhookSigningSecret',
+  JobWebhook: 'JobWebhook',
+  WebhookDelivery: 'WebhookDelivery'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -387,6 +391,66 @@ export const IdempotencyRecordScalarFieldEnum = {
 } as const
 
 export type IdempotencyRecordScalarFieldEnum = (typeof IdempotencyRecordScalarFieldEnum)[keyof typeof IdempotencyRecordScalarFieldEnum]
+
+
+export const WebhookEndpointScalarFieldEnum = {
+  id: 'id',
+  workspaceId: 'workspaceId',
+  url: 'url',
+  description: 'description',
+  events: 'events',
+  secret: 'secret',
+  previousSecret: 'previousSecret',
+  previousSecretExpiresAt: 'previousSecretExpiresAt',
+  createdAt: 'createdAt'
+} as const
+
+export type WebhookEndpointScalarFieldEnum = (typeof WebhookEndpointScalarFieldEnum)[keyof typeof WebhookEndpointScalarFieldEnum]
+
+
+export const WebhookSigningSecretScalarFieldEnum = {
+  workspaceId: 'workspaceId',
+  secret: 'secret',
+  previousSecret: 'previousSecret',
+  previousSecretExpiresAt: 'previousSecretExpiresAt',
+  createdAt: 'createdAt'
+} as const
+
+export type WebhookSigningSecretScalarFieldEnum = (typeof WebhookSigningSecretScalarFieldEnum)[keyof typeof WebhookSigningSecretScalarFieldEnum]
+
+
+export const JobWebhookScalarFieldEnum = {
+  jobId: 'jobId',
+  workspaceId: 'workspaceId',
+  url: 'url',
+  events: 'events',
+  createdAt: 'createdAt'
+} as const
+
+export type JobWebhookScalarFieldEnum = (typeof JobWebhookScalarFieldEnum)[keyof typeof JobWebhookScalarFieldEnum]
+
+
+export const WebhookDeliveryScalarFieldEnum = {
+  id: 'id',
+  workspaceId: 'workspaceId',
+  endpointId: 'endpointId',
+  jobId: 'jobId',
+  webhookId: 'webhookId',
+  eventType: 'eventType',
+  url: 'url',
+  payload: 'payload',
+  status: 'status',
+  attempts: 'attempts',
+  lastResponseStatus: 'lastResponseStatus',
+  lastError: 'lastError',
+  nextAttemptAt: 'nextAttemptAt',
+  lockedUntil: 'lockedUntil',
+  deliveredAt: 'deliveredAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type WebhookDeliveryScalarFieldEnum = (typeof WebhookDeliveryScalarFieldEnum)[keyof typeof WebhookDeliveryScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -190,6 +190,9 @@ export type WorkspaceWhereInput = {
   assets?: Prisma.AssetListRelationFilter
   characters?: Prisma.CharacterListRelationFilter
   cards?: Prisma.CardListRelationFilter
+  webhookEndpoints?: Prisma.WebhookEndpointListRelationFilter
+  webhookSigningSecret?: Prisma.XOR<Prisma.WebhookSigningSecretNullableScalarRelationFilter, Prisma.WebhookSigningSecretWhereInput> | null
+  webhookDeliveries?: Prisma.WebhookDeliveryListRelationFilter
 }
 
 export type WorkspaceOrderByWithRelationInput = {
@@ -206,6 +209,9 @@ export type WorkspaceOrderByWithRelationInput = {
   assets?: Prisma.AssetOrderByRelationAggregateInput
   characters?: Prisma.CharacterOrderByRelationAggregateInput
   cards?: Prisma.CardOrderByRelationAggregateInput
+  webhookEndpoints?: Prisma.WebhookEndpointOrderByRelationAggregateInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretOrderByWithRelationInput
+  webhookDeliveries?: Prisma.WebhookDeliveryOrderByRelationAggregateInput
 }
 
 export type WorkspaceWhereUniqueInput = Prisma.AtLeast<{
@@ -225,6 +231,9 @@ export type WorkspaceWhereUniqueInput = Prisma.AtLeast<{
   assets?: Prisma.AssetListRelationFilter
   characters?: Prisma.CharacterListRelationFilter
   cards?: Prisma.CardListRelationFilter
+  webhookEndpoints?: Prisma.WebhookEndpointListRelationFilter
+  webhookSigningSecret?: Prisma.XOR<Prisma.WebhookSigningSecretNullableScalarRelationFilter, Prisma.WebhookSigningSecretWhereInput> | null
+  webhookDeliveries?: Prisma.WebhookDeliveryListRelationFilter
 }, "id">
 
 export type WorkspaceOrderByWithAggregationInput = {
@@ -263,6 +272,9 @@ export type WorkspaceCreateInput = {
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateInput = {
@@ -279,6 +291,9 @@ export type WorkspaceUncheckedCreateInput = {
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUpdateInput = {
@@ -295,6 +310,9 @@ export type WorkspaceUpdateInput = {
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateInput = {
@@ -311,6 +329,9 @@ export type WorkspaceUncheckedUpdateInput = {
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateManyInput = {
@@ -497,6 +518,48 @@ export type WorkspaceUpdateOneWithoutCardsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.WorkspaceUpdateToOneWithWhereWithoutCardsInput, Prisma.WorkspaceUpdateWithoutCardsInput>, Prisma.WorkspaceUncheckedUpdateWithoutCardsInput>
 }
 
+export type WorkspaceCreateNestedOneWithoutWebhookEndpointsInput = {
+  create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookEndpointsInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookEndpointsInput>
+  connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutWebhookEndpointsInput
+  connect?: Prisma.WorkspaceWhereUniqueInput
+}
+
+export type WorkspaceUpdateOneRequiredWithoutWebhookEndpointsNestedInput = {
+  create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookEndpointsInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookEndpointsInput>
+  connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutWebhookEndpointsInput
+  upsert?: Prisma.WorkspaceUpsertWithoutWebhookEndpointsInput
+  connect?: Prisma.WorkspaceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.WorkspaceUpdateToOneWithWhereWithoutWebhookEndpointsInput, Prisma.WorkspaceUpdateWithoutWebhookEndpointsInput>, Prisma.WorkspaceUncheckedUpdateWithoutWebhookEndpointsInput>
+}
+
+export type WorkspaceCreateNestedOneWithoutWebhookSigningSecretInput = {
+  create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookSigningSecretInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookSigningSecretInput>
+  connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutWebhookSigningSecretInput
+  connect?: Prisma.WorkspaceWhereUniqueInput
+}
+
+export type WorkspaceUpdateOneRequiredWithoutWebhookSigningSecretNestedInput = {
+  create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookSigningSecretInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookSigningSecretInput>
+  connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutWebhookSigningSecretInput
+  upsert?: Prisma.WorkspaceUpsertWithoutWebhookSigningSecretInput
+  connect?: Prisma.WorkspaceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.WorkspaceUpdateToOneWithWhereWithoutWebhookSigningSecretInput, Prisma.WorkspaceUpdateWithoutWebhookSigningSecretInput>, Prisma.WorkspaceUncheckedUpdateWithoutWebhookSigningSecretInput>
+}
+
+export type WorkspaceCreateNestedOneWithoutWebhookDeliveriesInput = {
+  create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookDeliveriesInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookDeliveriesInput>
+  connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutWebhookDeliveriesInput
+  connect?: Prisma.WorkspaceWhereUniqueInput
+}
+
+export type WorkspaceUpdateOneRequiredWithoutWebhookDeliveriesNestedInput = {
+  create?: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookDeliveriesInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookDeliveriesInput>
+  connectOrCreate?: Prisma.WorkspaceCreateOrConnectWithoutWebhookDeliveriesInput
+  upsert?: Prisma.WorkspaceUpsertWithoutWebhookDeliveriesInput
+  connect?: Prisma.WorkspaceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.WorkspaceUpdateToOneWithWhereWithoutWebhookDeliveriesInput, Prisma.WorkspaceUpdateWithoutWebhookDeliveriesInput>, Prisma.WorkspaceUncheckedUpdateWithoutWebhookDeliveriesInput>
+}
+
 export type WorkspaceCreateWithoutApiKeysInput = {
   id?: string
   name: string
@@ -510,6 +573,9 @@ export type WorkspaceCreateWithoutApiKeysInput = {
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutApiKeysInput = {
@@ -525,6 +591,9 @@ export type WorkspaceUncheckedCreateWithoutApiKeysInput = {
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutApiKeysInput = {
@@ -556,6 +625,9 @@ export type WorkspaceUpdateWithoutApiKeysInput = {
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutApiKeysInput = {
@@ -571,6 +643,9 @@ export type WorkspaceUncheckedUpdateWithoutApiKeysInput = {
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutWalletInput = {
@@ -586,6 +661,9 @@ export type WorkspaceCreateWithoutWalletInput = {
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutWalletInput = {
@@ -601,6 +679,9 @@ export type WorkspaceUncheckedCreateWithoutWalletInput = {
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutWalletInput = {
@@ -632,6 +713,9 @@ export type WorkspaceUpdateWithoutWalletInput = {
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutWalletInput = {
@@ -647,6 +731,9 @@ export type WorkspaceUncheckedUpdateWithoutWalletInput = {
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutLedgerEntriesInput = {
@@ -662,6 +749,9 @@ export type WorkspaceCreateWithoutLedgerEntriesInput = {
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutLedgerEntriesInput = {
@@ -677,6 +767,9 @@ export type WorkspaceUncheckedCreateWithoutLedgerEntriesInput = {
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutLedgerEntriesInput = {
@@ -708,6 +801,9 @@ export type WorkspaceUpdateWithoutLedgerEntriesInput = {
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutLedgerEntriesInput = {
@@ -723,6 +819,9 @@ export type WorkspaceUncheckedUpdateWithoutLedgerEntriesInput = {
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutHoldsInput = {
@@ -738,6 +837,9 @@ export type WorkspaceCreateWithoutHoldsInput = {
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutHoldsInput = {
@@ -753,6 +855,9 @@ export type WorkspaceUncheckedCreateWithoutHoldsInput = {
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutHoldsInput = {
@@ -784,6 +889,9 @@ export type WorkspaceUpdateWithoutHoldsInput = {
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutHoldsInput = {
@@ -799,6 +907,9 @@ export type WorkspaceUncheckedUpdateWithoutHoldsInput = {
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutJobsInput = {
@@ -814,6 +925,9 @@ export type WorkspaceCreateWithoutJobsInput = {
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutJobsInput = {
@@ -829,6 +943,9 @@ export type WorkspaceUncheckedCreateWithoutJobsInput = {
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutJobsInput = {
@@ -860,6 +977,9 @@ export type WorkspaceUpdateWithoutJobsInput = {
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutJobsInput = {
@@ -875,6 +995,9 @@ export type WorkspaceUncheckedUpdateWithoutJobsInput = {
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutAssetsInput = {
@@ -890,6 +1013,9 @@ export type WorkspaceCreateWithoutAssetsInput = {
   jobs?: Prisma.JobCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutAssetsInput = {
@@ -905,6 +1031,9 @@ export type WorkspaceUncheckedCreateWithoutAssetsInput = {
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutAssetsInput = {
@@ -936,6 +1065,9 @@ export type WorkspaceUpdateWithoutAssetsInput = {
   jobs?: Prisma.JobUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutAssetsInput = {
@@ -951,6 +1083,9 @@ export type WorkspaceUncheckedUpdateWithoutAssetsInput = {
   jobs?: Prisma.JobUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutCharactersInput = {
@@ -966,6 +1101,9 @@ export type WorkspaceCreateWithoutCharactersInput = {
   jobs?: Prisma.JobCreateNestedManyWithoutWorkspaceInput
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutCharactersInput = {
@@ -981,6 +1119,9 @@ export type WorkspaceUncheckedCreateWithoutCharactersInput = {
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutWorkspaceInput
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutCharactersInput = {
@@ -1012,6 +1153,9 @@ export type WorkspaceUpdateWithoutCharactersInput = {
   jobs?: Prisma.JobUpdateManyWithoutWorkspaceNestedInput
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutCharactersInput = {
@@ -1027,6 +1171,9 @@ export type WorkspaceUncheckedUpdateWithoutCharactersInput = {
   jobs?: Prisma.JobUncheckedUpdateManyWithoutWorkspaceNestedInput
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceCreateWithoutCardsInput = {
@@ -1042,6 +1189,9 @@ export type WorkspaceCreateWithoutCardsInput = {
   jobs?: Prisma.JobCreateNestedManyWithoutWorkspaceInput
   assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceUncheckedCreateWithoutCardsInput = {
@@ -1057,6 +1207,9 @@ export type WorkspaceUncheckedCreateWithoutCardsInput = {
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutWorkspaceInput
   assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
   characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
 }
 
 export type WorkspaceCreateOrConnectWithoutCardsInput = {
@@ -1088,6 +1241,9 @@ export type WorkspaceUpdateWithoutCardsInput = {
   jobs?: Prisma.JobUpdateManyWithoutWorkspaceNestedInput
   assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
 }
 
 export type WorkspaceUncheckedUpdateWithoutCardsInput = {
@@ -1103,6 +1259,273 @@ export type WorkspaceUncheckedUpdateWithoutCardsInput = {
   jobs?: Prisma.JobUncheckedUpdateManyWithoutWorkspaceNestedInput
   assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
   characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
+}
+
+export type WorkspaceCreateWithoutWebhookEndpointsInput = {
+  id?: string
+  name: string
+  plan?: string
+  createdAt?: Date | string
+  trialCreditedAt?: Date | string | null
+  apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutWorkspaceInput
+  wallet?: Prisma.WalletCreateNestedOneWithoutWorkspaceInput
+  ledgerEntries?: Prisma.LedgerEntryCreateNestedManyWithoutWorkspaceInput
+  holds?: Prisma.HoldCreateNestedManyWithoutWorkspaceInput
+  jobs?: Prisma.JobCreateNestedManyWithoutWorkspaceInput
+  assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
+  characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
+  cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
+}
+
+export type WorkspaceUncheckedCreateWithoutWebhookEndpointsInput = {
+  id?: string
+  name: string
+  plan?: string
+  createdAt?: Date | string
+  trialCreditedAt?: Date | string | null
+  apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutWorkspaceInput
+  wallet?: Prisma.WalletUncheckedCreateNestedOneWithoutWorkspaceInput
+  ledgerEntries?: Prisma.LedgerEntryUncheckedCreateNestedManyWithoutWorkspaceInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutWorkspaceInput
+  jobs?: Prisma.JobUncheckedCreateNestedManyWithoutWorkspaceInput
+  assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
+  characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
+  cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
+}
+
+export type WorkspaceCreateOrConnectWithoutWebhookEndpointsInput = {
+  where: Prisma.WorkspaceWhereUniqueInput
+  create: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookEndpointsInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookEndpointsInput>
+}
+
+export type WorkspaceUpsertWithoutWebhookEndpointsInput = {
+  update: Prisma.XOR<Prisma.WorkspaceUpdateWithoutWebhookEndpointsInput, Prisma.WorkspaceUncheckedUpdateWithoutWebhookEndpointsInput>
+  create: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookEndpointsInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookEndpointsInput>
+  where?: Prisma.WorkspaceWhereInput
+}
+
+export type WorkspaceUpdateToOneWithWhereWithoutWebhookEndpointsInput = {
+  where?: Prisma.WorkspaceWhereInput
+  data: Prisma.XOR<Prisma.WorkspaceUpdateWithoutWebhookEndpointsInput, Prisma.WorkspaceUncheckedUpdateWithoutWebhookEndpointsInput>
+}
+
+export type WorkspaceUpdateWithoutWebhookEndpointsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  plan?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  trialCreditedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  apiKeys?: Prisma.ApiKeyUpdateManyWithoutWorkspaceNestedInput
+  wallet?: Prisma.WalletUpdateOneWithoutWorkspaceNestedInput
+  ledgerEntries?: Prisma.LedgerEntryUpdateManyWithoutWorkspaceNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutWorkspaceNestedInput
+  jobs?: Prisma.JobUpdateManyWithoutWorkspaceNestedInput
+  assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
+  characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
+  cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
+}
+
+export type WorkspaceUncheckedUpdateWithoutWebhookEndpointsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  plan?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  trialCreditedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutWorkspaceNestedInput
+  wallet?: Prisma.WalletUncheckedUpdateOneWithoutWorkspaceNestedInput
+  ledgerEntries?: Prisma.LedgerEntryUncheckedUpdateManyWithoutWorkspaceNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutWorkspaceNestedInput
+  jobs?: Prisma.JobUncheckedUpdateManyWithoutWorkspaceNestedInput
+  assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
+  characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
+  cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
+}
+
+export type WorkspaceCreateWithoutWebhookSigningSecretInput = {
+  id?: string
+  name: string
+  plan?: string
+  createdAt?: Date | string
+  trialCreditedAt?: Date | string | null
+  apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutWorkspaceInput
+  wallet?: Prisma.WalletCreateNestedOneWithoutWorkspaceInput
+  ledgerEntries?: Prisma.LedgerEntryCreateNestedManyWithoutWorkspaceInput
+  holds?: Prisma.HoldCreateNestedManyWithoutWorkspaceInput
+  jobs?: Prisma.JobCreateNestedManyWithoutWorkspaceInput
+  assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
+  characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
+  cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutWorkspaceInput
+}
+
+export type WorkspaceUncheckedCreateWithoutWebhookSigningSecretInput = {
+  id?: string
+  name: string
+  plan?: string
+  createdAt?: Date | string
+  trialCreditedAt?: Date | string | null
+  apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutWorkspaceInput
+  wallet?: Prisma.WalletUncheckedCreateNestedOneWithoutWorkspaceInput
+  ledgerEntries?: Prisma.LedgerEntryUncheckedCreateNestedManyWithoutWorkspaceInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutWorkspaceInput
+  jobs?: Prisma.JobUncheckedCreateNestedManyWithoutWorkspaceInput
+  assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
+  characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
+  cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutWorkspaceInput
+}
+
+export type WorkspaceCreateOrConnectWithoutWebhookSigningSecretInput = {
+  where: Prisma.WorkspaceWhereUniqueInput
+  create: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookSigningSecretInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookSigningSecretInput>
+}
+
+export type WorkspaceUpsertWithoutWebhookSigningSecretInput = {
+  update: Prisma.XOR<Prisma.WorkspaceUpdateWithoutWebhookSigningSecretInput, Prisma.WorkspaceUncheckedUpdateWithoutWebhookSigningSecretInput>
+  create: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookSigningSecretInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookSigningSecretInput>
+  where?: Prisma.WorkspaceWhereInput
+}
+
+export type WorkspaceUpdateToOneWithWhereWithoutWebhookSigningSecretInput = {
+  where?: Prisma.WorkspaceWhereInput
+  data: Prisma.XOR<Prisma.WorkspaceUpdateWithoutWebhookSigningSecretInput, Prisma.WorkspaceUncheckedUpdateWithoutWebhookSigningSecretInput>
+}
+
+export type WorkspaceUpdateWithoutWebhookSigningSecretInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  plan?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  trialCreditedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  apiKeys?: Prisma.ApiKeyUpdateManyWithoutWorkspaceNestedInput
+  wallet?: Prisma.WalletUpdateOneWithoutWorkspaceNestedInput
+  ledgerEntries?: Prisma.LedgerEntryUpdateManyWithoutWorkspaceNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutWorkspaceNestedInput
+  jobs?: Prisma.JobUpdateManyWithoutWorkspaceNestedInput
+  assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
+  characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
+  cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutWorkspaceNestedInput
+}
+
+export type WorkspaceUncheckedUpdateWithoutWebhookSigningSecretInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  plan?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  trialCreditedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutWorkspaceNestedInput
+  wallet?: Prisma.WalletUncheckedUpdateOneWithoutWorkspaceNestedInput
+  ledgerEntries?: Prisma.LedgerEntryUncheckedUpdateManyWithoutWorkspaceNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutWorkspaceNestedInput
+  jobs?: Prisma.JobUncheckedUpdateManyWithoutWorkspaceNestedInput
+  assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
+  characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
+  cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutWorkspaceNestedInput
+}
+
+export type WorkspaceCreateWithoutWebhookDeliveriesInput = {
+  id?: string
+  name: string
+  plan?: string
+  createdAt?: Date | string
+  trialCreditedAt?: Date | string | null
+  apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutWorkspaceInput
+  wallet?: Prisma.WalletCreateNestedOneWithoutWorkspaceInput
+  ledgerEntries?: Prisma.LedgerEntryCreateNestedManyWithoutWorkspaceInput
+  holds?: Prisma.HoldCreateNestedManyWithoutWorkspaceInput
+  jobs?: Prisma.JobCreateNestedManyWithoutWorkspaceInput
+  assets?: Prisma.AssetCreateNestedManyWithoutWorkspaceInput
+  characters?: Prisma.CharacterCreateNestedManyWithoutWorkspaceInput
+  cards?: Prisma.CardCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretCreateNestedOneWithoutWorkspaceInput
+}
+
+export type WorkspaceUncheckedCreateWithoutWebhookDeliveriesInput = {
+  id?: string
+  name: string
+  plan?: string
+  createdAt?: Date | string
+  trialCreditedAt?: Date | string | null
+  apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutWorkspaceInput
+  wallet?: Prisma.WalletUncheckedCreateNestedOneWithoutWorkspaceInput
+  ledgerEntries?: Prisma.LedgerEntryUncheckedCreateNestedManyWithoutWorkspaceInput
+  holds?: Prisma.HoldUncheckedCreateNestedManyWithoutWorkspaceInput
+  jobs?: Prisma.JobUncheckedCreateNestedManyWithoutWorkspaceInput
+  assets?: Prisma.AssetUncheckedCreateNestedManyWithoutWorkspaceInput
+  characters?: Prisma.CharacterUncheckedCreateNestedManyWithoutWorkspaceInput
+  cards?: Prisma.CardUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedCreateNestedManyWithoutWorkspaceInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedCreateNestedOneWithoutWorkspaceInput
+}
+
+export type WorkspaceCreateOrConnectWithoutWebhookDeliveriesInput = {
+  where: Prisma.WorkspaceWhereUniqueInput
+  create: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookDeliveriesInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookDeliveriesInput>
+}
+
+export type WorkspaceUpsertWithoutWebhookDeliveriesInput = {
+  update: Prisma.XOR<Prisma.WorkspaceUpdateWithoutWebhookDeliveriesInput, Prisma.WorkspaceUncheckedUpdateWithoutWebhookDeliveriesInput>
+  create: Prisma.XOR<Prisma.WorkspaceCreateWithoutWebhookDeliveriesInput, Prisma.WorkspaceUncheckedCreateWithoutWebhookDeliveriesInput>
+  where?: Prisma.WorkspaceWhereInput
+}
+
+export type WorkspaceUpdateToOneWithWhereWithoutWebhookDeliveriesInput = {
+  where?: Prisma.WorkspaceWhereInput
+  data: Prisma.XOR<Prisma.WorkspaceUpdateWithoutWebhookDeliveriesInput, Prisma.WorkspaceUncheckedUpdateWithoutWebhookDeliveriesInput>
+}
+
+export type WorkspaceUpdateWithoutWebhookDeliveriesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  plan?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  trialCreditedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  apiKeys?: Prisma.ApiKeyUpdateManyWithoutWorkspaceNestedInput
+  wallet?: Prisma.WalletUpdateOneWithoutWorkspaceNestedInput
+  ledgerEntries?: Prisma.LedgerEntryUpdateManyWithoutWorkspaceNestedInput
+  holds?: Prisma.HoldUpdateManyWithoutWorkspaceNestedInput
+  jobs?: Prisma.JobUpdateManyWithoutWorkspaceNestedInput
+  assets?: Prisma.AssetUpdateManyWithoutWorkspaceNestedInput
+  characters?: Prisma.CharacterUpdateManyWithoutWorkspaceNestedInput
+  cards?: Prisma.CardUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUpdateOneWithoutWorkspaceNestedInput
+}
+
+export type WorkspaceUncheckedUpdateWithoutWebhookDeliveriesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  plan?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  trialCreditedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutWorkspaceNestedInput
+  wallet?: Prisma.WalletUncheckedUpdateOneWithoutWorkspaceNestedInput
+  ledgerEntries?: Prisma.LedgerEntryUncheckedUpdateManyWithoutWorkspaceNestedInput
+  holds?: Prisma.HoldUncheckedUpdateManyWithoutWorkspaceNestedInput
+  jobs?: Prisma.JobUncheckedUpdateManyWithoutWorkspaceNestedInput
+  assets?: Prisma.AssetUncheckedUpdateManyWithoutWorkspaceNestedInput
+  characters?: Prisma.CharacterUncheckedUpdateManyWithoutWorkspaceNestedInput
+  cards?: Prisma.CardUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookEndpoints?: Prisma.WebhookEndpointUncheckedUpdateManyWithoutWorkspaceNestedInput
+  webhookSigningSecret?: Prisma.WebhookSigningSecretUncheckedUpdateOneWithoutWorkspaceNestedInput
 }
 
 
@@ -1118,6 +1541,8 @@ export type WorkspaceCountOutputType = {
   assets: number
   characters: number
   cards: number
+  webhookEndpoints: number
+  webhookDeliveries: number
 }
 
 export type WorkspaceCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1128,6 +1553,8 @@ export type WorkspaceCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensi
   assets?: boolean | WorkspaceCountOutputTypeCountAssetsArgs
   characters?: boolean | WorkspaceCountOutputTypeCountCharactersArgs
   cards?: boolean | WorkspaceCountOutputTypeCountCardsArgs
+  webhookEndpoints?: boolean | WorkspaceCountOutputTypeCountWebhookEndpointsArgs
+  webhookDeliveries?: boolean | WorkspaceCountOutputTypeCountWebhookDeliveriesArgs
 }
 
 /**
@@ -1189,6 +1616,20 @@ export type WorkspaceCountOutputTypeCountCardsArgs<ExtArgs extends runtime.Types
   where?: Prisma.CardWhereInput
 }
 
+/**
+ * WorkspaceCountOutputType without action
+ */
+export type WorkspaceCountOutputTypeCountWebhookEndpointsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.WebhookEndpointWhereInput
+}
+
+/**
+ * WorkspaceCountOutputType without action
+ */
+export type WorkspaceCountOutputTypeCountWebhookDeliveriesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.WebhookDeliveryWhereInput
+}
+
 
 export type WorkspaceSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -1204,6 +1645,9 @@ export type WorkspaceSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   assets?: boolean | Prisma.Workspace$assetsArgs<ExtArgs>
   characters?: boolean | Prisma.Workspace$charactersArgs<ExtArgs>
   cards?: boolean | Prisma.Workspace$cardsArgs<ExtArgs>
+  webhookEndpoints?: boolean | Prisma.Workspace$webhookEndpointsArgs<ExtArgs>
+  webhookSigningSecret?: boolean | Prisma.Workspace$webhookSigningSecretArgs<ExtArgs>
+  webhookDeliveries?: boolean | Prisma.Workspace$webhookDeliveriesArgs<ExtArgs>
   _count?: boolean | Prisma.WorkspaceCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["workspace"]>
 
@@ -1241,6 +1685,9 @@ export type WorkspaceInclude<ExtArgs extends runtime.Types.Extensions.InternalAr
   assets?: boolean | Prisma.Workspace$assetsArgs<ExtArgs>
   characters?: boolean | Prisma.Workspace$charactersArgs<ExtArgs>
   cards?: boolean | Prisma.Workspace$cardsArgs<ExtArgs>
+  webhookEndpoints?: boolean | Prisma.Workspace$webhookEndpointsArgs<ExtArgs>
+  webhookSigningSecret?: boolean | Prisma.Workspace$webhookSigningSecretArgs<ExtArgs>
+  webhookDeliveries?: boolean | Prisma.Workspace$webhookDeliveriesArgs<ExtArgs>
   _count?: boolean | Prisma.WorkspaceCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type WorkspaceIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -1257,6 +1704,9 @@ export type $WorkspacePayload<ExtArgs extends runtime.Types.Extensions.InternalA
     assets: Prisma.$AssetPayload<ExtArgs>[]
     characters: Prisma.$CharacterPayload<ExtArgs>[]
     cards: Prisma.$CardPayload<ExtArgs>[]
+    webhookEndpoints: Prisma.$WebhookEndpointPayload<ExtArgs>[]
+    webhookSigningSecret: Prisma.$WebhookSigningSecretPayload<ExtArgs> | null
+    webhookDeliveries: Prisma.$WebhookDeliveryPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1669,6 +2119,9 @@ export interface Prisma__WorkspaceClient<T, Null = never, ExtArgs extends runtim
   assets<T extends Prisma.Workspace$assetsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Workspace$assetsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$AssetPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   characters<T extends Prisma.Workspace$charactersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Workspace$charactersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CharacterPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   cards<T extends Prisma.Workspace$cardsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Workspace$cardsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CardPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  webhookEndpoints<T extends Prisma.Workspace$webhookEndpointsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Workspace$webhookEndpointsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$WebhookEndpointPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  webhookSigningSecret<T extends Prisma.Workspace$webhookSigningSecretArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Workspace$webhookSigningSecretArgs<ExtArgs>>): Prisma.Prisma__WebhookSigningSecretClient<runtime.Types.Result.GetResult<Prisma.$WebhookSigningSecretPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
+  webhookDeliveries<T extends Prisma.Workspace$webhookDeliveriesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Workspace$webhookDeliveriesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$WebhookDeliveryPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2280,6 +2733,73 @@ export type Workspace$cardsArgs<ExtArgs extends runtime.Types.Extensions.Interna
   take?: number
   skip?: number
   distinct?: Prisma.CardScalarFieldEnum | Prisma.CardScalarFieldEnum[]
+}
+
+/**
+ * Workspace.webhookEndpoints
+ */
+export type Workspace$webhookEndpointsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the WebhookEndpoint
+   */
+  select?: Prisma.WebhookEndpointSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the WebhookEndpoint
+   */
+  omit?: Prisma.WebhookEndpointOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.WebhookEndpointInclude<ExtArgs> | null
+  where?: Prisma.WebhookEndpointWhereInput
+  orderBy?: Prisma.WebhookEndpointOrderByWithRelationInput | Prisma.WebhookEndpointOrderByWithRelationInput[]
+  cursor?: Prisma.WebhookEndpointWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.WebhookEndpointScalarFieldEnum | Prisma.WebhookEndpointScalarFieldEnum[]
+}
+
+/**
+ * Workspace.webhookSigningSecret
+ */
+export type Workspace$webhookSigningSecretArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the WebhookSigningSecret
+   */
+  select?: Prisma.WebhookSigningSecretSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the WebhookSigningSecret
+   */
+  omit?: Prisma.WebhookSigningSecretOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.WebhookSigningSecretInclude<ExtArgs> | null
+  where?: Prisma.WebhookSigningSecretWhereInput
+}
+
+/**
+ * Workspace.webhookDeliveries
+ */
+export type Workspace$webhookDeliveriesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the WebhookDelivery
+   */
+  select?: Prisma.WebhookDeliverySelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the WebhookDelivery
+   */
+  omit?: Prisma.WebhookDeliveryOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.WebhookDeliveryInclude<ExtArgs> | null
+  where?: Prisma.WebhookDeliveryWhereInput
+  orderBy?: Prisma.WebhookDeliveryOrderByWithRelationInput | Prisma.WebhookDeliveryOrderByWithRelationInput[]
+  cursor?: Prisma.WebhookDeliveryWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.WebhookDeliveryScalarFieldEnum | Prisma.WebhookDeliveryScalarFieldEnum[]
 }
 
 /**
