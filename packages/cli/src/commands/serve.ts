@@ -1,5 +1,4 @@
 /** `aeriox serve`: the API server (and the in-process job runner on the embedded default). */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:net";
 import type { Command } from "commander";
 import type { AppOptions } from "@aeriox/server";
@@ -41,21 +40,10 @@ export function registerServe(program: Command): void {
       const say = (line: string) => process.stdout.write(`${line}\n`);
       // Loaded on use: client commands should not pay for the server's import graph.
       const { startServer } = await import("@aeriox/server");
-      // MCP over streamable HTTP at /mcp (same tools as `aeriox mcp`), acting with each request's key.
+      // MCP over streamable HTTP at /mcp (same tools as `aeriox mcp`), acting with each request's key or OAuth token.
       let port = 0;
-      let mcpHandler: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
-      const mountMcp: NonNullable<AppOptions["extraRoutes"]> = (app) =>
-        app.all("/mcp", async (req, res, next) => {
-          try {
-            if (!mcpHandler) {
-              const { createMcpHttpHandler } = await import("../mcp/http.ts");
-              mcpHandler = createMcpHttpHandler({ baseUrl: `http://127.0.0.1:${port}` });
-            }
-            await mcpHandler(req, res);
-          } catch (err) {
-            next(err);
-          }
-        });
+      const { mountMcp: mount } = await import("../mcp/mount.ts");
+      const mountMcp: NonNullable<AppOptions["extraRoutes"]> = (app) => mount(app, { publicUrl: () => config.publicUrl, apiBaseUrl: () => `http://127.0.0.1:${port}` });
       const cmd = commandName();
       let running: Awaited<ReturnType<typeof startServer>>;
       try {

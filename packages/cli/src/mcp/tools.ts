@@ -42,7 +42,16 @@ export interface ToolDef {
   annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
   /** The spec operation it calls (absent for composite tools). */
   operationId?: string;
-  run(client: Aeriox, args: Record<string, unknown>): Promise<ToolOutcome>;
+  /** A successful result is a job: its finished media are attached as MCP content (media.ts). */
+  returnsJob?: boolean;
+  run(client: Aeriox, args: Record<string, unknown>, ctx?: ToolContext): Promise<ToolOutcome>;
+}
+
+/** What a tool call may use of the MCP request: progress reporting (when the client sent a progressToken) and cancellation. */
+export interface ToolContext {
+  /** Called with each new snapshot of a job the tool is waiting for. */
+  onJobProgress?: (job: Job) => void;
+  signal?: AbortSignal;
 }
 
 export interface ToolOutcome {
@@ -150,10 +159,12 @@ function compositeTools(pricing: GetPricingResponse | undefined): ToolDef[] {
         properties: { ...(imageRequest.properties as Record<string, JsonSchema>), timeout_s: TIMEOUT_S },
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-      async run(client, args) {
+      returnsJob: true,
+      async run(client, args, ctx) {
         const { timeout_s, ...body } = args as { timeout_s?: number } & Record<string, unknown>;
         const job = await client.images.generate(body as Parameters<Aeriox["images"]["generate"]>[0]);
-        return finishedJob(client, job, timeout_s, true);
+        ctx?.onJobProgress?.(job);
+        return finishedJob(client, job, timeout_s, true, ctx);
       },
     },
     {
@@ -167,9 +178,12 @@ function compositeTools(pricing: GetPricingResponse | undefined): ToolDef[] {
         additionalProperties: false,
       },
       annotations: { readOnlyHint: true, openWorldHint: true },
-      async run(client, args) {
+      returnsJob: true,
+      async run(client, args, ctx) {
         const id = String(args.job_id);
-        return finishedJob(client, await client.jobs.get(id), args.timeout_s as number | undefined, false);
+        const job = await client.jobs.get(id);
+        ctx?.onJobProgress?.(job);
+        return finishedJob(client, job, args.timeout_s as number | undefined, false, ctx);
       },
     },
     {
@@ -196,11 +210,16 @@ function compositeTools(pricing: GetPricingResponse | undefined): ToolDef[] {
   ];
 }
 
-async function finishedJob(client: Aeriox, job: Job, timeoutS: number | undefined, cancelOnTimeout: boolean): Promise<ToolOutcome> {
+async function finishedJob(client: Aeriox, job: Job, timeoutS: number | undefined, cancelOnTimeout: boolean, ctx?: ToolContext): Promise<ToolOutcome> {
   try {
     const done = ["completed", "failed", "cancelled", "nsfw_blocked"].includes(job.status)
       ? job
-      : await client.jobs.wait(job.job_id, { deadline: (timeoutS ?? 120) * 1000, cancelOnAbort: cancelOnTimeout });
+      : await client.jobs.wait(job.job_id, {
+          deadline: (timeoutS ?? 120) * 1000,
+          cancelOnAbort: cancelOnTimeout,
+          ...(ctx?.onJobProgress && { onProgress: ctx.onJobProgress }),
+          ...(ctx?.signal && { signal: ctx.signal }),
+        });
     if (done.status !== "completed") throw new JobFailedError(done);
     return { value: done };
   } catch (err) {
