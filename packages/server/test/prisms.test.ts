@@ -92,9 +92,10 @@ describe("POST /v1/prisms/{id}/apply with params", () => {
     expect(png.readUInt32BE(16)).toBeGreaterThan(png.readUInt32BE(20)); // the recipe's 16:9 default
 
     const row = await srv.runtime.db.prisma.job.findUniqueOrThrow({ where: { id: queued.job_id } });
-    const params = (row.input as { params: { prompt: string; negative_prompt: string } }).params;
+    const params = (row.input as { params: { prompt: string; negative_prompt?: string } }).params;
     expect(params.prompt).toMatch(/^film noir still, a detective in the rain, black and white/);
-    expect(params.negative_prompt).toContain("color");
+    // local/image takes no negative prompt: the recipe's negative fragment is not sent, so not recorded.
+    expect(params).not.toHaveProperty("negative_prompt");
 
     const after = await walletOf(srv, key);
     expect(before.available_micros - after.available_micros).toBe(genPrice + prismPrice);

@@ -3,7 +3,10 @@
  * honour are checked here against its catalog entry, before anything is priced or reserved.
  * A field the model cannot honour is 400 `unsupported_parameter` naming the field and the model
  * (never accepted and dropped). The capabilities themselves are catalog data (`accepts_seed_image`,
- * `accepts_image_url`, `motion_ids`), shown by `GET /v1/models`.
+ * `accepts_image_url`, `motion_ids`, shown by `GET /v1/models`; `accepts_negative_prompt` and
+ * `requires_image_url`, which the spec's Model has no field for yet, are stated in each entry's
+ * `notes`). An input a model cannot run without (`image_url` of an image-to-video-only endpoint)
+ * is 400 `invalid_request` naming the field and the model, as a missing required field is.
  */
 import { ApiError } from "../errors.ts";
 import { parseResolution } from "../media/sizes.ts";
@@ -13,12 +16,25 @@ export function unsupported(field: string, entry: CatalogEntry, why: string, ext
   return ApiError.badRequest("unsupported_parameter", `Model ${entry.model} does not support ${field.replace(/^body\./, "")}: ${why}`, { field, model: entry.model, ...extra });
 }
 
+/** 400 `invalid_request` for an input the model cannot run without, shaped like a validation error (`details.fields`). */
+export function missingInput(field: string, entry: CatalogEntry, why: string): ApiError {
+  const name = field.replace(/^body\./, "");
+  return ApiError.badRequest("invalid_request", `Model ${entry.model} needs ${name}: ${why}`, {
+    field,
+    model: entry.model,
+    fields: [{ field, message: `is required for model ${entry.model}` }],
+  });
+}
+
 /**
  * Throws 400 for a field of an image or video request the entry cannot honour. `prefix` names
  * where the params sit (`body` for generate, `body.image_params` for a prism).
  */
 export function assertInputsSupported(entry: CatalogEntry, input: Record<string, unknown>, prefix = "body"): void {
   const f = (name: string) => `${prefix}.${name}`;
+  if ((entry.kind === "image" || entry.kind === "video") && input.negative_prompt !== undefined && !entry.acceptsNegativePrompt) {
+    throw unsupported(f("negative_prompt"), entry, entry.provider === "local" ? "its output follows the prompt only" : "the model takes no negative prompt");
+  }
   if (entry.kind === "image") {
     if (typeof input.seed_image_url === "string") {
       if (!entry.acceptsSeedImage) throw unsupported(f("seed_image_url"), entry, "it has no image-to-image mode");
@@ -35,6 +51,7 @@ export function assertInputsSupported(entry: CatalogEntry, input: Record<string,
   }
   if (entry.kind === "video") {
     if (typeof input.image_url === "string" && !entry.acceptsImageUrl) throw unsupported(f("image_url"), entry, "it takes no start image");
+    if (entry.requiresImageUrl && typeof input.image_url !== "string") throw missingInput(f("image_url"), entry, "it is an image-to-video endpoint");
     if (input.motion_id !== undefined) {
       const motion = String(input.motion_id);
       if (!(MOTION_IDS as readonly string[]).includes(motion)) {

@@ -10,9 +10,9 @@ import { audioText, priceFor } from "../pricing/estimate.ts";
 import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
 import { resolveModel } from "./models.ts";
 import { conditionVisual, providerVoiceOf, readyCharacter } from "./characters-ref.ts";
-import { withPrismRecipe } from "../prisms/apply.ts";
+import { fitPrismNegative, withPrismRecipe } from "../prisms/apply.ts";
 import { composeOutputSize } from "../providers/compose-provider.ts";
-import { assertInputsSupported } from "./capabilities.ts";
+import { assertInputsSupported, missingInput } from "./capabilities.ts";
 import { parseComposeEffects } from "./compose-effects.ts";
 
 export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger" | "storage">;
@@ -39,6 +39,8 @@ export interface VideoRequest {
   motion_id?: string;
   character_id?: string;
   prism_id?: string;
+  /** Not in GenerateVideoRequest: only the deprecated POST /v1/generate carries one to a video model. */
+  negative_prompt?: string;
 }
 
 export interface AudioRequest {
@@ -76,6 +78,8 @@ async function submitVisual<R extends ImageRequest | VideoRequest>(services: Gen
     entry = conditioned.entry;
     input = { ...input, ...conditioned.input, model: entry.model };
   }
+  // The prism's own negative fragment is dropped for a model that takes none (prisms/apply.ts, fitPrismNegative).
+  if (body.prism_id) input = fitPrismNegative(entry, input, (request as ImageRequest).negative_prompt);
   // Every documented field is honoured by the model that runs the job, or refused here (400) before any reservation.
   assertInputsSupported(entry, input);
   return submitJob(services, { principal, type: kind, entry, input, priceMicros: priceFor(entry, input), model: entry.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
@@ -86,7 +90,7 @@ export function submitImage(services: GenerationServices, principal: Principal, 
 }
 
 export function submitVideo(services: GenerationServices, principal: Principal, request: VideoRequest) {
-  return submitVisual(services, principal, "video", request, (body) => [body.prompt]);
+  return submitVisual(services, principal, "video", request, (body) => [body.prompt, body.negative_prompt]);
 }
 
 /** ElevenLabs when the deployment has a key, otherwise the offline voice. */
@@ -157,9 +161,13 @@ export async function submitLegacyGeneration(services: GenerationServices, princ
   const entry = services.catalog.byModel(body.model);
   if (!entry) resolveModel(services.catalog, body.model, "image"); // throws unknown_model
   if (entry?.kind === "video") {
+    // The start image is `seed_image_url` here: an image-to-video-only model is refused naming it.
+    if (entry.requiresImageUrl && !body.seed_image_url) throw missingInput("body.seed_image_url", entry, "it is an image-to-video endpoint (this endpoint takes the start image as seed_image_url)");
     const job = await submitVideo(services, principal, {
       model: body.model,
       prompt: body.prompt,
+      // Sent to a model that takes a negative prompt (Kling), refused (400) by one that does not.
+      ...(body.negative_prompt ? { negative_prompt: body.negative_prompt } : {}),
       ...(body.duration !== undefined ? { duration_s: body.duration } : {}),
       ...(body.with_audio !== undefined ? { with_audio: body.with_audio } : {}),
       ...(body.seed_image_url ? { image_url: body.seed_image_url } : {}),

@@ -99,6 +99,13 @@ const entrySchema = z.strictObject({
   image_url_field: z.string().min(1).optional(),
   /** Video: the `motion_id` values the model honours (subset of MOTION_IDS). */
   motion_ids: z.array(z.enum(MOTION_IDS)).optional(),
+  /**
+   * Image or video: whether `negative_prompt` is sent to (and honoured by) the model. FLUX on fal
+   * takes none (its endpoints have no such input); Kling's endpoints do.
+   */
+  accepts_negative_prompt: z.boolean().optional(),
+  /** Video: the endpoint is image-to-video only, so a request without `image_url` is refused at submit. */
+  requires_image_url: z.boolean().optional(),
   notes: z.string().nullable().optional(),
 });
 
@@ -145,6 +152,8 @@ export interface CatalogEntry {
   imageToVideoProviderModel?: string | null;
   imageUrlField?: string;
   motionIds?: MotionId[];
+  acceptsNegativePrompt?: boolean;
+  requiresImageUrl?: boolean;
 }
 
 export interface Catalog {
@@ -266,6 +275,8 @@ function toEntry(raw: RawEntry): CatalogEntry {
     imageToVideoProviderModel: raw.image_to_video_provider_model ?? null,
     imageUrlField: raw.image_url_field ?? "image_url",
     motionIds: raw.motion_ids ?? [],
+    acceptsNegativePrompt: raw.accepts_negative_prompt ?? false,
+    requiresImageUrl: raw.requires_image_url ?? false,
   };
 }
 
@@ -287,6 +298,8 @@ function checkConsistency(entries: CatalogEntry[], file: string): void {
     if (e.acceptsSeedImage && e.provider === "fal" && !e.imageToImageProviderModel) problems.push(`${e.operationId}: a fal model accepting seed images needs image_to_image_provider_model`);
     if (e.motionIds?.length && e.kind !== "video") problems.push(`${e.operationId}: motion_ids is for video models`);
     if (e.motionIds?.length && e.provider === "fal") problems.push(`${e.operationId}: the fal adapter maps no motion_id (no catalogued fal endpoint takes a camera move)`);
+    if (e.acceptsNegativePrompt && e.kind !== "image" && e.kind !== "video") problems.push(`${e.operationId}: accepts_negative_prompt is for image and video models`);
+    if (e.requiresImageUrl && (e.kind !== "video" || !e.acceptsImageUrl)) problems.push(`${e.operationId}: requires_image_url is for video models with accepts_image_url: true`);
     if (["image", "video", "audio"].includes(e.kind) && e.operationId !== `${e.kind}.${e.model}`) {
       problems.push(`${e.operationId}: a generation operation_id must be "${e.kind}.${e.model}"`);
     }

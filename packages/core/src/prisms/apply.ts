@@ -22,6 +22,7 @@ import { resolveModel } from "../generation/models.ts";
 import { readyCharacter } from "../generation/characters-ref.ts";
 import { assertInputsSupported } from "../generation/capabilities.ts";
 import type { GenerationServices, ImageRequest, VideoRequest } from "../generation/submit.ts";
+import type { CatalogEntry } from "../pricing/catalog.ts";
 import { findPrism, requirePrism, type PrismDefinition, type PrismMedia } from "./catalog.ts";
 
 export const PRISM_OPERATION = "prism.apply";
@@ -51,6 +52,21 @@ export function applyRecipe<T extends ImageRequest | VideoRequest>(prism: PrismD
     out.negative_prompt = own ? `${own}, ${r.negative_prompt}` : r.negative_prompt;
   }
   return out as T;
+}
+
+/**
+ * A prism's negative fragment is a hint of its recipe, not the caller's input. On a model that
+ * takes no negative prompt (FLUX on fal, local/image: catalog `accepts_negative_prompt`) it is
+ * dropped, so the job records, and the provider gets, only what is sent; the prism still applies
+ * its prompt, defaults and transform. Refusing the prism instead would make every prism with a
+ * negative fragment unusable on those models for a part the caller never wrote. A
+ * `negative_prompt` the caller did write is kept, and refused there like any unsupported field
+ * (400 `unsupported_parameter`, generation/capabilities.ts).
+ */
+export function fitPrismNegative(entry: CatalogEntry, input: Record<string, unknown>, own: string | undefined): Record<string, unknown> {
+  if (entry.acceptsNegativePrompt || input.negative_prompt === undefined) return input;
+  const { negative_prompt: _recipe, ...rest } = input;
+  return own === undefined ? rest : { ...rest, negative_prompt: own };
 }
 
 function mediaOfContentType(contentType: string): PrismMedia | null {
@@ -101,7 +117,8 @@ export async function submitPrismApply(services: GenerationServices, principal: 
   const entry = resolveModel(services.catalog, params.model, media);
   assertPromptAllowed(services.config, [params.prompt, (params as ImageRequest).negative_prompt]);
   assertProviderUsable(services, entry);
-  const genInput: Record<string, unknown> = { ...params };
+  let genInput: Record<string, unknown> = { ...params };
+  if (media === "image") genInput = fitPrismNegative(entry, genInput, body.image_params?.negative_prompt);
   if (params.character_id) {
     const character = await readyCharacter(services, principal.workspaceId, params.character_id, `${field}.character_id`);
     if (character.loraUrl) genInput.lora_url = character.loraUrl;

@@ -76,10 +76,11 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
   async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
     const fal = this.fal();
     const endpoint = falEndpoint(req, entry);
-    const input = falInput(req, entry);
     try {
       let requestId = ctx.existingRequestId;
       if (!requestId) {
+        // Mapped only to submit: a resumed request is polled whatever the input rules are now.
+        const input = falInput(req, entry);
         if (ctx.signal.aborted) throw abortedError(ctx.signal);
         const submitted = await fal.queue.submit(endpoint, { input, abortSignal: ctx.signal });
         requestId = submitted.request_id;
@@ -256,7 +257,12 @@ export function falEndpoint(req: ProviderRequest, entry: CatalogEntry): string {
 export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<string, unknown> {
   const i = req.input;
   const out: Record<string, unknown> = { prompt: i.prompt };
-  if (typeof i.negative_prompt === "string") out.negative_prompt = i.negative_prompt;
+  // Only endpoints that take a negative prompt get one (Kling; not FLUX): submit refuses it for
+  // the others (generation/capabilities.ts), so a job carrying one for them is malformed.
+  if (i.negative_prompt !== undefined) {
+    if (!entry.acceptsNegativePrompt || typeof i.negative_prompt !== "string") throw new ProviderError("client", `${entry.model} takes no negative_prompt`, { code: "unsupported_parameter" });
+    out.negative_prompt = i.negative_prompt;
+  }
   if (entry.kind === "image") {
     const seeded = typeof i.seed_image_url === "string";
     const size = parseResolution(i.resolution);
@@ -283,6 +289,7 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
   } else if (entry.kind === "video") {
     // Kling endpoints take the duration as a string enum ("5", "10").
     out.duration = String(videoDurationS(entry, i));
+    if (entry.requiresImageUrl && typeof i.image_url !== "string") throw new ProviderError("client", `${entry.model} needs image_url (it is an image-to-video endpoint)`, { code: "invalid_request" });
     if (typeof i.image_url === "string") {
       if (!entry.acceptsImageUrl) throw new ProviderError("client", `${entry.model} takes no image_url`, { code: "unsupported_parameter" });
       out[entry.imageUrlField ?? "image_url"] = i.image_url;
