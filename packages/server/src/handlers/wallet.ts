@@ -1,10 +1,11 @@
-/** Wallet tag: balance and transactions, Stripe top-ups and their webhook, auto-recharge, legacy credits. */
+/** Wallet tag: balance and transactions, usage, Stripe top-ups and their webhook, auto-recharge, legacy credits. */
 import { getWalletSnapshot } from "@aeriox/core/wallet/snapshot";
 import { walletBody } from "@aeriox/core/wallet/presenter";
 import { createTopUp } from "@aeriox/core/wallet/stripe/topup";
 import { handleStripeEvent, verifyStripeEvent } from "@aeriox/core/wallet/stripe/webhook";
 import { configureAutoRecharge, getAutoRecharge, type AutoRechargeConfigInput } from "@aeriox/core/wallet/auto-recharge";
 import { getCredits } from "@aeriox/core/wallet/credits";
+import { getUsage } from "@aeriox/core/wallet/usage";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const walletHandlers = defineHandlers({
@@ -12,6 +13,10 @@ export const walletHandlers = defineHandlers({
     const workspaceId = principalOf(ctx).workspaceId;
     const [snapshot, autoRecharge] = await Promise.all([getWalletSnapshot(ctx.services.db, workspaceId, ctx.query.limit ?? 20), getAutoRecharge(ctx.services, workspaceId)]);
     return { status: 200, body: walletBody(snapshot, autoRecharge) };
+  },
+
+  getUsage: async (ctx) => {
+    return { status: 200, body: await getUsage(ctx.services, principalOf(ctx).workspaceId, ctx.query) };
   },
 
   topUpWallet: async (ctx) => {
