@@ -19,6 +19,7 @@ import { Models, Pricing } from "./resources/discovery.ts";
 import { ApiKeys } from "./resources/api-keys.ts";
 import { OAuth } from "./resources/oauth.ts";
 import { Assets } from "./resources/assets.ts";
+import { Webhooks } from "./resources/webhooks.ts";
 
 export interface ClientOptions {
   /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`, then the `aeriox login` profile (Node, Bun, Deno). */
@@ -68,6 +69,8 @@ export class Aeriox {
   readonly pricing = new Pricing(this);
   readonly apiKeys = new ApiKeys(this);
   readonly oauth = new OAuth(this);
+  /** Outbound job webhooks: endpoints, signing secret, deliveries, and `verify` for receivers. */
+  readonly webhooks = new Webhooks(this);
 
   constructor(opts: ClientOptions = {}) {
     // Same precedence as the CLI: explicit option, then environment, then the profile `aeriox login` wrote.

@@ -8,6 +8,7 @@ export type { JobResult } from "./output.ts";
 export type { GenerateAndWaitOptions } from "./resources/generation.ts";
 export type { AuthorizeUrlParams, ConsentPage } from "./resources/oauth.ts";
 export { PagePromise } from "./pagination.ts";
+export { WebhookVerificationError, type WebhookHeaders } from "./resources/webhooks.ts";
 export { parseSse, StreamIdleError, type ServerSentEvent, type ParseSseOptions } from "./sse.ts";
 export { createPkcePair, pkceChallenge, randomState, type PkcePair } from "./pkce.ts";
 export { operationMethods, type OperationId } from "./operations.ts";
