@@ -10,8 +10,11 @@
 // submit runs, and jobs/s end to end with one API and one `aeriox worker` process: N jobs
 // submitted as fast as possible, timed from the first submit to the last completion
 // (BENCH_ECHO_JOBS of local/echo, zero work: the engine's own overhead; BENCH_IMAGE_JOBS of
-// local/image). Start-up: `node packages/cli/dist/bin.js serve` on an existing data folder
-// until /healthz answers (the bundle is built first). Results: bench/results/<date>.json.
+// local/image). The end-to-end rows run on a second private database and Redis prefix, so the
+// thousands of jobs the submit rows queued are not in the worker's way. Start-up: the bundle
+// serving an existing data folder until /healthz answers. Every server and worker is the built
+// bundle (`packages/cli/dist/bin.js`, built first), as `pnpm start` runs it.
+// Results: bench/results/<date>.json.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
@@ -35,18 +38,29 @@ const E2E_ENV = { WORKER_CONCURRENCY: "64", LANE_WORKSPACE_CONCURRENCY: "32" };
 // Every request comes from one loopback address: the per-IP budget would answer 429 (as RATE_LIMIT_PER_MINUTE would per key).
 const LIMITS_ENV = { IP_RATE_LIMIT_PER_MINUTE: "1000000" };
 const SUBMIT_BODY = JSON.stringify({ model: "local/image", prompt: "bench" });
+const BIN = "packages/cli/dist/bin.js";
 
+/** Resolves with the first match of `pattern` in the child's output; fails when it exits or after 120 s. */
 function waitForLine(child, pattern, label) {
   return new Promise((resolve, reject) => {
     let out = "";
+    const done = () => {
+      clearTimeout(timer);
+      // Output after the match is still drained (a full pipe would block the child), not kept.
+      child.stdout.off("data", onData);
+      child.stderr.off("data", onData);
+      child.off("exit", onExit);
+    };
     const onData = (d) => {
       out += d;
       const m = pattern.exec(out);
-      if (m) resolve(m);
+      if (m) (done(), resolve(m));
     };
+    const onExit = (code) => (done(), reject(new Error(`${label} exited (${code}):\n${out}`)));
+    const timer = setTimeout(() => (done(), reject(new Error(`${label}: no ${pattern} within 120 s:\n${out.slice(-2000)}`))), 120_000);
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${label} exited (${code}):\n${out}`)));
+    child.once("exit", onExit);
   });
 }
 
@@ -91,7 +105,7 @@ async function startApi(dataDir, services) {
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   Object.assign(env, services ?? {});
-  const child = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, "aeriox serve");
   return { child, url: url.replace("localhost", "127.0.0.1"), env };
 }
@@ -106,7 +120,8 @@ function rssMb(child) {
 }
 
 function startWorker(env) {
-  const child = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", "worker"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  // "worker started" is logged at info: the API's warn level would hide it.
+  const child = spawn(process.execPath, [BIN, "worker"], { cwd: root, env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
   return waitForLine(child, /worker started/, "aeriox worker").then(() => child);
 }
 
@@ -160,7 +175,7 @@ async function startupMs(dataDir) {
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   const started = performance.now();
-  const child = spawn(process.execPath, ["packages/cli/dist/bin.js", "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   try {
     const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, "aeriox serve (bundle)");
     for (;;) {
@@ -182,17 +197,6 @@ function stopChild(child) {
     const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
     child.once("exit", () => (clearTimeout(force), resolve()));
     child.kill("SIGTERM");
-  });
-}
-
-function cli(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "packages/cli/src/bin.ts", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
   });
 }
 
@@ -242,11 +246,36 @@ async function privatePostgresAndRedis() {
   };
 }
 
-/** A key in a fresh workspace with an admin credit large enough that the bench never sees a 402. */
+/**
+ * A key in each of `workspaces` (created), each wallet credited enough that the bench never
+ * sees a 402. One process runs the CLI's own admin path for all of them (through the running
+ * server's admin channel on the embedded default, on the database directly otherwise): a
+ * process per key cost ~4 s of start-up each.
+ */
+function benchKeys(api, workspaces) {
+  const script = `
+    import { loadConfig } from "@aeriox/core/config";
+    import { runAdmin } from "./src/admin-client.ts";
+    const config = loadConfig();
+    const out = [];
+    for (const workspace of ${JSON.stringify(workspaces)}) {
+      const { key } = await runAdmin(config, "keys.create", { workspace });
+      await runAdmin(config, "wallet.credit", { workspace, usd: 1000, reason: "bench" });
+      out.push(key);
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: path.join(root, "packages/cli"), env: api.env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out).map((key) => ({ authorization: `Bearer ${key}` }))) : reject(new Error(`bench key setup failed: ${err}`))));
+  });
+}
+
 async function benchKey(api, workspace) {
-  const { key } = JSON.parse(await cli(["keys", "create", "--workspace", workspace, "--json"], api.env));
-  await cli(["wallet", "credit", "--workspace", workspace, "--usd", "1000", "--reason", "bench"], api.env);
-  return { authorization: `Bearer ${key}` };
+  return (await benchKeys(api, [workspace]))[0];
 }
 
 function submitTarget(api, auth) {
@@ -264,20 +293,40 @@ function run(name, options) {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "aeriox-bench-"));
+const startupDir = mkdtempSync(path.join(tmpdir(), "aeriox-bench-startup-"));
 const pgDataDir = mkdtempSync(path.join(tmpdir(), "aeriox-bench-pg-"));
 const children = [];
-let privateServices;
+const privateSets = [];
+/** Stops a child this bench started and forgets it. */
+async function stop(child) {
+  await stopChild(child);
+  children.splice(children.indexOf(child), 1);
+}
 try {
+  await new Promise((resolve, reject) => {
+    const build = spawn("pnpm", ["--filter", "@aeriox/cli", "build"], { cwd: root, stdio: "ignore" });
+    build.on("close", (code) => (code === 0 ? resolve() : reject(new Error("pnpm --filter @aeriox/cli build failed"))));
+  });
+  const extra = {};
+  // Start-up first, while nothing else runs: the data folder is created (and migrated) once, then timed three times.
+  try {
+    await startupMs(startupDir);
+    const startups = [];
+    for (let i = 0; i < 3; i++) startups.push(await startupMs(startupDir));
+    extra.startup_ms = Math.min(...startups);
+    extra.startup_ms_runs = startups;
+  } catch (err) {
+    extra.startup_error = String(err.message).slice(0, 300);
+  }
+
   const floor = await startFloor();
   children.push(floor.child);
   const api = await startApi(dataDir);
   children.push(api.child);
-  const { key } = JSON.parse(await cli(["keys", "create", "--workspace", "bench", "--json"], api.env));
-  const auth = { authorization: `Bearer ${key}` };
-  const submit = await fetch(`${api.url}/v1/images/generate`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ model: "local/image", prompt: "bench" }) });
+  const [auth, submitAuth] = await benchKeys(api, ["bench", "bench-submit"]);
+  const submit = await fetch(`${api.url}/v1/images/generate`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: SUBMIT_BODY });
   const { job_id } = await submit.json();
 
-  const extra = {};
   console.log(`bench: ${connections} connections × ${duration} s per target (2 cores shared with the load generator)\n`);
   const results = [];
   results.push(await run("floor: bare Express 202 JSON", { url: `${floor.url}/floor` }));
@@ -289,55 +338,48 @@ try {
   const renders = renderLoad(api.url, auth);
   results.push(await run("GET /v1/pricing while local/tts renders", { url: `${api.url}/v1/pricing` }));
   console.log(`local/tts renders completed during that row: ${await renders.stop()}`);
-  results.push(await run("POST /v1/images/generate (submit)", submitTarget(api, await benchKey(api, "bench-submit"))));
+  results.push(await run("POST /v1/images/generate (submit)", submitTarget(api, submitAuth)));
+  // The embedded runner would go on rendering the jobs that row queued, beside the next rows.
+  await stop(api.child);
 
   if (withPostgres) {
-    privateServices = await privatePostgresAndRedis();
-    const pgApi = await startApi(pgDataDir, { ...privateServices.services, ...E2E_ENV });
-    children.push(pgApi.child);
-    const pgAuth = await benchKey(pgApi, "bench");
-    const first = await fetch(`${pgApi.url}/v1/images/generate`, { method: "POST", headers: { ...pgAuth, "content-type": "application/json" }, body: SUBMIT_BODY });
-    const { job_id: pgJob } = await first.json();
-    results.push(await run("PG+Redis: GET /v1/jobs/{id} (poll)", { url: `${pgApi.url}/v1/jobs/${pgJob}`, headers: pgAuth }));
-    results.push(await run("PG+Redis: POST /v1/images/generate", submitTarget(pgApi, await benchKey(pgApi, "bench-submit"))));
-    // 50 workspaces, one key each: the accept statement locks one wallet row per workspace.
-    // Keys are made with the CLI (two processes each): a few at a time, BENCH_WORKSPACES of them.
-    const manyAuths = [];
     const workspaces = Number(process.env.BENCH_WORKSPACES ?? 50);
-    for (let i = 0; i < workspaces; i += 5) {
-      manyAuths.push(...(await Promise.all(Array.from({ length: Math.min(5, workspaces - i) }, (_, j) => benchKey(pgApi, `bench-ws-${i + j}`)))));
+    {
+      // Accepting: no worker runs, submitted jobs stay queued.
+      const services = await privatePostgresAndRedis();
+      privateSets.push(services);
+      const pgApi = await startApi(pgDataDir, services.services);
+      children.push(pgApi.child);
+      const [pgAuth, pgSubmitAuth, ...manyAuths] = await benchKeys(pgApi, ["bench", "bench-submit", ...Array.from({ length: workspaces }, (_, i) => `bench-ws-${i}`)]);
+      const first = await fetch(`${pgApi.url}/v1/images/generate`, { method: "POST", headers: { ...pgAuth, "content-type": "application/json" }, body: SUBMIT_BODY });
+      const { job_id: pgJob } = await first.json();
+      results.push(await run("PG+Redis: GET /v1/jobs/{id} (poll)", { url: `${pgApi.url}/v1/jobs/${pgJob}`, headers: pgAuth }));
+      results.push(await run("PG+Redis: POST /v1/images/generate", submitTarget(pgApi, pgSubmitAuth)));
+      // 50 workspaces, one key each: the accept statement locks one wallet row per workspace.
+      results.push(
+        await run(`PG+Redis: submit, ${workspaces} workspaces`, {
+          url: `${pgApi.url}/v1/images/generate`,
+          method: "POST",
+          requests: manyAuths.map((a) => ({ method: "POST", path: "/v1/images/generate", headers: { ...a, "content-type": "application/json" }, body: SUBMIT_BODY })),
+        }),
+      );
+      extra.api_rss_mb_after_submit = rssMb(pgApi.child);
+      await stop(pgApi.child);
     }
-    results.push(
-      await run(`PG+Redis: submit, ${workspaces} workspaces`, {
-        url: `${pgApi.url}/v1/images/generate`,
-        method: "POST",
-        requests: manyAuths.map((a) => ({ method: "POST", path: "/v1/images/generate", headers: { ...a, "content-type": "application/json" }, body: SUBMIT_BODY })),
-      }),
-    );
-    extra.api_rss_mb_after_submit = rssMb(pgApi.child);
-
-    // End to end: this API plus one worker process (E2E_ENV).
-    const worker = await startWorker(pgApi.env);
-    children.push(worker);
-    const e2eAuths = manyAuths.slice(0, 10);
-    extra.e2e_echo = await endToEnd(pgApi, e2eAuths, "local/echo", Number(process.env.BENCH_ECHO_JOBS ?? 2000));
-    extra.e2e_image = await endToEnd(pgApi, e2eAuths, "local/image", Number(process.env.BENCH_IMAGE_JOBS ?? 200));
-    extra.worker_rss_mb = rssMb(worker);
-  }
-
-  // Start-up on the embedded data folder the first API created (that API is stopped first: it holds the folder's lock).
-  await stopChild(api.child);
-  await new Promise((resolve, reject) => {
-    const build = spawn("pnpm", ["--filter", "@aeriox/cli", "build"], { cwd: root, stdio: "ignore" });
-    build.on("close", (code) => (code === 0 ? resolve() : reject(new Error("pnpm --filter @aeriox/cli build failed"))));
-  });
-  try {
-    const startups = [];
-    for (let i = 0; i < 3; i++) startups.push(await startupMs(dataDir));
-    extra.startup_ms = Math.min(...startups);
-    extra.startup_ms_runs = startups;
-  } catch (err) {
-    extra.startup_error = String(err.message).slice(0, 300);
+    {
+      // End to end on a database and Redis prefix of its own (nothing queued before), one API plus one worker process (E2E_ENV).
+      const services = await privatePostgresAndRedis();
+      privateSets.push(services);
+      const e2eApi = await startApi(pgDataDir, { ...services.services, ...E2E_ENV });
+      children.push(e2eApi.child);
+      const e2eAuths = await benchKeys(e2eApi, Array.from({ length: 10 }, (_, i) => `bench-e2e-${i}`));
+      const worker = await startWorker(e2eApi.env);
+      children.push(worker);
+      extra.e2e_echo = await endToEnd(e2eApi, e2eAuths, "local/echo", Number(process.env.BENCH_ECHO_JOBS ?? 2000));
+      extra.e2e_image = await endToEnd(e2eApi, e2eAuths, "local/image", Number(process.env.BENCH_IMAGE_JOBS ?? 200));
+      extra.worker_rss_mb = rssMb(worker);
+      extra.e2e_api_rss_mb = rssMb(e2eApi.child);
+    }
   }
 
   const floorRps = results[0].rps;
@@ -368,7 +410,10 @@ try {
 } finally {
   // Wait for each server to exit (bounded): the embedded runner may still be writing assets.
   await Promise.all(children.map(stopChild));
-  await privateServices?.drop().catch((err) => console.error(`bench: cleanup of the private database/Redis prefix failed: ${err.message}`));
+  for (const services of privateSets) {
+    await services.drop().catch((err) => console.error(`bench: cleanup of a private database/Redis prefix failed: ${err.message}`));
+  }
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(startupDir, { recursive: true, force: true });
   rmSync(pgDataDir, { recursive: true, force: true });
 }
