@@ -60,6 +60,9 @@ export type GenerateImageRequest = {
     webhook_events_filter?: WebhookEventsFilter;
     model: string;
     prompt: string;
+    /**
+     * What the image should not show. Sent only to the models whose `GET /v1/models` entry has `accepts_negative_prompt: true`; the catalogued image models (FLUX on fal.ai, `local/image`) take none and answer 400 `unsupported_parameter` naming the field and the model, before anything is reserved.
+     */
     negative_prompt?: string;
     aspect_ratio?: '1:1' | '16:9' | '9:16' | '4:3' | '3:4';
     resolution?: string;
@@ -67,6 +70,9 @@ export type GenerateImageRequest = {
      * An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern. Other models answer 400 `unsupported_parameter` naming the field and the model.
      */
     seed_image_url?: string;
+    /**
+     * LoRA weights to load. Honoured by the models whose `GET /v1/models` entry has `accepts_loras: true` (fal.ai `fal-ai/flux-lora`); other models answer 400 `unsupported_parameter` naming the field and the model. An empty list asks for nothing.
+     */
     loras?: Array<{
         /**
          * LoRA weights: an absolute URL, a model-hub id or a provider-relative path.
@@ -85,7 +91,7 @@ export type GenerateVideoRequest = {
     model: string;
     prompt: string;
     /**
-     * A start image (image-to-video), for the models whose `GET /v1/models` entry has `accepts_image_url: true` (fal.ai Kling: the model's image-to-video endpoint, which fal fetches); other models answer 400 `unsupported_parameter`.
+     * A start image (image-to-video), for the models whose `GET /v1/models` entry has `accepts_image_url: true` (fal.ai Kling: the model's image-to-video endpoint, which fal fetches); other models answer 400 `unsupported_parameter`. Required by the models whose entry has `requires_image_url: true` (fal.ai Kling 2.1 Standard, an image-to-video-only endpoint), which answer 400 `invalid_request` naming `image_url` and the model without one.
      */
     image_url?: string;
     duration_s?: number;
@@ -331,6 +337,26 @@ export type Model = {
      * Video models only. The `motion_id` values the model honours (others are refused).
      */
     motion_ids?: Array<string>;
+    /**
+     * Image and video models only. Whether `negative_prompt` is sent to the model (fal.ai Kling video models); otherwise it is refused with 400 `unsupported_parameter` naming the field and the model (FLUX on fal.ai and the `local*` models take none).
+     */
+    accepts_negative_prompt?: boolean;
+    /**
+     * Video models only. Whether the model is image-to-video only (fal.ai Kling 2.1 Standard): a request without `image_url` (`seed_image_url` on the deprecated `POST /v1/generate`) is 400 `invalid_request` naming the field and the model, and `POST /v1/estimate` reports `image_url_required`.
+     */
+    requires_image_url?: boolean;
+    /**
+     * Image models only. Whether `loras` are loaded by the model (fal.ai `fal-ai/flux-lora`); otherwise a non-empty `loras` is refused with 400 `unsupported_parameter`.
+     */
+    accepts_loras?: boolean;
+    /**
+     * Video models only. The `aspect_ratio` values the model makes, for the deprecated `POST /v1/generate` (the one request that carries an aspect ratio to a video model); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape).
+     */
+    aspect_ratios?: Array<string>;
+    /**
+     * Video models only. Whether a `resolution` (deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`.
+     */
+    accepts_resolution?: boolean;
     /**
      * Other ids this model is still accepted under (e.g. `fal-ai/kling-3.0` for `fal-ai/kling-video/v3/pro/text-to-video`).
      */
@@ -1524,7 +1550,7 @@ export type EstimateGenerationResponses = {
         model: string;
         kind?: 'image' | 'video' | 'audio' | 'compose';
         would_succeed: boolean;
-        reasons_blocked: Array<'unknown_model' | 'insufficient_credits' | 'circuit_open' | 'prompt_blocked' | 'spend_cap_exceeded' | 'provider_not_configured'>;
+        reasons_blocked: Array<'unknown_model' | 'insufficient_credits' | 'circuit_open' | 'prompt_blocked' | 'spend_cap_exceeded' | 'provider_not_configured' | 'image_url_required'>;
         current_balance?: number;
         spend_cap?: {
             [key: string]: unknown;
@@ -1882,12 +1908,33 @@ export type CreateGenerationData = {
     body: {
         model: string;
         prompt: string;
+        /**
+         * Sent to the models whose `GET /v1/models` entry has `accepts_negative_prompt: true` (fal.ai Kling); others answer 400 `unsupported_parameter` naming the field and the model.
+         */
         negative_prompt?: string;
+        /**
+         * Image models: one of `1:1`, `16:9`, `9:16`, `4:3`, `3:4`. Video models: a value of the model's `GET /v1/models` `aspect_ratios` (fal.ai Kling text-to-video 16:9, 9:16, 1:1, and not with `seed_image_url`; `local/video` all five); otherwise 400 `unsupported_parameter` naming the field and the model, before anything is reserved.
+         */
         aspect_ratio?: string;
+        /**
+         * Output size (`WIDTHxHEIGHT` or a named size such as `720p`), up to the model's `max_resolution`. Video models honour it only when their `GET /v1/models` entry has `accepts_resolution: true` (`local/video`); others answer 400 `unsupported_parameter`.
+         */
         resolution?: string;
+        /**
+         * Video models only (seconds); an image model answers 400 `unsupported_parameter`.
+         */
         duration?: number;
+        /**
+         * Video models only; `true` for an image model is 400 `unsupported_parameter`.
+         */
         with_audio?: boolean;
+        /**
+         * Image models: the image to start from (`seed_image_url` of `POST /v1/images/generate`, for models with `accepts_seed_image: true`). Video models: the start image (`image_url` of `POST /v1/videos/generate`, for models with `accepts_image_url: true`), required by the models with `requires_image_url: true` (fal.ai Kling 2.1 Standard), which answer 400 `invalid_request` naming `seed_image_url` without one.
+         */
         seed_image_url?: string;
+        /**
+         * Loaded by the image models whose `GET /v1/models` entry has `accepts_loras: true` (fal.ai `fal-ai/flux-lora`); every other model, and every video model, answers 400 `unsupported_parameter` naming the field and the model.
+         */
         loras?: Array<{
             path: string;
             scale: number;

@@ -462,7 +462,10 @@ export interface paths {
          * Estimate cost and feasibility for a generation
          * @description Returns credit + USD cost, p95 wall-clock estimate, and a feasibility
          *     check (`would_succeed`) with structured `reasons_blocked`. Does not
-         *     commit funds or call upstream providers.
+         *     commit funds or call upstream providers. An estimate carries no start
+         *     image, so for an image-to-video-only model (`requires_image_url: true`
+         *     in `GET /v1/models`) `reasons_blocked` includes `image_url_required`:
+         *     the generation needs `image_url`.
          */
         post: operations["estimateGeneration"];
         delete?: never;
@@ -1402,6 +1405,7 @@ export interface components {
             aspect_ratio?: "1:1" | "16:9" | "9:16" | "4:3" | "3:4";
             /** Format: uuid */
             character_id?: string;
+            /** @description LoRA weights to load. Honoured by the models whose `GET /v1/models` entry has `accepts_loras: true` (fal.ai `fal-ai/flux-lora`); other models answer 400 `unsupported_parameter` naming the field and the model. An empty list asks for nothing. */
             loras?: {
                 /** @description LoRA weights: an absolute URL, a model-hub id or a provider-relative path. */
                 path: string;
@@ -1409,6 +1413,7 @@ export interface components {
             }[];
             /** @example fal-ai/flux/schnell */
             model: string;
+            /** @description What the image should not show. Sent only to the models whose `GET /v1/models` entry has `accepts_negative_prompt: true`; the catalogued image models (FLUX on fal.ai, `local/image`) take none and answer 400 `unsupported_parameter` naming the field and the model, before anything is reserved. */
             negative_prompt?: string;
             prism_id?: string;
             prompt: string;
@@ -1429,7 +1434,7 @@ export interface components {
             duration_s?: number;
             /**
              * Format: uri
-             * @description A start image (image-to-video), for the models whose `GET /v1/models` entry has `accepts_image_url: true` (fal.ai Kling: the model's image-to-video endpoint, which fal fetches); other models answer 400 `unsupported_parameter`.
+             * @description A start image (image-to-video), for the models whose `GET /v1/models` entry has `accepts_image_url: true` (fal.ai Kling: the model's image-to-video endpoint, which fal fetches); other models answer 400 `unsupported_parameter`. Required by the models whose entry has `requires_image_url: true` (fal.ai Kling 2.1 Standard, an image-to-video-only endpoint), which answer 400 `invalid_request` naming `image_url` and the model without one.
              */
             image_url?: string;
             /** @example fal-ai/kling-video/v3/pro/text-to-video */
@@ -1483,10 +1488,18 @@ export interface components {
         Model: {
             /** @description Video models only. Whether `image_url` is honoured (otherwise it is refused). */
             accepts_image_url?: boolean;
+            /** @description Image models only. Whether `loras` are loaded by the model (fal.ai `fal-ai/flux-lora`); otherwise a non-empty `loras` is refused with 400 `unsupported_parameter`. */
+            accepts_loras?: boolean;
+            /** @description Image and video models only. Whether `negative_prompt` is sent to the model (fal.ai Kling video models); otherwise it is refused with 400 `unsupported_parameter` naming the field and the model (FLUX on fal.ai and the `local/*` models take none). */
+            accepts_negative_prompt?: boolean;
+            /** @description Video models only. Whether a `resolution` (deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`. */
+            accepts_resolution?: boolean;
             /** @description Image models only. Whether `seed_image_url` is honoured (otherwise it is refused). */
             accepts_seed_image?: boolean;
             /** @description Other ids this model is still accepted under (e.g. `fal-ai/kling-3.0` for `fal-ai/kling-video/v3/pro/text-to-video`). */
             aliases?: string[];
+            /** @description Video models only. The `aspect_ratio` values the model makes, for the deprecated `POST /v1/generate` (the one request that carries an aspect ratio to a video model); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape). */
+            aspect_ratios?: string[];
             /** @description Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`). */
             available?: boolean;
             cost_usd_per_unit: number;
@@ -1496,6 +1509,8 @@ export interface components {
             /** @description Video models only. The `motion_id` values the model honours (others are refused). */
             motion_ids?: string[];
             provider: string;
+            /** @description Video models only. Whether the model is image-to-video only (fal.ai Kling 2.1 Standard): a request without `image_url` (`seed_image_url` on the deprecated `POST /v1/generate`) is 400 `invalid_request` naming the field and the model, and `POST /v1/estimate` reports `image_url_required`. */
+            requires_image_url?: boolean;
             supports_audio?: boolean;
             /** @enum {string} */
             type: "image" | "video" | "audio" | "compose" | "training" | "prism";
@@ -2954,7 +2969,7 @@ export interface operations {
                         /** @enum {string} */
                         kind?: "image" | "video" | "audio" | "compose";
                         model: string;
-                        reasons_blocked: ("unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured")[];
+                        reasons_blocked: ("unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured" | "image_url_required")[];
                         spend_cap?: {
                             [key: string]: unknown;
                         } | null;
@@ -2996,18 +3011,27 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Image models: one of `1:1`, `16:9`, `9:16`, `4:3`, `3:4`. Video models: a value of the model's `GET /v1/models` `aspect_ratios` (fal.ai Kling text-to-video 16:9, 9:16, 1:1, and not with `seed_image_url`; `local/video` all five); otherwise 400 `unsupported_parameter` naming the field and the model, before anything is reserved. */
                     aspect_ratio?: string;
+                    /** @description Video models only (seconds); an image model answers 400 `unsupported_parameter`. */
                     duration?: number;
+                    /** @description Loaded by the image models whose `GET /v1/models` entry has `accepts_loras: true` (fal.ai `fal-ai/flux-lora`); every other model, and every video model, answers 400 `unsupported_parameter` naming the field and the model. */
                     loras?: {
                         path: string;
                         scale: number;
                     }[];
                     model: string;
+                    /** @description Sent to the models whose `GET /v1/models` entry has `accepts_negative_prompt: true` (fal.ai Kling); others answer 400 `unsupported_parameter` naming the field and the model. */
                     negative_prompt?: string;
                     prompt: string;
+                    /** @description Output size (`WIDTHxHEIGHT` or a named size such as `720p`), up to the model's `max_resolution`. Video models honour it only when their `GET /v1/models` entry has `accepts_resolution: true` (`local/video`); others answer 400 `unsupported_parameter`. */
                     resolution?: string;
-                    /** Format: uri */
+                    /**
+                     * Format: uri
+                     * @description Image models: the image to start from (`seed_image_url` of `POST /v1/images/generate`, for models with `accepts_seed_image: true`). Video models: the start image (`image_url` of `POST /v1/videos/generate`, for models with `accepts_image_url: true`), required by the models with `requires_image_url: true` (fal.ai Kling 2.1 Standard), which answer 400 `invalid_request` naming `seed_image_url` without one.
+                     */
                     seed_image_url?: string;
+                    /** @description Video models only; `true` for an image model is 400 `unsupported_parameter`. */
                     with_audio?: boolean;
                 };
             };
