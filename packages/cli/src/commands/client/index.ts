@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { registerGenerate } from "./generate.ts";
 import { registerResources } from "./resources.ts";
 import { registerApi } from "./api.ts";
+import { registerWebhooks } from "./webhooks.ts";
 import { registerAuth } from "./auth.ts";
 import { registerCompletion } from "../../completion.ts";
 import { registerMcp } from "../../mcp/command.ts";
@@ -11,6 +12,7 @@ export function registerClientCommands(program: Command): void {
   registerAuth(program);
   registerGenerate(program);
   registerResources(program);
+  registerWebhooks(program);
   registerApi(program);
   registerMcp(program);
   registerCompletion(program);
