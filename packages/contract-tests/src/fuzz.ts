@@ -11,59 +11,11 @@ import type { Client, CallOptions } from "./client.ts";
 import type { FlowContext } from "./flows.ts";
 import { baseBody } from "./negative.ts";
 import type { Operation, Schema } from "./spec.ts";
-import { normalize, violationsOf } from "./values.ts";
+import { normalize, valueArb, violationsOf } from "./values.ts";
 
 const COST_BEARING = new Set(["generateImage", "generateVideo", "generateAudio", "composeVideo", "createGeneration", "createCharacter", "applyPrism"]);
 /** Sent only with a broken body: a valid one could move money or change the wallet's settings. */
 const INVALID_ONLY = new Set(["topUpWallet", "configureAutoRecharge"]);
-const TINY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
-
-const textUnit = fc.oneof(
-  { weight: 8, arbitrary: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz ABC0123456789-_.,!?'\"/\\{}[]<>:;") },
-  { weight: 1, arbitrary: fc.constantFrom("é", "中", "😀", "\t", "\n", "\u200b") },
-);
-
-export function valueArb(document: Schema, input: Schema | undefined, ids: string[], name = "", depth = 0): fc.Arbitrary<unknown> {
-  const schema = normalize(document, input);
-  if ("const" in schema) return fc.constant(schema.const);
-  if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
-  const branches = (schema.oneOf ?? schema.anyOf) as Schema[] | undefined;
-  if (branches?.length && !schema.properties) return fc.oneof(...branches.map((b) => valueArb(document, b, ids, name, depth)));
-  if (Array.isArray(schema.type)) return fc.oneof(...(schema.type as string[]).map((t) => valueArb(document, { ...schema, type: t }, ids, name, depth)));
-  switch (schema.type) {
-    case "null":
-      return fc.constant(null);
-    case "boolean":
-      return fc.boolean();
-    case "integer":
-    case "number": {
-      const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 0.001 : -1000);
-      const max = schema.maximum ?? Math.max(min + 1000, 1000);
-      return schema.type === "integer" ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) }) : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
-    }
-    case "string": {
-      if (schema.format === "uuid") return ids.length ? fc.oneof(fc.uuid(), fc.constantFrom(...ids)) : fc.uuid();
-      if (schema.format === "date-time") return fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }).map((d) => d.toISOString());
-      if (schema.format === "uri" || /url|uri/i.test(name)) return fc.constantFrom(TINY_PNG, "http://127.0.0.1:9/x.png", "data:,");
-      if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= (schema.minLength ?? 0) && s.length <= (schema.maxLength ?? 64));
-      const minLength = schema.minLength ?? 0;
-      return fc.string({ unit: textUnit, minLength, maxLength: Math.max(minLength, Math.min(schema.maxLength ?? 40, 40)) });
-    }
-    case "array": {
-      const minLength = schema.minItems ?? 0;
-      const item = valueArb(document, schema.items, ids, name, depth + 1);
-      const constraints = { minLength, maxLength: Math.max(minLength, Math.min(schema.maxItems ?? 3, 3)) };
-      return schema.uniqueItems ? fc.uniqueArray(item, { ...constraints, selector: (v) => JSON.stringify(v) }) : fc.array(item, constraints);
-    }
-    default: {
-      const properties = (schema.properties ?? {}) as Record<string, Schema>;
-      const names = Object.keys(properties);
-      if (names.length === 0 || depth > 4) return fc.constant({});
-      const required = new Set<string>(schema.required ?? []);
-      return fc.record(Object.fromEntries(names.map((n) => [n, valueArb(document, properties[n], ids, n, depth + 1)])), { requiredKeys: names.filter((n) => required.has(n)) });
-    }
-  }
-}
 
 interface FuzzCase {
   op: Operation;
@@ -88,13 +40,13 @@ export function caseArb(client: Client, ctx: FlowContext, operations: Operation[
     const queryParams = op.parameters.filter((p) => p.in === "query");
     const media = op.requestBody?.content[0];
     const pathArb = fc.record(
-      Object.fromEntries(pathParams.map((p) => [p.name, op.operationId === "applyPrism" ? fc.constantFrom(ctx.ids.prismId ?? "cinematic-noir", "no-such-prism") : valueArb(document, p.schema, ids, p.name).map(String)])),
+      Object.fromEntries(pathParams.map((p) => [p.name, op.operationId === "applyPrism" ? fc.constantFrom(ctx.ids.prismId ?? "cinematic-noir", "no-such-prism") : valueArb(document, p.schema, { ids }, p.name).map(String)])),
     ) as fc.Arbitrary<Record<string, string>>;
     const queryArb = fc.record(
-      Object.fromEntries(queryParams.map((p) => [p.name, valueArb(document, p.schema, ids, p.name).map((v) => (typeof v === "string" ? v : JSON.stringify(v)))])),
+      Object.fromEntries(queryParams.map((p) => [p.name, valueArb(document, p.schema, { ids }, p.name).map((v) => (typeof v === "string" ? v : JSON.stringify(v)))])),
       { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name) },
     ) as fc.Arbitrary<Record<string, string>>;
-    const bodyArb: fc.Arbitrary<unknown> = media?.schema ? valueArb(document, media.schema, ids) : fc.constant(undefined);
+    const bodyArb: fc.Arbitrary<unknown> = media?.schema ? valueArb(document, media.schema, { ids }) : fc.constant(undefined);
     const credential = op.authenticated ? fc.constantFrom<"key" | "none" | "bad">("key", "key", "key", "key", "none", "bad") : fc.constant<"key" | "none" | "bad">("none");
     return fc.record({ path: pathArb, query: queryArb, body: bodyArb, credential, breakIt: fc.boolean(), pick: fc.nat() }).map(({ path, query, body, credential: cred, breakIt, pick }) => {
       let label = "schema-valid";

@@ -1,8 +1,10 @@
 /**
  * Values built from schemas: a minimal valid value (required fields only, from `examples`,
- * `default`, `enum` or the bounds), and the ways to break a valid one that a schema states
- * (missing required field, wrong type, enum/range/length/format violations).
+ * `default`, `enum` or the bounds), random valid values (`valueArb`, fast-check: the one
+ * generator the suite's fuzz and the server's own fuzz test share), and the ways to break a
+ * valid one that a schema states (missing required field, wrong type, enum/range/length/format violations).
  */
+import fc from "fast-check";
 import { deref, type Schema } from "./spec.ts";
 
 /** `allOf` merged into one object schema; an `anyOf` of bare `required` lists becomes `requiredChoice`. */
@@ -23,6 +25,99 @@ export function normalize(document: Schema, input: Schema | undefined): Schema {
 }
 
 const TINY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+/** What a schema cannot say about a deployment, given by the caller of `valueArb`. */
+export interface ValueOptions {
+  /** Real ids mixed into `format: uuid` values (read when a value is drawn, so they may arrive later). */
+  ids?: readonly string[] | (() => readonly string[]);
+  /** Values for URL fields (`format: uri`/`uri-reference`, or a name with url/uri); default a tiny PNG data URI, a closed loopback port, `data:,`. */
+  urls?: fc.Arbitrary<string>;
+  /** Strings by field name (model ids, resolutions, …), tried before the schema's own; `undefined` falls through. */
+  string?: (schema: Schema, name: string) => fc.Arbitrary<string> | undefined;
+  /** The bound of a number with none in its schema (default 1000). */
+  magnitude?: number;
+  /** At most this many array items beyond `minItems` allows (default 3). */
+  maxItems?: number;
+}
+
+const textUnit = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789-_.,!?'\"/\\{}[]<>:;") },
+  { weight: 1, arbitrary: fc.constantFrom("é", "ß", "中", "😀", "🦊", "\t", "\n", "ﬀ", "\u200b") },
+);
+
+/** Text of letters, digits, punctuation and some non-ASCII, at most 40 characters unless `minLength` asks more. */
+export const textArb = (minLength = 0, maxLength = 40): fc.Arbitrary<string> => fc.string({ unit: textUnit, minLength, maxLength: Math.max(minLength, Math.min(maxLength, 40)) });
+
+/** Random values the schema accepts (the server may still refuse one for reasons a schema cannot state). */
+export function valueArb(document: Schema, input: Schema | undefined, options: ValueOptions = {}, name = "", depth = 0): fc.Arbitrary<unknown> {
+  const schema = normalize(document, input);
+  if ("const" in schema) return fc.constant(schema.const);
+  if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
+  const branches = (schema.oneOf ?? schema.anyOf) as Schema[] | undefined;
+  if (branches?.length && !schema.properties) return fc.oneof(...branches.map((b) => valueArb(document, b, options, name, depth)));
+  if (Array.isArray(schema.type)) return fc.oneof(...(schema.type as string[]).map((t) => valueArb(document, { ...schema, type: t }, options, name, depth)));
+  switch (schema.type) {
+    case "null":
+      return fc.constant(null);
+    case "boolean":
+      return fc.boolean();
+    case "integer":
+    case "number":
+      return numberArb(schema, name, options.magnitude ?? 1000);
+    case "string":
+      return options.string?.(schema, name) ?? stringArb(schema, name, options);
+    case "array": {
+      const minLength = schema.minItems ?? 0;
+      const item = valueArb(document, schema.items, options, name, depth + 1);
+      const constraints = { minLength, maxLength: Math.max(minLength, Math.min(schema.maxItems ?? Infinity, options.maxItems ?? 3)) };
+      return schema.uniqueItems ? fc.uniqueArray(item, { ...constraints, selector: (v) => JSON.stringify(v) }) : fc.array(item, constraints);
+    }
+    default:
+      return objectArb(document, schema, options, depth);
+  }
+}
+
+function numberArb(schema: Schema, name: string, magnitude: number): fc.Arbitrary<number> {
+  const integer = schema.type === "integer";
+  const step = integer ? 1 : 0.001;
+  const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + step : -magnitude);
+  const max = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - step : Math.max(min + magnitude, magnitude));
+  if (integer) return fc.integer({ min: Math.max(Math.ceil(min), Number.MIN_SAFE_INTEGER), max: Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) });
+  // USD amounts in whole cents, as a client writes them (finer than a micro-dollar is refused: ARCHITECTURE.md, Errors and inputs).
+  if (name.endsWith("_usd")) return fc.integer({ min: Math.ceil(min * 100), max: Math.floor(max * 100) }).map((cents) => cents / 100);
+  return fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+}
+
+function stringArb(schema: Schema, name: string, options: ValueOptions): fc.Arbitrary<string> {
+  if (schema.format === "uuid") {
+    const ids = () => (typeof options.ids === "function" ? options.ids() : (options.ids ?? []));
+    return fc.oneof({ weight: 3, arbitrary: fc.uuid() }, { weight: 2, arbitrary: fc.constant(null).chain(() => (ids().length ? fc.constantFrom(...ids()) : fc.uuid())) });
+  }
+  if (schema.format === "date-time") return fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }).map((d) => d.toISOString());
+  if (schema.format === "uri" || schema.format === "uri-reference" || /url|uri/i.test(name)) return options.urls ?? fc.constantFrom(TINY_PNG, "http://127.0.0.1:9/x.png", "data:,");
+  const minLength = schema.minLength ?? 0;
+  const maxLength = schema.maxLength ?? 40;
+  if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength && s.length <= (schema.maxLength ?? 64));
+  return textArb(minLength, maxLength);
+}
+
+function objectArb(document: Schema, schema: Schema, options: ValueOptions, depth: number): fc.Arbitrary<unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, Schema>;
+  const names = Object.keys(properties);
+  if (names.length === 0 || depth > 4) {
+    if (names.length > 0 || schema.additionalProperties === false || depth > 3) return fc.constant({});
+    // A free-form object: a few keys of plain leaves.
+    const leaf = fc.oneof(fc.integer(), textArb(0, 12), fc.boolean(), fc.constant(null));
+    return fc.dictionary(textArb(1, 10), fc.oneof(leaf, fc.array(leaf, { maxLength: 3 })), { maxKeys: Math.min(schema.maxProperties ?? 5, 5) });
+  }
+  // One of the alternative required sets (an `anyOf` of bare `required` lists), when there are some.
+  const choices: string[][] = schema.requiredChoice?.length ? schema.requiredChoice : [[]];
+  return fc.constantFrom(...choices).chain((choice) => {
+    const required = new Set<string>([...(schema.required ?? []), ...choice]);
+    const model = Object.fromEntries(names.map((n) => [n, valueArb(document, properties[n], options, n, depth + 1)]));
+    return fc.record(model, { requiredKeys: names.filter((n) => required.has(n)) });
+  });
+}
 
 /** A small value the schema accepts. */
 export function sample(document: Schema, input: Schema | undefined, name = "", depth = 0): unknown {

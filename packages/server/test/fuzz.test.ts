@@ -23,6 +23,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdminCommand } from "@aeriox/core/admin/commands";
 import { Stripe } from "@aeriox/core/wallet/stripe/index";
+import { deref as derefIn, normalize as normalizeIn, textArb, valueArb, type Schema, type ValueOptions } from "@aeriox/contract-tests";
 import { loadSpec, type SpecOperation } from "../src/spec.ts";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob } from "./polling.ts";
@@ -41,9 +42,6 @@ const COST_BEARING = new Set(["generateImage", "generateVideo", "generateAudio",
 const DOCUMENTED_503_CODES = new Set(["provider_not_configured", "circuit_open", "queue_unavailable", "pricing_unavailable", "search_unavailable", "not_ready"]);
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-// Schemas are untyped YAML: reading them is index access all the way down.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Schema = Record<string, any>;
 type KeyKind = "read" | "generate" | "admin" | "broke" | "funded";
 
 type Credential =
@@ -77,35 +75,8 @@ const fixtures = {
   closedPort: 9,
 };
 
-function lookup(ref: string): Schema {
-  return ref
-    .replace(/^#\//, "")
-    .split("/")
-    .reduce<Schema | undefined>((node, part) => node?.[part.replace(/~1/g, "/").replace(/~0/g, "~")] as Schema | undefined, document) ?? {};
-}
-
-function deref(schema: Schema | undefined): Schema {
-  let current = schema ?? {};
-  while (typeof current.$ref === "string") current = lookup(current.$ref);
-  return current;
-}
-
-/** `allOf` of object parts, where an `anyOf` of bare `required` lists means "one of these fields". */
-function normalize(input: Schema | undefined): Schema {
-  const schema = deref(input);
-  if (!Array.isArray(schema.allOf)) return schema;
-  const merged: Schema = { type: "object", properties: {}, required: [] as string[], requiredChoice: [] as string[][] };
-  for (const part of schema.allOf.map((p: Schema) => normalize(p))) {
-    if (Array.isArray(part.anyOf) && part.anyOf.every((b: Schema) => Object.keys(b).every((k) => k === "required"))) {
-      merged.requiredChoice = part.anyOf.map((b: Schema) => b.required as string[]);
-      continue;
-    }
-    Object.assign(merged.properties, part.properties ?? {});
-    merged.required.push(...(part.required ?? []));
-    if ("additionalProperties" in part) merged.additionalProperties = part.additionalProperties;
-  }
-  return merged;
-}
+const deref = (schema: Schema | undefined): Schema => derefIn(document, schema);
+const normalize = (schema: Schema | undefined): Schema => normalizeIn(document, schema);
 
 // ── leaf arbitraries ──
 
@@ -113,13 +84,8 @@ const safeUrl = fc.oneof(
   fc.constantFrom("a.png", "cat.jpg", "v/clip.mp4", "x").map((file) => `http://127.0.0.1:${fixtures.closedPort}/${file}`),
   fc.constantFrom("data:image/png;base64,iVBORw0KGgo=", "data:text/plain,hi", "data:,"),
 );
-const idArb = fc.oneof(
-  { weight: 3, arbitrary: fc.uuid() },
-  { weight: 2, arbitrary: fc.constant(null).chain(() => (fixtures.ids.length ? fc.constantFrom(...fixtures.ids) : fc.uuid())) },
-);
 const prismIds = ["cinematic-noir", "vintage-sepia", "pop-art-poster", "golden-hour", "cyberpunk-neon"];
-const textUnit = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789-_.,!?'\"/\\{}[]<>:;") }, { weight: 1, arbitrary: fc.constantFrom("é", "ß", "中", "😀", "🦊", "\t", "\n", "ﬀ", "\u200b") });
-const text = (minLength = 0, maxLength = 40) => fc.string({ unit: textUnit, minLength, maxLength: Math.max(minLength, Math.min(maxLength, 40)) });
+const text = textArb;
 
 /** Values no schema expects: wrong types, awkward numbers, text PostgreSQL cannot store, size and depth. */
 const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -139,12 +105,11 @@ function nest(depth: number, arrays: boolean): Json {
   return value;
 }
 
-function stringFor(schema: Schema, name: string): fc.Arbitrary<string> {
+/** What the schemas cannot say: values by field name that the server knows (models, sizes, prisms, card types, cursors). */
+function domainString(schema: Schema, name: string): fc.Arbitrary<string> | undefined {
+  if (schema.format || schema.enum) return undefined;
   const min = schema.minLength ?? 0;
   const max = schema.maxLength ?? 40;
-  if (schema.format === "uuid") return idArb;
-  if (schema.format === "uri" || schema.format === "uri-reference" || /url|uri/i.test(name)) return safeUrl;
-  if (schema.format === "date-time") return fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }).map((d) => d.toISOString());
   switch (name) {
     case "model":
       return fc.constantFrom("local/image", "local/video", "local/tts", "fal-ai/flux/schnell", "fal-ai/kling-3.0", "eleven_v3_multilingual", "aeriox/compose", "nope/unknown");
@@ -162,64 +127,15 @@ function stringFor(schema: Schema, name: string): fc.Arbitrary<string> {
     case "cursor":
       return fc.oneof(text(0, 30), fc.constantFrom(Buffer.from(JSON.stringify(["2020-01-01T00:00:00.000Z", randomUUID()])).toString("base64url")));
     default:
-      return text(min, max);
+      return undefined;
   }
 }
 
-function numberFor(schema: Schema, name: string, integer: boolean): fc.Arbitrary<number> {
-  const min = schema.minimum ?? (integer ? -1_000_000 : -1e6);
-  const max = schema.maximum ?? (integer ? 1_000_000 : 1e6);
-  if (integer) return fc.integer({ min: Math.max(min, Number.MIN_SAFE_INTEGER), max: Math.min(max, Number.MAX_SAFE_INTEGER) });
-  // USD amounts in whole cents, as a client would write them.
-  if (name.endsWith("_usd")) return fc.integer({ min: Math.ceil(min * 100), max: Math.floor(max * 100) }).map((cents) => cents / 100);
-  return fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
-}
+/** The contract suite's generator (one for both), with this test's fixtures: real ids, loopback/data URLs only, wide numbers. */
+const VALUE_OPTIONS: ValueOptions = { ids: () => fixtures.ids, urls: safeUrl, string: domainString, magnitude: 1_000_000, maxItems: 4 };
 
 /** A value the schema accepts (the server may still refuse it for reasons schemas cannot state). */
-function validValue(input: Schema | undefined, name = "", depth = 0): fc.Arbitrary<unknown> {
-  const schema = normalize(input);
-  if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
-  if ("const" in schema) return fc.constant(schema.const);
-  const branches = (schema.oneOf ?? schema.anyOf) as Schema[] | undefined;
-  if (branches) return fc.oneof(...branches.map((b) => validValue(b, name, depth)));
-  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((t: string) => validValue({ ...schema, type: t }, name, depth)));
-  switch (schema.type) {
-    case "null":
-      return fc.constant(null);
-    case "boolean":
-      return fc.boolean();
-    case "integer":
-      return numberFor(schema, name, true);
-    case "number":
-      return numberFor(schema, name, false);
-    case "string":
-      return stringFor(schema, name);
-    case "array": {
-      const item = validValue(schema.items, name, depth + 1);
-      const constraints = { minLength: schema.minItems ?? 0, maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? 4, 4)) };
-      return schema.uniqueItems ? fc.uniqueArray(item, { ...constraints, selector: (v) => JSON.stringify(v) }) : fc.array(item, constraints);
-    }
-    case "object":
-    default:
-      return objectValue(schema, depth);
-  }
-}
-
-function objectValue(schema: Schema, depth: number): fc.Arbitrary<unknown> {
-  const properties = (schema.properties ?? {}) as Record<string, Schema>;
-  const names = Object.keys(properties);
-  if (names.length === 0) {
-    if (schema.additionalProperties === false || depth > 3) return fc.constant({});
-    const leaf = fc.oneof(fc.integer(), text(0, 12), fc.boolean(), fc.constant(null));
-    return fc.dictionary(text(1, 10), fc.oneof(leaf, fc.array(leaf, { maxLength: 3 })), { maxKeys: Math.min(schema.maxProperties ?? 5, 5) });
-  }
-  const choices: string[][] = schema.requiredChoice?.length ? schema.requiredChoice : [[]];
-  return fc.constantFrom(...choices).chain((choice) => {
-    const required = new Set<string>([...(schema.required ?? []), ...choice]);
-    const model = Object.fromEntries(names.map((n) => [n, validValue(properties[n], n, depth + 1)]));
-    return fc.record(model, { requiredKeys: names.filter((n) => required.has(n)) });
-  });
-}
+const validValue = (input: Schema | undefined, name = ""): fc.Arbitrary<unknown> => valueArb(document, input, VALUE_OPTIONS, name);
 
 // ── mutations of a valid body ──
 
@@ -362,7 +278,7 @@ const badQueryValue = fc.oneof(
 function queryValue(schema: Schema, name: string): fc.Arbitrary<unknown> {
   const resolved = deref(schema);
   if (resolved.type === "string" && !resolved.enum && !resolved.format) {
-    if (name === "cursor") return stringFor(resolved, name);
+    if (name === "cursor") return validValue(resolved, name);
     return fc.stringMatching(/^[A-Za-z0-9_.~-]{1,24}$/);
   }
   return validValue(resolved, name);
