@@ -3161,6 +3161,10 @@ export type OauthAuthorizeData = {
         code_challenge_method?: string;
         scope?: string;
         state?: string;
+        /**
+         * RFC 8707 resource indicator, as MCP clients send it. Optional; when present it must be this deployment's public URL or that URL followed by `/mcp` (both are served by the same tokens), otherwise 400 `invalid_target`.
+         */
+        resource?: string;
     };
     url: '/v1/oauth/authorize';
 };

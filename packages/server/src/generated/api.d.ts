@@ -3641,6 +3641,8 @@ export interface operations {
                 /** @description Must be `S256` (PKCE only); anything else, `plain` included, is redirected with `invalid_request`. */
                 code_challenge_method?: string;
                 redirect_uri: string;
+                /** @description RFC 8707 resource indicator, as MCP clients send it. Optional; when present it must be this deployment's public URL or that URL followed by `/mcp` (both are served by the same tokens), otherwise 400 `invalid_target`. */
+                resource?: string;
                 /** @description Must be `code`; anything else is redirected with `unsupported_response_type`. */
                 response_type?: string;
                 scope?: string;

@@ -12,9 +12,9 @@
  *   front on the same client table (core `registerPublicClient`), on the `oauth` budget
  *   per client address.
  * - RFC 8707 `resource` on `GET /v1/oauth/authorize`: MCP clients always send it. The
- *   spec's authorize operation does not document it (unknown query parameters are 400),
- *   so it is checked here — it must name this deployment (PUBLIC_URL or PUBLIC_URL/mcp;
- *   400 `invalid_target` otherwise) — and removed before validation. Access tokens are
+ *   spec documents it as an optional string; its value is checked here, before the
+ *   authorize handler — it must name this deployment (PUBLIC_URL or PUBLIC_URL/mcp;
+ *   400 `invalid_target` otherwise). Access tokens are
  *   for the whole API (audience `aeriox-api`), which both resources front. The token
  *   endpoint's form schema already lets `resource` through.
  */
@@ -77,23 +77,17 @@ function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? "unknown";
 }
 
-/** Checks and strips RFC 8707 `resource` from the authorize query before the spec's validator sees it. */
+/** Checks RFC 8707 `resource` on the authorize query (documented in the spec as optional; its value is ours to check). */
 function authorizeResource(services: AppServices): RequestHandler {
   const known = knownResources(services.config.publicUrl);
   return (req, _res, next) => {
     const q = req.url.indexOf("?");
     if (q < 0) return next();
-    const params = new URLSearchParams(req.url.slice(q + 1));
-    if (!params.has("resource")) return next();
-    const values = params.getAll("resource");
-    const unknown = values.find((v) => !known.has(v));
-    if (unknown !== undefined) {
+    const values = new URLSearchParams(req.url.slice(q + 1)).getAll("resource");
+    if (values.some((v) => !known.has(v))) {
       next(ApiError.badRequest("invalid_target", `resource must name this API (${services.config.publicUrl} or ${services.config.publicUrl}/mcp)`, { field: "resource" }));
       return;
     }
-    params.delete("resource");
-    const rest = params.toString();
-    req.url = req.url.slice(0, q) + (rest ? `?${rest}` : "");
     next();
   };
 }
