@@ -24,7 +24,7 @@ await db.prisma.$executeRaw`INSERT INTO wallets (workspace_id, balance_micros) V
 const deadline = new Date(Date.now() + 3_600_000);
 const input = JSON.stringify({ model: "local/image", prompt: "bench" });
 
-const params = () => [randomUUID(), ws, null, "image", "local/image", "image.local/image", "local", input, 100n, null, null, deadline, null, 1_000_000] as const;
+const params = () => [randomUUID(), ws, null, "image", "local/image", "image.local/image", "local", input, 100n, null, null, deadline, null, 1_000_000, null] as const;
 
 type Accept = () => Promise<unknown>;
 const variants: Array<[string, Accept]> = [

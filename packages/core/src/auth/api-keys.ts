@@ -30,6 +30,9 @@ export interface ApiKeyRecord {
   prefix: string;
   scopes: string[];
   dailySpendCapMicros: bigint | null;
+  monthlyBudgetMicros: bigint | null;
+  /** Empty: every model. */
+  allowedModels: string[];
   createdAt: Date;
   lastUsedAt: Date | null;
   expiresAt: Date | null;
@@ -42,6 +45,9 @@ export interface CreateApiKeyInput {
   name?: string | null;
   scopes?: Scope[];
   dailySpendCapMicros?: bigint | null;
+  monthlyBudgetMicros?: bigint | null;
+  /** null/undefined/empty: every model. */
+  allowedModels?: string[] | null;
 }
 
 export function normalizeScopes(scopes: readonly string[] | undefined): Scope[] {
@@ -64,6 +70,8 @@ export async function createApiKey(db: Tx, input: CreateApiKeyInput): Promise<{ 
       keyHash: hashApiKey(key),
       scopes: normalizeScopes(input.scopes),
       dailySpendCapMicros: input.dailySpendCapMicros ?? null,
+      monthlyBudgetMicros: input.monthlyBudgetMicros ?? null,
+      allowedModels: input.allowedModels ?? [],
     },
   });
   return { key, record };

@@ -36,6 +36,8 @@ async function authenticateApiKey(services: Services, key: string): Promise<Reso
     keyPrefix: record.prefix,
     scopes: record.scopes as Scope[],
     dailySpendCapMicros: record.dailySpendCapMicros,
+    monthlyBudgetMicros: record.monthlyBudgetMicros,
+    allowedModels: record.allowedModels.length > 0 ? record.allowedModels : null,
     clientId: null,
   };
   return { principal, expiresAt: record.expiresAt };

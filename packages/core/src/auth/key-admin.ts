@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { SCOPES } from "./principal.ts";
 import { usdToMicros } from "../money.ts";
-import { apiKeyBody, issueApiKey, listApiKeys, revokeApiKey, rotateApiKey } from "./key-management.ts";
+import { apiKeyBody, issueApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, withMonthlySpend } from "./key-management.ts";
+import { loadCatalog } from "../pricing/catalog.ts";
 import { ApiError } from "../errors.ts";
 import { findOrCreateWorkspace, findWorkspace } from "./workspaces.ts";
 import { defineAdminCommand } from "../admin/registry.ts";
@@ -32,13 +33,38 @@ export const keyAdminCommands = {
     args: z.object({ workspace: z.string().min(1).max(120) }),
     async run(services, args) {
       const workspace = await findWorkspace(services.db, args.workspace);
-      return { workspace_id: workspace.id, data: (await listApiKeys(services, workspace.id)).map(apiKeyBody) };
+      const keys = await withMonthlySpend(services, await listApiKeys(services, workspace.id));
+      return { workspace_id: workspace.id, data: keys.map(({ record, spend }) => apiKeyBody(record, spend)) };
     },
   }),
   "keys.revoke": defineAdminCommand({
     args: z.object({ key_id: z.uuid() }),
     async run(services, args) {
-      return apiKeyBody(await revokeApiKey(services, await workspaceOfKey(services, args.key_id), args.key_id));
+      const [view] = await withMonthlySpend(services, [await revokeApiKey(services, await workspaceOfKey(services, args.key_id), args.key_id)]);
+      return apiKeyBody(view!.record, view!.spend);
+    },
+  }),
+  /** The operator's edit: bound by no key's limits (the API's PATCH is). Omitted fields stay; null clears. */
+  "keys.update": defineAdminCommand({
+    args: z.object({
+      key_id: z.uuid(),
+      name: z.string().min(1).max(120).nullable().optional(),
+      scopes: z.array(z.enum(SCOPES)).min(1).optional(),
+      daily_spend_cap_usd: usd.nullable().optional(),
+      monthly_budget_usd: usd.nullable().optional(),
+      allowed_models: z.array(z.string().min(1).max(200)).min(1).max(100).nullable().optional(),
+    }),
+    async run(services, args) {
+      const micros = (v: number | null | undefined) => (v === undefined ? undefined : v === null ? null : usdToMicros(v));
+      const catalog = loadCatalog({ file: services.config.PRICING_FILE });
+      const { record, spend } = await updateApiKey({ ...services, catalog }, await workspaceOfKey(services, args.key_id), args.key_id, {
+        name: args.name,
+        scopes: args.scopes,
+        dailySpendCapMicros: micros(args.daily_spend_cap_usd),
+        monthlyBudgetMicros: micros(args.monthly_budget_usd),
+        allowedModels: args.allowed_models,
+      });
+      return apiKeyBody(record, spend);
     },
   }),
   "keys.rotate": defineAdminCommand({

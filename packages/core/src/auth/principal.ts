@@ -10,6 +10,10 @@ export interface Principal {
   keyPrefix: string | null;
   scopes: Scope[];
   dailySpendCapMicros: bigint | null;
+  /** The key's budget per UTC calendar month (API keys only); null/absent = none. */
+  monthlyBudgetMicros?: bigint | null;
+  /** Canonical catalog model ids the key may submit (API keys only); null/absent = every model. */
+  allowedModels?: string[] | null;
   /** OAuth client that obtained the token (OAuth only). */
   clientId: string | null;
 }

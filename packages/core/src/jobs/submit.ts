@@ -1,7 +1,8 @@
 /**
  * Accepting a job: safety checks, then ONE statement that creates the job row and
- * reserves its estimated cost with every check atomic (in-flight cap, spend cap,
- * balance: ARCHITECTURE.md, Money, "Hot path"), then the enqueue. A queue that is
+ * reserves its estimated cost with every check atomic (in-flight cap, daily spend cap,
+ * monthly key budget, balance: ARCHITECTURE.md, Money, "Hot path"), then the enqueue. The
+ * key's model allow-list is checked before, from the principal (no round trip). A queue that is
  * down undoes the reservation (the job fails with `queue_unavailable`, refunded).
  */
 import { randomUUID } from "node:crypto";
@@ -59,12 +60,13 @@ export function assertProviderUsable(services: Pick<Runtime, "providers">, entry
   }
 }
 
-// One round trip: `aeriox_accept_job` (migration 20261201000000_hot_path_accept) locks the
-// wallet, runs every check, and inserts hold and job only when all pass.
+// One round trip: `aeriox_accept_job` (migration 20261201000000_hot_path_accept, with the key's
+// monthly budget since 20261201600000_key_budgets) locks the wallet, runs every check, and
+// inserts hold and job only when all pass.
 export const ACCEPT_SQL = `
   SELECT outcome, held_micros, available_micros, held_count, spent_micros, created_at
     FROM aeriox_accept_job($1::uuid, $2::uuid, $3::uuid, $4::job_type, $5::text, $6::text, $7::text, $8::jsonb,
-                           $9::bigint, $10::text, $11::uuid, $12::timestamptz, $13::bigint, $14::integer)`;
+                           $9::bigint, $10::text, $11::uuid, $12::timestamptz, $13::bigint, $14::integer, $15::bigint)`;
 
 /** Creates the job row and its reservation in one statement; throws the refusing check's error (402/429) and writes nothing then. */
 async function acceptJob(db: Database, config: SubmitServices["config"], jobId: string, req: SubmitJobRequest): Promise<Job> {
@@ -74,10 +76,11 @@ async function acceptJob(db: Database, config: SubmitServices["config"], jobId: 
     amountMicros: req.priceMicros,
     apiKeyId: req.principal.apiKeyId,
     dailySpendCapMicros: req.principal.dailySpendCapMicros,
+    monthlyBudgetMicros: req.principal.monthlyBudgetMicros ?? null,
     maxInFlight: config.MAX_INFLIGHT_JOBS_PER_WORKSPACE,
   };
   if (req.priceMicros < 0n) throw new RangeError("reservation must not be negative");
-  const { spendCap, maxHeld } = reserveCaps(reservation);
+  const { spendCap, maxHeld, monthlyBudget } = reserveCaps(reservation);
   // Stored as JSON text, read back as the row would be (undefined members dropped).
   const inputJson = JSON.stringify(req.input);
   const deadlineAt = new Date(Date.now() + config.JOB_DEADLINE_SECONDS * 1000);
@@ -106,6 +109,7 @@ async function acceptJob(db: Database, config: SubmitServices["config"], jobId: 
     deadlineAt,
     spendCap,
     maxHeld,
+    monthlyBudget,
   ]);
   const row = rows[0]!;
   reservationResult(row, reservation); // throws unless reserved
@@ -134,7 +138,19 @@ async function acceptJob(db: Database, config: SubmitServices["config"], jobId: 
   };
 }
 
+/**
+ * 403 `model_not_allowed` before anything is reserved when the key has an allow-list of models
+ * (`allowed_models`) that lacks the model the job would run (the catalog entry priced and
+ * dispatched: a character's LoRA endpoint, the prism or compose operation's model).
+ */
+export function assertModelAllowed(principal: Principal, entry: CatalogEntry): void {
+  const allowed = principal.allowedModels;
+  if (!allowed || allowed.length === 0 || allowed.includes(entry.model)) return;
+  throw ApiError.forbidden("model_not_allowed", `This API key may not use model ${entry.model}`, { model: entry.model, allowed_models: allowed });
+}
+
 export async function submitJob(services: SubmitServices, req: SubmitJobRequest) {
+  assertModelAllowed(req.principal, req.entry);
   assertProviderUsable(services, req.entry);
   const { config, db } = services;
   const jobId = randomUUID();

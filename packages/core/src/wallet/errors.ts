@@ -1,6 +1,7 @@
 /** The wallet's refusals, in the spec's Error shape (402 for both, per InsufficientFunds). */
 import { ApiError } from "../errors.ts";
 import { microsToUsd } from "../money.ts";
+import { budgetResetsAt } from "./budget-month.ts";
 
 // Micros go out as JSON numbers: exact up to 2^53 micros (~9 billion USD).
 const n = (micros: bigint): number => Number(micros);
@@ -23,6 +24,22 @@ export function spendCapExceeded(capMicros: bigint, spentMicros: bigint, neededM
     remaining_usd: microsToUsd(remaining),
     daily_spend_cap_micros: n(capMicros),
     spent_24h_micros: n(spentMicros),
+    needed_micros: n(neededMicros),
+    remaining_micros: n(remaining),
+  });
+}
+
+/** 402 `key_budget_exceeded`: the key's spend of this UTC month plus the estimate is above its monthly budget. */
+export function keyBudgetExceeded(budgetMicros: bigint, spentMicros: bigint, neededMicros: bigint, now: Date = new Date()): ApiError {
+  const remaining = budgetMicros > spentMicros ? budgetMicros - spentMicros : 0n;
+  return new ApiError(402, "key_budget_exceeded", "This key's monthly budget would be exceeded", {
+    monthly_budget_usd: microsToUsd(budgetMicros),
+    monthly_spent_usd: microsToUsd(spentMicros),
+    needed_usd: microsToUsd(neededMicros),
+    remaining_usd: microsToUsd(remaining),
+    monthly_budget_resets_at: budgetResetsAt(now).toISOString(),
+    monthly_budget_micros: n(budgetMicros),
+    monthly_spent_micros: n(spentMicros),
     needed_micros: n(neededMicros),
     remaining_micros: n(remaining),
   });

@@ -5,17 +5,21 @@
  *   `20261201000000_hot_path_accept`). It locks the wallet row first (FOR UPDATE, held to
  *   commit), then checks in order: the job's existing hold (idempotent), the in-flight cap
  *   against `wallets.held_count`, the key's trailing-24 h spend cap (captured + held, as
- *   keySpend24h computes it), the available balance; then reserved += amount,
- *   held_count += 1 and the hold row. The lock makes every check and the debit one atomic
+ *   keySpend24h computes it), the key's monthly budget (this UTC month's spend of the key,
+ *   kept in `api_key_monthly_spend` by migration `20261201600000_key_budgets`), the available
+ *   balance; then reserved += amount, held_count += 1, the hold row (with its budget month)
+ *   and the key's month row += amount. The lock makes every check and the debit one atomic
  *   step: every reservation, capture and release of a workspace updates that row, so they
  *   queue on it and each sees the others' commits. A refusal changes nothing and names the
  *   check that refused, from which the same 402/429 errors as ever are built here.
  *   Accepting a job (`submitJob`) calls `aeriox_accept_job`, which runs the same function
  *   and inserts the job row in the same statement (ARCHITECTURE.md, Money, "Hot path").
  * capture: ONE statement: CAS hold held→captured (only when actual ≤ hold); ledger entry
- *   `capture` of -actual; balance -= actual, reserved -= hold, held_count -= 1. Never
- *   above the hold (that is a bug in the caller: it throws).
- * release: ONE statement: CAS hold held→released; reserved -= hold, held_count -= 1. No
+ *   `capture` of -actual; balance -= actual, reserved -= hold, held_count -= 1; the key's
+ *   spend of the hold's budget month -= hold − actual. Never above the hold (that is a bug
+ *   in the caller: it throws).
+ * release: ONE statement: CAS hold held→released; reserved -= hold, held_count -= 1; the
+ *   key's spend of the hold's budget month -= hold (the budget is given back). No
  *   ledger entry: the balance did not change (the money never left it), and the ledger
  *   records balance changes only. (`refund` entries are for giving back money that was
  *   already captured.)
@@ -39,7 +43,7 @@
 import { ApiError } from "../errors.ts";
 import type { TransactionClient } from "../db/index.ts";
 import { runStatement, type WalletDb } from "./client.ts";
-import { insufficientFunds, spendCapExceeded } from "./errors.ts";
+import { insufficientFunds, keyBudgetExceeded, spendCapExceeded } from "./errors.ts";
 
 export interface ReserveInput {
   workspaceId: string;
@@ -48,6 +52,8 @@ export interface ReserveInput {
   apiKeyId?: string | null;
   /** The key's cap over the trailing 24 h (captured + held); null/undefined = no cap. */
   dailySpendCapMicros?: bigint | null;
+  /** The key's budget for the current UTC calendar month (held + captured); null/undefined = none. */
+  monthlyBudgetMicros?: bigint | null;
   /** Refuse (429 `concurrency_limit`) when the workspace already holds this many; null/undefined = no cap. */
   maxInFlight?: number | null;
 }
@@ -63,7 +69,7 @@ export interface HoldResult {
 
 /** What `aeriox_reserve` (and `aeriox_accept_job`) return: which check refused, and the figures for its error. */
 export interface ReserveOutcomeRow {
-  outcome: "reserved" | "existing" | "hold_conflict" | "concurrency_limit" | "spend_cap_exceeded" | "insufficient_funds";
+  outcome: "reserved" | "existing" | "hold_conflict" | "concurrency_limit" | "spend_cap_exceeded" | "key_budget_exceeded" | "insufficient_funds";
   held_micros: bigint | null;
   available_micros: bigint | null;
   held_count: number | null;
@@ -88,6 +94,8 @@ export function reservationResult(row: ReserveOutcomeRow, input: ReserveInput): 
     }
     case "spend_cap_exceeded":
       throw spendCapExceeded(input.dailySpendCapMicros!, row.spent_micros ?? 0n, input.amountMicros);
+    case "key_budget_exceeded":
+      throw keyBudgetExceeded(input.monthlyBudgetMicros!, row.spent_micros ?? 0n, input.amountMicros);
     case "insufficient_funds":
       throw insufficientFunds(input.amountMicros, available);
     default:
@@ -96,9 +104,10 @@ export function reservationResult(row: ReserveOutcomeRow, input: ReserveInput): 
 }
 
 /** The cap arguments as the SQL functions take them (null = no check). */
-export function reserveCaps(input: ReserveInput): { spendCap: bigint | null; maxHeld: number | null } {
+export function reserveCaps(input: ReserveInput): { spendCap: bigint | null; maxHeld: number | null; monthlyBudget: bigint | null } {
   const spendCap = input.apiKeyId && input.dailySpendCapMicros !== null && input.dailySpendCapMicros !== undefined ? input.dailySpendCapMicros : null;
-  return { spendCap, maxHeld: input.maxInFlight ?? null };
+  const monthlyBudget = input.apiKeyId && input.monthlyBudgetMicros !== null && input.monthlyBudgetMicros !== undefined ? input.monthlyBudgetMicros : null;
+  return { spendCap, maxHeld: input.maxInFlight ?? null, monthlyBudget };
 }
 
 /** Captured (by capture time) plus still-held spend of a key over the trailing 24 h (read-only; estimates use it too). */
@@ -114,13 +123,13 @@ export async function keySpend24h(tx: Pick<TransactionClient, "$queryRaw">, apiK
 
 const RESERVE_SQL = `
   SELECT outcome, held_micros, available_micros, held_count, spent_micros
-    FROM aeriox_reserve($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::integer)`;
+    FROM aeriox_reserve($1::uuid, $2::uuid, $3::uuid, $4::bigint, $5::bigint, $6::integer, $7::bigint)`;
 
 export async function reserve(db: WalletDb, input: ReserveInput): Promise<HoldResult> {
   const { workspaceId, jobId, amountMicros } = input;
   if (amountMicros < 0n) throw new RangeError("reservation must not be negative");
-  const { spendCap, maxHeld } = reserveCaps(input);
-  const rows = await runStatement<ReserveOutcomeRow>(db, RESERVE_SQL, [workspaceId, jobId, input.apiKeyId ?? null, amountMicros, spendCap, maxHeld]);
+  const { spendCap, maxHeld, monthlyBudget } = reserveCaps(input);
+  const rows = await runStatement<ReserveOutcomeRow>(db, RESERVE_SQL, [workspaceId, jobId, input.apiKeyId ?? null, amountMicros, spendCap, maxHeld, monthlyBudget]);
   return reservationResult(rows[0]!, input);
 }
 
@@ -167,12 +176,14 @@ export interface CaptureInput {
 // The wallet and ledger writes read `settled`, so they happen only for the hold this
 // statement moved out of `held`: a concurrent or repeated settlement waits on the hold's
 // row lock, then finds it settled and moves nothing. UNIQUE (job_id, kind) on the ledger
-// stays the last line of defence against a second debit.
+// stays the last line of defence against a second debit. The key's month row (budget) is
+// updated from the wallet update's output: after it, so the lock order is hold → wallet →
+// month row, as in aeriox_reserve (wallet → month row).
 const CAPTURE_SQL = `
   WITH settled AS (
     UPDATE holds SET status = 'captured', captured_micros = COALESCE($2::bigint, amount_micros), settled_at = now()
      WHERE job_id = $1::uuid AND status = 'held' AND COALESCE($2::bigint, amount_micros) <= amount_micros
-    RETURNING workspace_id, api_key_id, amount_micros, captured_micros
+    RETURNING workspace_id, api_key_id, amount_micros, captured_micros, budget_month
   ), entry AS (
     INSERT INTO ledger_entries (workspace_id, kind, amount_micros, job_id, api_key_id)
     SELECT workspace_id, 'capture'::ledger_entry_kind, -captured_micros, $1::uuid, api_key_id FROM settled
@@ -181,6 +192,10 @@ const CAPTURE_SQL = `
        SET balance_micros = w.balance_micros - s.captured_micros, reserved_micros = w.reserved_micros - s.amount_micros,
            held_count = w.held_count - 1, updated_at = now()
       FROM settled AS s WHERE w.workspace_id = s.workspace_id
+    RETURNING s.api_key_id, s.budget_month, s.amount_micros - s.captured_micros AS unused
+  ), budget AS (
+    UPDATE api_key_monthly_spend AS m SET spent_micros = m.spent_micros - wallet.unused
+      FROM wallet WHERE m.api_key_id = wallet.api_key_id AND m.month = wallet.budget_month AND wallet.unused > 0
   )
   SELECT amount_micros, captured_micros FROM settled`;
 
@@ -207,11 +222,15 @@ const RELEASE_SQL = `
   WITH settled AS (
     UPDATE holds SET status = 'released', settled_at = now()
      WHERE job_id = $1::uuid AND status = 'held'
-    RETURNING workspace_id, amount_micros
+    RETURNING workspace_id, api_key_id, amount_micros, budget_month
   ), wallet AS (
     UPDATE wallets AS w
        SET reserved_micros = w.reserved_micros - s.amount_micros, held_count = w.held_count - 1, updated_at = now()
       FROM settled AS s WHERE w.workspace_id = s.workspace_id
+    RETURNING s.api_key_id, s.budget_month, s.amount_micros
+  ), budget AS (
+    UPDATE api_key_monthly_spend AS m SET spent_micros = m.spent_micros - wallet.amount_micros
+      FROM wallet WHERE m.api_key_id = wallet.api_key_id AND m.month = wallet.budget_month AND wallet.amount_micros > 0
   )
   SELECT amount_micros FROM settled`;
 

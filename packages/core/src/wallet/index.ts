@@ -7,4 +7,4 @@ export { inTransaction, type WalletDb } from "./client.ts";
 export { ensureWallet, credit, type CreditInput, type CreditKind, type CreditResult } from "./credit.ts";
 export { reserve, capture, release, type ReserveInput, type HoldResult, type CaptureInput, type Settlement } from "./holds.ts";
 export { getWalletSnapshot, sumEntries, auditWallet, type WalletSnapshot, type WalletAudit } from "./snapshot.ts";
-export { insufficientFunds, spendCapExceeded } from "./errors.ts";
+export { insufficientFunds, keyBudgetExceeded, spendCapExceeded } from "./errors.ts";

@@ -59,6 +59,24 @@ export async function auditWallet(db: WalletDb, workspaceId: string): Promise<Wa
            (SELECT COUNT(*) FROM holds WHERE workspace_id = ${workspaceId}::uuid AND status = 'held')::integer AS open_holds`;
   const r = rows[0]!;
   const problems: string[] = [];
+  // Key budgets (migration 20261201600000_key_budgets): each key's spend of a month is exactly
+  // the held + captured amounts of the holds placed that month (releases and unused holds given back).
+  const budgets = await client.$queryRaw<Array<{ api_key_id: string; month: string; counted: bigint; holds: bigint }>>`
+    WITH counted AS (
+      SELECT m.api_key_id, m.month, m.spent_micros FROM api_key_monthly_spend AS m
+        JOIN api_keys AS k ON k.id = m.api_key_id WHERE k.workspace_id = ${workspaceId}::uuid
+    ), placed AS (
+      SELECT api_key_id, budget_month AS month,
+             SUM(CASE status WHEN 'held' THEN amount_micros WHEN 'captured' THEN captured_micros ELSE 0 END)::bigint AS spent_micros
+        FROM holds WHERE workspace_id = ${workspaceId}::uuid AND budget_month IS NOT NULL GROUP BY api_key_id, budget_month
+    )
+    SELECT COALESCE(c.api_key_id, p.api_key_id)::text AS api_key_id, to_char(COALESCE(c.month, p.month), 'YYYY-MM') AS month,
+           COALESCE(c.spent_micros, 0)::bigint AS counted, COALESCE(p.spent_micros, 0)::bigint AS holds
+      FROM counted AS c FULL JOIN placed AS p ON p.api_key_id = c.api_key_id AND p.month = c.month
+     WHERE COALESCE(c.spent_micros, 0) <> COALESCE(p.spent_micros, 0)`;
+  for (const b of budgets) {
+    problems.push(`key ${b.api_key_id} month ${b.month}: spend ${b.counted} != held + captured of its holds ${b.holds}`);
+  }
   if (r.balance !== r.ledger) problems.push(`balance ${r.balance} != sum(ledger_entries) ${r.ledger}`);
   if (r.reserved !== r.held) problems.push(`reserved ${r.reserved} != sum(open holds) ${r.held}`);
   // The in-flight cap reads this counter (holds.ts): it must be exact, not an estimate.

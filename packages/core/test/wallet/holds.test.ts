@@ -158,6 +158,86 @@ for (const backend of backends) {
       await expectConsistent(db, ws);
     });
 
+    describe("monthly key budget", () => {
+      const spentThisMonth = async (key: string) =>
+        (await db.prisma.$queryRaw<Array<{ spent: bigint }>>`
+          SELECT COALESCE((SELECT spent_micros FROM api_key_monthly_spend
+                            WHERE api_key_id = ${key}::uuid AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date), 0)::bigint AS spent`)[0]!.spent;
+
+      it("budget $1, 50 concurrent $0.10 reservations with settlements racing: never more than $1 held + captured", async () => {
+        const ws = await funded(usd(100));
+        const key = await newApiKey(db, ws);
+        const budget = { apiKeyId: key, monthlyBudgetMicros: usd(1) };
+        const jobs = Array.from({ length: 50 }, () => randomUUID());
+        const { ok, codes } = await settleAll(jobs.map((jobId) => reserve(db, { workspaceId: ws, jobId, amountMicros: usd(0.1), ...budget })));
+        expect(ok).toHaveLength(10);
+        expect(codes).toEqual(Array(40).fill("key_budget_exceeded"));
+        expect(await spentThisMonth(key)).toBe(usd(1));
+        // Captures at the hold keep the budget used; more reservations racing them are refused.
+        const held = ok.map((r) => r.jobId);
+        const more = await settleAll([
+          ...held.map((jobId) => capture(db, { jobId, actualMicros: usd(0.1) })),
+          ...Array.from({ length: 10 }, () => reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(0.1), ...budget })),
+        ]);
+        expect(more.codes).toEqual(Array(10).fill("key_budget_exceeded"));
+        expect(await spentThisMonth(key)).toBe(usd(1));
+        await expectConsistent(db, ws);
+      });
+
+      it("a release gives the hold back, a capture below the hold gives back the rest; 402 names the figures", async () => {
+        const ws = await funded(usd(100));
+        const key = await newApiKey(db, ws);
+        const budget = { apiKeyId: key, monthlyBudgetMicros: usd(1) };
+        const a = randomUUID();
+        const b = randomUUID();
+        await reserve(db, { workspaceId: ws, jobId: a, amountMicros: usd(0.6), ...budget });
+        await reserve(db, { workspaceId: ws, jobId: b, amountMicros: usd(0.4), ...budget });
+        const err = await reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(0.25), ...budget }).catch((e: unknown) => e);
+        expect(err).toMatchObject({
+          status: 402,
+          code: "key_budget_exceeded",
+          details: { monthly_budget_usd: 1, monthly_spent_usd: 1, needed_usd: 0.25, remaining_usd: 0, monthly_budget_micros: 1_000_000 },
+        });
+        expect((err as ApiError).details!.monthly_budget_resets_at).toMatch(/^\d{4}-\d{2}-01T00:00:00\.000Z$/);
+        await capture(db, { jobId: a, actualMicros: usd(0.5) }); // 0.1 of its hold given back
+        expect(await spentThisMonth(key)).toBe(usd(0.9));
+        await release(db, { jobId: b }); // all 0.4 given back
+        expect(await spentThisMonth(key)).toBe(usd(0.5));
+        // Settling again gives back nothing more.
+        await release(db, { jobId: b });
+        await capture(db, { jobId: a, actualMicros: usd(0.5) });
+        expect(await spentThisMonth(key)).toBe(usd(0.5));
+        await reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(0.5), ...budget });
+        await expect(reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: 1n, ...budget })).rejects.toMatchObject({ code: "key_budget_exceeded" });
+        // Spend is counted without a budget too (a budget set later sees it), and per key.
+        const other = await newApiKey(db, ws);
+        await reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(2), apiKeyId: other });
+        expect(await spentThisMonth(other)).toBe(usd(2));
+        await expect(reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: 1n, apiKeyId: other, monthlyBudgetMicros: usd(2) })).rejects.toMatchObject({ code: "key_budget_exceeded" });
+        await expectConsistent(db, ws);
+      });
+
+      it("a hold placed last month gives back to last month, not this one; the audit catches a drifted counter", async () => {
+        const ws = await funded(usd(100));
+        const key = await newApiKey(db, ws);
+        const old = randomUUID();
+        await reserve(db, { workspaceId: ws, jobId: old, amountMicros: usd(0.3), apiKeyId: key });
+        // Move the hold and its spend to last month (as if placed before the month turned).
+        await db.prisma.$executeRaw`UPDATE api_key_monthly_spend SET month = (month - interval '1 month')::date WHERE api_key_id = ${key}::uuid`;
+        await db.prisma.$executeRaw`UPDATE holds SET budget_month = (budget_month - interval '1 month')::date WHERE job_id = ${old}::uuid`;
+        expect(await spentThisMonth(key)).toBe(0n);
+        await reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(1), apiKeyId: key, monthlyBudgetMicros: usd(1) });
+        await release(db, { jobId: old });
+        expect(await spentThisMonth(key)).toBe(usd(1));
+        await expectConsistent(db, ws);
+        await db.prisma.$executeRaw`UPDATE api_key_monthly_spend SET spent_micros = spent_micros + 1 WHERE api_key_id = ${key}::uuid AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date`;
+        const { auditWallet } = await import("../../src/wallet/index.ts");
+        expect((await auditWallet(db, ws)).problems).toEqual([expect.stringContaining(`key ${key} month`)]);
+        await db.prisma.$executeRaw`UPDATE api_key_monthly_spend SET spent_micros = spent_micros - 1 WHERE api_key_id = ${key}::uuid AND month = (date_trunc('month', now() AT TIME ZONE 'UTC'))::date`;
+        await expectConsistent(db, ws);
+      });
+    });
+
     describe("daily spend cap", () => {
       it("cap $1, 50 concurrent $0.10 reservations: exactly 10 succeed", async () => {
         const ws = await funded(usd(100));

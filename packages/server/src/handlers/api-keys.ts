@@ -1,6 +1,6 @@
 /** API Keys tag: who am I, and key management (admin scope, enforced from the spec). */
 import { getMe } from "@aeriox/core/auth/me";
-import { apiKeyBody, issueApiKeyAs, listApiKeys, revokeApiKey, rotateApiKey } from "@aeriox/core/auth/key-management";
+import { apiKeyBody, issueApiKeyAs, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, withMonthlySpend } from "@aeriox/core/auth/key-management";
 import { usdToMicros } from "@aeriox/core/money";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
@@ -35,13 +35,34 @@ export const apiKeyHandlers = defineHandlers({
   },
 
   listApiKeys: async (ctx) => {
-    const keys = await listApiKeys(ctx.services, principalOf(ctx).workspaceId);
-    return { status: 200, body: { data: keys.map(apiKeyBody) } };
+    const keys = await withMonthlySpend(ctx.services, await listApiKeys(ctx.services, principalOf(ctx).workspaceId));
+    return { status: 200, body: { data: keys.map(({ record, spend }) => apiKeyBody(record, spend)) } };
   },
 
   revokeApiKey: async (ctx) => {
     const record = await revokeApiKey(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
-    return { status: 200, body: apiKeyBody(record) };
+    const [view] = await withMonthlySpend(ctx.services, [record]);
+    return { status: 200, body: apiKeyBody(view!.record, view!.spend) };
+  },
+
+  updateApiKey: async (ctx) => {
+    const editor = principalOf(ctx);
+    const body = ctx.body;
+    const micros = (v: number | null | undefined, field: string) => (v === undefined ? undefined : v === null ? null : usdToMicros(v, field));
+    const { record, spend } = await updateApiKey(
+      ctx.services,
+      editor.workspaceId,
+      ctx.params.id,
+      {
+        name: body.name,
+        scopes: body.scopes,
+        dailySpendCapMicros: micros(body.daily_spend_cap_usd, "body.daily_spend_cap_usd"),
+        monthlyBudgetMicros: micros(body.monthly_budget_usd, "body.monthly_budget_usd"),
+        allowedModels: body.allowed_models,
+      },
+      editor,
+    );
+    return { status: 200, body: apiKeyBody(record, spend) };
   },
 
   rotateApiKey: async (ctx) => {

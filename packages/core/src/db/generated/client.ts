@@ -52,6 +52,14 @@ export type Workspace = Prisma.WorkspaceModel
  */
 export type ApiKey = Prisma.ApiKeyModel
 /**
+ * Model ApiKeyMonthlySpend
+ * A key's spend in one UTC calendar month: held + captured amounts of the holds placed that
+ * month. Kept by aeriox_reserve (accept) and by capture and release (holds.ts); read by the
+ * monthly budget check under the wallet lock. No foreign key (written on the hot path, like
+ * holds.api_key_id). SQL CHECK spent_micros >= 0.
+ */
+export type ApiKeyMonthlySpend = Prisma.ApiKeyMonthlySpendModel
+/**
  * Model OAuthClient
  * 
  */

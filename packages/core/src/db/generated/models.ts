@@ -10,6 +10,7 @@
  */
 export type * from './models/Workspace.ts'
 export type * from './models/ApiKey.ts'
+export type * from './models/ApiKeyMonthlySpend.ts'
 export type * from './models/OAuthClient.ts'
 export type * from './models/OAuthAuthorizationRequest.ts'
 export type * from './models/OAuthCode.ts'

@@ -399,6 +399,7 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 export const ModelName = {
   Workspace: 'Workspace',
   ApiKey: 'ApiKey',
+  ApiKeyMonthlySpend: 'ApiKeyMonthlySpend',
   OAuthClient: 'OAuthClient',
   OAuthAuthorizationRequest: 'OAuthAuthorizationRequest',
   OAuthCode: 'OAuthCode',
@@ -435,7 +436,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "workspace" | "apiKey" | "oAuthClient" | "oAuthAuthorizationRequest" | "oAuthCode" | "oAuthTokenFamily" | "oAuthRefreshToken" | "oAuthRevokedJti" | "signingKey" | "wallet" | "ledgerEntry" | "hold" | "stripeEvent" | "job" | "asset" | "character" | "card" | "cardEdge" | "idempotencyRecord" | "webhookEndpoint" | "webhookSigningSecret" | "jobWebhook" | "webhookDelivery"
+    modelProps: "workspace" | "apiKey" | "apiKeyMonthlySpend" | "oAuthClient" | "oAuthAuthorizationRequest" | "oAuthCode" | "oAuthTokenFamily" | "oAuthRefreshToken" | "oAuthRevokedJti" | "signingKey" | "wallet" | "ledgerEntry" | "hold" | "stripeEvent" | "job" | "asset" | "character" | "card" | "cardEdge" | "idempotencyRecord" | "webhookEndpoint" | "webhookSigningSecret" | "jobWebhook" | "webhookDelivery"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -584,6 +585,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.ApiKeyCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.ApiKeyCountAggregateOutputType> | number
+        }
+      }
+    }
+    ApiKeyMonthlySpend: {
+      payload: Prisma.$ApiKeyMonthlySpendPayload<ExtArgs>
+      fields: Prisma.ApiKeyMonthlySpendFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ApiKeyMonthlySpendFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ApiKeyMonthlySpendFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>
+        }
+        findFirst: {
+          args: Prisma.ApiKeyMonthlySpendFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ApiKeyMonthlySpendFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>
+        }
+        findMany: {
+          args: Prisma.ApiKeyMonthlySpendFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>[]
+        }
+        create: {
+          args: Prisma.ApiKeyMonthlySpendCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>
+        }
+        createMany: {
+          args: Prisma.ApiKeyMonthlySpendCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ApiKeyMonthlySpendCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>[]
+        }
+        delete: {
+          args: Prisma.ApiKeyMonthlySpendDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>
+        }
+        update: {
+          args: Prisma.ApiKeyMonthlySpendUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>
+        }
+        deleteMany: {
+          args: Prisma.ApiKeyMonthlySpendDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ApiKeyMonthlySpendUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ApiKeyMonthlySpendUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>[]
+        }
+        upsert: {
+          args: Prisma.ApiKeyMonthlySpendUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ApiKeyMonthlySpendPayload>
+        }
+        aggregate: {
+          args: Prisma.ApiKeyMonthlySpendAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateApiKeyMonthlySpend>
+        }
+        groupBy: {
+          args: Prisma.ApiKeyMonthlySpendGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApiKeyMonthlySpendGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ApiKeyMonthlySpendCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ApiKeyMonthlySpendCountAggregateOutputType> | number
         }
       }
     }
@@ -2199,6 +2274,8 @@ export const ApiKeyScalarFieldEnum = {
   keyHash: 'keyHash',
   scopes: 'scopes',
   dailySpendCapMicros: 'dailySpendCapMicros',
+  monthlyBudgetMicros: 'monthlyBudgetMicros',
+  allowedModels: 'allowedModels',
   createdAt: 'createdAt',
   lastUsedAt: 'lastUsedAt',
   expiresAt: 'expiresAt',
@@ -2207,6 +2284,15 @@ export const ApiKeyScalarFieldEnum = {
 } as const
 
 export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
+
+
+export const ApiKeyMonthlySpendScalarFieldEnum = {
+  apiKeyId: 'apiKeyId',
+  month: 'month',
+  spentMicros: 'spentMicros'
+} as const
+
+export type ApiKeyMonthlySpendScalarFieldEnum = (typeof ApiKeyMonthlySpendScalarFieldEnum)[keyof typeof ApiKeyMonthlySpendScalarFieldEnum]
 
 
 export const OAuthClientScalarFieldEnum = {
@@ -2349,7 +2435,8 @@ export const HoldScalarFieldEnum = {
   status: 'status',
   capturedMicros: 'capturedMicros',
   createdAt: 'createdAt',
-  settledAt: 'settledAt'
+  settledAt: 'settledAt',
+  budgetMonth: 'budgetMonth'
 } as const
 
 export type HoldScalarFieldEnum = (typeof HoldScalarFieldEnum)[keyof typeof HoldScalarFieldEnum]
@@ -2922,6 +3009,7 @@ export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaC
 export type GlobalOmitConfig = {
   workspace?: Prisma.WorkspaceOmit
   apiKey?: Prisma.ApiKeyOmit
+  apiKeyMonthlySpend?: Prisma.ApiKeyMonthlySpendOmit
   oAuthClient?: Prisma.OAuthClientOmit
   oAuthAuthorizationRequest?: Prisma.OAuthAuthorizationRequestOmit
   oAuthCode?: Prisma.OAuthCodeOmit

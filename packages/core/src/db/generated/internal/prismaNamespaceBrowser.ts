@@ -53,6 +53,7 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   Workspace: 'Workspace',
   ApiKey: 'ApiKey',
+  ApiKeyMonthlySpend: 'ApiKeyMonthlySpend',
   OAuthClient: 'OAuthClient',
   OAuthAuthorizationRequest: 'OAuthAuthorizationRequest',
   OAuthCode: 'OAuthCode',
@@ -111,6 +112,8 @@ export const ApiKeyScalarFieldEnum = {
   keyHash: 'keyHash',
   scopes: 'scopes',
   dailySpendCapMicros: 'dailySpendCapMicros',
+  monthlyBudgetMicros: 'monthlyBudgetMicros',
+  allowedModels: 'allowedModels',
   createdAt: 'createdAt',
   lastUsedAt: 'lastUsedAt',
   expiresAt: 'expiresAt',
@@ -119,6 +122,15 @@ export const ApiKeyScalarFieldEnum = {
 } as const
 
 export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
+
+
+export const ApiKeyMonthlySpendScalarFieldEnum = {
+  apiKeyId: 'apiKeyId',
+  month: 'month',
+  spentMicros: 'spentMicros'
+} as const
+
+export type ApiKeyMonthlySpendScalarFieldEnum = (typeof ApiKeyMonthlySpendScalarFieldEnum)[keyof typeof ApiKeyMonthlySpendScalarFieldEnum]
 
 
 export const OAuthClientScalarFieldEnum = {
@@ -261,7 +273,8 @@ export const HoldScalarFieldEnum = {
   status: 'status',
   capturedMicros: 'capturedMicros',
   createdAt: 'createdAt',
-  settledAt: 'settledAt'
+  settledAt: 'settledAt',
+  budgetMonth: 'budgetMonth'
 } as const
 
 export type HoldScalarFieldEnum = (typeof HoldScalarFieldEnum)[keyof typeof HoldScalarFieldEnum]

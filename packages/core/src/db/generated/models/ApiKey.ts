@@ -28,10 +28,12 @@ export type AggregateApiKey = {
 
 export type ApiKeyAvgAggregateOutputType = {
   dailySpendCapMicros: number | null
+  monthlyBudgetMicros: number | null
 }
 
 export type ApiKeySumAggregateOutputType = {
   dailySpendCapMicros: bigint | null
+  monthlyBudgetMicros: bigint | null
 }
 
 export type ApiKeyMinAggregateOutputType = {
@@ -41,6 +43,7 @@ export type ApiKeyMinAggregateOutputType = {
   prefix: string | null
   keyHash: string | null
   dailySpendCapMicros: bigint | null
+  monthlyBudgetMicros: bigint | null
   createdAt: Date | null
   lastUsedAt: Date | null
   expiresAt: Date | null
@@ -55,6 +58,7 @@ export type ApiKeyMaxAggregateOutputType = {
   prefix: string | null
   keyHash: string | null
   dailySpendCapMicros: bigint | null
+  monthlyBudgetMicros: bigint | null
   createdAt: Date | null
   lastUsedAt: Date | null
   expiresAt: Date | null
@@ -70,6 +74,8 @@ export type ApiKeyCountAggregateOutputType = {
   keyHash: number
   scopes: number
   dailySpendCapMicros: number
+  monthlyBudgetMicros: number
+  allowedModels: number
   createdAt: number
   lastUsedAt: number
   expiresAt: number
@@ -81,10 +87,12 @@ export type ApiKeyCountAggregateOutputType = {
 
 export type ApiKeyAvgAggregateInputType = {
   dailySpendCapMicros?: true
+  monthlyBudgetMicros?: true
 }
 
 export type ApiKeySumAggregateInputType = {
   dailySpendCapMicros?: true
+  monthlyBudgetMicros?: true
 }
 
 export type ApiKeyMinAggregateInputType = {
@@ -94,6 +102,7 @@ export type ApiKeyMinAggregateInputType = {
   prefix?: true
   keyHash?: true
   dailySpendCapMicros?: true
+  monthlyBudgetMicros?: true
   createdAt?: true
   lastUsedAt?: true
   expiresAt?: true
@@ -108,6 +117,7 @@ export type ApiKeyMaxAggregateInputType = {
   prefix?: true
   keyHash?: true
   dailySpendCapMicros?: true
+  monthlyBudgetMicros?: true
   createdAt?: true
   lastUsedAt?: true
   expiresAt?: true
@@ -123,6 +133,8 @@ export type ApiKeyCountAggregateInputType = {
   keyHash?: true
   scopes?: true
   dailySpendCapMicros?: true
+  monthlyBudgetMicros?: true
+  allowedModels?: true
   createdAt?: true
   lastUsedAt?: true
   expiresAt?: true
@@ -225,6 +237,8 @@ export type ApiKeyGroupByOutputType = {
   keyHash: string
   scopes: string[]
   dailySpendCapMicros: bigint | null
+  monthlyBudgetMicros: bigint | null
+  allowedModels: string[]
   createdAt: Date
   lastUsedAt: Date | null
   expiresAt: Date | null
@@ -263,6 +277,8 @@ export type ApiKeyWhereInput = {
   keyHash?: Prisma.StringFilter<"ApiKey"> | string
   scopes?: Prisma.StringNullableListFilter<"ApiKey">
   dailySpendCapMicros?: Prisma.BigIntNullableFilter<"ApiKey"> | bigint | number | null
+  monthlyBudgetMicros?: Prisma.BigIntNullableFilter<"ApiKey"> | bigint | number | null
+  allowedModels?: Prisma.StringNullableListFilter<"ApiKey">
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
   lastUsedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   expiresAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
@@ -279,6 +295,8 @@ export type ApiKeyOrderByWithRelationInput = {
   keyHash?: Prisma.SortOrder
   scopes?: Prisma.SortOrder
   dailySpendCapMicros?: Prisma.SortOrderInput | Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrderInput | Prisma.SortOrder
+  allowedModels?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   expiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -298,6 +316,8 @@ export type ApiKeyWhereUniqueInput = Prisma.AtLeast<{
   prefix?: Prisma.StringFilter<"ApiKey"> | string
   scopes?: Prisma.StringNullableListFilter<"ApiKey">
   dailySpendCapMicros?: Prisma.BigIntNullableFilter<"ApiKey"> | bigint | number | null
+  monthlyBudgetMicros?: Prisma.BigIntNullableFilter<"ApiKey"> | bigint | number | null
+  allowedModels?: Prisma.StringNullableListFilter<"ApiKey">
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
   lastUsedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   expiresAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
@@ -314,6 +334,8 @@ export type ApiKeyOrderByWithAggregationInput = {
   keyHash?: Prisma.SortOrder
   scopes?: Prisma.SortOrder
   dailySpendCapMicros?: Prisma.SortOrderInput | Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrderInput | Prisma.SortOrder
+  allowedModels?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   expiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -337,6 +359,8 @@ export type ApiKeyScalarWhereWithAggregatesInput = {
   keyHash?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
   scopes?: Prisma.StringNullableListFilter<"ApiKey">
   dailySpendCapMicros?: Prisma.BigIntNullableWithAggregatesFilter<"ApiKey"> | bigint | number | null
+  monthlyBudgetMicros?: Prisma.BigIntNullableWithAggregatesFilter<"ApiKey"> | bigint | number | null
+  allowedModels?: Prisma.StringNullableListFilter<"ApiKey">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"ApiKey"> | Date | string
   lastUsedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApiKey"> | Date | string | null
   expiresAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApiKey"> | Date | string | null
@@ -351,6 +375,8 @@ export type ApiKeyCreateInput = {
   keyHash: string
   scopes?: Prisma.ApiKeyCreatescopesInput | string[]
   dailySpendCapMicros?: bigint | number | null
+  monthlyBudgetMicros?: bigint | number | null
+  allowedModels?: Prisma.ApiKeyCreateallowedModelsInput | string[]
   createdAt?: Date | string
   lastUsedAt?: Date | string | null
   expiresAt?: Date | string | null
@@ -367,6 +393,8 @@ export type ApiKeyUncheckedCreateInput = {
   keyHash: string
   scopes?: Prisma.ApiKeyCreatescopesInput | string[]
   dailySpendCapMicros?: bigint | number | null
+  monthlyBudgetMicros?: bigint | number | null
+  allowedModels?: Prisma.ApiKeyCreateallowedModelsInput | string[]
   createdAt?: Date | string
   lastUsedAt?: Date | string | null
   expiresAt?: Date | string | null
@@ -381,6 +409,8 @@ export type ApiKeyUpdateInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -397,6 +427,8 @@ export type ApiKeyUncheckedUpdateInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -412,6 +444,8 @@ export type ApiKeyCreateManyInput = {
   keyHash: string
   scopes?: Prisma.ApiKeyCreatescopesInput | string[]
   dailySpendCapMicros?: bigint | number | null
+  monthlyBudgetMicros?: bigint | number | null
+  allowedModels?: Prisma.ApiKeyCreateallowedModelsInput | string[]
   createdAt?: Date | string
   lastUsedAt?: Date | string | null
   expiresAt?: Date | string | null
@@ -426,6 +460,8 @@ export type ApiKeyUpdateManyMutationInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -441,6 +477,8 @@ export type ApiKeyUncheckedUpdateManyInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -474,6 +512,8 @@ export type ApiKeyCountOrderByAggregateInput = {
   keyHash?: Prisma.SortOrder
   scopes?: Prisma.SortOrder
   dailySpendCapMicros?: Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrder
+  allowedModels?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -483,6 +523,7 @@ export type ApiKeyCountOrderByAggregateInput = {
 
 export type ApiKeyAvgOrderByAggregateInput = {
   dailySpendCapMicros?: Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrder
 }
 
 export type ApiKeyMaxOrderByAggregateInput = {
@@ -492,6 +533,7 @@ export type ApiKeyMaxOrderByAggregateInput = {
   prefix?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   dailySpendCapMicros?: Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -506,6 +548,7 @@ export type ApiKeyMinOrderByAggregateInput = {
   prefix?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   dailySpendCapMicros?: Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrder
   expiresAt?: Prisma.SortOrder
@@ -515,6 +558,7 @@ export type ApiKeyMinOrderByAggregateInput = {
 
 export type ApiKeySumOrderByAggregateInput = {
   dailySpendCapMicros?: Prisma.SortOrder
+  monthlyBudgetMicros?: Prisma.SortOrder
 }
 
 export type ApiKeyCreateNestedManyWithoutWorkspaceInput = {
@@ -563,6 +607,10 @@ export type ApiKeyCreatescopesInput = {
   set: string[]
 }
 
+export type ApiKeyCreateallowedModelsInput = {
+  set: string[]
+}
+
 export type NullableStringFieldUpdateOperationsInput = {
   set?: string | null
 }
@@ -580,6 +628,11 @@ export type NullableBigIntFieldUpdateOperationsInput = {
   divide?: bigint | number
 }
 
+export type ApiKeyUpdateallowedModelsInput = {
+  set?: string[]
+  push?: string | string[]
+}
+
 export type ApiKeyCreateWithoutWorkspaceInput = {
   id?: string
   name?: string | null
@@ -587,6 +640,8 @@ export type ApiKeyCreateWithoutWorkspaceInput = {
   keyHash: string
   scopes?: Prisma.ApiKeyCreatescopesInput | string[]
   dailySpendCapMicros?: bigint | number | null
+  monthlyBudgetMicros?: bigint | number | null
+  allowedModels?: Prisma.ApiKeyCreateallowedModelsInput | string[]
   createdAt?: Date | string
   lastUsedAt?: Date | string | null
   expiresAt?: Date | string | null
@@ -601,6 +656,8 @@ export type ApiKeyUncheckedCreateWithoutWorkspaceInput = {
   keyHash: string
   scopes?: Prisma.ApiKeyCreatescopesInput | string[]
   dailySpendCapMicros?: bigint | number | null
+  monthlyBudgetMicros?: bigint | number | null
+  allowedModels?: Prisma.ApiKeyCreateallowedModelsInput | string[]
   createdAt?: Date | string
   lastUsedAt?: Date | string | null
   expiresAt?: Date | string | null
@@ -645,6 +702,8 @@ export type ApiKeyScalarWhereInput = {
   keyHash?: Prisma.StringFilter<"ApiKey"> | string
   scopes?: Prisma.StringNullableListFilter<"ApiKey">
   dailySpendCapMicros?: Prisma.BigIntNullableFilter<"ApiKey"> | bigint | number | null
+  monthlyBudgetMicros?: Prisma.BigIntNullableFilter<"ApiKey"> | bigint | number | null
+  allowedModels?: Prisma.StringNullableListFilter<"ApiKey">
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
   lastUsedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   expiresAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
@@ -659,6 +718,8 @@ export type ApiKeyCreateManyWorkspaceInput = {
   keyHash: string
   scopes?: Prisma.ApiKeyCreatescopesInput | string[]
   dailySpendCapMicros?: bigint | number | null
+  monthlyBudgetMicros?: bigint | number | null
+  allowedModels?: Prisma.ApiKeyCreateallowedModelsInput | string[]
   createdAt?: Date | string
   lastUsedAt?: Date | string | null
   expiresAt?: Date | string | null
@@ -673,6 +734,8 @@ export type ApiKeyUpdateWithoutWorkspaceInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -687,6 +750,8 @@ export type ApiKeyUncheckedUpdateWithoutWorkspaceInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -701,6 +766,8 @@ export type ApiKeyUncheckedUpdateManyWithoutWorkspaceInput = {
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
   dailySpendCapMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  monthlyBudgetMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
+  allowedModels?: Prisma.ApiKeyUpdateallowedModelsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -718,6 +785,8 @@ export type ApiKeySelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   keyHash?: boolean
   scopes?: boolean
   dailySpendCapMicros?: boolean
+  monthlyBudgetMicros?: boolean
+  allowedModels?: boolean
   createdAt?: boolean
   lastUsedAt?: boolean
   expiresAt?: boolean
@@ -734,6 +803,8 @@ export type ApiKeySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extens
   keyHash?: boolean
   scopes?: boolean
   dailySpendCapMicros?: boolean
+  monthlyBudgetMicros?: boolean
+  allowedModels?: boolean
   createdAt?: boolean
   lastUsedAt?: boolean
   expiresAt?: boolean
@@ -750,6 +821,8 @@ export type ApiKeySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extens
   keyHash?: boolean
   scopes?: boolean
   dailySpendCapMicros?: boolean
+  monthlyBudgetMicros?: boolean
+  allowedModels?: boolean
   createdAt?: boolean
   lastUsedAt?: boolean
   expiresAt?: boolean
@@ -766,6 +839,8 @@ export type ApiKeySelectScalar = {
   keyHash?: boolean
   scopes?: boolean
   dailySpendCapMicros?: boolean
+  monthlyBudgetMicros?: boolean
+  allowedModels?: boolean
   createdAt?: boolean
   lastUsedAt?: boolean
   expiresAt?: boolean
@@ -773,7 +848,7 @@ export type ApiKeySelectScalar = {
   rotatedToId?: boolean
 }
 
-export type ApiKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "workspaceId" | "name" | "prefix" | "keyHash" | "scopes" | "dailySpendCapMicros" | "createdAt" | "lastUsedAt" | "expiresAt" | "revokedAt" | "rotatedToId", ExtArgs["result"]["apiKey"]>
+export type ApiKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "workspaceId" | "name" | "prefix" | "keyHash" | "scopes" | "dailySpendCapMicros" | "monthlyBudgetMicros" | "allowedModels" | "createdAt" | "lastUsedAt" | "expiresAt" | "revokedAt" | "rotatedToId", ExtArgs["result"]["apiKey"]>
 export type ApiKeyInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }
@@ -803,6 +878,14 @@ export type $ApiKeyPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     keyHash: string
     scopes: string[]
     dailySpendCapMicros: bigint | null
+    /**
+     * Budget per UTC calendar month (held + captured of the holds placed that month); null = none. SQL CHECK >= 0.
+     */
+    monthlyBudgetMicros: bigint | null
+    /**
+     * Canonical catalog model ids this key may submit; empty = every model (the API says null).
+     */
+    allowedModels: string[]
     createdAt: Date
     lastUsedAt: Date | null
     /**
@@ -1242,6 +1325,8 @@ export interface ApiKeyFieldRefs {
   readonly keyHash: Prisma.FieldRef<"ApiKey", 'String'>
   readonly scopes: Prisma.FieldRef<"ApiKey", 'String[]'>
   readonly dailySpendCapMicros: Prisma.FieldRef<"ApiKey", 'BigInt'>
+  readonly monthlyBudgetMicros: Prisma.FieldRef<"ApiKey", 'BigInt'>
+  readonly allowedModels: Prisma.FieldRef<"ApiKey", 'String[]'>
   readonly createdAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
   readonly lastUsedAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
   readonly expiresAt: Prisma.FieldRef<"ApiKey", 'DateTime'>

@@ -45,6 +45,7 @@ export type HoldMinAggregateOutputType = {
   capturedMicros: bigint | null
   createdAt: Date | null
   settledAt: Date | null
+  budgetMonth: Date | null
 }
 
 export type HoldMaxAggregateOutputType = {
@@ -56,6 +57,7 @@ export type HoldMaxAggregateOutputType = {
   capturedMicros: bigint | null
   createdAt: Date | null
   settledAt: Date | null
+  budgetMonth: Date | null
 }
 
 export type HoldCountAggregateOutputType = {
@@ -67,6 +69,7 @@ export type HoldCountAggregateOutputType = {
   capturedMicros: number
   createdAt: number
   settledAt: number
+  budgetMonth: number
   _all: number
 }
 
@@ -90,6 +93,7 @@ export type HoldMinAggregateInputType = {
   capturedMicros?: true
   createdAt?: true
   settledAt?: true
+  budgetMonth?: true
 }
 
 export type HoldMaxAggregateInputType = {
@@ -101,6 +105,7 @@ export type HoldMaxAggregateInputType = {
   capturedMicros?: true
   createdAt?: true
   settledAt?: true
+  budgetMonth?: true
 }
 
 export type HoldCountAggregateInputType = {
@@ -112,6 +117,7 @@ export type HoldCountAggregateInputType = {
   capturedMicros?: true
   createdAt?: true
   settledAt?: true
+  budgetMonth?: true
   _all?: true
 }
 
@@ -210,6 +216,7 @@ export type HoldGroupByOutputType = {
   capturedMicros: bigint | null
   createdAt: Date
   settledAt: Date | null
+  budgetMonth: Date | null
   _count: HoldCountAggregateOutputType | null
   _avg: HoldAvgAggregateOutputType | null
   _sum: HoldSumAggregateOutputType | null
@@ -244,6 +251,7 @@ export type HoldWhereInput = {
   capturedMicros?: Prisma.BigIntNullableFilter<"Hold"> | bigint | number | null
   createdAt?: Prisma.DateTimeFilter<"Hold"> | Date | string
   settledAt?: Prisma.DateTimeNullableFilter<"Hold"> | Date | string | null
+  budgetMonth?: Prisma.DateTimeNullableFilter<"Hold"> | Date | string | null
   workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
 }
 
@@ -256,6 +264,7 @@ export type HoldOrderByWithRelationInput = {
   capturedMicros?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   settledAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  budgetMonth?: Prisma.SortOrderInput | Prisma.SortOrder
   workspace?: Prisma.WorkspaceOrderByWithRelationInput
 }
 
@@ -271,6 +280,7 @@ export type HoldWhereUniqueInput = Prisma.AtLeast<{
   capturedMicros?: Prisma.BigIntNullableFilter<"Hold"> | bigint | number | null
   createdAt?: Prisma.DateTimeFilter<"Hold"> | Date | string
   settledAt?: Prisma.DateTimeNullableFilter<"Hold"> | Date | string | null
+  budgetMonth?: Prisma.DateTimeNullableFilter<"Hold"> | Date | string | null
   workspace?: Prisma.XOR<Prisma.WorkspaceScalarRelationFilter, Prisma.WorkspaceWhereInput>
 }, "jobId">
 
@@ -283,6 +293,7 @@ export type HoldOrderByWithAggregationInput = {
   capturedMicros?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   settledAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  budgetMonth?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.HoldCountOrderByAggregateInput
   _avg?: Prisma.HoldAvgOrderByAggregateInput
   _max?: Prisma.HoldMaxOrderByAggregateInput
@@ -302,6 +313,7 @@ export type HoldScalarWhereWithAggregatesInput = {
   capturedMicros?: Prisma.BigIntNullableWithAggregatesFilter<"Hold"> | bigint | number | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Hold"> | Date | string
   settledAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Hold"> | Date | string | null
+  budgetMonth?: Prisma.DateTimeNullableWithAggregatesFilter<"Hold"> | Date | string | null
 }
 
 export type HoldCreateInput = {
@@ -312,6 +324,7 @@ export type HoldCreateInput = {
   capturedMicros?: bigint | number | null
   createdAt?: Date | string
   settledAt?: Date | string | null
+  budgetMonth?: Date | string | null
   workspace: Prisma.WorkspaceCreateNestedOneWithoutHoldsInput
 }
 
@@ -324,6 +337,7 @@ export type HoldUncheckedCreateInput = {
   capturedMicros?: bigint | number | null
   createdAt?: Date | string
   settledAt?: Date | string | null
+  budgetMonth?: Date | string | null
 }
 
 export type HoldUpdateInput = {
@@ -334,6 +348,7 @@ export type HoldUpdateInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workspace?: Prisma.WorkspaceUpdateOneRequiredWithoutHoldsNestedInput
 }
 
@@ -346,6 +361,7 @@ export type HoldUncheckedUpdateInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type HoldCreateManyInput = {
@@ -357,6 +373,7 @@ export type HoldCreateManyInput = {
   capturedMicros?: bigint | number | null
   createdAt?: Date | string
   settledAt?: Date | string | null
+  budgetMonth?: Date | string | null
 }
 
 export type HoldUpdateManyMutationInput = {
@@ -367,6 +384,7 @@ export type HoldUpdateManyMutationInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type HoldUncheckedUpdateManyInput = {
@@ -378,6 +396,7 @@ export type HoldUncheckedUpdateManyInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type HoldListRelationFilter = {
@@ -399,6 +418,7 @@ export type HoldCountOrderByAggregateInput = {
   capturedMicros?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   settledAt?: Prisma.SortOrder
+  budgetMonth?: Prisma.SortOrder
 }
 
 export type HoldAvgOrderByAggregateInput = {
@@ -415,6 +435,7 @@ export type HoldMaxOrderByAggregateInput = {
   capturedMicros?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   settledAt?: Prisma.SortOrder
+  budgetMonth?: Prisma.SortOrder
 }
 
 export type HoldMinOrderByAggregateInput = {
@@ -426,6 +447,7 @@ export type HoldMinOrderByAggregateInput = {
   capturedMicros?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   settledAt?: Prisma.SortOrder
+  budgetMonth?: Prisma.SortOrder
 }
 
 export type HoldSumOrderByAggregateInput = {
@@ -487,6 +509,7 @@ export type HoldCreateWithoutWorkspaceInput = {
   capturedMicros?: bigint | number | null
   createdAt?: Date | string
   settledAt?: Date | string | null
+  budgetMonth?: Date | string | null
 }
 
 export type HoldUncheckedCreateWithoutWorkspaceInput = {
@@ -497,6 +520,7 @@ export type HoldUncheckedCreateWithoutWorkspaceInput = {
   capturedMicros?: bigint | number | null
   createdAt?: Date | string
   settledAt?: Date | string | null
+  budgetMonth?: Date | string | null
 }
 
 export type HoldCreateOrConnectWithoutWorkspaceInput = {
@@ -537,6 +561,7 @@ export type HoldScalarWhereInput = {
   capturedMicros?: Prisma.BigIntNullableFilter<"Hold"> | bigint | number | null
   createdAt?: Prisma.DateTimeFilter<"Hold"> | Date | string
   settledAt?: Prisma.DateTimeNullableFilter<"Hold"> | Date | string | null
+  budgetMonth?: Prisma.DateTimeNullableFilter<"Hold"> | Date | string | null
 }
 
 export type HoldCreateManyWorkspaceInput = {
@@ -547,6 +572,7 @@ export type HoldCreateManyWorkspaceInput = {
   capturedMicros?: bigint | number | null
   createdAt?: Date | string
   settledAt?: Date | string | null
+  budgetMonth?: Date | string | null
 }
 
 export type HoldUpdateWithoutWorkspaceInput = {
@@ -557,6 +583,7 @@ export type HoldUpdateWithoutWorkspaceInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type HoldUncheckedUpdateWithoutWorkspaceInput = {
@@ -567,6 +594,7 @@ export type HoldUncheckedUpdateWithoutWorkspaceInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 export type HoldUncheckedUpdateManyWithoutWorkspaceInput = {
@@ -577,6 +605,7 @@ export type HoldUncheckedUpdateManyWithoutWorkspaceInput = {
   capturedMicros?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   settledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  budgetMonth?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
 
@@ -590,6 +619,7 @@ export type HoldSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   capturedMicros?: boolean
   createdAt?: boolean
   settledAt?: boolean
+  budgetMonth?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["hold"]>
 
@@ -602,6 +632,7 @@ export type HoldSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   capturedMicros?: boolean
   createdAt?: boolean
   settledAt?: boolean
+  budgetMonth?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["hold"]>
 
@@ -614,6 +645,7 @@ export type HoldSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   capturedMicros?: boolean
   createdAt?: boolean
   settledAt?: boolean
+  budgetMonth?: boolean
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["hold"]>
 
@@ -626,9 +658,10 @@ export type HoldSelectScalar = {
   capturedMicros?: boolean
   createdAt?: boolean
   settledAt?: boolean
+  budgetMonth?: boolean
 }
 
-export type HoldOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"jobId" | "workspaceId" | "apiKeyId" | "amountMicros" | "status" | "capturedMicros" | "createdAt" | "settledAt", ExtArgs["result"]["hold"]>
+export type HoldOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"jobId" | "workspaceId" | "apiKeyId" | "amountMicros" | "status" | "capturedMicros" | "createdAt" | "settledAt" | "budgetMonth", ExtArgs["result"]["hold"]>
 export type HoldInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   workspace?: boolean | Prisma.WorkspaceDefaultArgs<ExtArgs>
 }
@@ -656,6 +689,10 @@ export type $HoldPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     capturedMicros: bigint | null
     createdAt: Date
     settledAt: Date | null
+    /**
+     * The UTC month (first day) whose key budget this hold counts against; null without a key.
+     */
+    budgetMonth: Date | null
   }, ExtArgs["result"]["hold"]>
   composites: {}
 }
@@ -1088,6 +1125,7 @@ export interface HoldFieldRefs {
   readonly capturedMicros: Prisma.FieldRef<"Hold", 'BigInt'>
   readonly createdAt: Prisma.FieldRef<"Hold", 'DateTime'>
   readonly settledAt: Prisma.FieldRef<"Hold", 'DateTime'>
+  readonly budgetMonth: Prisma.FieldRef<"Hold", 'DateTime'>
 }
     
 

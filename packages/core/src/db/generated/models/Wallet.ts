@@ -711,14 +711,6 @@ export type WalletUncheckedUpdateOneWithoutWorkspaceNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.WalletUpdateToOneWithWhereWithoutWorkspaceInput, Prisma.WalletUpdateWithoutWorkspaceInput>, Prisma.WalletUncheckedUpdateWithoutWorkspaceInput>
 }
 
-export type BigIntFieldUpdateOperationsInput = {
-  set?: bigint | number
-  increment?: bigint | number
-  decrement?: bigint | number
-  multiply?: bigint | number
-  divide?: bigint | number
-}
-
 export type IntFieldUpdateOperationsInput = {
   set?: number
   increment?: number
