@@ -58,14 +58,16 @@ export class Audio extends APIResource {
 }
 
 export class Compose extends APIResource {
-  /** `POST /v1/compose`: returns an acknowledgement whose `id` is the job id. */
+  /** `POST /v1/compose`: returns an acknowledgement whose `id` is the job id (or, with `Prefer: wait=N` in `headers`, the finished Job when it ended in time). */
   create(body: ComposeVideoData["body"], opts?: RequestOptions): Promise<ComposeVideoResponse> {
     return this.client.request(api.composeVideo, { body }, opts);
   }
 
   async createAndWait(body: ComposeVideoData["body"], opts: RequestOptions & WaitOptions = {}): Promise<JobResult> {
-    const ack = await this.create(body, opts);
-    return withOutputs(this.client, await this.client.jobs.wait(ack.id, opts));
+    const res = await this.create(body, opts);
+    // The acknowledgement (202), or the finished Job (200) when the request asked `Prefer: wait`.
+    if ("job_id" in res) return withOutputs(this.client, isTerminal(res) && res.status === "completed" ? res : await this.client.jobs.wait(res.job_id, opts));
+    return withOutputs(this.client, await this.client.jobs.wait(res.id, opts));
   }
 }
 

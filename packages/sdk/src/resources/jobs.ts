@@ -1,11 +1,27 @@
 import * as api from "../generated/sdk.gen.ts";
-import type { CancelJobResponse, GetJobResponse, Job } from "../generated/types.gen.ts";
+import type { CancelJobResponse, GetJobResponse, Job, ListJobsData, ListJobsResponse } from "../generated/types.gen.ts";
+import { nextByCursor, PagePromise } from "../pagination.ts";
 import { APIResource } from "../resource.ts";
 import type { RequestOptions } from "../transport.ts";
 import { waitForJob, type WaitOptions } from "../wait.ts";
 import { parseSse, type ServerSentEvent } from "../sse.ts";
 
+type ListQuery = NonNullable<ListJobsData["query"]>;
+
 export class Jobs extends APIResource {
+  /**
+   * `GET /v1/jobs`: the workspace's jobs, newest first, filtered by status, type, model, key and
+   * creation time. `await` for one page, `for await` for every job (follows `next_cursor`).
+   */
+  list(query: ListQuery = {}, opts?: RequestOptions): PagePromise<ListJobsResponse, Job, ListQuery> {
+    return new PagePromise(
+      (q) => this.client.request<ListJobsResponse>(api.listJobs, { query: q }, opts),
+      query,
+      (page) => page.data,
+      nextByCursor,
+    );
+  }
+
   /** `GET /v1/jobs/{id}` */
   get(id: string, opts?: RequestOptions): Promise<GetJobResponse> {
     return this.client.request(api.getJob, { path: { id } }, opts);

@@ -1,7 +1,7 @@
 import * as api from "../generated/sdk.gen.ts";
 import type {
   ConfigureAutoRechargeData, ConfigureAutoRechargeResponse, GetCreditsResponse, GetWalletData,
-  GetWalletResponse, TopUpWalletData, TopUpWalletResponse,
+  GetUsageData, GetUsageResponse, GetWalletResponse, TopUpWalletData, TopUpWalletResponse,
 } from "../generated/types.gen.ts";
 import { APIResource } from "../resource.ts";
 import type { RequestOptions } from "../transport.ts";
@@ -10,6 +10,11 @@ export class Wallet extends APIResource {
   /** `GET /v1/wallet`: balance and recent transactions. */
   get(query?: GetWalletData["query"], opts?: RequestOptions): Promise<GetWalletResponse> {
     return this.client.request(api.getWallet, { query }, opts);
+  }
+
+  /** `GET /v1/usage`: job counts and ledger spend over `[from, to)` (default 30 days), by day, model, key or type. */
+  usage(query?: GetUsageData["query"], opts?: RequestOptions): Promise<GetUsageResponse> {
+    return this.client.request(api.getUsage, { query }, opts);
   }
 
   /** `POST /v1/wallet/topup`: creates a Stripe PaymentIntent; the webhook credits the wallet. */

@@ -151,7 +151,8 @@ export function registerGenerate(program: Command): void {
         ...(flags.resolution && { output_resolution: flags.resolution }),
         ...(flags.format && { output_format: flags.format as "mp4" }),
       });
-      const job: Job = { job_id: ack.id, type: "compose", status: ack.status, created_at: ack.created_at, estimated_cost_usd: ack.estimated_cost_usd };
+      // The acknowledgement (202); a finished Job (200) only if a Prefer: wait was sent.
+      const job: Job = "job_id" in ack ? ack : { job_id: ack.id, type: "compose", status: ack.status, created_at: ack.created_at, estimated_cost_usd: ack.estimated_cost_usd };
       await finishJob(client, job, flags);
     }),
   );

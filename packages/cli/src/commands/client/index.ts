@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { registerGenerate } from "./generate.ts";
 import { registerResources } from "./resources.ts";
+import { registerJobsListAndUsage } from "./jobs-usage.ts";
 import { registerApi } from "./api.ts";
 import { registerWebhooks } from "./webhooks.ts";
 import { registerAuth } from "./auth.ts";
@@ -12,6 +13,7 @@ export function registerClientCommands(program: Command): void {
   registerAuth(program);
   registerGenerate(program);
   registerResources(program);
+  registerJobsListAndUsage(program);
   registerWebhooks(program);
   registerApi(program);
   registerMcp(program);
