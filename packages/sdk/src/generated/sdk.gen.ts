@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.ts';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.ts';
-import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUsageData, GetUsageErrors, GetUsageResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookSigningSecretData, GetWebhookSigningSecretErrors, GetWebhookSigningSecretResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointDeliveriesData, ListWebhookEndpointDeliveriesErrors, ListWebhookEndpointDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, RotateWebhookEndpointSecretData, RotateWebhookEndpointSecretErrors, RotateWebhookEndpointSecretResponses, RotateWebhookSigningSecretData, RotateWebhookSigningSecretErrors, RotateWebhookSigningSecretResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateApiKeyData, UpdateApiKeyErrors, UpdateApiKeyResponses } from './types.gen.ts';
+import type { ApplyPrismData, ApplyPrismErrors, ApplyPrismResponses, CancelJobData, CancelJobErrors, CancelJobResponses, ComposeVideoData, ComposeVideoErrors, ComposeVideoResponses, ConfigureAutoRechargeData, ConfigureAutoRechargeErrors, ConfigureAutoRechargeResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateCardData, CreateCardErrors, CreateCardResponses, CreateCharacterData, CreateCharacterErrors, CreateCharacterResponses, CreateGenerationData, CreateGenerationErrors, CreateGenerationResponses, CreateNodeData, CreateNodeErrors, CreateNodeResponses, CreateWebhookEndpointData, CreateWebhookEndpointErrors, CreateWebhookEndpointResponses, DeleteCardData, DeleteCardErrors, DeleteCardResponses, DeleteCharacterData, DeleteCharacterErrors, DeleteCharacterResponses, DeleteNodeData, DeleteNodeErrors, DeleteNodeResponses, DeleteWebhookEndpointData, DeleteWebhookEndpointErrors, DeleteWebhookEndpointResponses, DownloadAssetData, DownloadAssetErrors, DownloadAssetResponses, EstimateGenerationData, EstimateGenerationErrors, EstimateGenerationResponses, GenerateAudioData, GenerateAudioErrors, GenerateAudioResponses, GenerateImageData, GenerateImageErrors, GenerateImageResponses, GenerateVideoData, GenerateVideoErrors, GenerateVideoResponses, GetAssetData, GetAssetErrors, GetAssetResponses, GetCardData, GetCardErrors, GetCardResponses, GetCharacterData, GetCharacterErrors, GetCharacterResponses, GetCreditsData, GetCreditsErrors, GetCreditsResponses, GetGenerationData, GetGenerationErrors, GetGenerationResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetJobData, GetJobErrors, GetJobResponses, GetMeData, GetMeErrors, GetMeResponses, GetNodeData, GetNodeErrors, GetNodeResponses, GetOAuthConsentData, GetOAuthConsentErrors, GetOAuthConsentResponses, GetOpenApiSpecData, GetOpenApiSpecErrors, GetOpenApiSpecResponses, GetPricingData, GetPricingErrors, GetPricingResponses, GetReadinessData, GetReadinessErrors, GetReadinessResponses, GetUsageData, GetUsageErrors, GetUsageResponses, GetWalletData, GetWalletErrors, GetWalletResponses, GetWebhookSigningSecretData, GetWebhookSigningSecretErrors, GetWebhookSigningSecretResponses, HandleStripeWebhookData, HandleStripeWebhookErrors, HandleStripeWebhookResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAssetsData, ListAssetsErrors, ListAssetsResponses, ListCardsData, ListCardsErrors, ListCardsResponses, ListCharactersData, ListCharactersErrors, ListCharactersResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListModelsData, ListModelsErrors, ListModelsResponses, ListNodesData, ListNodesErrors, ListNodesResponses, ListPrismsData, ListPrismsErrors, ListPrismsResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhookEndpointDeliveriesData, ListWebhookEndpointDeliveriesErrors, ListWebhookEndpointDeliveriesResponses, ListWebhookEndpointsData, ListWebhookEndpointsErrors, ListWebhookEndpointsResponses, OauthAuthorizeData, OauthAuthorizeErrors, OauthJwksData, OauthJwksErrors, OauthJwksResponses, OauthRevokeData, OauthRevokeErrors, OauthRevokeResponses, OauthTokenData, OauthTokenErrors, OauthTokenResponses, RenderCardData, RenderCardErrors, RenderCardResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RotateApiKeyData, RotateApiKeyErrors, RotateApiKeyResponses, RotateWebhookEndpointSecretData, RotateWebhookEndpointSecretErrors, RotateWebhookEndpointSecretResponses, RotateWebhookSigningSecretData, RotateWebhookSigningSecretErrors, RotateWebhookSigningSecretResponses, SearchCardsData, SearchCardsErrors, SearchCardsResponses, StreamJobEventsData, StreamJobEventsErrors, StreamJobEventsResponse, StreamJobEventsResponses, SubmitOAuthConsentData, SubmitOAuthConsentErrors, TopUpWalletData, TopUpWalletErrors, TopUpWalletResponses, UpdateApiKeyData, UpdateApiKeyErrors, UpdateApiKeyResponses, UploadAssetData, UploadAssetErrors, UploadAssetResponses } from './types.gen.ts';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -949,6 +949,57 @@ export const streamJobEvents = <ThrowOnError extends boolean = false>(options: O
     ],
     url: '/v1/jobs/{id}/events',
     ...options
+});
+
+/**
+ * List workspace assets (cursor-paginated)
+ *
+ * The calling workspace's assets (job outputs and uploads), newest first (by `created_at`,
+ * then id), paginated like `GET /v1/jobs`: pass `next_cursor` back as `cursor`, with the
+ * same filters, for the next page; it is `null` on the last page. Each item is the Asset
+ * `GET /v1/assets/{id}` returns, with a freshly signed `url`. A cursor this API did not
+ * return answers 400 `invalid_cursor`.
+ *
+ */
+export const listAssets = <ThrowOnError extends boolean = false>(options?: Options<ListAssetsData, ThrowOnError>) => (options?.client ?? client).get<ListAssetsResponses, ListAssetsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/assets',
+    ...options
+});
+
+/**
+ * Upload an asset (raw bytes)
+ *
+ * Stores the request body, sent as raw bytes with its `Content-Type` (`image/png`,
+ * `image/jpeg`, `image/webp`, `video/mp4`, `audio/mpeg` or `audio/wav`), as an asset of
+ * the workspace (`job_id` null) and answers the Asset as `GET /v1/assets/{id}` does, with
+ * its `Location`. The asset id works wherever an `asset_id` is accepted (compose segments,
+ * prisms); its signed `url` (or `aeriox-asset://<id>`) works as `seed_image_url`. The bytes
+ * are checked against their signature (magic numbers), so a body that is not what its
+ * `Content-Type` says answers 415 `content_type_mismatch` (or `unrecognized_content` when it
+ * is no supported format at all), an empty body 400 `empty_body`. The size is bounded by the
+ * deployment (`ASSET_UPLOAD_MAX_BYTES`, 50 MB by default): a larger body answers 413
+ * `payload_too_large`, checked on the declared `Content-Length` and while streaming. Uploads
+ * are free. With `Idempotency-Key`, the same key with the same bytes returns the first asset.
+ *
+ */
+export const uploadAsset = <ThrowOnError extends boolean = false>(options: Options<UploadAssetData, ThrowOnError>) => (options.client ?? client).post<UploadAssetResponses, UploadAssetErrors, ThrowOnError>({
+    bodySerializer: null,
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-Api-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' }
+    ],
+    url: '/v1/assets',
+    ...options,
+    headers: {
+        'Content-Type': 'image/png',
+        ...options.headers
+    }
 });
 
 /**

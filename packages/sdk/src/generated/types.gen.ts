@@ -67,7 +67,7 @@ export type GenerateImageRequest = {
     aspect_ratio?: '1:1' | '16:9' | '9:16' | '4:3' | '3:4';
     resolution?: string;
     /**
-     * An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern. Other models answer 400 `unsupported_parameter` naming the field and the model.
+     * An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern; an asset of the workspace (an upload from `POST /v1/assets`, or an output) may be named by its signed `url` or as `aeriox-asset://<asset id>` and is then read from the asset store, not fetched. Other models answer 400 `unsupported_parameter` naming the field and the model.
      */
     seed_image_url?: string;
     /**
@@ -2805,7 +2805,7 @@ export type CreateCharacterData = {
     body: {
         name: string;
         /**
-         * http(s) or data image URLs. The server fetches each from public addresses only (no loopback, private, link-local or metadata addresses; at most 3 redirects; size and time bounded). A reference that is refused, unreachable, too large or not an image fails the training job (`url_not_allowed`, `fetch_failed`, `fetch_timeout`, `fetch_too_large`, `unsupported_content_type`) and the reservation is refunded.
+         * http(s) or data image URLs. The server fetches each from public addresses only (no loopback, private, link-local or metadata addresses; at most 3 redirects; size and time bounded). An asset of the workspace (an upload from `POST /v1/assets`) may be named by its signed `url` or as `aeriox-asset://<asset id>`; it is read from the asset store, not fetched. A reference that is refused, unreachable, too large or not an image fails the training job (`url_not_allowed`, `fetch_failed`, `fetch_timeout`, `fetch_too_large`, `unsupported_content_type`) and the reservation is refunded.
          */
         image_urls: Array<string>;
         attributes?: {
@@ -3657,6 +3657,138 @@ export type StreamJobEventsResponses = {
 };
 
 export type StreamJobEventsResponse = StreamJobEventsResponses[keyof StreamJobEventsResponses];
+
+export type ListAssetsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+        /**
+         * Only assets whose content type is `image*`, `video*` or `audio*`.
+         */
+        kind?: 'image' | 'video' | 'audio';
+        /**
+         * Only assets of exactly this content type.
+         */
+        content_type?: string;
+        /**
+         * `upload` for assets uploaded with `POST /v1/assets` (`job_id` null), `job` for job outputs.
+         */
+        source?: 'upload' | 'job';
+    };
+    url: '/v1/assets';
+};
+
+export type ListAssetsErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
+     */
+    403: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type ListAssetsError = ListAssetsErrors[keyof ListAssetsErrors];
+
+export type ListAssetsResponses = {
+    /**
+     * A page of assets, newest first
+     */
+    200: {
+        data: Array<Asset>;
+        /**
+         * Cursor of the next page; `null` on the last one.
+         */
+        next_cursor: string | null;
+    };
+};
+
+export type ListAssetsResponse = ListAssetsResponses[keyof ListAssetsResponses];
+
+export type UploadAssetData = {
+    body: Blob | File;
+    headers?: {
+        /**
+         * Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/assets';
+};
+
+export type UploadAssetErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
+     */
+    403: Error;
+    /**
+     * Conflict: the `Idempotency-Key` was already used with a different request body
+     */
+    409: Error;
+    /**
+     * Request body exceeds the size limit
+     */
+    413: Error;
+    /**
+     * Unsupported `Content-Type`, charset or `Content-Encoding` of the request body (bodies may be sent as identity, gzip, deflate or br; the size limit applies to the inflated body)
+     */
+    415: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type UploadAssetError = UploadAssetErrors[keyof UploadAssetErrors];
+
+export type UploadAssetResponses = {
+    /**
+     * Stored; the Asset with a freshly signed `url`
+     */
+    201: Asset;
+};
+
+export type UploadAssetResponse = UploadAssetResponses[keyof UploadAssetResponses];
 
 export type GetAssetData = {
     body?: never;

@@ -148,6 +148,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workspace assets (cursor-paginated)
+         * @description The calling workspace's assets (job outputs and uploads), newest first (by `created_at`,
+         *     then id), paginated like `GET /v1/jobs`: pass `next_cursor` back as `cursor`, with the
+         *     same filters, for the next page; it is `null` on the last page. Each item is the Asset
+         *     `GET /v1/assets/{id}` returns, with a freshly signed `url`. A cursor this API did not
+         *     return answers 400 `invalid_cursor`.
+         */
+        get: operations["listAssets"];
+        put?: never;
+        /**
+         * Upload an asset (raw bytes)
+         * @description Stores the request body, sent as raw bytes with its `Content-Type` (`image/png`,
+         *     `image/jpeg`, `image/webp`, `video/mp4`, `audio/mpeg` or `audio/wav`), as an asset of
+         *     the workspace (`job_id` null) and answers the Asset as `GET /v1/assets/{id}` does, with
+         *     its `Location`. The asset id works wherever an `asset_id` is accepted (compose segments,
+         *     prisms); its signed `url` (or `aeriox-asset://<id>`) works as `seed_image_url`. The bytes
+         *     are checked against their signature (magic numbers), so a body that is not what its
+         *     `Content-Type` says answers 415 `content_type_mismatch` (or `unrecognized_content` when it
+         *     is no supported format at all), an empty body 400 `empty_body`. The size is bounded by the
+         *     deployment (`ASSET_UPLOAD_MAX_BYTES`, 50 MB by default): a larger body answers 413
+         *     `payload_too_large`, checked on the declared `Content-Length` and while streaming. Uploads
+         *     are free. With `Idempotency-Key`, the same key with the same bytes returns the first asset.
+         */
+        post: operations["uploadAsset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assets/{id}": {
         parameters: {
             query?: never;
@@ -1422,7 +1460,7 @@ export interface components {
             seed?: number;
             /**
              * Format: uri
-             * @description An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern. Other models answer 400 `unsupported_parameter` naming the field and the model.
+             * @description An image to start from (image-to-image). Honoured by the models whose `GET /v1/models` entry has `accepts_seed_image: true` — on fal.ai FLUX [dev] and FLUX LoRA it runs their image-to-image endpoint (fal fetches the URL; the output takes the seed image's size, so `resolution` and `aspect_ratio` are then refused, and the hold is priced at the model's `max_resolution` and the capture at the size made); `local/image` fetches it (http(s) or a `data:` image URL, PNG, JPEG or WebP) and blends it under its pattern; an asset of the workspace (an upload from `POST /v1/assets`, or an output) may be named by its signed `url` or as `aeriox-asset://<asset id>` and is then read from the asset store, not fetched. Other models answer 400 `unsupported_parameter` naming the field and the model.
              */
             seed_image_url?: string;
             webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
@@ -2159,6 +2197,89 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listAssets: {
+        parameters: {
+            query?: {
+                /** @description Only assets of exactly this content type. */
+                content_type?: string;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description Only assets whose content type is `image/*`, `video/*` or `audio/*`. */
+                kind?: "image" | "video" | "audio";
+                limit?: number;
+                /** @description `upload` for assets uploaded with `POST /v1/assets` (`job_id` null), `job` for job outputs. */
+                source?: "upload" | "job";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of assets, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Asset"][];
+                        /** @description Cursor of the next page; `null` on the last one. */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Client-chosen key that makes the POST safe to retry: the same key with the same body within 24 h returns the first response without doing the work again; the same key with a different body answers 409 `idempotency_key_reused`. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "audio/mpeg": string;
+                "audio/wav": string;
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+                "video/mp4": string;
+            };
+        };
+        responses: {
+            /** @description Stored; the Asset with a freshly signed `url` */
+            201: {
+                headers: {
+                    /** @description URL of the new asset (`GET /v1/assets/{id}`) */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Asset"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getAsset: {
         parameters: {
             query?: never;
@@ -2727,7 +2848,7 @@ export interface operations {
                     attributes?: {
                         [key: string]: unknown;
                     };
-                    /** @description http(s) or data image URLs. The server fetches each from public addresses only (no loopback, private, link-local or metadata addresses; at most 3 redirects; size and time bounded). A reference that is refused, unreachable, too large or not an image fails the training job (`url_not_allowed`, `fetch_failed`, `fetch_timeout`, `fetch_too_large`, `unsupported_content_type`) and the reservation is refunded. */
+                    /** @description http(s) or data image URLs. The server fetches each from public addresses only (no loopback, private, link-local or metadata addresses; at most 3 redirects; size and time bounded). An asset of the workspace (an upload from `POST /v1/assets`) may be named by its signed `url` or as `aeriox-asset://<asset id>`; it is read from the asset store, not fetched. A reference that is refused, unreachable, too large or not an image fails the training job (`url_not_allowed`, `fetch_failed`, `fetch_timeout`, `fetch_too_large`, `unsupported_content_type`) and the reservation is refunded. */
                     image_urls: string[];
                     name: string;
                     /** @description An existing ElevenLabs voice for the character (checked to exist during training). Needs ElevenLabs on the server; not together with `voice_sample_urls`. */
