@@ -8,6 +8,12 @@
  *   without one, and the job records only what was sent.
  * - Kling 2.1 Standard is image-to-video only: without a start image it is 400 `invalid_request`
  *   naming `image_url` and the model, nothing reserved; with one it runs on fal with `image_url`.
+ *   `POST /v1/estimate` (which carries no image) reports it in `reasons_blocked`.
+ * - `GET /v1/models` shows each capability the checks read (accepts_negative_prompt,
+ *   requires_image_url, accepts_loras, aspect_ratios, accepts_resolution).
+ * - `loras` reach only fal-ai/flux-lora; the deprecated POST /v1/generate carries `aspect_ratio`,
+ *   `resolution` and `loras` to a video model that honours them (Kling text-to-video: aspect_ratio;
+ *   local/video: both) and refuses the rest, and refuses `duration` / `with_audio` for images.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -15,6 +21,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
 import { falHandlers } from "@aeriox/core/testing/msw";
+import { probeMedia } from "@aeriox/core/media/ffmpeg";
 import { auditWallet } from "@aeriox/core/wallet/snapshot";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
@@ -177,4 +184,138 @@ describe("Kling 2.1 Standard needs a start image", () => {
     expect(fal.stats.submitted[0]!.endpoint).toBe(KLING_MASTER);
     expect(fal.stats.submitted[0]!.input).not.toHaveProperty("image_url");
   }, 60_000);
+});
+
+describe("GET /v1/models shows what each model takes", () => {
+  it("negative prompt, start image, LoRAs, aspect ratios and resolution, from the catalog", async () => {
+    const res = await srv.request("/v1/models", { key });
+    expect(res.status).toBe(200);
+    const { data } = (await res.json()) as { data: Array<Record<string, unknown> & { model_id: string; type: string }> };
+    const by = (id: string) => data.find((m) => m.model_id === id)!;
+    for (const model of FLUX) {
+      expect(by(model)).toMatchObject({ accepts_negative_prompt: false, accepts_loras: model === "fal-ai/flux-lora" });
+    }
+    expect(by("local/image")).toMatchObject({ accepts_negative_prompt: false, accepts_loras: false });
+    expect(by(SDXL)).toMatchObject({ accepts_negative_prompt: true, accepts_loras: false });
+    expect(by(KLING_STANDARD)).toMatchObject({ accepts_negative_prompt: true, accepts_image_url: true, requires_image_url: true, aspect_ratios: [], accepts_resolution: false });
+    expect(by(KLING_MASTER)).toMatchObject({ accepts_negative_prompt: true, requires_image_url: false, aspect_ratios: ["16:9", "9:16", "1:1"], accepts_resolution: false });
+    expect(by("local/video")).toMatchObject({ accepts_negative_prompt: false, requires_image_url: false, aspect_ratios: ["1:1", "16:9", "9:16", "4:3", "3:4"], accepts_resolution: true });
+    // Each flag belongs to its kind only.
+    for (const m of data) {
+      if (m.type !== "image") expect(m).not.toHaveProperty("accepts_loras");
+      if (m.type !== "video") for (const k of ["requires_image_url", "aspect_ratios", "accepts_resolution"]) expect(m).not.toHaveProperty(k);
+      if (m.type !== "image" && m.type !== "video") expect(m).not.toHaveProperty("accepts_negative_prompt");
+    }
+  });
+});
+
+describe("POST /v1/estimate for an image-to-video-only model", () => {
+  type Estimate = { would_succeed: boolean; reasons_blocked: string[]; usd: number };
+  const estimate = async (json: unknown) => {
+    const res = await post("/v1/estimate", json);
+    expect(res.status).toBe(200);
+    return (await res.json()) as Estimate;
+  };
+
+  it("Kling 2.1 Standard is blocked with image_url_required (an estimate carries no image); the text-to-video Kling is not", async () => {
+    const standard = await estimate({ model: KLING_STANDARD, prompt: "waves", duration: 5 });
+    expect(standard.would_succeed).toBe(false);
+    expect(standard.reasons_blocked).toEqual(["image_url_required"]);
+    expect(standard.usd).toBe(0.25); // still priced
+    const master = await estimate({ model: KLING_MASTER, prompt: "waves", duration: 5 });
+    expect(master).toMatchObject({ would_succeed: true, reasons_blocked: [] });
+  });
+});
+
+describe("loras reach only a model that loads them", () => {
+  const LORAS = [{ path: "https://example.com/fox.safetensors", scale: 0.8 }];
+
+  it("refused by FLUX [schnell]/[dev]/1.1 [pro] and local/image on every way in, naming the field and the model; nothing reserved or sent", async () => {
+    await nothingReserved(async () => {
+      for (const model of [...FLUX.filter((m) => m !== "fal-ai/flux-lora"), "local/image"]) {
+        await refused(await post("/v1/images/generate", { model, prompt: "a fox", loras: LORAS }), "unsupported_parameter", "body.loras", model);
+        await refused(await post("/v1/generate", { model, prompt: "a fox", loras: LORAS }), "unsupported_parameter", "body.loras", model);
+      }
+    });
+  });
+
+  it("sent to fal-ai/flux-lora; an empty list asks for nothing", async () => {
+    await completed(await post("/v1/images/generate", { model: "fal-ai/flux-lora", prompt: "a fox", loras: LORAS }));
+    expect(fal.stats.submitted[0]!.endpoint).toBe("fal-ai/flux-lora");
+    expect(fal.stats.submitted[0]!.input.loras).toEqual(LORAS);
+    await completed(await post("/v1/generate", { model: "fal-ai/flux-lora", prompt: "a fox", loras: LORAS }));
+    expect(fal.stats.submitted[1]!.input.loras).toEqual(LORAS);
+    await completed(await post("/v1/images/generate", { model: "fal-ai/flux/schnell", prompt: "a fox", loras: [] }));
+    expect(fal.stats.submitted[2]!.input).not.toHaveProperty("loras");
+  });
+});
+
+describe("POST /v1/generate (deprecated) with a video model: aspect_ratio, resolution, loras", () => {
+  it("Kling text-to-video gets aspect_ratio", async () => {
+    const queued = await completed(await post("/v1/generate", { model: KLING_MASTER, prompt: "waves", aspect_ratio: "9:16", duration: 5 }));
+    expect(fal.stats.submits).toBe(1);
+    expect(fal.stats.submitted[0]!.endpoint).toBe(KLING_MASTER);
+    expect(fal.stats.submitted[0]!.input).toMatchObject({ prompt: "waves", aspect_ratio: "9:16", duration: "5" });
+    expect(await storedInput(queued.job_id)).toMatchObject({ aspect_ratio: "9:16" });
+  }, 60_000);
+
+  it("refuses what a video model cannot honour, naming the field and the model; nothing reserved or sent", async () => {
+    await nothingReserved(async () => {
+      // Kling makes 16:9, 9:16 and 1:1 only.
+      const shape = await refused(await post("/v1/generate", { model: KLING_MASTER, prompt: "waves", aspect_ratio: "4:3" }), "unsupported_parameter", "body.aspect_ratio", KLING_MASTER);
+      expect(shape.error.details.supported).toEqual(["16:9", "9:16", "1:1"]);
+      // An image-to-video run follows its start image.
+      await refused(await post("/v1/generate", { model: KLING_MASTER, prompt: "waves", aspect_ratio: "16:9", seed_image_url: START_IMAGE }), "unsupported_parameter", "body.aspect_ratio", KLING_MASTER);
+      await refused(await post("/v1/generate", { model: KLING_STANDARD, prompt: "waves", aspect_ratio: "16:9", seed_image_url: START_IMAGE }), "unsupported_parameter", "body.aspect_ratio", KLING_STANDARD);
+      // Kling makes one fixed size.
+      await refused(await post("/v1/generate", { model: KLING_MASTER, prompt: "waves", resolution: "1280x720" }), "unsupported_parameter", "body.resolution", KLING_MASTER);
+      await refused(await post("/v1/generate", { model: KLING_STANDARD, prompt: "waves", resolution: "720p", seed_image_url: START_IMAGE }), "unsupported_parameter", "body.resolution", KLING_STANDARD);
+      // No video model loads LoRAs.
+      for (const model of [KLING_MASTER, "local/video"]) {
+        await refused(await post("/v1/generate", { model, prompt: "waves", loras: [{ path: "owner/lora", scale: 1 }] }), "unsupported_parameter", "body.loras", model);
+      }
+      // local/video: over its max_resolution (1280x720), or not a size at all.
+      const tooBig = await post("/v1/generate", { model: "local/video", prompt: "waves", resolution: "1920x1080" });
+      expect(tooBig.status).toBe(400);
+      expect(((await tooBig.json()) as ErrorBody).error).toMatchObject({ code: "invalid_resolution", details: { field: "body.resolution", max_resolution: "1280x720" } });
+      const garbage = await post("/v1/generate", { model: "local/video", prompt: "waves", resolution: "big" });
+      expect(garbage.status).toBe(400);
+      expect(((await garbage.json()) as ErrorBody).error).toMatchObject({ code: "invalid_resolution", details: { field: "body.resolution" } });
+      await refused(await post("/v1/generate", { model: "local/video", prompt: "waves", aspect_ratio: "2:1" }), "unsupported_parameter", "body.aspect_ratio", "local/video");
+    });
+  });
+
+  it("local/video makes the frame asked for by aspect_ratio or resolution", async () => {
+    const sizeOf = async (job: JobBody) => {
+      const res = await fetch(job.output_urls![0]!);
+      expect(res.status).toBe(200);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aeriox-model-inputs-video-"));
+      try {
+        const file = path.join(dir, "out.mp4");
+        fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+        const info = await probeMedia(file);
+        return { width: info.width, height: info.height };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const portrait = await completed(await post("/v1/generate", { model: "local/video", prompt: "waves", aspect_ratio: "9:16", duration: 1 }));
+    const portraitSize = await sizeOf(portrait);
+    expect(portraitSize.height!).toBeGreaterThan(portraitSize.width!);
+    expect(Math.abs(portraitSize.width! / portraitSize.height! - 9 / 16)).toBeLessThan(0.02);
+    const sized = await completed(await post("/v1/generate", { model: "local/video", prompt: "waves", resolution: "320x240", duration: 1 }));
+    expect(await sizeOf(sized)).toEqual({ width: 320, height: 240 });
+    expect(await storedInput(sized.job_id)).toMatchObject({ resolution: "320x240" });
+  }, 60_000);
+});
+
+describe("POST /v1/generate (deprecated) with an image model: duration and with_audio", () => {
+  it("are refused, naming the field and the model; nothing reserved or sent", async () => {
+    await nothingReserved(async () => {
+      await refused(await post("/v1/generate", { model: "fal-ai/flux/schnell", prompt: "a fox", duration: 5 }), "unsupported_parameter", "body.duration", "fal-ai/flux/schnell");
+      await refused(await post("/v1/generate", { model: "local/image", prompt: "a fox", with_audio: true }), "unsupported_parameter", "body.with_audio", "local/image");
+    });
+    // with_audio: false asks for nothing an image lacks.
+    await completed(await post("/v1/generate", { model: "local/image", prompt: "a fox", with_audio: false }));
+  });
 });

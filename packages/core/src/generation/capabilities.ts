@@ -2,14 +2,17 @@
  * "Each documented field works or is refused": the request fields a model may not be able to
  * honour are checked here against its catalog entry, before anything is priced or reserved.
  * A field the model cannot honour is 400 `unsupported_parameter` naming the field and the model
- * (never accepted and dropped). The capabilities themselves are catalog data (`accepts_seed_image`,
- * `accepts_image_url`, `motion_ids`, shown by `GET /v1/models`; `accepts_negative_prompt` and
- * `requires_image_url`, which the spec's Model has no field for yet, are stated in each entry's
- * `notes`). An input a model cannot run without (`image_url` of an image-to-video-only endpoint)
- * is 400 `invalid_request` naming the field and the model, as a missing required field is.
+ * (never accepted and dropped). The capabilities themselves are catalog data, all shown by
+ * `GET /v1/models`: `accepts_seed_image`, `accepts_loras` (image), `accepts_image_url`,
+ * `requires_image_url`, `motion_ids`, `aspect_ratios`, `accepts_resolution` (video),
+ * `accepts_negative_prompt` (both). An input a model cannot run without (`image_url` of an
+ * image-to-video-only endpoint) is 400 `invalid_request` naming the field and the model, as a
+ * missing required field is. `aspect_ratio`, `resolution` and `loras` reach a video model only
+ * through the deprecated POST /v1/generate (GenerateVideoRequest has none of them).
  */
 import { ApiError } from "../errors.ts";
 import { parseResolution } from "../media/sizes.ts";
+import { boundedResolution } from "../pricing/estimate.ts";
 import { MOTION_IDS, type CatalogEntry } from "../pricing/catalog.ts";
 
 export function unsupported(field: string, entry: CatalogEntry, why: string, extra: Record<string, unknown> = {}): ApiError {
@@ -48,10 +51,25 @@ export function assertInputsSupported(entry: CatalogEntry, input: Record<string,
     if (input.resolution !== undefined && !parseResolution(input.resolution)) {
       throw ApiError.badRequest("invalid_resolution", `resolution ${String(input.resolution)} is not "WIDTHxHEIGHT" or a named size such as "1080p"`, { field: f("resolution") });
     }
+    // An empty list asks for nothing; LoRAs are loaded only by an entry that takes them (fal-ai/flux-lora).
+    if (hasLoras(input) && !entry.acceptsLoras) throw unsupported(f("loras"), entry, "it loads no LoRA weights (fal-ai/flux-lora does)");
   }
   if (entry.kind === "video") {
     if (typeof input.image_url === "string" && !entry.acceptsImageUrl) throw unsupported(f("image_url"), entry, "it takes no start image");
     if (entry.requiresImageUrl && typeof input.image_url !== "string") throw missingInput(f("image_url"), entry, "it is an image-to-video endpoint");
+    if (input.aspect_ratio !== undefined) {
+      const supported = entry.aspectRatios ?? [];
+      if (!(supported as string[]).includes(String(input.aspect_ratio))) {
+        throw unsupported(f("aspect_ratio"), entry, supported.length ? `it makes ${supported.join(", ")}` : entry.requiresImageUrl ? "its output follows the start image" : "it makes one fixed frame shape", { supported });
+      }
+      // fal's image-to-video endpoints take no aspect ratio: the frame is the start image's.
+      if (typeof input.image_url === "string" && entry.provider !== "local") throw unsupported(f("aspect_ratio"), entry, "with a start image the output follows the image's shape", { supported });
+    }
+    if (input.resolution !== undefined) {
+      if (!entry.acceptsResolution) throw unsupported(f("resolution"), entry, "it makes one fixed output size");
+      boundedResolution(entry, input.resolution, f("resolution")); // 400 invalid_resolution
+    }
+    if (hasLoras(input)) throw unsupported(f("loras"), entry, "no video model loads LoRA weights");
     if (input.motion_id !== undefined) {
       const motion = String(input.motion_id);
       if (!(MOTION_IDS as readonly string[]).includes(motion)) {
@@ -63,4 +81,8 @@ export function assertInputsSupported(entry: CatalogEntry, input: Record<string,
       }
     }
   }
+}
+
+function hasLoras(input: Record<string, unknown>): boolean {
+  return Array.isArray(input.loras) ? input.loras.length > 0 : input.loras !== undefined;
 }

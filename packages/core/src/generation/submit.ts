@@ -12,7 +12,7 @@ import { resolveModel } from "./models.ts";
 import { conditionVisual, providerVoiceOf, readyCharacter } from "./characters-ref.ts";
 import { fitPrismNegative, withPrismRecipe } from "../prisms/apply.ts";
 import { composeOutputSize } from "../providers/compose-provider.ts";
-import { assertInputsSupported, missingInput } from "./capabilities.ts";
+import { assertInputsSupported, missingInput, unsupported } from "./capabilities.ts";
 import { parseComposeEffects } from "./compose-effects.ts";
 
 export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger" | "storage">;
@@ -39,8 +39,11 @@ export interface VideoRequest {
   motion_id?: string;
   character_id?: string;
   prism_id?: string;
-  /** Not in GenerateVideoRequest: only the deprecated POST /v1/generate carries one to a video model. */
+  /** Not in GenerateVideoRequest: only the deprecated POST /v1/generate carries these to a video model (checked against the entry, capabilities.ts). */
   negative_prompt?: string;
+  aspect_ratio?: string;
+  resolution?: string;
+  loras?: Array<{ path: string; scale: number }>;
 }
 
 export interface AudioRequest {
@@ -171,10 +174,18 @@ export async function submitLegacyGeneration(services: GenerationServices, princ
       ...(body.duration !== undefined ? { duration_s: body.duration } : {}),
       ...(body.with_audio !== undefined ? { with_audio: body.with_audio } : {}),
       ...(body.seed_image_url ? { image_url: body.seed_image_url } : {}),
+      // Carried to the model when its entry honours them (aspect_ratios, accepts_resolution), else
+      // refused (400 unsupported_parameter) before anything is reserved; loras are refused by every video model.
+      ...(body.aspect_ratio !== undefined ? { aspect_ratio: body.aspect_ratio } : {}),
+      ...(body.resolution !== undefined ? { resolution: body.resolution } : {}),
+      ...(body.loras !== undefined ? { loras: body.loras } : {}),
     });
     return { job, kind: "video" as const };
   }
-  if (entry?.kind !== "image") resolveModel(services.catalog, body.model, "image"); // throws model_kind_mismatch
+  const image = entry?.kind === "image" ? entry : resolveModel(services.catalog, body.model, "image"); // throws model_kind_mismatch
+  // A still image has no duration and no sound: those fields are refused, not dropped.
+  if (body.duration !== undefined) throw unsupported("body.duration", image, "it makes a still image");
+  if (body.with_audio === true) throw unsupported("body.with_audio", image, "it makes a still image");
   const aspect = body.aspect_ratio as ImageRequest["aspect_ratio"];
   if (aspect !== undefined && !["1:1", "16:9", "9:16", "4:3", "3:4"].includes(aspect)) {
     throw ApiError.badRequest("invalid_request", "aspect_ratio must be one of 1:1, 16:9, 9:16, 4:3, 3:4", { field: "body.aspect_ratio" });

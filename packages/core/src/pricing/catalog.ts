@@ -55,6 +55,10 @@ export const UNITS_OF_KIND: Record<OperationKind, readonly PriceUnit[]> = {
 export const MOTION_IDS = ["static", "pan_left", "pan_right", "zoom_in", "zoom_out", "orbit"] as const;
 export type MotionId = (typeof MOTION_IDS)[number];
 
+/** The API's `aspect_ratio` values (media/sizes.ts ASPECT_RATIOS); a video model honours its entry's `aspect_ratios`. */
+export const VIDEO_ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4"] as const;
+export type VideoAspectRatio = (typeof VIDEO_ASPECT_RATIOS)[number];
+
 /**
  * Operation ids and models renamed in the bundled catalog: a PRICING_FILE patch or a client
  * may still use the old names. `fal-ai/kling-3.0` was never a fal endpoint id.
@@ -106,6 +110,19 @@ const entrySchema = z.strictObject({
   accepts_negative_prompt: z.boolean().optional(),
   /** Video: the endpoint is image-to-video only, so a request without `image_url` is refused at submit. */
   requires_image_url: z.boolean().optional(),
+  /**
+   * Image: whether caller `loras` are sent to (and loaded by) the model. Only fal's FLUX LoRA
+   * endpoints take LoRAs; FLUX [schnell]/[dev]/1.1 [pro] and local/image have no such input.
+   */
+  accepts_loras: z.boolean().optional(),
+  /**
+   * Video: the `aspect_ratio` values the model makes (deprecated POST /v1/generate, the one request
+   * carrying one to a video model). fal Kling text-to-video: 16:9, 9:16, 1:1 (an image-to-video run
+   * follows its start image, so none); local/video: all five.
+   */
+  aspect_ratios: z.array(z.enum(VIDEO_ASPECT_RATIOS)).optional(),
+  /** Video: whether a `resolution` (deprecated POST /v1/generate) is honoured, up to `max_resolution`. Kling's endpoints make a fixed size. */
+  accepts_resolution: z.boolean().optional(),
   notes: z.string().nullable().optional(),
 });
 
@@ -154,6 +171,9 @@ export interface CatalogEntry {
   motionIds?: MotionId[];
   acceptsNegativePrompt?: boolean;
   requiresImageUrl?: boolean;
+  acceptsLoras?: boolean;
+  aspectRatios?: VideoAspectRatio[];
+  acceptsResolution?: boolean;
 }
 
 export interface Catalog {
@@ -277,6 +297,9 @@ function toEntry(raw: RawEntry): CatalogEntry {
     motionIds: raw.motion_ids ?? [],
     acceptsNegativePrompt: raw.accepts_negative_prompt ?? false,
     requiresImageUrl: raw.requires_image_url ?? false,
+    acceptsLoras: raw.accepts_loras ?? false,
+    aspectRatios: raw.aspect_ratios ?? [],
+    acceptsResolution: raw.accepts_resolution ?? false,
   };
 }
 
@@ -300,6 +323,10 @@ function checkConsistency(entries: CatalogEntry[], file: string): void {
     if (e.motionIds?.length && e.provider === "fal") problems.push(`${e.operationId}: the fal adapter maps no motion_id (no catalogued fal endpoint takes a camera move)`);
     if (e.acceptsNegativePrompt && e.kind !== "image" && e.kind !== "video") problems.push(`${e.operationId}: accepts_negative_prompt is for image and video models`);
     if (e.requiresImageUrl && (e.kind !== "video" || !e.acceptsImageUrl)) problems.push(`${e.operationId}: requires_image_url is for video models with accepts_image_url: true`);
+    if (e.acceptsLoras && e.kind !== "image") problems.push(`${e.operationId}: accepts_loras is for image models`);
+    if (e.aspectRatios?.length && e.kind !== "video") problems.push(`${e.operationId}: aspect_ratios is for video models (image models all take aspect_ratio)`);
+    if (e.acceptsResolution && e.kind !== "video") problems.push(`${e.operationId}: accepts_resolution is for video models (image models all take resolution)`);
+    if (e.acceptsResolution && !e.maxResolution) problems.push(`${e.operationId}: accepts_resolution needs max_resolution (it bounds the request)`);
     if (["image", "video", "audio"].includes(e.kind) && e.operationId !== `${e.kind}.${e.model}`) {
       problems.push(`${e.operationId}: a generation operation_id must be "${e.kind}.${e.model}"`);
     }

@@ -76,20 +76,27 @@ export function megapixelPrice(entry: CatalogEntry, size: Size): bigint {
 export function requestedImageSize(entry: CatalogEntry, request: Record<string, unknown>): Size {
   const max = parseResolution(entry.maxResolution);
   if (typeof request.seed_image_url === "string" && entry.provider !== "local") return max ?? FLUX_DEFAULT_SIZE;
-  if (request.resolution !== undefined) {
-    const size = parseResolution(request.resolution);
-    if (!size) throw ApiError.badRequest("invalid_resolution", `resolution ${String(request.resolution)} is not "WIDTHxHEIGHT" or a named size such as "1080p"`, { field: "body.resolution" });
-    if (max && (size.width > Math.max(max.width, max.height) || size.height > Math.max(max.width, max.height) || size.width * size.height > max.width * max.height)) {
-      throw ApiError.badRequest("invalid_resolution", `Model ${entry.model} makes at most ${entry.maxResolution}; asked for ${size.width}x${size.height}`, {
-        field: "body.resolution",
-        max_resolution: entry.maxResolution,
-      });
-    }
-    return size;
-  }
+  if (request.resolution !== undefined) return boundedResolution(entry, request.resolution);
   const named = typeof request.aspect_ratio === "string" ? FLUX_SIZE_BY_ASPECT[request.aspect_ratio] : undefined;
   const { width, height } = named ?? FLUX_DEFAULT_SIZE;
   return { width, height };
+}
+
+/**
+ * A requested `resolution` as a size, within the entry's `max_resolution` (either orientation,
+ * and no more pixels): 400 `invalid_resolution` naming `field` otherwise.
+ */
+export function boundedResolution(entry: CatalogEntry, value: unknown, field = "body.resolution"): Size {
+  const max = parseResolution(entry.maxResolution);
+  const size = parseResolution(value);
+  if (!size) throw ApiError.badRequest("invalid_resolution", `resolution ${String(value)} is not "WIDTHxHEIGHT" or a named size such as "1080p"`, { field });
+  if (max && (size.width > Math.max(max.width, max.height) || size.height > Math.max(max.width, max.height) || size.width * size.height > max.width * max.height)) {
+    throw ApiError.badRequest("invalid_resolution", `Model ${entry.model} makes at most ${entry.maxResolution}; asked for ${size.width}x${size.height}`, {
+      field,
+      max_resolution: entry.maxResolution,
+    });
+  }
+  return size;
 }
 
 /** The duration a video job will be asked for (validated against the entry). */

@@ -18,8 +18,17 @@ export function modelsResponse(catalog: Catalog, providers: Pick<Providers, "una
       cost_usd_per_unit: microsToUsd(entry.priceMicros),
       unit: entry.unit,
       // What the model honours of the optional inputs; anything else is refused (400 unsupported_parameter).
-      ...(entry.kind === "image" ? { accepts_seed_image: entry.acceptsSeedImage ?? false } : {}),
-      ...(entry.kind === "video" ? { accepts_image_url: entry.acceptsImageUrl ?? false, motion_ids: entry.motionIds ?? [] } : {}),
+      ...(entry.kind === "image" ? { accepts_seed_image: entry.acceptsSeedImage ?? false, accepts_loras: entry.acceptsLoras ?? false } : {}),
+      ...(entry.kind === "video"
+        ? {
+            accepts_image_url: entry.acceptsImageUrl ?? false,
+            requires_image_url: entry.requiresImageUrl ?? false,
+            motion_ids: entry.motionIds ?? [],
+            aspect_ratios: entry.aspectRatios ?? [],
+            accepts_resolution: entry.acceptsResolution ?? false,
+          }
+        : {}),
+      ...(entry.kind === "image" || entry.kind === "video" ? { accepts_negative_prompt: entry.acceptsNegativePrompt ?? false } : {}),
       ...(entry.aliases?.length ? { aliases: entry.aliases } : {}),
     })),
   };

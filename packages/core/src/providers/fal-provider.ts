@@ -273,6 +273,8 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
     else if (typeof i.aspect_ratio === "string" && FLUX_SIZE_BY_ASPECT[i.aspect_ratio]) out.image_size = FLUX_SIZE_BY_ASPECT[i.aspect_ratio]!.name;
     if (typeof i.seed === "number") out.seed = i.seed;
     const loras = Array.isArray(i.loras) ? [...(i.loras as Array<{ path: string; scale: number }>)] : [];
+    // Caller LoRAs only to an endpoint that loads them (fal-ai/flux-lora): submit refuses them for the others.
+    if (loras.length && !entry.acceptsLoras) throw new ProviderError("client", `${entry.model} loads no LoRA weights`, { code: "unsupported_parameter" });
     // A trained character contributes its fal-trained LoRA (resolved at submit from character_id,
     // generation/characters-ref.ts, which also moves the job to fal-ai/flux-lora). Only real weights
     // URLs are sent: an `aeriox-asset://` artifact of the offline trainer is nothing fal could load.
@@ -295,7 +297,13 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
       out[entry.imageUrlField ?? "image_url"] = i.image_url;
     }
     if (i.motion_id !== undefined) throw new ProviderError("client", `${entry.model} has no camera control for motion_id`, { code: "unsupported_parameter" });
-    if (typeof i.aspect_ratio === "string") out.aspect_ratio = i.aspect_ratio;
+    // Kling text-to-video takes the frame shape (its entry's aspect_ratios); image-to-video follows the start image, and no endpoint takes a size or LoRAs.
+    if (i.aspect_ratio !== undefined) {
+      if (typeof i.image_url === "string" || !(entry.aspectRatios as string[] | undefined)?.includes(String(i.aspect_ratio))) throw new ProviderError("client", `${entry.model} takes no aspect_ratio ${String(i.aspect_ratio)} here`, { code: "unsupported_parameter" });
+      out.aspect_ratio = i.aspect_ratio;
+    }
+    if (i.resolution !== undefined) throw new ProviderError("client", `${entry.model} makes one fixed output size (no resolution)`, { code: "unsupported_parameter" });
+    if (Array.isArray(i.loras) ? i.loras.length > 0 : i.loras !== undefined) throw new ProviderError("client", `${entry.model} loads no LoRA weights`, { code: "unsupported_parameter" });
     if (entry.supportsAudio) out.generate_audio = i.with_audio === true;
   } else {
     throw new ProviderError("client", `fal adapter cannot run ${entry.kind} operations`, { code: "unsupported_operation" });

@@ -19,7 +19,12 @@ export const P95_MIN_SAMPLES = 20;
 /** When the catalog has no typical latency for a model. */
 export const DEFAULT_ESTIMATED_SECONDS = 30;
 
-export type BlockReason = "unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured";
+/**
+ * Why a generation would not be accepted now. `image_url_required`: the model is image-to-video only
+ * (catalog `requires_image_url`) and an estimate carries no image, so the same request to
+ * `POST /v1/videos/generate` without `image_url` would be refused (400).
+ */
+export type BlockReason = "unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured" | "image_url_required";
 type EstimateKind = "image" | "video" | "audio" | "compose";
 
 export interface EstimateInput {
@@ -105,6 +110,7 @@ export async function estimateGeneration(services: EstimateServices, principal: 
     reasons.push("prompt_blocked");
   }
   if (cap && cap.spentMicros + price > cap.capMicros) reasons.push("spend_cap_exceeded");
+  if (entry.kind === "video" && entry.requiresImageUrl) reasons.push("image_url_required");
 
   const estimated = (await p95Seconds(services, entry.model)) ?? entry.typicalLatencyS ?? DEFAULT_ESTIMATED_SECONDS;
   const kind = (["image", "video", "audio", "compose"] as const).find((k) => k === entry.kind);
