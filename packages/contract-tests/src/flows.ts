@@ -268,11 +268,23 @@ async function generationFlow(ctx: FlowContext, table: Map<string, Price>) {
       }
     }
   }
+  await jobListFlow(ctx);
   await call(ctx, "getJob", { label: "unknown job (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "cancelJob", { label: "unknown job (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "streamJobEvents", { label: "unknown job (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "getAsset", { label: "unknown asset (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "applyPrism", { label: "unknown prism (404)", pathParams: { id: "no-such-prism-ct" }, json: { asset_id: randomUuid() }, expect: [404] });
+}
+
+/** The job list (pages through its cursor, filters) and usage over the jobs the flows made. */
+async function jobListFlow(ctx: FlowContext) {
+  const first = obj(await call(ctx, "listJobs", { label: "first page", query: { limit: 2 }, expect: [200] }));
+  if (typeof first.next_cursor === "string") await call(ctx, "listJobs", { label: "next page", query: { limit: 2, cursor: first.next_cursor }, expect: [200] });
+  await call(ctx, "listJobs", { label: "filtered", query: { status: "completed", type: "image", model: "local/image", created_after: "2020-01-01T00:00:00Z" }, expect: [200] });
+  await call(ctx, "listJobs", { label: "a cursor the API did not return (400)", query: { cursor: "bm90LWEtY3Vyc29y" }, expect: [400] });
+  await call(ctx, "getUsage", { label: "usage by day", expect: [200] });
+  await call(ctx, "getUsage", { label: "usage by model", query: { group_by: "model" }, expect: [200] });
+  await call(ctx, "getUsage", { label: "range over 366 days (400)", query: { from: "2020-01-01T00:00:00Z", to: "2022-01-01T00:00:00Z" }, expect: [400] });
 }
 
 async function characterFlow(ctx: FlowContext, table: Map<string, Price>) {
