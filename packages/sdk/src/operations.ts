@@ -16,6 +16,7 @@ export const operationMethods = {
   listApiKeys: "apiKeys.list",
   revokeApiKey: "apiKeys.revoke",
   rotateApiKey: "apiKeys.rotate",
+  updateApiKey: "apiKeys.update",
   getWallet: "wallet.get",
   topUpWallet: "wallet.topup",
   configureAutoRecharge: "wallet.autoRecharge",

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { loadConfig } from "@aeriox/core/config";
 import { runAdmin } from "../admin-client.ts";
 import { printResult, UsageError, type OutputOptions } from "../output.ts";
+import { keyLimitsText, keyUpdateBody, withKeyUpdateOptions, type KeyUpdateFlags } from "./key-update-flags.ts";
 
 function parseScopes(value: string | undefined): string[] | undefined {
   return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
@@ -67,6 +68,16 @@ export function registerKeyManagement(keys: Command): void {
     .action(async (keyId: string, opts: OutputOptions) => {
       const result = (await runAdmin(loadConfig(), "keys.revoke", { key_id: keyId })) as { id: string; revoked_at: string };
       printResult(opts, result, () => `Revoked ${result.id} at ${result.revoked_at}`);
+    });
+  withKeyUpdateOptions(
+    keys
+      .command("update <key-id>")
+      .description("Change a key's name, scopes, daily cap, monthly budget or allowed models (operator: bound by no key's limits)"),
+  )
+    .option("--json", "print JSON")
+    .action(async (keyId: string, opts: OutputOptions & KeyUpdateFlags) => {
+      const result = (await runAdmin(loadConfig(), "keys.update", { key_id: keyId, ...keyUpdateBody(opts) })) as Parameters<typeof keyLimitsText>[0];
+      printResult(opts, result, () => keyLimitsText(result));
     });
   keys
     .command("rotate <key-id>")

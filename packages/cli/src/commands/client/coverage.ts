@@ -13,6 +13,7 @@ export const operationCommands: Record<string, string> = {
   listApiKeys: "api-keys list",
   revokeApiKey: "api-keys revoke",
   rotateApiKey: "api-keys rotate",
+  updateApiKey: "api-keys update",
   getWallet: "balance",
   getUsage: "usage",
   topUpWallet: "topup",

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import type { Job } from "@aeriox/sdk";
 import { UsageError } from "../../output.ts";
+import { keyLimitsText, keyUpdateBody, withKeyUpdateOptions, type KeyUpdateFlags } from "../key-update-flags.ts";
 import {
   action, clientCommand, collect, finishJob, followJob, keyValues, makeClient, output, parseInteger, parsePositive,
   saveOutputs, table, usd, type ClientOptions,
@@ -378,6 +379,19 @@ export function registerResources(program: Command): void {
     action(async (flags: Flags) => {
       const res = await makeClient(flags).apiKeys.list();
       output(flags, res, () => table(res.data.map((k) => ({ ...k, scopes: k.scopes.join(",") })), ["id", "prefix", "name", "scopes", "revoked_at"]));
+    }),
+  );
+  clientCommand(
+    withKeyUpdateOptions(
+      apiKeys
+        .command("update")
+        .description("Change a key's name, scopes, daily cap, monthly budget or allowed models (PATCH /v1/api-keys/{id})")
+        .argument("<id>", "key id"),
+    ),
+  ).action(
+    action(async (id: string, flags: Flags) => {
+      const res = await makeClient(flags).apiKeys.update(id, keyUpdateBody(flags as KeyUpdateFlags));
+      output(flags, res, () => keyLimitsText(res));
     }),
   );
   clientCommand(apiKeys.command("revoke").description("Revoke a key now (DELETE /v1/api-keys/{id})").argument("<id>", "key id")).action(

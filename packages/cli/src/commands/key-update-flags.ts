@@ -1,0 +1,74 @@
+/**
+ * The flags of `aeriox keys update` (operator, on the database) and `aeriox api-keys update`
+ * (through the API, PATCH /v1/api-keys/{id}), read into the request body both take.
+ */
+import type { Command } from "commander";
+import { UsageError } from "../output.ts";
+
+export interface KeyUpdateFlags {
+  name?: string;
+  scopes?: string;
+  dailyCapUsd?: string;
+  monthlyBudgetUsd?: string;
+  allowModels?: string;
+}
+
+export interface KeyUpdateBody {
+  name?: string;
+  scopes?: Array<"generate" | "read" | "admin">;
+  daily_spend_cap_usd?: number | null;
+  monthly_budget_usd?: number | null;
+  allowed_models?: string[] | null;
+}
+
+const SCOPES = ["generate", "read", "admin"] as const;
+
+export function withKeyUpdateOptions(command: Command): Command {
+  return command
+    .option("--name <name>", "a new label")
+    .option("--scopes <list>", "comma-separated scopes: generate,read,admin")
+    .option("--daily-cap-usd <usd|none>", "trailing-24 h spend cap in USD, or none")
+    .option("--monthly-budget-usd <usd|none>", "budget per UTC calendar month in USD, or none")
+    .option("--allow-models <list|all>", "comma-separated model ids the key may use, or all");
+}
+
+/** A non-negative USD amount of at most 6 decimals (whole micro-dollars), or null for `none`. */
+function usdOrNone(value: string, flag: string): number | null {
+  if (value.trim().toLowerCase() === "none") return null;
+  if (!/^\d+(\.\d{1,6})?$/.test(value.trim())) throw new UsageError(`${flag} must be a non-negative USD amount with at most 6 decimals, or none`);
+  return Number(value);
+}
+
+export function keyUpdateBody(flags: KeyUpdateFlags): KeyUpdateBody {
+  const body: KeyUpdateBody = {};
+  if (flags.name !== undefined) {
+    if (flags.name.length === 0) throw new UsageError("--name must not be empty");
+    body.name = flags.name;
+  }
+  if (flags.scopes !== undefined) {
+    const scopes = flags.scopes.split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+    if (scopes.length === 0 || unknown.length > 0) throw new UsageError(`--scopes must list some of ${SCOPES.join(",")}${unknown.length ? ` (unknown: ${unknown.join(",")})` : ""}`);
+    body.scopes = [...new Set(scopes)] as KeyUpdateBody["scopes"];
+  }
+  if (flags.dailyCapUsd !== undefined) body.daily_spend_cap_usd = usdOrNone(flags.dailyCapUsd, "--daily-cap-usd");
+  if (flags.monthlyBudgetUsd !== undefined) body.monthly_budget_usd = usdOrNone(flags.monthlyBudgetUsd, "--monthly-budget-usd");
+  if (flags.allowModels !== undefined) {
+    const models = flags.allowModels.split(",").map((s) => s.trim()).filter(Boolean);
+    if (models.length === 0) throw new UsageError("--allow-models must list model ids, or be all");
+    body.allowed_models = models.length === 1 && models[0]!.toLowerCase() === "all" ? null : [...new Set(models)];
+  }
+  if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --scopes, --daily-cap-usd, --monthly-budget-usd or --allow-models");
+  return body;
+}
+
+/** The key's limits, one per line, for the human-readable output. */
+export function keyLimitsText(key: { id: string; name: string | null; scopes: string[]; daily_spend_cap_usd: number | null; monthly_budget_usd: number | null; monthly_spent_usd: number; monthly_budget_resets_at: string; allowed_models: string[] | null }): string {
+  return [
+    `Updated ${key.id}${key.name ? ` (${key.name})` : ""}`,
+    `  scopes:         ${key.scopes.join(", ")}`,
+    `  daily cap:      ${key.daily_spend_cap_usd === null ? "none" : `$${key.daily_spend_cap_usd}`}`,
+    `  monthly budget: ${key.monthly_budget_usd === null ? "none" : `$${key.monthly_budget_usd}`} (spent $${key.monthly_spent_usd} this month; resets ${key.monthly_budget_resets_at})`,
+    `  models:         ${key.allowed_models === null ? "all" : key.allowed_models.join(", ")}`,
+  ].join("\n");
+}
