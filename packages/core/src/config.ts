@@ -67,6 +67,8 @@ const envSchema = z.object({
   RENDER_MAX_AUDIO_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Largest `POST /v1/assets` body in bytes (413 beyond it, checked while streaming; the body is never held whole). */
+  ASSET_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).max(5 * 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   /** Where asset bytes live (ARCHITECTURE.md, Asset storage): `local` (DATA_DIR/assets) or an S3-compatible bucket every process can read. Credentials: the AWS SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, …). */
   ASSET_STORE: z.enum(["local", "s3"]).default("local"),
   S3_BUCKET: z.string().min(3).max(255).optional(),

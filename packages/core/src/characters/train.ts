@@ -86,7 +86,22 @@ export function meanRgb(bytes: Buffer): [number, number, number] | null {
   return analyzeReferencePng(bytes)?.mean_rgb ?? null;
 }
 
-async function fetchChecked(url: string, index: number, list: TrainingReferenceError["list"], accept: string[], signal: AbortSignal, policy: OutboundPolicy): Promise<Buffer> {
+/** Reads our own asset URLs from the asset store (ProviderContext.readAssetUrl). */
+export type ReadAssetUrl = (url: string) => Promise<{ bytes: Uint8Array; contentType: string }> | null;
+
+async function fetchChecked(url: string, index: number, list: TrainingReferenceError["list"], accept: string[], signal: AbortSignal, policy: OutboundPolicy, readAssetUrl?: ReadAssetUrl): Promise<Buffer> {
+  const own = readAssetUrl?.(url);
+  if (own) {
+    try {
+      const { bytes } = await own;
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "asset_not_found") throw new TrainingReferenceError(index, "fetch_failed", "the asset it names is not in this workspace", false, list);
+      if (code === "asset_store_unavailable") throw new TrainingReferenceError(index, "fetch_failed", "the asset store did not answer", true, list);
+      throw err;
+    }
+  }
   try {
     return (await guardedFetch(url, { policy, signal, accept, allowDataUrls: true })).bytes;
   } catch (err) {
@@ -104,8 +119,8 @@ export interface FetchedReference {
 }
 
 /** Fetches reference `index`; throws TrainingReferenceError when it cannot be used. */
-export async function fetchReference(url: string, index: number, signal: AbortSignal, policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY): Promise<FetchedReference> {
-  const bytes = await fetchChecked(url, index, "image_urls", ["image/*"], signal, policy);
+export async function fetchReference(url: string, index: number, signal: AbortSignal, policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY, readAssetUrl?: ReadAssetUrl): Promise<FetchedReference> {
+  const bytes = await fetchChecked(url, index, "image_urls", ["image/*"], signal, policy, readAssetUrl);
   const format = imageFormatOf(bytes);
   if (!format) throw new TrainingReferenceError(index, "unsupported_content_type", "the content is not a PNG, JPEG, GIF, WebP, BMP or AVIF/HEIF image", false);
   return { index, url, bytes, format };
@@ -118,8 +133,8 @@ export interface FetchedVoiceSample {
 }
 
 /** Fetches voice sample `index`; it must be audio (WAV, MP3, Ogg, FLAC, M4A or WebM). */
-export async function fetchVoiceSample(url: string, index: number, signal: AbortSignal, policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY): Promise<FetchedVoiceSample> {
-  const bytes = await fetchChecked(url, index, "voice_sample_urls", ["audio/*", "application/ogg"], signal, policy);
+export async function fetchVoiceSample(url: string, index: number, signal: AbortSignal, policy: OutboundPolicy = DEFAULT_OUTBOUND_POLICY, readAssetUrl?: ReadAssetUrl): Promise<FetchedVoiceSample> {
+  const bytes = await fetchChecked(url, index, "voice_sample_urls", ["audio/*", "application/ogg"], signal, policy, readAssetUrl);
   const format = audioFormatOf(bytes);
   if (!format) throw new TrainingReferenceError(index, "unsupported_content_type", "the content is not WAV, MP3, Ogg, FLAC, M4A or WebM audio", false, "voice_sample_urls");
   return { index, bytes, format };
@@ -141,14 +156,14 @@ export async function analyzeReference(ref: FetchedReference, renderer: Renderer
 /** Fetches every reference and analyses it; progress runs from `from` to `to`. */
 export async function fetchAndAnalyzeReferences(
   imageUrls: string[],
-  o: { signal: AbortSignal; policy: OutboundPolicy; renderer: Renderer; onProgress: (pct: number) => Promise<void>; from?: number; to?: number },
+  o: { signal: AbortSignal; policy: OutboundPolicy; renderer: Renderer; onProgress: (pct: number) => Promise<void>; from?: number; to?: number; readAssetUrl?: ReadAssetUrl },
 ): Promise<{ fetched: FetchedReference[]; analyses: Array<ReferenceAnalysis | null> }> {
   const from = o.from ?? 10;
   const to = o.to ?? 90;
   const fetched: FetchedReference[] = [];
   const analyses: Array<ReferenceAnalysis | null> = [];
   for (const [i, url] of imageUrls.entries()) {
-    const ref = await fetchReference(url, i, o.signal, o.policy);
+    const ref = await fetchReference(url, i, o.signal, o.policy, o.readAssetUrl);
     fetched.push(ref);
     analyses.push(await analyzeReference(ref, o.renderer, o.signal));
     await o.onProgress(from + Math.round(((i + 1) / imageUrls.length) * (to - from)));

@@ -7,6 +7,7 @@ import type { Runtime } from "../runtime.ts";
 import { isProviderError, ProviderError } from "../providers/errors.ts";
 import type { ProviderContext, ProviderOutput, ProviderRequest } from "../providers/types.ts";
 import { storeJobOutputs, readWorkspaceAsset } from "../assets/assets.ts";
+import { ownAssetIdOf } from "../assets/own-url.ts";
 import { completeJob, endJobWithRefund } from "./settle.ts";
 import { RetryLater, type AttemptInfo } from "./queue.ts";
 import { isTerminal, jobError } from "./states.ts";
@@ -14,7 +15,7 @@ import { kindOfJob } from "./kinds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
 import { runningJobWebhooks } from "../webhooks/events.ts";
 
-export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage" | "jobEvents">;
+export type ProcessorServices = Pick<Runtime, "db" | "logger" | "catalog" | "providers" | "storage" | "jobEvents" | "config">;
 
 /**
  * A running attempt learns of a cancel or a deadline failure from `jobEvents` (Redis
@@ -85,6 +86,10 @@ export async function processJob(services: ProcessorServices, jobId: string, att
       await writeProgress(clamped);
     },
     readAsset: (assetId) => readWorkspaceAsset(services, job.workspaceId, assetId),
+    readAssetUrl: (url) => {
+      const assetId = ownAssetIdOf(url, services.config.publicUrl);
+      return assetId ? readWorkspaceAsset(services, job.workspaceId, assetId) : null;
+    },
   };
 
   // Whether this attempt moved the job to a terminal state: then it is announced (after this

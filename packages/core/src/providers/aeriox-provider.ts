@@ -100,6 +100,8 @@ export class AerioxProvider implements ProviderAdapter {
         policy,
         renderer: this.options.renderer,
         onProgress: (pct) => safeProgress(ctx, pct),
+        // Uploaded (or generated) assets of the workspace are read from the asset store, not fetched.
+        ...(ctx.readAssetUrl ? { readAssetUrl: (url: string) => ctx.readAssetUrl!(url) } : {}),
         from: 5,
         to: onFal ? 25 : 85,
       });
@@ -152,7 +154,7 @@ export class AerioxProvider implements ProviderAdapter {
     }
     const samples = [];
     for (const [i, url] of input.voice_sample_urls!.entries()) {
-      const sample = await fetchVoiceSample(url, i, ctx.signal, this.options.outbound ?? DEFAULT_OUTBOUND_POLICY);
+      const sample = await fetchVoiceSample(url, i, ctx.signal, this.options.outbound ?? DEFAULT_OUTBOUND_POLICY, ctx.readAssetUrl ? (u: string) => ctx.readAssetUrl!(u) : undefined);
       samples.push({ bytes: sample.bytes, filename: `sample_${i + 1}.${sample.format}`, contentType: AUDIO_CONTENT_TYPES[sample.format] });
     }
     const record = this.options.recordTrainingVoice;

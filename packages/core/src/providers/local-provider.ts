@@ -66,7 +66,7 @@ export class LocalProvider implements ProviderAdapter {
         const max = this.options.imageMaxLongSide ?? 1024;
         const { width, height } = sizeFor(input, Math.min(this.options.imageDefaultLongSide ?? 512, max), max);
         const style = styleOf(input.character_style);
-        const seedImage = typeof input.seed_image_url === "string" ? await this.seedImagePng(input.seed_image_url, ctx.signal) : null;
+        const seedImage = typeof input.seed_image_url === "string" ? await this.seedImagePng(input.seed_image_url, ctx) : null;
         const { bytes } = await this.renderer.render(
           { kind: "procedural_png", prompt: String(input.prompt ?? ""), seed: seedOf(input), width, height, ...(style ? { style } : {}), ...(seedImage ? { seedImage } : {}) },
           ctx.signal,
@@ -120,11 +120,20 @@ export class LocalProvider implements ProviderAdapter {
    * fetches; `data:` image URLs accepted), other still formats converted by an ffmpeg child. A
    * seed that cannot be fetched or decoded fails the job (refunded), naming seed_image_url.
    */
-  private async seedImagePng(url: string, signal: AbortSignal): Promise<Uint8Array> {
-    const policy = this.options.outbound ?? outboundPolicyFrom(loadConfig());
+  private async seedImagePng(url: string, ctx: ProviderContext): Promise<Uint8Array> {
+    const { signal } = ctx;
     let got: { bytes: Buffer; contentType: string };
     try {
-      got = await guardedFetch(url, { policy, signal, allowDataUrls: true, accept: ["image/png", "image/jpeg", "image/webp"] });
+      // One of our own assets (an upload, an output): read from the asset store, never over the network.
+      const own = ctx.readAssetUrl?.(url);
+      if (own) {
+        const asset = await own.catch((err: unknown) => {
+          if (err instanceof ProviderError) throw new ProviderError(err.kind, `seed_image_url: ${err.message}`, { retryable: err.retryable, code: err.code, cause: err });
+          throw err;
+        });
+        if (!["image/png", "image/jpeg", "image/webp"].includes(asset.contentType)) throw new ProviderError("client", `seed_image_url: the asset is ${asset.contentType}, not an image`, { code: "unsupported_content_type" });
+        got = { bytes: Buffer.from(asset.bytes.buffer, asset.bytes.byteOffset, asset.bytes.byteLength), contentType: asset.contentType };
+      } else got = await guardedFetch(url, { policy: this.options.outbound ?? outboundPolicyFrom(loadConfig()), signal, allowDataUrls: true, accept: ["image/png", "image/jpeg", "image/webp"] });
     } catch (err) {
       if (!isOutboundFetchError(err)) throw err;
       const retryable = err.code === "fetch_timeout" || (err.code === "fetch_failed" && (err.status ?? 500) >= 500);

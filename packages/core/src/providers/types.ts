@@ -38,6 +38,12 @@ export interface ProviderContext {
   reportProgress(pct: number): Promise<void>;
   /** Workspace-scoped; throws ProviderError(client) naming a missing asset. */
   readAsset(assetId: string): Promise<{ bytes: Uint8Array; contentType: string }>;
+  /**
+   * A URL naming one of our own assets (`aeriox-asset://<id>`, or this deployment's asset URL;
+   * assets/own-url.ts): its bytes, read from the asset store like `readAsset`. Null for any
+   * other URL, which is fetched through the guarded fetcher as before.
+   */
+  readAssetUrl?(url: string): Promise<{ bytes: Uint8Array; contentType: string }> | null;
 }
 
 export interface GenerationProvider {

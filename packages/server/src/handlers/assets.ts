@@ -1,28 +1,96 @@
-/** Assets tag: metadata with a fresh signed URL, and the signed download itself. */
+/** Assets tag: upload, list, metadata with a fresh signed URL, and the signed download itself. */
 import { findWorkspaceAsset } from "@aeriox/core/assets/assets";
 import { openAssetDownload } from "@aeriox/core/assets/download";
+import { listWorkspaceAssets } from "@aeriox/core/assets/list";
+import { uploadWorkspaceAsset } from "@aeriox/core/assets/upload";
+import { ApiError, isApiError } from "@aeriox/core/errors";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency/records";
 import { pipeline } from "node:stream/promises";
+import type { AppServices } from "../services.ts";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
+
+type AssetRow = Awaited<ReturnType<typeof findWorkspaceAsset>>;
+
+/** The Asset body, as getAsset, listAssets and uploadAsset answer it. */
+function assetBody(services: AppServices, asset: AssetRow) {
+  const signed = services.signer.sign(asset.id);
+  return {
+    id: asset.id,
+    job_id: asset.jobId,
+    content_type: asset.contentType,
+    size_bytes: Number(asset.sizeBytes),
+    url: signed.url,
+    url_expires_at: signed.expiresAt.toISOString(),
+    width: asset.width,
+    height: asset.height,
+    duration_s: asset.durationS,
+    created_at: asset.createdAt.toISOString(),
+  };
+}
 
 export const assetHandlers = defineHandlers({
   getAsset: async (ctx) => {
     const asset = await findWorkspaceAsset(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
-    const signed = ctx.services.signer.sign(asset.id);
-    return {
-      status: 200,
-      body: {
-        id: asset.id,
-        job_id: asset.jobId,
-        content_type: asset.contentType,
-        size_bytes: Number(asset.sizeBytes),
-        url: signed.url,
-        url_expires_at: signed.expiresAt.toISOString(),
-        width: asset.width,
-        height: asset.height,
-        duration_s: asset.durationS,
-        created_at: asset.createdAt.toISOString(),
-      },
+    return { status: 200, body: assetBody(ctx.services, asset) };
+  },
+
+  listAssets: async (ctx) => {
+    const page = await listWorkspaceAssets(ctx.services, principalOf(ctx).workspaceId, ctx.query);
+    return { status: 200, body: { data: page.assets.map((asset) => assetBody(ctx.services, asset)), next_cursor: page.nextCursor } };
+  },
+
+  uploadAsset: async (ctx) => {
+    const { workspaceId } = principalOf(ctx);
+    const { services, request } = ctx;
+    const encoding = String(ctx.headers["content-encoding"] ?? "").trim().toLowerCase();
+    const lengthHeader = ctx.headers["content-length"];
+    const declaredLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+    let uploaded: Awaited<ReturnType<typeof uploadWorkspaceAsset>>;
+    try {
+      // Stored as sent: a compressed body would be stored compressed and fail the signature check anyway.
+      if (encoding !== "" && encoding !== "identity") throw new ApiError(415, "unsupported_media_type", "Send the upload without Content-Encoding (identity)");
+      uploaded = await uploadWorkspaceAsset(services, workspaceId, { body: request, contentType: String(ctx.headers["content-type"] ?? ""), declaredLength, maxBytes: services.config.ASSET_UPLOAD_MAX_BYTES });
+    } catch (err) {
+      // Refused before the last byte: answer, then close the connection rather than read the rest.
+      if (isApiError(err) && !request.readableEnded) err.headers.connection = "close";
+      throw err;
+    }
+    const created = (body: ReturnType<typeof assetBody>) => ({
+      status: 201 as const,
+      body,
+      headers: { location: `${services.config.publicUrl}/v1/assets/${body.id}` },
+    });
+
+    const idempotencyKey = ctx.headers["idempotency-key"];
+    if (typeof idempotencyKey !== "string" || idempotencyKey === "") return created(assetBody(services, uploaded.asset));
+    // The promise of every POST, kept on the bytes: the same key with the same bytes and type answers
+    // the first asset (this upload's copy is dropped), with different ones 409.
+    const discard = async () => {
+      await services.db.prisma.asset.deleteMany({ where: { id: uploaded.asset.id } });
+      await services.storage.remove(uploaded.asset.storageKey).catch(() => undefined);
     };
+    const hash = requestHash("uploadAsset", "/v1/assets", { sha256: uploaded.sha256, content_type: uploaded.asset.contentType });
+    let claim: Awaited<ReturnType<typeof claimIdempotencyKey>>;
+    try {
+      claim = await claimIdempotencyKey(services.db, { workspaceId, key: idempotencyKey, operationId: "uploadAsset", hash, leaseSeconds: services.config.IDEMPOTENCY_LEASE_SECONDS });
+    } catch (err) {
+      await discard();
+      throw err;
+    }
+    if (claim.kind === "replay") {
+      await discard();
+      const first = claim.response.body as ReturnType<typeof assetBody>;
+      const replay = created(first);
+      return { ...replay, headers: { ...replay.headers, "idempotent-replayed": "true" } };
+    }
+    const answer = created(assetBody(services, uploaded.asset));
+    try {
+      await completeIdempotencyKey(services.db, claim.token, { status: answer.status, body: answer.body });
+    } catch (err) {
+      await releaseIdempotencyKey(services.db, claim.token).catch(() => undefined);
+      throw err;
+    }
+    return answer;
   },
 
   downloadAsset: async (ctx) => {

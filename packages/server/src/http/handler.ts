@@ -2,7 +2,7 @@
  * What a handler sees and returns. Handlers are thin: they read the validated
  * input, call a domain function and return a documented status and body.
  */
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Response } from "express";
 import type { Logger } from "@aeriox/core/logger";
 import { ApiError } from "@aeriox/core/errors";
@@ -16,6 +16,8 @@ export interface RequestContext<Id extends OperationId> extends OperationInput<I
   headers: IncomingHttpHeaders;
   /** Raw request bytes (JSON bodies), for signature checks such as Stripe's. */
   rawBody: Buffer | undefined;
+  /** The request itself: operations with a binary body (uploadAsset) stream it from here, unread by any parser. */
+  request: IncomingMessage;
   log: Logger;
   /** Aborted when the client goes away. */
   signal: AbortSignal;

@@ -12,6 +12,12 @@ import type { OperationId } from "./contract.ts";
 import type { AuthenticatedRequest } from "./authenticate.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency/records";
 
+/**
+ * Operations whose body is raw bytes streamed by the handler: there is no parsed body to hash
+ * here, so the handler keeps the Idempotency-Key promise itself (it hashes the bytes it stored).
+ */
+const STREAMED_BODY_OPERATIONS = new Set<string>(["uploadAsset"]);
+
 type AnyHandler = (ctx: RequestContext<OperationId>) => Promise<{ status: number; body: unknown; headers?: Record<string, string> } | RawResponse>;
 
 export function unimplementedOperations(spec: LoadedSpec, handlers: HandlerMap): string[] {
@@ -46,6 +52,7 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
     requestId,
     headers: req.headers,
     rawBody: (req as Request & { rawBody?: Buffer }).rawBody,
+    request: req,
     // The child logger and the abort signal (a controller and a 'close' listener) are made
     // when a handler first asks: most requests use neither, and both showed per request.
     get log() {
@@ -61,7 +68,7 @@ async function dispatch(op: SpecOperation, handler: AnyHandler | undefined, serv
   // RFC 9745: tell clients of deprecated operations where they stand.
   if (op.deprecated) res.setHeader("Deprecation", "true");
 
-  const idempotencyKey = op.method === "post" && auth ? req.get("idempotency-key") : undefined;
+  const idempotencyKey = op.method === "post" && auth && !STREAMED_BODY_OPERATIONS.has(op.operationId) ? req.get("idempotency-key") : undefined;
   if (!idempotencyKey) return send(res, await handler(ctx));
 
   const scope = { workspaceId: auth!.workspaceId, key: idempotencyKey };
