@@ -25,6 +25,12 @@ export function normalize(document: Schema, input: Schema | undefined): Schema {
 }
 
 const TINY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+/**
+ * A URL the server POSTs job events to (spec `WebhookUrl`: `webhook_url`, an endpoint's `url`) must be https and
+ * public; `.invalid` never resolves (RFC 6761), so the server accepts it and its deliveries fail and are retried.
+ */
+const WEBHOOK_URL = "https://webhooks.invalid/aeriox";
+const isWebhookUrl = (schema: Schema, name: string) => name === "webhook_url" || /Standard Webhooks/.test(String(schema.description ?? ""));
 
 /** What a schema cannot say about a deployment, given by the caller of `valueArb`. */
 export interface ValueOptions {
@@ -94,6 +100,7 @@ function stringArb(schema: Schema, name: string, options: ValueOptions): fc.Arbi
     return fc.oneof({ weight: 3, arbitrary: fc.uuid() }, { weight: 2, arbitrary: fc.constant(null).chain(() => (ids().length ? fc.constantFrom(...ids()) : fc.uuid())) });
   }
   if (schema.format === "date-time") return fc.date({ min: new Date("2000-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }).map((d) => d.toISOString());
+  if (isWebhookUrl(schema, name)) return fc.constant(WEBHOOK_URL);
   if (schema.format === "uri" || schema.format === "uri-reference" || /url|uri/i.test(name)) return options.urls ?? fc.constantFrom(TINY_PNG, "http://127.0.0.1:9/x.png", "data:,");
   const minLength = schema.minLength ?? 0;
   const maxLength = schema.maxLength ?? 40;
@@ -159,6 +166,7 @@ export function sample(document: Schema, input: Schema | undefined, name = "", d
 function stringSample(schema: Schema, name: string): string {
   if (schema.format === "uuid") return "00000000-0000-4000-8000-000000000000";
   if (schema.format === "date-time") return new Date().toISOString();
+  if (isWebhookUrl(schema, name)) return WEBHOOK_URL;
   if (schema.format === "uri" || /url|uri/i.test(name)) return TINY_PNG;
   if (schema.pattern) {
     if (new RegExp(schema.pattern).test("contract-test")) return "contract-test";
