@@ -18,6 +18,7 @@ import { endJobWithRefund } from "./settle.ts";
 import { jobError, type JobType } from "./states.ts";
 import { currentJobWebhook } from "../webhooks/request.ts";
 import { ensureSigningSecret } from "../webhooks/endpoints.ts";
+import { createAcceptBatcher } from "./accept-batch.ts";
 
 export type SubmitServices = Pick<Runtime, "db" | "config" | "providers" | "queue" | "logger">;
 
@@ -62,11 +63,19 @@ export function assertProviderUsable(services: Pick<Runtime, "providers">, entry
 
 // One round trip: `aeriox_accept_job` (migration 20261201000000_hot_path_accept, with the key's
 // monthly budget since 20261201600000_key_budgets) locks the wallet, runs every check, and
-// inserts hold and job only when all pass.
+// inserts hold and job only when all pass. Concurrent submits to one workspace share a
+// statement and a commit (accept-batch.ts).
+const ACCEPT_CASTS = ["uuid", "uuid", "uuid", "job_type", "text", "text", "text", "jsonb", "bigint", "text", "uuid", "timestamptz", "bigint", "integer", "bigint"] as const;
+const ACCEPT_COLUMNS = ["outcome", "held_micros", "available_micros", "held_count", "spent_micros", "created_at"] as const;
 export const ACCEPT_SQL = `
-  SELECT outcome, held_micros, available_micros, held_count, spent_micros, created_at
-    FROM aeriox_accept_job($1::uuid, $2::uuid, $3::uuid, $4::job_type, $5::text, $6::text, $7::text, $8::jsonb,
-                           $9::bigint, $10::text, $11::uuid, $12::timestamptz, $13::bigint, $14::integer, $15::bigint)`;
+  SELECT ${ACCEPT_COLUMNS.join(", ")}
+    FROM aeriox_accept_job(${ACCEPT_CASTS.map((cast, i) => `$${i + 1}::${cast}`).join(", ")})`;
+const acceptBatcher = createAcceptBatcher<ReserveOutcomeRow & { created_at: Date | null }>({
+  fn: "aeriox_accept_job",
+  casts: ACCEPT_CASTS,
+  columns: ACCEPT_COLUMNS,
+  singleSql: ACCEPT_SQL,
+});
 
 /** Creates the job row and its reservation in one statement; throws the refusing check's error (402/429) and writes nothing then. */
 async function acceptJob(db: Database, config: SubmitServices["config"], jobId: string, req: SubmitJobRequest): Promise<Job> {
@@ -94,7 +103,7 @@ async function acceptJob(db: Database, config: SubmitServices["config"], jobId: 
     prismId: req.prismId ?? null,
     characterId: req.characterId ?? null,
   };
-  const rows = await db.query<ReserveOutcomeRow & { created_at: Date | null }>(ACCEPT_SQL, [
+  const rows = await acceptBatcher.run(db, fields.workspaceId, [
     jobId,
     fields.workspaceId,
     fields.apiKeyId,

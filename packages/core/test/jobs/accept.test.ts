@@ -118,6 +118,24 @@ for (const backend of backends) {
       await expectConsistent(db, ws);
     });
 
+    it("concurrent submits to one workspace share statements: one that fails in the database fails alone, the others are accepted once", async () => {
+      const ws = await funded(usd(10));
+      const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 100 });
+      // jsonb refuses \u0000: that submit's statement raises (the HTTP layer refuses NUL earlier; here it stands for any error inside the statement).
+      const bad = () => submitJob(svc, { principal: principal(ws), type: "image", entry: ENTRY, input: { model: "local/image", prompt: "a\u0000fox" }, priceMicros: ENTRY.priceMicros, model: "local/image" });
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i === 17 ? bad() : submit(svc, principal(ws)))));
+      expect(results.map((r) => r.status).filter((s) => s === "rejected")).toHaveLength(1);
+      expect(results[17]!.status).toBe("rejected");
+      const accepted = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      expect(new Set(accepted.map((j) => j.id)).size).toBe(39);
+      expect(await db.prisma.job.count({ where: { workspaceId: ws } })).toBe(39);
+      expect(await db.prisma.hold.count({ where: { workspaceId: ws, status: "held" } })).toBe(39);
+      expect(await heldCount(ws)).toBe(39);
+      expect((await getWalletSnapshot(db, ws)).reservedMicros).toBe(3900n);
+      for (const job of accepted) expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toEqual(job);
+      await expectConsistent(db, ws);
+    });
+
     it("a settled job frees its slot: the cap counts jobs in flight, not jobs ever accepted", async () => {
       const ws = await funded(usd(1));
       const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 2 });
