@@ -65,6 +65,8 @@ export const operationMethods = {
   getJob: "jobs.get",
   cancelJob: "jobs.cancel",
   streamJobEvents: "jobs.events",
+  listAssets: "assets.list",
+  uploadAsset: "assets.upload",
   getAsset: "assets.get",
   downloadAsset: "assets.download",
   listModels: "models.list",

@@ -58,6 +58,37 @@ export class Transport {
     return ((input: RequestInfo | URL, init?: RequestInit) => this.send(new Request(input, init), opts)) as typeof fetch;
   }
 
+  /**
+   * One attempt whose body is streamed as it is produced (`duplex: "half"`), never buffered, so
+   * never retried: large uploads. The timeout bounds the wait for response headers, as in `send`.
+   */
+  async sendStreaming(url: string, init: { method: string; headers: Headers; body: ReadableStream<Uint8Array> }, opts: RequestOptions): Promise<Response> {
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timeout = opts.timeout ?? this.cfg.timeout;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort();
+    }, timeout);
+    const userSignal = opts.signal;
+    const onAbort = () => ctl.abort(userSignal && abortReason(userSignal));
+    if (userSignal?.aborted) onAbort();
+    userSignal?.addEventListener("abort", onAbort, { once: true });
+    let res: Response;
+    try {
+      const f = this.cfg.fetch ?? globalThis.fetch;
+      res = await f(url, { ...init, signal: ctl.signal, duplex: "half" } as RequestInit);
+    } catch (cause) {
+      if (userSignal?.aborted) throw abortReason(userSignal);
+      throw timedOut ? new APITimeoutError(`Request timed out after ${timeout} ms`, { cause }) : new APIConnectionError(`Connection error: ${(cause as Error)?.message ?? cause}`, { cause });
+    } finally {
+      clearTimeout(timer);
+      userSignal?.removeEventListener("abort", onAbort);
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  }
+
   async send(req: Request, opts: RequestOptions): Promise<Response> {
     // Buffer the body once so every attempt can resend the same bytes.
     const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();

@@ -117,3 +117,34 @@ describe.skipIf(!baseUrl || !apiKey || !oauthClientId)("live OAuth PKCE flow", (
     expect(again).toBeInstanceOf(BadRequestError);
   });
 });
+
+describe.skipIf(!baseUrl || !apiKey)("live server: assets", () => {
+  const client = new Aeriox({ baseUrl, apiKey });
+  const pngOf = async () => new Uint8Array(await (await client.images.generateAndWait({ model: "local/image", prompt: "to upload", resolution: "128x128" }, { deadline: 60_000 })).arrayBuffer());
+
+  it("uploads bytes, a Blob and a stream, lists them, composes an upload into an MP4", async () => {
+    const png = await pngOf();
+    const fromBytes = await client.assets.upload(png, { contentType: "image/png" });
+    expect(fromBytes).toMatchObject({ job_id: null, content_type: "image/png", size_bytes: png.byteLength, width: 128, height: 128 });
+    const fromBlob = await client.assets.upload(new Blob([png], { type: "image/png" }));
+    async function* chunks() {
+      for (let i = 0; i < png.byteLength; i += 100) yield png.subarray(i, i + 100);
+    }
+    const fromStream = await client.assets.upload(chunks(), { contentType: "image/png" });
+    expect(fromStream.size_bytes).toBe(png.byteLength);
+    expect(new Uint8Array(await (await client.assets.download(fromStream.id)).arrayBuffer())).toEqual(png);
+
+    const uploads: string[] = [];
+    for await (const asset of client.assets.list({ source: "upload", limit: 2 })) uploads.push(asset.id);
+    expect(uploads.slice(0, 3)).toEqual([fromStream.id, fromBlob.id, fromBytes.id]);
+
+    const mismatch = await client.assets.upload(png, { contentType: "image/jpeg" }).catch((e: unknown) => e);
+    expect(mismatch).toMatchObject({ status: 415, code: "content_type_mismatch" });
+
+    const ack = await client.compose.create({ segments: [{ asset_id: fromBytes.id, start_time: 0, duration: 1 }], output_resolution: "360p" });
+    const job = await client.jobs.wait((ack as { id: string }).id, { deadline: 60_000 });
+    expect(job.status).toBe("completed");
+    const mp4 = new Uint8Array(await (await client.assets.download(job.asset_ids![0]!)).arrayBuffer());
+    expect(new TextDecoder().decode(mp4.subarray(4, 8))).toBe("ftyp");
+  }, 120_000);
+});
