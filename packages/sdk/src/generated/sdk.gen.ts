@@ -287,10 +287,12 @@ export const getPricing = <ThrowOnError extends boolean = false>(options?: Optio
  *
  * Returns credit + USD cost, p95 wall-clock estimate, and a feasibility
  * check (`would_succeed`) with structured `reasons_blocked`. Does not
- * commit funds or call upstream providers. An estimate carries no start
- * image, so for an image-to-video-only model (`requires_image_url: true`
- * in `GET /v1/models`) `reasons_blocked` includes `image_url_required`:
- * the generation needs `image_url`.
+ * commit funds or call upstream providers. For an image-to-video-only
+ * model (`requires_image_url: true` in `GET /v1/models`) an estimate
+ * without `image_url` reports `image_url_required` in `reasons_blocked`:
+ * the generation needs `image_url`. A `duration` the model does not make
+ * (outside its `durations_s`) is 400 `unsupported_parameter`, as over
+ * `max_duration_s` is 400 `duration_too_long`.
  *
  */
 export const estimateGeneration = <ThrowOnError extends boolean = false>(options: Options<EstimateGenerationData, ThrowOnError>) => (options.client ?? client).post<EstimateGenerationResponses, EstimateGenerationErrors, ThrowOnError>({

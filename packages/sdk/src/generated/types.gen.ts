@@ -64,6 +64,9 @@ export type GenerateImageRequest = {
      * What the image should not show. Sent only to the models whose `GET /v1/models` entry has `accepts_negative_prompt: true`; the catalogued image models (FLUX on fal.ai, `local/image`) take none and answer 400 `unsupported_parameter` naming the field and the model, before anything is reserved.
      */
     negative_prompt?: string;
+    /**
+     * The output's shape. Refused (400 `unsupported_parameter`) by a model whose `GET /v1/models` entry has `fixed_output: true` (`local/echo`), as are `resolution`, `seed` and `character_id`.
+     */
     aspect_ratio?: '1:1' | '16:9' | '9:16' | '4:3' | '3:4';
     resolution?: string;
     /**
@@ -94,6 +97,9 @@ export type GenerateVideoRequest = {
      * A start image (image-to-video), for the models whose `GET /v1/models` entry has `accepts_image_url: true` (fal.ai Kling: the model's image-to-video endpoint, which fal fetches); other models answer 400 `unsupported_parameter`. Required by the models whose entry has `requires_image_url: true` (fal.ai Kling 2.1 Standard, an image-to-video-only endpoint), which answer 400 `invalid_request` naming `image_url` and the model without one.
      */
     image_url?: string;
+    /**
+     * Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved.
+     */
     duration_s?: number;
     with_audio?: boolean;
     /**
@@ -350,6 +356,10 @@ export type Model = {
      */
     accepts_loras?: boolean;
     /**
+     * Image models only. Whether the model returns one fixed output whatever is asked (`local/echo`, a diagnostic returning a 1×1 PNG); `resolution`, `aspect_ratio`, `seed` and `character_id` are then refused with 400 `unsupported_parameter` naming the field and the model.
+     */
+    fixed_output?: boolean;
+    /**
      * Video models only. The `aspect_ratio` values the model makes, for the deprecated `POST /v1/generate` (the one request that carries an aspect ratio to a video model); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape).
      */
     aspect_ratios?: Array<string>;
@@ -357,6 +367,10 @@ export type Model = {
      * Video models only. Whether a `resolution` (deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`.
      */
     accepts_resolution?: boolean;
+    /**
+     * Video models only, and only for a model that makes some durations only (fal.ai Kling 2.1 Standard and Master, `[5, 10]`). Any other `duration_s` (`duration` on the deprecated `POST /v1/generate` and on `POST /v1/estimate`) is refused with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. Absent when any whole number of seconds up to `max_duration_s` is accepted.
+     */
+    durations_s?: Array<number>;
     /**
      * Other ids this model is still accepted under (e.g. `fal-ai/kling-3.0` for `fal-ai/kling-video/v3/pro/text-to-video`).
      */
@@ -1486,6 +1500,10 @@ export type EstimateGenerationData = {
         model: string;
         prompt: string;
         duration?: number;
+        /**
+         * The start image the video generation will send (its `image_url`). Never fetched; it only says that an image will be there, so an image-to-video-only model (`requires_image_url: true`) is not reported `image_url_required`. A model that takes no start image (`accepts_image_url` not true, or not a video model) answers 400 `unsupported_parameter`, as the generation would.
+         */
+        image_url?: string;
     };
     headers?: {
         /**

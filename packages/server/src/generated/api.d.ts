@@ -500,10 +500,12 @@ export interface paths {
          * Estimate cost and feasibility for a generation
          * @description Returns credit + USD cost, p95 wall-clock estimate, and a feasibility
          *     check (`would_succeed`) with structured `reasons_blocked`. Does not
-         *     commit funds or call upstream providers. An estimate carries no start
-         *     image, so for an image-to-video-only model (`requires_image_url: true`
-         *     in `GET /v1/models`) `reasons_blocked` includes `image_url_required`:
-         *     the generation needs `image_url`.
+         *     commit funds or call upstream providers. For an image-to-video-only
+         *     model (`requires_image_url: true` in `GET /v1/models`) an estimate
+         *     without `image_url` reports `image_url_required` in `reasons_blocked`:
+         *     the generation needs `image_url`. A `duration` the model does not make
+         *     (outside its `durations_s`) is 400 `unsupported_parameter`, as over
+         *     `max_duration_s` is 400 `duration_too_long`.
          */
         post: operations["estimateGeneration"];
         delete?: never;
@@ -1439,7 +1441,10 @@ export interface components {
             webhook_url?: components["schemas"]["WebhookUrl"];
         };
         GenerateImageRequest: {
-            /** @enum {string} */
+            /**
+             * @description The output's shape. Refused (400 `unsupported_parameter`) by a model whose `GET /v1/models` entry has `fixed_output: true` (`local/echo`), as are `resolution`, `seed` and `character_id`.
+             * @enum {string}
+             */
             aspect_ratio?: "1:1" | "16:9" | "9:16" | "4:3" | "3:4";
             /** Format: uuid */
             character_id?: string;
@@ -1469,6 +1474,7 @@ export interface components {
         GenerateVideoRequest: {
             /** Format: uuid */
             character_id?: string;
+            /** @description Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. */
             duration_s?: number;
             /**
              * Format: uri
@@ -1541,6 +1547,10 @@ export interface components {
             /** @description Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`). */
             available?: boolean;
             cost_usd_per_unit: number;
+            /** @description Video models only, and only for a model that makes some durations only (fal.ai Kling 2.1 Standard and Master, `[5, 10]`). Any other `duration_s` (`duration` on the deprecated `POST /v1/generate` and on `POST /v1/estimate`) is refused with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. Absent when any whole number of seconds up to `max_duration_s` is accepted. */
+            durations_s?: number[];
+            /** @description Image models only. Whether the model returns one fixed output whatever is asked (`local/echo`, a diagnostic returning a 1×1 PNG); `resolution`, `aspect_ratio`, `seed` and `character_id` are then refused with 400 `unsupported_parameter` naming the field and the model. */
+            fixed_output?: boolean;
             max_duration_s?: number | null;
             max_resolution?: string | null;
             model_id: string;
@@ -3071,6 +3081,11 @@ export interface operations {
             content: {
                 "application/json": {
                     duration?: number;
+                    /**
+                     * Format: uri
+                     * @description The start image the video generation will send (its `image_url`). Never fetched; it only says that an image will be there, so an image-to-video-only model (`requires_image_url: true`) is not reported `image_url_required`. A model that takes no start image (`accepts_image_url` not true, or not a video model) answers 400 `unsupported_parameter`, as the generation would.
+                     */
+                    image_url?: string;
                     model: string;
                     prompt: string;
                 };
