@@ -9,6 +9,7 @@ export type { GenerateAndWaitOptions } from "./resources/generation.ts";
 export type { AuthorizeUrlParams, ConsentPage } from "./resources/oauth.ts";
 export { PagePromise } from "./pagination.ts";
 export { WebhookVerificationError, type WebhookHeaders } from "./resources/webhooks.ts";
+export type { UploadBody, UploadContentType, UploadOptions } from "./resources/assets.ts";
 export { parseSse, StreamIdleError, type ServerSentEvent, type ParseSseOptions } from "./sse.ts";
 export { createPkcePair, pkceChallenge, randomState, type PkcePair } from "./pkce.ts";
 export { operationMethods, type OperationId } from "./operations.ts";

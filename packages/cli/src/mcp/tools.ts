@@ -24,6 +24,7 @@ export const MCP_EXCLUDED: Record<string, string> = {
   oauthRevoke: OAUTH,
   oauthJwks: OAUTH,
   downloadAsset: "returns binary bytes (and needs a signature); get_asset returns a fresh signed URL instead",
+  uploadAsset: "takes a raw binary body (a file's bytes), which a JSON tool call cannot carry; upload with the CLI or SDK, then use the asset id",
   streamJobEvents: "a Server-Sent Events stream does not fit one tool result; wait_for_job follows a job to its end",
   getOpenApiSpec: "the tools already are this document; its thousands of lines would flood the context",
   getCredits: deprecated("get_wallet"),

@@ -62,6 +62,8 @@ export const operationCommands: Record<string, string> = {
   getJob: "jobs get",
   cancelJob: "jobs cancel",
   streamJobEvents: "jobs watch",
+  listAssets: "assets list",
+  uploadAsset: "assets upload",
   getAsset: "assets get",
   downloadAsset: "assets download",
   listModels: "models",

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { registerGenerate } from "./generate.ts";
 import { registerResources } from "./resources.ts";
 import { registerJobsListAndUsage } from "./jobs-usage.ts";
+import { registerAssets } from "./assets.ts";
 import { registerApi } from "./api.ts";
 import { registerWebhooks } from "./webhooks.ts";
 import { registerAuth } from "./auth.ts";
@@ -14,6 +15,7 @@ export function registerClientCommands(program: Command): void {
   registerGenerate(program);
   registerResources(program);
   registerJobsListAndUsage(program);
+  registerAssets(program);
   registerWebhooks(program);
   registerApi(program);
   registerMcp(program);
