@@ -17,7 +17,7 @@ export interface FlowContext {
   included(operationId: string): boolean;
   log(line: string): void;
   /** Ids made by the flows, for the negative and fuzz phases. */
-  ids: { cardId?: string; jobId?: string; assetId?: string; characterId?: string; keyId?: string; prismId?: string };
+  ids: { cardId?: string; jobId?: string; assetId?: string; uploadedAssetId?: string; characterId?: string; keyId?: string; prismId?: string };
   /** Undo steps, run last to first. */
   cleanup: Array<{ what: string; run: () => Promise<void> }>;
   /** Operations a flow could not run, with the reason. */
@@ -269,11 +269,29 @@ async function generationFlow(ctx: FlowContext, table: Map<string, Price>) {
     }
   }
   await jobListFlow(ctx);
+  await assetUploadFlow(ctx);
   await call(ctx, "getJob", { label: "unknown job (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "cancelJob", { label: "unknown job (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "streamJobEvents", { label: "unknown job (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "getAsset", { label: "unknown asset (404)", pathParams: { id: randomUuid() }, expect: [404] });
   await call(ctx, "applyPrism", { label: "unknown prism (404)", pathParams: { id: "no-such-prism-ct" }, json: { asset_id: randomUuid() }, expect: [404] });
+}
+
+/** Uploads (free): a PNG stored and read back, its type checked against its bytes; the asset list pages and filters. */
+async function assetUploadFlow(ctx: FlowContext) {
+  const png = Buffer.from(TINY_PNG.slice(TINY_PNG.indexOf(",") + 1), "base64");
+  const uploaded = obj(await call(ctx, "uploadAsset", { label: "a PNG", body: new Uint8Array(png), contentType: "image/png", expect: [201] }));
+  if (typeof uploaded.id === "string") {
+    ctx.ids.uploadedAssetId = uploaded.id;
+    await call(ctx, "getAsset", { label: "the uploaded asset", pathParams: { id: uploaded.id }, expect: [200] });
+  }
+  await call(ctx, "uploadAsset", { label: "PNG bytes sent as image/jpeg (415)", body: new Uint8Array(png), contentType: "image/jpeg", expect: [415] });
+  await call(ctx, "uploadAsset", { label: "bytes of no supported format (415)", body: "plain text, not a picture", contentType: "image/png", expect: [415] });
+  await call(ctx, "uploadAsset", { label: "an unsupported type (415)", body: new Uint8Array(png), contentType: "image/gif", expect: [415] });
+  const first = obj(await call(ctx, "listAssets", { label: "first page", query: { limit: 1 }, expect: [200] }));
+  if (typeof first.next_cursor === "string") await call(ctx, "listAssets", { label: "next page", query: { limit: 1, cursor: first.next_cursor }, expect: [200] });
+  await call(ctx, "listAssets", { label: "uploaded images", query: { source: "upload", kind: "image", content_type: "image/png" }, expect: [200] });
+  await call(ctx, "listAssets", { label: "a cursor the API did not return (400)", query: { cursor: "bm90LWEtY3Vyc29y" }, expect: [400] });
 }
 
 /** The job list (pages through its cursor, filters) and usage over the jobs the flows made. */
@@ -346,6 +364,7 @@ async function crossWorkspaceFlow(ctx: FlowContext) {
     await call(ctx, "cancelJob", { label: "another workspace's job (404)", key: other, pathParams: { id: ids.jobId }, expect: [404] });
   }
   if (ids.assetId) await call(ctx, "getAsset", { label: "another workspace's asset (404)", key: other, pathParams: { id: ids.assetId }, expect: [404] });
+  if (ids.uploadedAssetId) await call(ctx, "getAsset", { label: "another workspace's upload (404)", key: other, pathParams: { id: ids.uploadedAssetId }, expect: [404] });
   if (ids.cardId) {
     await call(ctx, "getCard", { label: "another workspace's card (404)", key: other, pathParams: { id: ids.cardId }, expect: [404] });
     await call(ctx, "deleteCard", { label: "another workspace's card (404)", key: other, pathParams: { id: ids.cardId }, expect: [404, 403] });
