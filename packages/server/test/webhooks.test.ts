@@ -112,6 +112,20 @@ describe("per-request webhook_url", () => {
     expect(delivery).toMatchObject({ attempts: 2, last_response_status: 200, status: "delivered" });
   });
 
+  it("keeps a delivery whose receiver keeps failing pending, with its last status and next attempt", async () => {
+    receiver.plan("/down", [503]);
+    const job = await json<{ job_id: string }>(
+      await srv.request("/v1/images/generate", { key, method: "POST", json: { model: "local/image", prompt: "down", resolution: "64x64", webhook_url: `${receiver.url}/down` } }),
+      202,
+    );
+    await receiver.waitFor((w) => w.path === "/down", 2);
+    const [delivery] = await until(() => deliveriesOfJob(key, job.job_id), (d) => (d[0]?.attempts ?? 0) >= 2 && d[0]?.next_attempt_at !== null);
+    expect(delivery).toMatchObject({ status: "pending", last_response_status: 503 });
+    expect(Date.parse(delivery!.next_attempt_at!)).toBeGreaterThan(Date.now() - 1000);
+    const ids = new Set(receiver.received.filter((w) => w.path === "/down").map((w) => w.headers["webhook-id"]));
+    expect([...ids]).toEqual([delivery!.webhook_id]);
+  });
+
   it("sends start and completed when the filter asks for both, and nothing else", async () => {
     const job = await json<{ job_id: string }>(
       await srv.request("/v1/images/generate", { key, method: "POST", json: { model: "local/image", prompt: "both", resolution: "64x64", webhook_url: `${receiver.url}/both`, webhook_events_filter: ["start", "completed"] } }),
@@ -246,5 +260,30 @@ describe("a deployment that does not allow private networks", () => {
     }
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.received.length).toBe(before);
+  });
+});
+
+describe("retries end after WEBHOOK_RETRY_WINDOW_SECONDS", () => {
+  let short: TestServer;
+  beforeAll(async () => {
+    short = await startTestServer({ env: { FETCH_ALLOW_PRIVATE_NETWORKS: "true", WEBHOOK_RETRY_BASE_MS: "200", WEBHOOK_RETRY_WINDOW_SECONDS: "2" } });
+  }, 60_000);
+  afterAll(async () => short?.close());
+
+  it("marks the delivery failed once the next attempt would fall outside the window", async () => {
+    const { key: k } = await short.createKey();
+    receiver.plan("/never", [500]);
+    const job = await json<{ job_id: string }>(
+      await short.request("/v1/images/generate", { key: k, method: "POST", json: { model: "local/image", prompt: "never", resolution: "64x64", webhook_url: `${receiver.url}/never` } }),
+      202,
+    );
+    const read = async () => (await json<{ data: Delivery[] }>(await short.request(`/v1/webhook-deliveries?job_id=${job.job_id}`, { key: k }), 200)).data;
+    const [delivery] = await until(read, (d) => d[0]?.status === "failed");
+    expect(delivery!.attempts).toBeGreaterThanOrEqual(2);
+    expect(delivery).toMatchObject({ last_response_status: 500, next_attempt_at: null });
+    const attempts = receiver.received.filter((w) => w.path === "/never" && JSON.parse(w.body).data.job_id === job.job_id);
+    expect(attempts).toHaveLength(delivery!.attempts);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(receiver.received.filter((w) => w.path === "/never" && JSON.parse(w.body).data.job_id === job.job_id)).toHaveLength(delivery!.attempts);
   });
 });
