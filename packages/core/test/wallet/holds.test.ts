@@ -175,7 +175,7 @@ for (const backend of backends) {
         expect(await spentThisMonth(key)).toBe(usd(1));
         // Captures at the hold keep the budget used; more reservations racing them are refused.
         const held = ok.map((r) => r.jobId);
-        const more = await settleAll([
+        const more = await settleAll<unknown>([
           ...held.map((jobId) => capture(db, { jobId, actualMicros: usd(0.1) })),
           ...Array.from({ length: 10 }, () => reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: usd(0.1), ...budget })),
         ]);
