@@ -98,7 +98,7 @@ export type GenerateVideoRequest = {
      */
     image_url?: string;
     /**
-     * Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved.
+     * Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10; Kling 3.0, 3 to 15) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved.
      */
     duration_s?: number;
     with_audio?: boolean;
@@ -368,7 +368,7 @@ export type Model = {
      */
     accepts_resolution?: boolean;
     /**
-     * Video models only, and only for a model that makes some durations only (fal.ai Kling 2.1 Standard and Master, `[5, 10]`). Any other `duration_s` (`duration` on the deprecated `POST /v1/generate` and on `POST /v1/estimate`) is refused with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. Absent when any whole number of seconds up to `max_duration_s` is accepted.
+     * Video models only, and only for a model that makes some durations only (fal.ai Kling 2.1 Standard and Master, `[5, 10]`; Kling 3.0, 3 to 15). Any other `duration_s` (`duration` on the deprecated `POST /v1/generate` and on `POST /v1/estimate`) is refused with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. Absent when any whole number of seconds up to `max_duration_s` is accepted.
      */
     durations_s?: Array<number>;
     /**

@@ -1474,7 +1474,7 @@ export interface components {
         GenerateVideoRequest: {
             /** Format: uuid */
             character_id?: string;
-            /** @description Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. */
+            /** @description Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10; Kling 3.0, 3 to 15) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. */
             duration_s?: number;
             /**
              * Format: uri
@@ -1547,7 +1547,7 @@ export interface components {
             /** @description Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`). */
             available?: boolean;
             cost_usd_per_unit: number;
-            /** @description Video models only, and only for a model that makes some durations only (fal.ai Kling 2.1 Standard and Master, `[5, 10]`). Any other `duration_s` (`duration` on the deprecated `POST /v1/generate` and on `POST /v1/estimate`) is refused with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. Absent when any whole number of seconds up to `max_duration_s` is accepted. */
+            /** @description Video models only, and only for a model that makes some durations only (fal.ai Kling 2.1 Standard and Master, `[5, 10]`; Kling 3.0, 3 to 15). Any other `duration_s` (`duration` on the deprecated `POST /v1/generate` and on `POST /v1/estimate`) is refused with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. Absent when any whole number of seconds up to `max_duration_s` is accepted. */
             durations_s?: number[];
             /** @description Image models only. Whether the model returns one fixed output whatever is asked (`local/echo`, a diagnostic returning a 1×1 PNG); `resolution`, `aspect_ratio`, `seed` and `character_id` are then refused with 400 `unsupported_parameter` naming the field and the model. */
             fixed_output?: boolean;
