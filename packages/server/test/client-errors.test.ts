@@ -178,6 +178,29 @@ describe("Content-Encoding", () => {
   });
 });
 
+describe("ids PostgreSQL's uuid type refuses", () => {
+  // Portman's generated requests (scripts/independent-contract-check.mjs) sent the URN form,
+  // which ajv-formats calls a uuid: PATCH /v1/api-keys/{id} and the webhook endpoint routes answered 500.
+  it("a uuid in URN form (urn:uuid:…) is 400 naming the parameter, on every kind of id", async () => {
+    const urn = "urn:uuid:57ff3738-44a1-dbd5-20c1-aef7339bc037";
+    for (const [method, path, json] of [
+      ["PATCH", `/v1/api-keys/${urn}`, { name: "x" }],
+      ["DELETE", `/v1/webhook-endpoints/${urn}`, undefined],
+      ["POST", `/v1/webhook-endpoints/${urn}/rotate-secret`, undefined],
+      ["GET", `/v1/webhook-endpoints/${urn}/deliveries`, undefined],
+      ["GET", `/v1/jobs/${urn}`, undefined],
+      ["GET", `/v1/assets/${urn}`, undefined],
+      ["GET", `/v1/cards/${urn}`, undefined],
+    ] as const) {
+      const error = await refusal(await srv.request(path, { method, key: admin.key, ...(json ? { json } : {}) }), 400);
+      expect(fieldsOf(error), `${method} ${path}`).toEqual(["path.id"]);
+    }
+    expect(fieldsOf(await refusal(await srv.request(`/v1/webhook-deliveries?job_id=${urn}`, { key: admin.key }), 400))).toEqual(["query.job_id"]);
+    // The plain form still reaches the handler: an unknown id is 404.
+    expect((await srv.request("/v1/webhook-endpoints/57ff3738-44a1-4bd5-a0c1-aef7339bc037/deliveries", { key: admin.key })).status).toBe(404);
+  });
+});
+
 describe("out-of-range query values", () => {
   it("GET /v1/cards?offset=1e20 is 400 naming query.offset", async () => {
     expect(fieldsOf(await refusal(await srv.request("/v1/cards?offset=1e20", { key: admin.key }), 400))).toContain("query.offset");

@@ -12,6 +12,8 @@ type PathToRegexp = (path: string, options?: { sensitive?: boolean; strict?: boo
 
 let memoized = false;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * The validator finds a request's operation by compiling every documented path with
  * path-to-regexp, on every request, until one matches (`lookupRoute` in its
@@ -53,5 +55,9 @@ export function requestValidator(options: { responseValidation: boolean }): Requ
     fileUploader: false,
     validateFormats: true,
     ajvFormats: { mode: "full" },
+    // ajv-formats' `uuid` also passes the URN form (`urn:uuid:…`), which PostgreSQL's uuid
+    // type refuses: such a path id reached the database and answered 500. Only the plain
+    // 8-4-4-4-12 form (what the server ever hands out) is a uuid here; anything else is a 400.
+    formats: { uuid: UUID },
   }) as unknown as RequestHandler[];
 }
