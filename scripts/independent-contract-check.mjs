@@ -19,8 +19,13 @@
 // Prints a summary; exits 1 on any finding (a Prism response violation, a suite violation, a
 // failed newman assertion or a newman request error), 0 otherwise. The spec is copied first, so an
 // edit during the run does not make Prism reload halfway. Options: --fuzz N (suite fuzz requests,
-// default 200), --keep (leave the temporary folder with logs and reports).
-import { spawn, execFileSync } from "node:child_process";
+// default 50: the server's own fuzz test sends thousands; these check that fuzzed answers pass
+// Prism too), --keep (leave the temporary folder with logs and reports).
+//
+// One server serves everything. What does not depend on another step runs beside it: Portman
+// generates its collection while the server starts, and newman (its own workspace and key) runs
+// while the suite goes through Prism.
+import { spawn, execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
@@ -34,7 +39,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const here = path.join(root, "scripts/independent-contract");
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
-const FUZZ = args.includes("--fuzz") ? Number(args[args.indexOf("--fuzz") + 1]) : 200;
+const FUZZ = args.includes("--fuzz") ? Number(args[args.indexOf("--fuzz") + 1]) : 50;
 const KEEP = args.includes("--keep");
 /** Operations whose responses are redirects: Prism's proxy would follow them (see above). */
 const TINY_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
@@ -130,9 +135,9 @@ function startRecorder(port, prismPort, serverPort, exchanges) {
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
-function run(command, argv, env = {}) {
+function run(command, argv, env = {}, cwd = root) {
   return new Promise((resolve) => {
-    const child = spawn(command, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
     let stdout = "";
     let stderr = "";
@@ -140,6 +145,15 @@ function run(command, argv, env = {}) {
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The admin CLI (the built bundle), as a self-hoster runs it; its stdout. */
+function cli(argv, env) {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [path.join(root, "packages/cli/dist/bin.js"), ...argv], { cwd: root, env: { ...process.env, ...env }, encoding: "utf8" }, (err, stdout, stderr) =>
+      err ? reject(new Error(`aeriox ${argv.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    ),
+  );
 }
 
 async function api(base, key, method, url, body) {
@@ -162,13 +176,14 @@ async function fixtures(base, key, env) {
   const assetId = done.asset_ids[0];
   const asset = await api(base, key, "GET", `/v1/assets/${assetId}`);
   const signed = new URL(asset.url ?? asset.download_url, base);
-  const client = JSON.parse(execFileSync(process.execPath, [path.join(root, "packages/cli/dist/bin.js"), "oauth-clients", "create", "--name", "independent-check", "--redirect-uri", OAUTH_REDIRECT_URI, "--json"], { env: { ...process.env, ...env }, encoding: "utf8" }));
+  const client = JSON.parse(await cli(["oauth-clients", "create", "--name", "independent-check", "--redirect-uri", OAUTH_REDIRECT_URI, "--json"], env));
   const character = await api(base, key, "POST", "/v1/characters", { name: "Independent character", image_urls: [TINY_PNG] });
   const generation = await api(base, key, "POST", "/v1/generate", { model: "local/image", prompt: "independent check", resolution: "64x64" });
   return {
     tinyPng: TINY_PNG,
     characterId: character.character_id ?? character.character?.id ?? character.result?.character_id,
-    generationId: generation.job_id ?? generation.id,
+    // The legacy POST /v1/generate answers `generation_id` (was read as job_id/id: "undefined", a 400).
+    generationId: generation.generation_id,
     cardId: await cardOf("Independent"),
     cardIdToDelete: await cardOf("To delete"),
     nodeIdToDelete: await cardOf("Node to delete"),
@@ -180,20 +195,26 @@ async function fixtures(base, key, env) {
   };
 }
 
-async function portmanNewman(spec, serverUrl, key, fixture) {
+/** Portman's collection from the spec alone: needs no server, so it is made while the server starts. */
+async function portmanCollection(spec) {
   const collection = path.join(work, "portman-collection.json");
   const config = path.join(work, "portman-config.json");
   writeFileSync(config, JSON.stringify(portmanConfig(), null, 2));
-  const gen = await run(process.execPath, [require.resolve("@apideck/portman/bin/portman"), "-l", spec, "-o", collection, "-c", config, "-s", path.join(here, "postman-config.json"), "-b", "{{baseUrl}}", "--envFile", path.join(work, "none.env")]);
+  const gen = await run(process.execPath, [require.resolve("@apideck/portman/bin/portman"), "-l", spec, "-o", collection, "-c", config, "-s", path.join(here, "postman-config.json"), "-b", "{{baseUrl}}", "--envFile", path.join(work, "none.env")], {}, work); // Portman writes its tmp/ in its working folder
   writeFileSync(path.join(work, "portman.log"), gen.stdout + gen.stderr);
   if (gen.code !== 0) throw new Error(`portman failed (${gen.code}): ${gen.stderr.slice(-2000)}`);
+  log("Portman collection ready");
   const items = JSON.parse(readFileSync(collection, "utf8"));
   enableOAuthFormFields(items);
-  const unmutated = dropUnmutatedFuzz(items);
+  uploadFromFile(items, "tiny.png");
+  return { items, unmutated: dropUnmutatedFuzz(items) };
+}
+
+async function newmanRun({ items, unmutated }, serverUrl, key, fixture) {
   const newman = require("newman");
   const values = Object.entries({ baseUrl: serverUrl, bearerToken: key, ...fixture }).map(([k, v]) => ({ key: k, value: String(v) }));
   const summary = await new Promise((resolve, reject) =>
-    newman.run({ collection: items, envVar: values, ignoreRedirects: true, timeoutRequest: 30_000, reporters: [] }, (err, s) => (err ? reject(err) : resolve(s))),
+    newman.run({ collection: items, envVar: values, ignoreRedirects: true, timeoutRequest: 30_000, reporters: [], workingDir: work }, (err, s) => (err ? reject(err) : resolve(s))),
   );
   const failures = summary.run.failures.map((f) => `${f.source?.name ?? "?"}: ${f.error?.test ? `${f.error.test}: ` : ""}${f.error?.message ?? f.error}`);
   const { assertions, requests } = summary.run.stats;
@@ -244,10 +265,30 @@ function enableOAuthFormFields(collection) {
   walk(collection.item);
 }
 
+/**
+ * uploadAsset takes raw image bytes; openapi-to-postman can only write text ("ex dolor…" as
+ * image/png, rightly 415), and Portman's overwrites are text too. Its requests send a real PNG
+ * from a file instead (newman's file body, read from the run's folder).
+ */
+function uploadFromFile(collection, file) {
+  const walk = (items) => {
+    for (const item of items) {
+      if (item.item) walk(item.item);
+      const request = item.request;
+      const url = (request?.url?.path ?? []).join("/");
+      if (request?.method === "POST" && url === "v1/assets") request.body = { mode: "file", file: { src: file } };
+    }
+  };
+  walk(collection.item);
+}
+
 async function main() {
   const spec = path.join(work, "aeriox.openapi.yaml");
   cpSync(path.join(root, "spec/aeriox.openapi.yaml"), spec);
   writeFileSync(path.join(work, "none.env"), "");
+  writeFileSync(path.join(work, "tiny.png"), Buffer.from(TINY_PNG.split(",")[1], "base64"));
+  const collection = portmanCollection(spec);
+  collection.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const [serverPort, prismPort, recorderPort] = [await freePort(), await freePort(), await freePort()];
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const env = {
@@ -263,15 +304,28 @@ async function main() {
   start("server", process.execPath, [path.join(root, "scripts/start.mjs"), "--port", String(serverPort)], env);
   log(`prism ${require("@stoplight/prism-cli/package.json").version} proxy on 127.0.0.1:${prismPort}`);
   start("prism", process.execPath, [require.resolve("@stoplight/prism-cli/dist/index.js"), "proxy", spec, serverUrl, "--host", "127.0.0.1", "--port", String(prismPort)]);
-  await waitForHttp(`${serverUrl}/healthz`, "server", 180_000);
-  const cli = (workspace) => execFileSync(process.execPath, [path.join(root, "packages/cli/dist/bin.js"), "keys", "create", "--workspace", workspace, "--quiet"], { env: { ...process.env, ...env }, encoding: "utf8" }).trim();
-  const [key1, key2, keyNewman] = [cli("independent-one"), cli("independent-two"), cli("independent-newman")];
+  // Up to 5 min: scripts/start.mjs first builds the CLI bundle when it is missing or stale (a fresh clone in CI).
+  await waitForHttp(`${serverUrl}/healthz`, "server", 300_000);
+  log("server up");
+  const key = async (workspace) => (await cli(["keys", "create", "--workspace", workspace, "--quiet"], env)).trim();
+  const [key1, key2, keyNewman] = await Promise.all([key("independent-one"), key("independent-two"), key("independent-newman")]);
   await waitForHttp(`http://127.0.0.1:${prismPort}/healthz`, "prism");
   const exchanges = [];
   const recorder = await startRecorder(recorderPort, prismPort, serverPort, exchanges);
 
-  log(`contract suite through Prism (fuzz ${FUZZ})`);
+  // newman works in a workspace of its own, so it runs beside the suite on the same server.
+  log(`contract suite through Prism (fuzz ${FUZZ}), and beside it fixtures + newman`);
+  const portman = (async () => {
+    const fixture = await fixtures(serverUrl, keyNewman, env);
+    const made = await collection;
+    log("newman");
+    const result = await newmanRun(made, serverUrl, keyNewman, fixture);
+    log("newman done");
+    return result;
+  })();
+  portman.catch(() => undefined);
   const suite = await run(process.execPath, ["--import", "tsx", path.join(root, "packages/contract-tests/src/bin.ts"), "--base-url", `http://127.0.0.1:${recorderPort}`, "--api-key", key1, "--api-key-2", key2, "--fuzz", String(FUZZ), "--report", path.join(work, "contract-report"), "--quiet"]);
+  log("suite done");
   recorder.close();
   writeFileSync(path.join(work, "suite.log"), suite.stdout + suite.stderr);
   const suiteLine = suite.stdout.trim().split("\n").pop() ?? "";
@@ -284,8 +338,7 @@ async function main() {
     }
   }
 
-  log("Portman + newman");
-  const pm = await portmanNewman(spec, serverUrl, keyNewman, await fixtures(serverUrl, keyNewman, env));
+  const pm = await portman;
 
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(`\nPrism ${require("@stoplight/prism-cli/package.json").version} proxy: ${exchanges.length} exchanges (${exchanges.filter((x) => x.direct === "redirect").length} redirecting and ${exchanges.filter((x) => x.direct === "malformed JSON").length} malformed-JSON ones sent past Prism), ${responseFindings.length} response violation(s); ${requestViolations} request violation(s) from the suite's deliberate negative/fuzz requests (not findings)`);
