@@ -49,6 +49,15 @@ describe("maxCostUsd", () => {
     expect(posts).toEqual([body]);
   });
 
+  it("sends the start image to the estimate (an image-to-video-only model needs it)", async () => {
+    const est = estimate(0.25);
+    const posts = generations();
+    const withImage = { model: "fal-ai/kling-video/v2.1/standard/image-to-video", prompt: "waves", duration_s: 5, image_url: "https://example.com/start.png" };
+    await makeClient().videos.generate(withImage, { maxCostUsd: 1 });
+    expect(est).toEqual([{ model: withImage.model, prompt: "waves", duration: 5, image_url: "https://example.com/start.png" }]);
+    expect(posts).toEqual([withImage]);
+  });
+
   it("skips the estimate without maxCostUsd", async () => {
     const est = estimate(99);
     generations();

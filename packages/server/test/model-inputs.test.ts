@@ -319,3 +319,114 @@ describe("POST /v1/generate (deprecated) with an image model: duration and with_
     await completed(await post("/v1/generate", { model: "local/image", prompt: "a fox", with_audio: false }));
   });
 });
+
+describe("Kling 2.1 makes 5 or 10 s clips only, Kling 3.0 3 to 15 s (durations_s)", () => {
+  it("any other duration is 400 unsupported_parameter naming the field, the model and the allowed values, on every way in; nothing reserved or sent", async () => {
+    await nothingReserved(async () => {
+      const standard = await refused(await post("/v1/videos/generate", { model: KLING_STANDARD, prompt: "waves", duration_s: 7, image_url: START_IMAGE }), "unsupported_parameter", "body.duration_s", KLING_STANDARD);
+      expect(standard.error.details.supported).toEqual([5, 10]);
+      expect(standard.error.message).toContain("5 or 10");
+      for (const duration_s of [1, 6, 9]) {
+        await refused(await post("/v1/videos/generate", { model: KLING_MASTER, prompt: "waves", duration_s }), "unsupported_parameter", "body.duration_s", KLING_MASTER);
+      }
+      // The deprecated endpoint's field is `duration`; a prism's params are named where they sit.
+      await refused(await post("/v1/generate", { model: KLING_MASTER, prompt: "waves", duration: 8 }), "unsupported_parameter", "body.duration", KLING_MASTER);
+      await refused(await post("/v1/generate", { model: KLING_STANDARD, prompt: "waves", duration: 3, seed_image_url: START_IMAGE }), "unsupported_parameter", "body.duration", KLING_STANDARD);
+      await refused(await post("/v1/prisms/vhs-retro/apply", { video_params: { model: KLING_MASTER, prompt: "waves", duration_s: 6 } }), "unsupported_parameter", "body.video_params.duration_s", KLING_MASTER);
+      // Kling 3.0 makes 3 to 15 s.
+      const v3 = await refused(await post("/v1/videos/generate", { model: "fal-ai/kling-video/v3/pro/text-to-video", prompt: "waves", duration_s: 2 }), "unsupported_parameter", "body.duration_s", "fal-ai/kling-video/v3/pro/text-to-video");
+      expect(v3.error.details.supported).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+      expect(v3.error.message).toContain("3 to 15 s");
+      // Over max_duration_s stays 400 duration_too_long.
+      const long = await post("/v1/videos/generate", { model: KLING_MASTER, prompt: "waves", duration_s: 12 });
+      expect(long.status).toBe(400);
+      expect(((await long.json()) as ErrorBody).error.code).toBe("duration_too_long");
+    });
+  });
+
+  it("a prism's own duration the model does not make is dropped (the model's default is used), not refused", async () => {
+    // silent-film's recipe asks for 4 s.
+    const viaGenerate = await completed(await post("/v1/videos/generate", { model: KLING_MASTER, prompt: "a street", prism_id: "silent-film" }));
+    expect(await storedInput(viaGenerate.job_id)).not.toHaveProperty("duration_s");
+    const applied = await completed(await post("/v1/prisms/silent-film/apply", { video_params: { model: KLING_MASTER, prompt: "a street" } }));
+    expect((await storedInput(applied.job_id)).params).not.toHaveProperty("duration_s");
+    expect(fal.stats.submitted.map((s) => s.input.duration)).toEqual(["5", "5"]);
+    // On a model that makes 4 s it is kept.
+    await completed(await post("/v1/videos/generate", { model: "fal-ai/kling-video/v3/pro/text-to-video", prompt: "a street", prism_id: "silent-film" }));
+    expect(fal.stats.submitted[2]!.input.duration).toBe("4");
+  }, 60_000);
+
+  it("10 s reaches fal as \"10\"; Kling 3.0 takes 7 s, local/video any whole number up to its maximum", async () => {
+    await completed(await post("/v1/videos/generate", { model: KLING_MASTER, prompt: "waves", duration_s: 10 }));
+    expect(fal.stats.submitted[0]!.input).toMatchObject({ duration: "10" });
+    await completed(await post("/v1/videos/generate", { model: "fal-ai/kling-video/v3/pro/text-to-video", prompt: "waves", duration_s: 7 }));
+    expect(fal.stats.submitted[1]!.input).toMatchObject({ duration: "7" });
+    await completed(await post("/v1/videos/generate", { model: "local/video", prompt: "waves", duration_s: 3 }));
+  }, 60_000);
+
+  it("GET /v1/models lists durations_s for the models that make some durations only", async () => {
+    const { data } = (await (await srv.request("/v1/models", { key })).json()) as { data: Array<Record<string, unknown> & { model_id: string }> };
+    const by = (id: string) => data.find((m) => m.model_id === id)!;
+    expect(by(KLING_STANDARD).durations_s).toEqual([5, 10]);
+    expect(by(KLING_MASTER).durations_s).toEqual([5, 10]);
+    expect(by("fal-ai/kling-video/v3/pro/text-to-video").durations_s).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(by("local/video")).not.toHaveProperty("durations_s");
+  });
+
+  it("POST /v1/estimate refuses a duration the model does not make (400, as over its maximum)", async () => {
+    const res = await post("/v1/estimate", { model: KLING_MASTER, prompt: "waves", duration: 7 });
+    const body = await refused(res, "unsupported_parameter", "body.duration", KLING_MASTER);
+    expect(body.error.details.supported).toEqual([5, 10]);
+    const ok = await post("/v1/estimate", { model: KLING_MASTER, prompt: "waves", duration: 10 });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ usd: 2.8, would_succeed: true });
+  });
+});
+
+describe("POST /v1/estimate with image_url", () => {
+  it("Kling 2.1 Standard with a start image would succeed (the image is not fetched)", async () => {
+    const res = await post("/v1/estimate", { model: KLING_STANDARD, prompt: "waves", duration: 10, image_url: START_IMAGE });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ would_succeed: true, reasons_blocked: [], usd: 0.5 });
+    expect(fal.stats.submits).toBe(0);
+  });
+
+  it("a model that takes no start image answers 400 unsupported_parameter naming image_url, as the generation would", async () => {
+    for (const model of ["local/video", "fal-ai/flux/schnell", "local/tts"]) {
+      await refused(await post("/v1/estimate", { model, prompt: "waves", image_url: START_IMAGE }), "unsupported_parameter", "body.image_url", model);
+    }
+    // The text-to-video Kling takes one (its image-to-video endpoint).
+    const master = await post("/v1/estimate", { model: KLING_MASTER, prompt: "waves", image_url: START_IMAGE });
+    expect(await master.json()).toMatchObject({ would_succeed: true, reasons_blocked: [] });
+  });
+});
+
+describe("local/echo returns one fixed 1x1 image (fixed_output)", () => {
+  const ECHO = "local/echo";
+
+  it("refuses resolution, aspect_ratio, seed and character_id, naming the field and the model, on every way in; nothing reserved", async () => {
+    await nothingReserved(async () => {
+      for (const [field, value] of [["resolution", "512x512"], ["aspect_ratio", "16:9"], ["seed", 42], ["character_id", "00000000-0000-4000-8000-000000000001"]] as const) {
+        await refused(await post("/v1/images/generate", { model: ECHO, prompt: "x", [field]: value }), "unsupported_parameter", `body.${field}`, ECHO);
+      }
+      await refused(await post("/v1/generate", { model: ECHO, prompt: "x", aspect_ratio: "1:1" }), "unsupported_parameter", "body.aspect_ratio", ECHO);
+      await refused(await post("/v1/generate", { model: ECHO, prompt: "x", resolution: "64x64" }), "unsupported_parameter", "body.resolution", ECHO);
+      await refused(await post("/v1/prisms/cinematic-noir/apply", { image_params: { model: ECHO, prompt: "x", seed: 7 } }), "unsupported_parameter", "body.image_params.seed", ECHO);
+    });
+  });
+
+  it("still answers without them, and GET /v1/models says fixed_output for it only", async () => {
+    const job = await completed(await post("/v1/images/generate", { model: ECHO, prompt: "x" }));
+    expect(job.output_urls).toHaveLength(1);
+    // A prism's own size defaults (cinematic-noir's aspect_ratio) are dropped for it, not refused: the job records what was used.
+    const viaGenerate = await completed(await post("/v1/images/generate", { model: ECHO, prompt: "x", prism_id: "cinematic-noir" }));
+    expect(await storedInput(viaGenerate.job_id)).not.toHaveProperty("aspect_ratio");
+    const applied = await completed(await post("/v1/prisms/cinematic-noir/apply", { image_params: { model: ECHO, prompt: "x" } }));
+    expect((await storedInput(applied.job_id)).params).not.toHaveProperty("aspect_ratio");
+    const { data } = (await (await srv.request("/v1/models", { key })).json()) as { data: Array<Record<string, unknown> & { model_id: string; type: string }> };
+    for (const m of data) {
+      if (m.type === "image") expect(m.fixed_output).toBe(m.model_id === ECHO);
+      else expect(m).not.toHaveProperty("fixed_output");
+    }
+  });
+});

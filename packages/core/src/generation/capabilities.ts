@@ -5,15 +5,20 @@
  * (never accepted and dropped). The capabilities themselves are catalog data, all shown by
  * `GET /v1/models`: `accepts_seed_image`, `accepts_loras` (image), `accepts_image_url`,
  * `requires_image_url`, `motion_ids`, `aspect_ratios`, `accepts_resolution` (video),
- * `accepts_negative_prompt` (both). An input a model cannot run without (`image_url` of an
- * image-to-video-only endpoint) is 400 `invalid_request` naming the field and the model, as a
- * missing required field is. `aspect_ratio`, `resolution` and `loras` reach a video model only
- * through the deprecated POST /v1/generate (GenerateVideoRequest has none of them).
+ * `accepts_negative_prompt` (both), `fixed_output` (image: resolution, aspect_ratio, seed and
+ * character_id refused), `durations_s` (video; checked with the price, pricing/estimate.ts). An
+ * input a model cannot run without (`image_url` of an image-to-video-only endpoint) is 400
+ * `invalid_request` naming the field and the model, as a missing required field is.
+ * `aspect_ratio`, `resolution` and `loras` reach a video model only through the deprecated
+ * POST /v1/generate (GenerateVideoRequest has none of them).
  */
 import { ApiError } from "../errors.ts";
 import { parseResolution } from "../media/sizes.ts";
-import { boundedResolution } from "../pricing/estimate.ts";
+import { assertDurationAllowed, boundedResolution } from "../pricing/estimate.ts";
 import { MOTION_IDS, type CatalogEntry } from "../pricing/catalog.ts";
+
+/** The fields a `fixed_output` image model (local/echo) refuses. */
+export const FIXED_OUTPUT_REFUSES = ["resolution", "aspect_ratio", "seed", "character_id"] as const;
 
 export function unsupported(field: string, entry: CatalogEntry, why: string, extra: Record<string, unknown> = {}): ApiError {
   return ApiError.badRequest("unsupported_parameter", `Model ${entry.model} does not support ${field.replace(/^body\./, "")}: ${why}`, { field, model: entry.model, ...extra });
@@ -39,6 +44,12 @@ export function assertInputsSupported(entry: CatalogEntry, input: Record<string,
     throw unsupported(f("negative_prompt"), entry, entry.provider === "local" ? "its output follows the prompt only" : "the model takes no negative prompt");
   }
   if (entry.kind === "image") {
+    // A diagnostic model returning one fixed output (local/echo) honours no size, seed or character.
+    if (entry.fixedOutput) {
+      for (const key of FIXED_OUTPUT_REFUSES) {
+        if (input[key] !== undefined) throw unsupported(f(key), entry, "it returns one fixed output whatever is asked");
+      }
+    }
     if (typeof input.seed_image_url === "string") {
       if (!entry.acceptsSeedImage) throw unsupported(f("seed_image_url"), entry, "it has no image-to-image mode");
       // fal's image-to-image endpoints make the output at the seed image's size: a size cannot be honoured.
@@ -70,6 +81,10 @@ export function assertInputsSupported(entry: CatalogEntry, input: Record<string,
       boundedResolution(entry, input.resolution, f("resolution")); // 400 invalid_resolution
     }
     if (hasLoras(input)) throw unsupported(f("loras"), entry, "no video model loads LoRA weights");
+    // A duration the model does not make (durations_s), named where it sits; one over max_duration_s
+    // is left to pricing (400 duration_too_long).
+    const duration = input.duration_s;
+    if (typeof duration === "number" && (entry.maxDurationS === null || duration <= entry.maxDurationS)) assertDurationAllowed(entry, duration, f("duration_s"));
     if (input.motion_id !== undefined) {
       const motion = String(input.motion_id);
       if (!(MOTION_IDS as readonly string[]).includes(motion)) {

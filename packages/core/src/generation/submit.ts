@@ -6,11 +6,11 @@
 import type { Runtime } from "../runtime.ts";
 import type { Principal } from "../auth/principal.ts";
 import { ApiError } from "../errors.ts";
-import { audioText, priceFor } from "../pricing/estimate.ts";
+import { assertDurationAllowed, audioText, priceFor } from "../pricing/estimate.ts";
 import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
 import { resolveModel } from "./models.ts";
 import { conditionVisual, providerVoiceOf, readyCharacter } from "./characters-ref.ts";
-import { fitPrismNegative, withPrismRecipe } from "../prisms/apply.ts";
+import { fitPrismDefaults, fitPrismNegative, withPrismRecipe } from "../prisms/apply.ts";
 import { composeOutputSize } from "../providers/compose-provider.ts";
 import { assertInputsSupported, missingInput, unsupported } from "./capabilities.ts";
 import { parseComposeEffects } from "./compose-effects.ts";
@@ -73,6 +73,8 @@ async function submitVisual<R extends ImageRequest | VideoRequest>(services: Gen
   let entry = resolveModel(services.catalog, body.model, kind);
   assertPromptAllowed(services.config, texts(body));
   let input: Record<string, unknown> = { ...body };
+  // Refused before the character is looked up: a fixed-output model (local/echo) would ignore it.
+  if (body.character_id !== undefined && entry.fixedOutput) throw unsupported("body.character_id", entry, "it returns one fixed output whatever is asked");
   if (body.character_id) {
     // The character's training decides how it conditions the model (characters-ref.ts); on fal the
     // job runs on the LoRA endpoint and is priced as that endpoint.
@@ -83,6 +85,8 @@ async function submitVisual<R extends ImageRequest | VideoRequest>(services: Gen
   }
   // The prism's own negative fragment is dropped for a model that takes none (prisms/apply.ts, fitPrismNegative).
   if (body.prism_id) input = fitPrismNegative(entry, input, (request as ImageRequest).negative_prompt);
+  // Its defaults a model would refuse (local/echo: size, seed; Kling 2.1: a duration other than 5 or 10 s) are dropped.
+  if (body.prism_id) input = fitPrismDefaults(entry, input, request);
   // Every documented field is honoured by the model that runs the job, or refused here (400) before any reservation.
   assertInputsSupported(entry, input);
   return submitJob(services, { principal, type: kind, entry, input, priceMicros: priceFor(entry, input), model: entry.model, prismId: body.prism_id ?? null, characterId: body.character_id ?? null });
@@ -166,6 +170,9 @@ export async function submitLegacyGeneration(services: GenerationServices, princ
   if (entry?.kind === "video") {
     // The start image is `seed_image_url` here: an image-to-video-only model is refused naming it.
     if (entry.requiresImageUrl && !body.seed_image_url) throw missingInput("body.seed_image_url", entry, "it is an image-to-video endpoint (this endpoint takes the start image as seed_image_url)");
+    // A duration the model does not make is refused naming this endpoint's field (`duration`); one over
+    // max_duration_s is left to pricing (400 duration_too_long), as on POST /v1/videos/generate.
+    if (typeof body.duration === "number" && (entry.maxDurationS === null || body.duration <= entry.maxDurationS)) assertDurationAllowed(entry, body.duration, "body.duration");
     const job = await submitVideo(services, principal, {
       model: body.model,
       prompt: body.prompt,

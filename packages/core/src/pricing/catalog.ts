@@ -123,6 +123,17 @@ const entrySchema = z.strictObject({
   aspect_ratios: z.array(z.enum(VIDEO_ASPECT_RATIOS)).optional(),
   /** Video: whether a `resolution` (deprecated POST /v1/generate) is honoured, up to `max_resolution`. Kling's endpoints make a fixed size. */
   accepts_resolution: z.boolean().optional(),
+  /**
+   * Video: the only durations (whole seconds) the model makes, when it makes only some (fal's Kling
+   * 2.1 endpoints take "5" or "10"); any other `duration_s` is refused at submit and estimate.
+   * Absent or empty (a PRICING_FILE patch lifting the rule): any whole number up to `max_duration_s`.
+   */
+  durations_s: z.array(z.number().int().min(1)).optional(),
+  /**
+   * Image: the model returns one fixed output whatever is asked (local/echo, a diagnostic), so
+   * `resolution`, `aspect_ratio`, `seed` and `character_id` are refused.
+   */
+  fixed_output: z.boolean().optional(),
   notes: z.string().nullable().optional(),
 });
 
@@ -174,6 +185,8 @@ export interface CatalogEntry {
   acceptsLoras?: boolean;
   aspectRatios?: VideoAspectRatio[];
   acceptsResolution?: boolean;
+  durationsS?: number[];
+  fixedOutput?: boolean;
 }
 
 export interface Catalog {
@@ -300,6 +313,8 @@ function toEntry(raw: RawEntry): CatalogEntry {
     acceptsLoras: raw.accepts_loras ?? false,
     aspectRatios: raw.aspect_ratios ?? [],
     acceptsResolution: raw.accepts_resolution ?? false,
+    durationsS: raw.durations_s ?? [],
+    fixedOutput: raw.fixed_output ?? false,
   };
 }
 
@@ -327,6 +342,13 @@ function checkConsistency(entries: CatalogEntry[], file: string): void {
     if (e.aspectRatios?.length && e.kind !== "video") problems.push(`${e.operationId}: aspect_ratios is for video models (image models all take aspect_ratio)`);
     if (e.acceptsResolution && e.kind !== "video") problems.push(`${e.operationId}: accepts_resolution is for video models (image models all take resolution)`);
     if (e.acceptsResolution && !e.maxResolution) problems.push(`${e.operationId}: accepts_resolution needs max_resolution (it bounds the request)`);
+    if (e.durationsS?.length) {
+      if (e.kind !== "video") problems.push(`${e.operationId}: durations_s is for video models`);
+      if (e.maxDurationS !== null && e.durationsS.some((d) => d > e.maxDurationS!)) problems.push(`${e.operationId}: durations_s must not exceed max_duration_s`);
+      const fallback = e.defaultDurationS ?? 5; // DEFAULT_VIDEO_DURATION_S (pricing/estimate.ts)
+      if (!e.durationsS.includes(fallback)) problems.push(`${e.operationId}: durations_s must include the default duration (${fallback} s)`);
+    }
+    if (e.fixedOutput && e.kind !== "image") problems.push(`${e.operationId}: fixed_output is for image models`);
     if (["image", "video", "audio"].includes(e.kind) && e.operationId !== `${e.kind}.${e.model}`) {
       problems.push(`${e.operationId}: a generation operation_id must be "${e.kind}.${e.model}"`);
     }

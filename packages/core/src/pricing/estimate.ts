@@ -15,7 +15,8 @@
  * - video: per-second price × `duration_s` (or `duration`, the /v1/estimate spelling);
  *   default `default_duration_s` of the entry (else 5); the audio price applies when
  *   `with_audio` and the entry has one. Over `max_duration_s` → 400 `duration_too_long`;
- *   `with_audio` on a model without audio → 400 `audio_not_supported`.
+ *   `with_audio` on a model without audio → 400 `audio_not_supported`; a duration outside the
+ *   entry's `durations_s` (when it has one) → 400 `unsupported_parameter`.
  * - audio: pro rata per character: ceil(characters × price_per_1k / 1000) micros,
  *   characters counted after phoneme overrides (that is what the provider bills).
  * - compose: sum of segment durations less their `effects.crossfade` overlaps, rounded up to whole seconds, × price_per_minute / 60
@@ -112,7 +113,32 @@ export function videoDurationS(entry: CatalogEntry, request: Record<string, unkn
       max_duration_s: entry.maxDurationS,
     });
   }
+  assertDurationAllowed(entry, duration, request.duration_s !== undefined ? "body.duration_s" : "body.duration");
   return duration;
+}
+
+/**
+ * A model that makes only some durations (catalog `durations_s`, e.g. fal's Kling 2.1: 5 or 10 s)
+ * refuses the others: 400 `unsupported_parameter` naming `field`, the model and the allowed values,
+ * before anything is priced or reserved (the provider would fail the job later).
+ */
+export function assertDurationAllowed(entry: CatalogEntry, duration: unknown, field: string): void {
+  const allowed = entry.kind === "video" ? (entry.durationsS ?? []) : [];
+  if (!allowed.length || (typeof duration === "number" && allowed.includes(duration))) return;
+  const name = field.replace(/^body\./, "");
+  throw ApiError.badRequest("unsupported_parameter", `Model ${entry.model} does not support ${name} ${String(duration)}: it makes clips of ${durationsText(allowed)} s only`, {
+    field,
+    model: entry.model,
+    supported: allowed,
+    durations_s: allowed,
+  });
+}
+
+/** "5 or 10", "3 to 15" (a run of whole seconds), "4, 6 or 8". */
+function durationsText(allowed: number[]): string {
+  const sorted = [...allowed].sort((a, b) => a - b);
+  if (sorted.length > 2 && sorted.every((d, i) => d === sorted[0]! + i)) return `${sorted[0]} to ${sorted.at(-1)}`;
+  return sorted.length > 1 ? `${sorted.slice(0, -1).join(", ")} or ${sorted.at(-1)}` : String(sorted[0]);
 }
 
 function videoPrice(entry: CatalogEntry, request: Record<string, unknown>): bigint {

@@ -18,7 +18,7 @@ export function modelsResponse(catalog: Catalog, providers: Pick<Providers, "una
       cost_usd_per_unit: microsToUsd(entry.priceMicros),
       unit: entry.unit,
       // What the model honours of the optional inputs; anything else is refused (400 unsupported_parameter).
-      ...(entry.kind === "image" ? { accepts_seed_image: entry.acceptsSeedImage ?? false, accepts_loras: entry.acceptsLoras ?? false } : {}),
+      ...(entry.kind === "image" ? { accepts_seed_image: entry.acceptsSeedImage ?? false, accepts_loras: entry.acceptsLoras ?? false, fixed_output: entry.fixedOutput ?? false } : {}),
       ...(entry.kind === "video"
         ? {
             accepts_image_url: entry.acceptsImageUrl ?? false,
@@ -26,6 +26,8 @@ export function modelsResponse(catalog: Catalog, providers: Pick<Providers, "una
             motion_ids: entry.motionIds ?? [],
             aspect_ratios: entry.aspectRatios ?? [],
             accepts_resolution: entry.acceptsResolution ?? false,
+            // Only for a model that makes some durations only (Kling 2.1: 5 or 10 s); absent: any up to max_duration_s.
+            ...(entry.durationsS?.length ? { durations_s: entry.durationsS } : {}),
           }
         : {}),
       ...(entry.kind === "image" || entry.kind === "video" ? { accepts_negative_prompt: entry.acceptsNegativePrompt ?? false } : {}),

@@ -69,6 +69,25 @@ export function fitPrismNegative(entry: CatalogEntry, input: Record<string, unkn
   return own === undefined ? rest : { ...rest, negative_prompt: own };
 }
 
+/**
+ * A prism's defaults are hints of its recipe, dropped (like its negative fragment) where the model
+ * would refuse them: its size and seed (`aspect_ratio`, `resolution`, `seed`) for a model that
+ * returns one fixed output (catalog `fixed_output`: local/echo), and its `duration_s` for a model
+ * that does not make that duration (catalog `durations_s`: Kling 2.1 makes 5 or 10 s; the model's
+ * default is then used). What the caller wrote in `own` is kept, and refused there (400
+ * `unsupported_parameter`, generation/capabilities.ts).
+ */
+export function fitPrismDefaults(entry: CatalogEntry, input: Record<string, unknown>, own: object): Record<string, unknown> {
+  const given = own as Record<string, unknown>;
+  const out = { ...input };
+  if (entry.kind === "image" && entry.fixedOutput) {
+    for (const key of DEFAULTABLE.image) if (given[key] === undefined) delete out[key];
+  }
+  const allowed = entry.kind === "video" ? (entry.durationsS ?? []) : [];
+  if (allowed.length && given.duration_s === undefined && out.duration_s !== undefined && !allowed.includes(out.duration_s as number)) delete out.duration_s;
+  return out;
+}
+
 function mediaOfContentType(contentType: string): PrismMedia | null {
   const t = contentType.split(";")[0]!.trim().toLowerCase();
   if (t.startsWith("image/")) return "image";
@@ -119,6 +138,7 @@ export async function submitPrismApply(services: GenerationServices, principal: 
   assertProviderUsable(services, entry);
   let genInput: Record<string, unknown> = { ...params };
   if (media === "image") genInput = fitPrismNegative(entry, genInput, body.image_params?.negative_prompt);
+  genInput = fitPrismDefaults(entry, genInput, (body.image_params ?? body.video_params)!);
   if (params.character_id) {
     const character = await readyCharacter(services, principal.workspaceId, params.character_id, `${field}.character_id`);
     if (character.loraUrl) genInput.lora_url = character.loraUrl;

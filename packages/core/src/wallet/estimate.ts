@@ -9,6 +9,7 @@ import type { CatalogEntry } from "../pricing/catalog.ts";
 import { priceFor } from "../pricing/estimate.ts";
 import { assertPromptAllowed } from "../jobs/submit.ts";
 import { isApiError } from "../errors.ts";
+import { unsupported } from "../generation/capabilities.ts";
 import { microsToCredits, microsToUsd } from "../money.ts";
 import { keySpend24h } from "./holds.ts";
 
@@ -21,8 +22,8 @@ export const DEFAULT_ESTIMATED_SECONDS = 30;
 
 /**
  * Why a generation would not be accepted now. `image_url_required`: the model is image-to-video only
- * (catalog `requires_image_url`) and an estimate carries no image, so the same request to
- * `POST /v1/videos/generate` without `image_url` would be refused (400).
+ * (catalog `requires_image_url`) and the estimate names no start image (`image_url`), so the same
+ * request to `POST /v1/videos/generate` without `image_url` would be refused (400).
  */
 export type BlockReason = "unknown_model" | "insufficient_credits" | "circuit_open" | "prompt_blocked" | "spend_cap_exceeded" | "provider_not_configured" | "image_url_required";
 type EstimateKind = "image" | "video" | "audio" | "compose";
@@ -31,6 +32,12 @@ export interface EstimateInput {
   model: string;
   prompt: string;
   duration?: number | undefined;
+  /**
+   * The start image the generation will send (`image_url` of POST /v1/videos/generate). Never
+   * fetched: it only says an image will be there. A model that takes none answers 400
+   * `unsupported_parameter`, as the generation would.
+   */
+  image_url?: string | undefined;
 }
 
 export type SpendCapView = {
@@ -98,7 +105,12 @@ export async function estimateGeneration(services: EstimateServices, principal: 
   const entry = services.catalog.byModel(input.model);
   if (!entry) return { credits: 0, usd: 0, estimated_seconds: 0, would_succeed: false, reasons_blocked: ["unknown_model"], ...common };
 
-  const price = priceFor(entry, pricingRequest(entry, input)); // 400 duration_too_long propagates
+  // As at submit: a start image for a model that takes none is refused (400), never ignored.
+  if (input.image_url !== undefined && (entry.kind !== "video" || !entry.acceptsImageUrl)) {
+    throw unsupported("body.image_url", entry, entry.kind === "video" ? "it takes no start image" : "it is not a video model (image_url is a video model's start image)");
+  }
+  // 400 duration_too_long, or unsupported_parameter for a duration outside the entry's durations_s, propagates.
+  const price = priceFor(entry, pricingRequest(entry, input));
   const reasons: BlockReason[] = [];
   if (available < price) reasons.push("insufficient_credits");
   if (services.providers.unavailableReason(entry.provider)) reasons.push("provider_not_configured");
@@ -110,7 +122,7 @@ export async function estimateGeneration(services: EstimateServices, principal: 
     reasons.push("prompt_blocked");
   }
   if (cap && cap.spentMicros + price > cap.capMicros) reasons.push("spend_cap_exceeded");
-  if (entry.kind === "video" && entry.requiresImageUrl) reasons.push("image_url_required");
+  if (entry.kind === "video" && entry.requiresImageUrl && input.image_url === undefined) reasons.push("image_url_required");
 
   const estimated = (await p95Seconds(services, entry.model)) ?? entry.typicalLatencyS ?? DEFAULT_ESTIMATED_SECONDS;
   const kind = (["image", "video", "audio", "compose"] as const).find((k) => k === entry.kind);

@@ -61,6 +61,13 @@ describe("PRICING_FILE override", () => {
     expect(c.byModel("fal-ai/recraft/v3")).toMatchObject({ priceMicros: 40000n, maxDurationS: null, supportsAudio: false });
   });
 
+  it("durations_s: Kling 2.1 makes 5 or 10 s; a patch may lift the rule with an empty list", () => {
+    expect(loadCatalogOrThrow().byModel("fal-ai/kling-video/v2.1/master/text-to-video")!.durationsS).toEqual([5, 10]);
+    expect(loadCatalogOrThrow().byModel("local/echo")!.fixedOutput).toBe(true);
+    const file = writeOverride("durations.json", { version: 1, operations: [{ operation_id: "video.fal-ai/kling-video/v2.1/master/text-to-video", durations_s: [] }] });
+    expect(loadCatalogOrThrow({ file }).byModel("fal-ai/kling-video/v2.1/master/text-to-video")!.durationsS).toEqual([]);
+  });
+
   it("replace mode uses only the file", () => {
     const file = writeOverride("replace.json", {
       version: 1,
@@ -80,6 +87,10 @@ describe("PRICING_FILE override", () => {
     ["a wrong version", { version: 2, operations: [] }, /version/],
     ["removing an unknown operation", { version: 1, operations: [{ operation_id: "image.nope", remove: true }] }, /cannot remove unknown operation image\.nope/],
     ["invalid JSON", "{ not json", /not valid JSON/],
+    ["durations_s on an image model", { version: 1, operations: [{ operation_id: "image.local/image", durations_s: [5] }] }, /durations_s is for video models/],
+    ["durations_s beyond max_duration_s", { version: 1, operations: [{ operation_id: "video.fal-ai/kling-video/v2.1/master/text-to-video", durations_s: [5, 20] }] }, /durations_s must not exceed max_duration_s/],
+    ["durations_s without the default duration", { version: 1, operations: [{ operation_id: "video.fal-ai/kling-video/v2.1/master/text-to-video", durations_s: [10] }] }, /durations_s must include the default duration \(5 s\)/],
+    ["fixed_output on a video model", { version: 1, operations: [{ operation_id: "video.local/video", fixed_output: true }] }, /fixed_output is for image models/],
   ])("rejects %s with a clear 503 pricing_unavailable at use", (_name, content, reason) => {
     const file = writeOverride(`bad-${Math.random().toString(36).slice(2)}.json`, content);
     const c = loadCatalog({ file });

@@ -35,7 +35,8 @@ export class Images extends APIResource {
 export class Videos extends APIResource {
   /** `POST /v1/videos/generate` */
   async generate(body: GenerateVideoData["body"], opts: CostOptions = {}): Promise<GenerateVideoResponse> {
-    await enforceMaxCost(this.client, { model: body.model, prompt: body.prompt, duration: body.duration_s }, opts);
+    // The start image goes to the estimate too, so an image-to-video-only model is not reported `image_url_required`.
+    await enforceMaxCost(this.client, { model: body.model, prompt: body.prompt, duration: body.duration_s, ...(body.image_url !== undefined && { image_url: body.image_url }) }, opts);
     return this.client.request(api.generateVideo, { body }, requestOptionsOf(opts));
   }
 
