@@ -11,7 +11,9 @@
 //    and fuzz cases); they are counted and shown. Prism's proxy follows redirects itself (it would
 //    check the page a redirect points at, not the redirect), so the two operations that answer
 //    redirects, oauthAuthorize (302) and submitOAuthConsent (303), go from the recorder straight
-//    to the server; the suite still checks those responses itself.
+//    to the server; the suite still checks those responses itself. So do request bodies that are
+//    not UTF-8 (uploadAsset's PNG): Prism 5.14's proxy re-sends a body as text, each invalid byte
+//    turned into U+FFFD (0x89 'PNG' arrives as EF BF BD 'PNG'), so the server rightly answers 415.
 // 3. Portman generates contract and variation tests from the spec (config beside this script,
 //    every deviation from Portman's defaults commented there) and newman runs them against the
 //    server, with fixtures (a card, a finished job and its asset, an OAuth client) made first.
@@ -100,8 +102,9 @@ function parseViolations(raw) {
 
 /**
  * Suite → recorder → Prism → server. Straight to the server instead: the redirecting operations
- * (Prism follows redirects), and bodies declared JSON that do not parse (Prism 5.14 never answers
- * those: the suite's "malformed JSON" cases would each wait out their timeout).
+ * (Prism follows redirects), bodies declared JSON that do not parse (Prism 5.14 never answers
+ * those: the suite's "malformed JSON" cases would each wait out their timeout), and bodies that
+ * are not UTF-8 (Prism re-sends them as text, mangled: see the top of this file).
  */
 function startRecorder(port, prismPort, serverPort, exchanges) {
   const server = http.createServer((req, res) => {
@@ -115,6 +118,13 @@ function startRecorder(port, prismPort, serverPort, exchanges) {
           JSON.parse(bodyBytes.toString("utf8"));
         } catch {
           direct = "malformed JSON";
+        }
+      }
+      if (!direct && bodyBytes.length) {
+        try {
+          new TextDecoder("utf-8", { fatal: true }).decode(bodyBytes);
+        } catch {
+          direct = "binary";
         }
       }
       const target = direct ? serverPort : prismPort;
@@ -341,7 +351,7 @@ async function main() {
   const pm = await portman;
 
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`\nPrism ${require("@stoplight/prism-cli/package.json").version} proxy: ${exchanges.length} exchanges (${exchanges.filter((x) => x.direct === "redirect").length} redirecting and ${exchanges.filter((x) => x.direct === "malformed JSON").length} malformed-JSON ones sent past Prism), ${responseFindings.length} response violation(s); ${requestViolations} request violation(s) from the suite's deliberate negative/fuzz requests (not findings)`);
+  console.log(`\nPrism ${require("@stoplight/prism-cli/package.json").version} proxy: ${exchanges.length} exchanges (${exchanges.filter((x) => x.direct === "redirect").length} redirecting, ${exchanges.filter((x) => x.direct === "malformed JSON").length} malformed-JSON and ${exchanges.filter((x) => x.direct === "binary").length} binary-body ones sent past Prism), ${responseFindings.length} response violation(s); ${requestViolations} request violation(s) from the suite's deliberate negative/fuzz requests (not findings)`);
   for (const f of responseFindings) console.log(`  prism: ${f}`);
   console.log(`our suite through Prism: ${suiteLine}`);
   if (suite.code !== 0) console.log(suite.stdout.split("\n").filter((l) => l.startsWith("- ")).slice(0, 50).map((l) => `  suite: ${l}`).join("\n"));
