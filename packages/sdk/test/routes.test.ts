@@ -17,6 +17,7 @@ const specialArgs: Record<string, unknown[]> = {
   "oauth.submitConsent": [{ request: "r", csrfToken: "t", decision: "approve", apiKey: "k" }],
   "oauth.exchangeCode": [{ code: "c", codeVerifier: "v", redirectUri: "https://app.example/cb", clientId: "c" }],
   "oauth.revoke": [{ token: "t" }],
+  "assets.upload": [new Uint8Array([0x89, 0x50, 0x4e, 0x47]), { contentType: "image/png" }],
 };
 
 const pathRegex = (template: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`);
