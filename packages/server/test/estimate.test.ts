@@ -6,8 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BreakerRegistry } from "@aeriox/core/providers";
-import { auditWallet } from "@aeriox/core/wallet";
-import { credit } from "@aeriox/core/wallet";
+import { auditWallet, credit } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 const breakers = new BreakerRegistry({ failureThreshold: 2, windowMs: 60_000, coolDownMs: 600_000 });

@@ -8,8 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { auditWallet } from "@aeriox/core/wallet";
 import { solidPng } from "@aeriox/core/prisms";
-import { probeMedia } from "@aeriox/core/media";
-import { analyzeReferencePng } from "@aeriox/core/media";
+import { probeMedia, analyzeReferencePng } from "@aeriox/core/media";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

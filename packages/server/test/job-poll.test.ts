@@ -4,9 +4,7 @@
  * full Prisma row, in every state, and scoped to the caller's workspace.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findWorkspaceJob } from "@aeriox/core/jobs";
-import { toJobBody } from "@aeriox/core/jobs";
-import { jobError } from "@aeriox/core/jobs";
+import { findWorkspaceJob, toJobBody, jobError } from "@aeriox/core/jobs";
 import type { UrlSigner } from "@aeriox/core/assets";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";

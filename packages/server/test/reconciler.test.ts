@@ -6,8 +6,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileOnce } from "@aeriox/core/jobs";
-import { reserve } from "@aeriox/core/wallet";
-import { auditWallet } from "@aeriox/core/wallet";
+import { reserve, auditWallet } from "@aeriox/core/wallet";
 import { assertNoEviction, connectRedis } from "@aeriox/core/bootstrap";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";

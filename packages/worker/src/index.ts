@@ -11,11 +11,7 @@ import type { Config } from "@aeriox/core/config";
 import { ConfigError } from "@aeriox/core/config";
 import type { Runtime } from "@aeriox/core/runtime";
 import { createRuntime, type RuntimeOptions } from "@aeriox/core/bootstrap";
-import { startBullWorkers } from "@aeriox/core/jobs";
-import { processJob } from "@aeriox/core/jobs";
-import { endJobWithRefund } from "@aeriox/core/jobs";
-import { jobError } from "@aeriox/core/jobs";
-import { startReconciler } from "@aeriox/core/jobs";
+import { startBullWorkers, processJob, endJobWithRefund, jobError, startReconciler } from "@aeriox/core/jobs";
 import { PROVIDERS } from "@aeriox/core/pricing";
 import { serveMetrics } from "@aeriox/core/observability";
 

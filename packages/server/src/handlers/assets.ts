@@ -1,8 +1,5 @@
 /** Assets tag: upload, list, metadata with a fresh signed URL, and the signed download itself. */
-import { findWorkspaceAsset } from "@aeriox/core/assets";
-import { openAssetDownload } from "@aeriox/core/assets";
-import { listWorkspaceAssets } from "@aeriox/core/assets";
-import { uploadWorkspaceAsset } from "@aeriox/core/assets";
+import { findWorkspaceAsset, openAssetDownload, listWorkspaceAssets, uploadWorkspaceAsset } from "@aeriox/core/assets";
 import { ApiError, isApiError } from "@aeriox/core/errors";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency";
 import { pipeline } from "node:stream/promises";

@@ -1,6 +1,5 @@
 /** Discovery tag: the spec itself, models, pricing, estimates. */
-import { PROVIDERS, pricingResponse, type Catalog } from "@aeriox/core/pricing";
-import { modelsResponse } from "@aeriox/core/pricing";
+import { PROVIDERS, pricingResponse, type Catalog, modelsResponse } from "@aeriox/core/pricing";
 import { estimateGeneration } from "@aeriox/core/wallet";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 import { loadSpec } from "../spec.ts";

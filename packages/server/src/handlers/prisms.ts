@@ -1,7 +1,5 @@
 /** Prisms tag: the static recipe catalog and applying a prism. */
-import { listPrisms, toPrismBody } from "@aeriox/core/prisms";
-import { previewOf } from "@aeriox/core/prisms";
-import { submitPrismApply } from "@aeriox/core/prisms";
+import { listPrisms, toPrismBody, previewOf, submitPrismApply } from "@aeriox/core/prisms";
 import { toJobBody } from "@aeriox/core/jobs";
 import { takeJobWebhook, withJobWebhook, type JobWebhookRequest } from "@aeriox/core/webhooks";
 import { defineHandlers, principalOf } from "../http/handler.ts";

@@ -8,8 +8,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Principal } from "@aeriox/core/auth";
 import { waitForJobEnd } from "@aeriox/core/generation";
-import { findWorkspaceJobBody, toJobBody, type JobBodyFields } from "@aeriox/core/jobs";
-import { isTerminal } from "@aeriox/core/jobs";
+import { findWorkspaceJobBody, toJobBody, type JobBodyFields, isTerminal } from "@aeriox/core/jobs";
 import type { AppServices } from "../services.ts";
 import { principalOf } from "./handler.ts";
 
