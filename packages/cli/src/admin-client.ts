@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Config } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
-import type { AdminCommandName } from "@aeriox/core/admin/commands";
+import type { AdminCommandName } from "@aeriox/core/admin";
 import { CommandError, UsageError } from "./output.ts";
 import { dataDirSource, serveCommand } from "./invocation.ts";
 
@@ -70,9 +70,9 @@ export async function runAdmin(config: Config, name: AdminCommandName, args: Rec
   assertDatabaseExists(config);
   // Loaded on use: the database stack is only needed when no server holds the data folder.
   const [{ createRuntime }, { createLogger }, { runAdminCommand }] = await Promise.all([
-    import("@aeriox/core/runtime"),
+    import("@aeriox/core/bootstrap"),
     import("@aeriox/core/logger"),
-    import("@aeriox/core/admin/commands"),
+    import("@aeriox/core/admin"),
   ]);
   const runtime = await createRuntime(config, { role: "cli", logger: createLogger({ level: "warn", destination: process.stderr }) });
   try {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderProceduralPng } from "@aeriox/core/media/procedural-png";
+import { renderProceduralPng } from "@aeriox/core/media";
 import { startTestServer, type TestServer } from "../../server/test/harness.ts";
 import { cliEnv, runCli } from "./run-cli.ts";
 

@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { UnauthorizedError, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { runAdminCommand } from "@aeriox/core/admin";
 import { startTestServer, type TestServer } from "../../server/test/harness.ts";
 import { openConsentPage, submitConsent } from "../../server/test/oauth-flow.ts";
 import { mountMcp } from "../src/mcp/mount.ts";

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderProceduralPng } from "@aeriox/core/media/procedural-png";
+import { renderProceduralPng } from "@aeriox/core/media";
 import { startTestServer, type TestServer } from "../test/harness.ts";
 import { killSpawned, spawnAeriox } from "../test/processes.ts";
 import { allTerminal, call, ledgerAudit, until, print } from "./helpers.ts";

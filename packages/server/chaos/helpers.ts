@@ -7,7 +7,7 @@ import http from "node:http";
 import net from "node:net";
 import { spawn, type ChildProcess } from "node:child_process";
 import { expect } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { auditWallet } from "@aeriox/core/wallet";
 import type { TestServer } from "../test/harness.ts";
 
 export interface Outcome {

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ListObjectsCommand } from "@aws-sdk/client-s3";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { runAdminCommand } from "@aeriox/core/admin";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../test/harness.ts";
 import { killSpawned, spawnAeriox, type SpawnedProcess } from "../test/processes.ts";

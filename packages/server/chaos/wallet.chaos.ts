@@ -6,7 +6,7 @@
  * Money, Hot path). A worker then runs the accepted jobs and the ledger audit closes it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { runAdminCommand } from "@aeriox/core/admin";
 import { startTestServer, type TestServer } from "../test/harness.ts";
 import { killSpawned, spawnAeriox } from "../test/processes.ts";
 import { allTerminal, call, ledgerAudit, tally, print } from "./helpers.ts";

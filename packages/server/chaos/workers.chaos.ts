@@ -4,7 +4,7 @@
  * the same completion delivered three times at once captures once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { completeJob } from "@aeriox/core/jobs/settle";
+import { completeJob } from "@aeriox/core/jobs";
 import { startTestServer, type TestServer } from "../test/harness.ts";
 import { killSpawned, spawnAeriox } from "../test/processes.ts";
 import { allTerminal, ledgerAudit, until, print } from "./helpers.ts";

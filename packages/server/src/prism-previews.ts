@@ -6,7 +6,7 @@
  * manifest are served (no request path reaches the disk); anything else is the usual 404 error.
  */
 import { Router } from "express";
-import { previewFile } from "@aeriox/core/prisms/previews";
+import { previewFile } from "@aeriox/core/prisms";
 
 export const PRISM_PREVIEWS_ROUTE = "/prism-previews";
 

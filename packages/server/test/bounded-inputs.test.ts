@@ -3,7 +3,7 @@
  * undocumented fields never change a price (red-team findings, each reproduced here).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -6,8 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLED_GLOBAL_CARDS_FILE, globalCardId, loadGlobalCards } from "@aeriox/core/cards/globals";
-import { RENDER_MAX_DEPTH } from "@aeriox/core/cards/render";
+import { BUNDLED_GLOBAL_CARDS_FILE, globalCardId, loadGlobalCards, RENDER_MAX_DEPTH } from "@aeriox/core/cards";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 interface CardJson {

@@ -268,7 +268,7 @@ describe("SEARCH_REQUIRE_SEMANTIC=true with a model that is down", () => {
       down = false;
       // The background pass respects the back-off; make the card due and run one pass.
       await srv.runtime.db.prisma.card.update({ where: { id: card.id }, data: { embeddingRetryAt: new Date(0) } });
-      const { backfillOnce } = await import("@aeriox/core/cards/embedding-queue");
+      const { backfillOnce } = await import("@aeriox/core/cards");
       expect(await backfillOnce(srv.runtime)).toBe(1);
       expect((await srv.runtime.db.prisma.card.findUniqueOrThrow({ where: { id: card.id } })).embeddingModel).toBe("voyage:voyage-3.5-lite");
     } finally {

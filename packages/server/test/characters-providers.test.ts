@@ -11,11 +11,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
 import { falHandlers, elevenLabsHandlers, FAL_CDN_URL, PREMADE_VOICES } from "@aeriox/core/testing/msw";
-import { BreakerRegistry } from "@aeriox/core/providers/circuit-breaker";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { solidPng } from "@aeriox/core/prisms/transform";
-import { wavHeader } from "@aeriox/core/media/wav";
-import { readStoredZip } from "@aeriox/core/characters/zip";
+import { BreakerRegistry } from "@aeriox/core/providers";
+import { auditWallet } from "@aeriox/core/wallet";
+import { solidPng } from "@aeriox/core/prisms";
+import { wavHeader } from "@aeriox/core/media";
+import { readStoredZip } from "@aeriox/core/characters";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

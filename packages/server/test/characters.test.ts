@@ -9,10 +9,10 @@ import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { solidPng } from "@aeriox/core/prisms/transform";
+import { solidPng } from "@aeriox/core/prisms";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { meanRgb } from "@aeriox/core/characters/train";
+import { auditWallet } from "@aeriox/core/wallet";
+import { meanRgb } from "@aeriox/core/characters";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -5,7 +5,7 @@
  */
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { paymentIntentEvent, signedEvent, TEST_WEBHOOK_SECRET } from "./wallet-stripe-mock.ts";
 

@@ -5,9 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BreakerRegistry } from "@aeriox/core/providers/circuit-breaker";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { credit } from "@aeriox/core/wallet/credit";
+import { BreakerRegistry } from "@aeriox/core/providers";
+import { auditWallet, credit } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 const breakers = new BreakerRegistry({ failureThreshold: 2, windowMs: 60_000, coolDownMs: 600_000 });

@@ -8,10 +8,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
 import { falHandlers, type FalStatus } from "@aeriox/core/testing/msw";
-import { BreakerRegistry } from "@aeriox/core/providers/circuit-breaker";
-import { laneConcurrency } from "@aeriox/core/jobs/bullmq-queue";
-import { defaultWorkspaceConcurrency } from "@aeriox/core/jobs/queue";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { BreakerRegistry } from "@aeriox/core/providers";
+import { laneConcurrency, defaultWorkspaceConcurrency } from "@aeriox/core/jobs";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
 

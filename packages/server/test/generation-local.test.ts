@@ -4,7 +4,7 @@
  * the ledger invariants after every scenario.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
 import { falHandlers, falValidationError, elevenLabsHandlers, elevenLabsError } from "@aeriox/core/testing/msw";
-import { BreakerRegistry } from "@aeriox/core/providers/circuit-breaker";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { BreakerRegistry } from "@aeriox/core/providers";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -12,11 +12,12 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { loadConfig, type Config } from "@aeriox/core/config";
-import { createRuntime, type Runtime } from "@aeriox/core/runtime";
+import type { Runtime } from "@aeriox/core/runtime";
+import { createRuntime } from "@aeriox/core/bootstrap";
 import { createLogger } from "@aeriox/core/logger";
-import { createTestDatabase } from "@aeriox/core/db/testing";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
-import type { ProvidersOptions } from "@aeriox/core/providers/registry";
+import { createTestDatabase } from "@aeriox/core/testing";
+import { runAdminCommand } from "@aeriox/core/admin";
+import type { ProvidersOptions } from "@aeriox/core/providers";
 import { startWorker } from "@aeriox/worker";
 import { createApp, type AppOptions } from "../src/app.ts";
 

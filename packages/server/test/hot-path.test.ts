@@ -4,7 +4,7 @@
  * the cached /v1/pricing body is the one the handler would build.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

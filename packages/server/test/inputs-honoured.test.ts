@@ -6,10 +6,9 @@
  * field and the model, with nothing reserved.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { solidPng } from "@aeriox/core/prisms/transform";
-import { probeMedia } from "@aeriox/core/media/ffmpeg";
-import { analyzeReferencePng } from "@aeriox/core/media/reference-analysis";
+import { auditWallet } from "@aeriox/core/wallet";
+import { solidPng } from "@aeriox/core/prisms";
+import { probeMedia, analyzeReferencePng } from "@aeriox/core/media";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -4,10 +4,8 @@
  * full Prisma row, in every state, and scoped to the caller's workspace.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findWorkspaceJob } from "@aeriox/core/jobs/cancel";
-import { toJobBody } from "@aeriox/core/jobs/serialize";
-import { jobError } from "@aeriox/core/jobs/states";
-import type { UrlSigner } from "@aeriox/core/assets/signed-urls";
+import { findWorkspaceJob, toJobBody, jobError } from "@aeriox/core/jobs";
+import type { UrlSigner } from "@aeriox/core/assets";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
 
@@ -64,7 +62,7 @@ describe("GET /v1/jobs/{id}", () => {
     expect(done.status).toBe("completed");
     const now = Date.now();
     const fixed: UrlSigner = { sign: (assetId) => srv.runtime.signer.sign(assetId, now), verify: srv.runtime.signer.verify };
-    const { findWorkspaceJobBody } = await import("@aeriox/core/jobs/serialize");
+    const { findWorkspaceJobBody } = await import("@aeriox/core/jobs");
     const fast = JSON.stringify(toJobBody(await findWorkspaceJobBody(srv.runtime, workspaceId, id), fixed));
     expect(fast).toBe(await expectedText(id, fixed));
     expect(JSON.parse(fast).asset_ids).toHaveLength(1);

@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { auditWallet } from "@aeriox/core/wallet";
+import { runAdminCommand } from "@aeriox/core/admin";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -21,8 +21,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
 import { falHandlers } from "@aeriox/core/testing/msw";
-import { probeMedia } from "@aeriox/core/media/ffmpeg";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { probeMedia } from "@aeriox/core/media";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -3,7 +3,7 @@
  * validation (answered vs redirected errors), the consent page and its form.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { runAdminCommand } from "@aeriox/core/admin";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { authorizeUrl, noRedirect, openConsentPage, pkcePair, registerClient, submitConsent } from "./oauth-flow.ts";
 

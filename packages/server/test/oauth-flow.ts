@@ -1,7 +1,7 @@
 /** Helpers for the OAuth tests: a registered client, PKCE pairs, and each step of the flow over HTTP. */
 import { createHash, randomBytes } from "node:crypto";
 import { expect } from "vitest";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { runAdminCommand } from "@aeriox/core/admin";
 import type { TestServer } from "./harness.ts";
 
 export function pkcePair(): { verifier: string; challenge: string } {

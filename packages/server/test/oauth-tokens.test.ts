@@ -4,8 +4,8 @@
  * key rotation, and that no secret reaches the logs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jose } from "@aeriox/core/auth/oauth/testing";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { jose } from "@aeriox/core/testing";
+import { runAdminCommand } from "@aeriox/core/admin";
 
 const { createLocalJWKSet, exportSPKI, generateKeyPair, importJWK, jwtVerify, SignJWT, decodeProtectedHeader } = jose;
 type JWK = jose.JWK;

@@ -5,8 +5,8 @@
  * exactly-one-of validation, unknown prism 404, incompatible media 400, ledger invariants.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { meanRgb } from "@aeriox/core/characters/train";
+import { auditWallet } from "@aeriox/core/wallet";
+import { meanRgb } from "@aeriox/core/characters";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -5,10 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconcileOnce } from "@aeriox/core/jobs/reconciler";
-import { reserve } from "@aeriox/core/wallet/holds";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { assertNoEviction, connectRedis } from "@aeriox/core/runtime";
+import { reconcileOnce } from "@aeriox/core/jobs";
+import { reserve, auditWallet } from "@aeriox/core/wallet";
+import { assertNoEviction, connectRedis } from "@aeriox/core/bootstrap";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

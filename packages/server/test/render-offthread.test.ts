@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
+import { auditWallet } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, walletOf, type JobBody } from "./polling.ts";
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "@aeriox/core/db/testing";
+import { createTestDatabase } from "@aeriox/core/testing";
 import { cliEnv, runCli, type CliResult } from "../../cli/test/run-cli.ts";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "aeriox-wallet-cli-"));

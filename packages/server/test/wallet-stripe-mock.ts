@@ -15,7 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { delay, http, HttpResponse } from "msw";
-import { Stripe } from "@aeriox/core/wallet/stripe/index";
+import { Stripe } from "@aeriox/core/wallet";
 
 export const STRIPE_API = "https://api.stripe.com";
 export const TEST_SECRET_KEY = "sk_test_51AerioxWalletTestsDoNotUse0000000000";

@@ -7,10 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { credit } from "@aeriox/core/wallet/credit";
-import { capture, reserve } from "@aeriox/core/wallet/holds";
-import { maybeAutoRecharge } from "@aeriox/core/wallet/auto-recharge";
+import { auditWallet, credit, capture, reserve, maybeAutoRecharge } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { chargeRefundedEvent, disputeEvent, paymentIntentEvent, signedEvent, stripeMock, TEST_SECRET_KEY, TEST_WEBHOOK_SECRET } from "./wallet-stripe-mock.ts";
 import { waitForJob, type JobBody } from "./polling.ts";

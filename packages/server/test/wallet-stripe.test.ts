@@ -5,8 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setupServer } from "msw/node";
-import { auditWallet } from "@aeriox/core/wallet/snapshot";
-import { maybeAutoRecharge, triggerAutoRecharge } from "@aeriox/core/wallet/auto-recharge";
+import { auditWallet, maybeAutoRecharge, triggerAutoRecharge } from "@aeriox/core/wallet";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { paymentIntentEvent, signedEvent, stripeMock, TEST_SECRET_KEY, TEST_WEBHOOK_SECRET } from "./wallet-stripe-mock.ts";
 import { waitForJob, type JobBody } from "./polling.ts";

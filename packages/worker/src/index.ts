@@ -9,14 +9,11 @@ import http from "node:http";
 import { once } from "node:events";
 import type { Config } from "@aeriox/core/config";
 import { ConfigError } from "@aeriox/core/config";
-import { createRuntime, type Runtime, type RuntimeOptions } from "@aeriox/core/runtime";
-import { startBullWorkers } from "@aeriox/core/jobs/bullmq-queue";
-import { processJob } from "@aeriox/core/jobs/process";
-import { endJobWithRefund } from "@aeriox/core/jobs/settle";
-import { jobError } from "@aeriox/core/jobs/states";
-import { startReconciler } from "@aeriox/core/jobs/reconciler";
-import { PROVIDERS } from "@aeriox/core/pricing/catalog";
-import { serveMetrics } from "@aeriox/core/observability/http";
+import type { Runtime } from "@aeriox/core/runtime";
+import { createRuntime, type RuntimeOptions } from "@aeriox/core/bootstrap";
+import { startBullWorkers, processJob, endJobWithRefund, jobError, startReconciler } from "@aeriox/core/jobs";
+import { PROVIDERS } from "@aeriox/core/pricing";
+import { serveMetrics } from "@aeriox/core/observability";
 
 export interface RunningWorker {
   runtime: Runtime;

@@ -17,7 +17,7 @@ export function registerMigrate(program: Command): void {
         printResult(opts, { applied: [], note: "server running; migrations were applied at its start" }, () => "A server holds the data folder; it applied all migrations at start-up.");
         return;
       }
-      const [{ createRuntime }, { createLogger }, { migrate }] = await Promise.all([import("@aeriox/core/runtime"), import("@aeriox/core/logger"), import("@aeriox/core/db/migrate")]);
+      const [{ createRuntime }, { createLogger }, { migrate }] = await Promise.all([import("@aeriox/core/bootstrap"), import("@aeriox/core/logger"), import("@aeriox/core/db")]);
       const runtime = await createRuntime(config, { role: "cli", migrate: false, logger: createLogger({ level: "warn", destination: process.stderr }) });
       try {
         const { applied } = await migrate(runtime.db);

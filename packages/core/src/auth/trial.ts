@@ -5,7 +5,7 @@
 import type { Config } from "../config.ts";
 import type { TransactionClient } from "../db/index.ts";
 import { usdToMicros } from "../money.ts";
-import { credit } from "../wallet/index.ts";
+import { credit } from "../wallet/credit.ts";
 
 export async function creditTrialOnce(tx: TransactionClient, config: Pick<Config, "TRIAL_CREDIT_USD">, workspaceId: string): Promise<void> {
   const amount = usdToMicros(config.TRIAL_CREDIT_USD);

@@ -139,3 +139,7 @@ const PG_TYPES = {
 function bindable(value: RawParam): Exclude<RawParam, bigint> {
   return typeof value === "bigint" ? value.toString() : value;
 }
+
+// The rest of the public surface (`@aeriox/core/db`).
+export { migrate } from "./migrate.ts";
+export * from "./unavailable.ts";

@@ -10,62 +10,14 @@ import { assertDurationAllowed, audioText, priceFor } from "../pricing/estimate.
 import { assertPromptAllowed, submitJob } from "../jobs/submit.ts";
 import { resolveModel } from "./models.ts";
 import { conditionVisual, providerVoiceOf, readyCharacter } from "./characters-ref.ts";
-import { fitPrismDefaults, fitPrismNegative, withPrismRecipe } from "../prisms/apply.ts";
+import { fitPrismDefaults, fitPrismNegative, withPrismRecipe } from "../prisms/recipe.ts";
 import { composeOutputSize } from "../providers/compose-provider.ts";
 import { assertInputsSupported, missingInput, unsupported } from "./capabilities.ts";
 import { parseComposeEffects } from "./compose-effects.ts";
 
-export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger" | "storage">;
+import type { GenerationServices, ImageRequest, VideoRequest, AudioRequest, ComposeRequest } from "./requests.ts";
 
-export interface ImageRequest {
-  model: string;
-  prompt: string;
-  negative_prompt?: string;
-  aspect_ratio?: string;
-  resolution?: string;
-  seed_image_url?: string;
-  loras?: Array<{ path: string; scale: number }>;
-  seed?: number;
-  character_id?: string;
-  prism_id?: string;
-}
-
-export interface VideoRequest {
-  model: string;
-  prompt: string;
-  image_url?: string;
-  duration_s?: number;
-  with_audio?: boolean;
-  motion_id?: string;
-  character_id?: string;
-  prism_id?: string;
-  /** Not in GenerateVideoRequest: only the deprecated POST /v1/generate carries these to a video model (checked against the entry, capabilities.ts). */
-  negative_prompt?: string;
-  aspect_ratio?: string;
-  resolution?: string;
-  loras?: Array<{ path: string; scale: number }>;
-}
-
-export interface AudioRequest {
-  text: string;
-  voice_id?: string;
-  character_voice_id?: string;
-  model?: string;
-  phoneme_overrides?: Array<{ from: string; to: string }>;
-}
-
-export interface ComposeSegment {
-  asset_id: string;
-  start_time: number;
-  duration: number;
-  effects?: Record<string, unknown>;
-}
-
-export interface ComposeRequest {
-  segments: ComposeSegment[];
-  output_resolution?: string;
-  output_format?: "mp4" | "webm";
-}
+export type { GenerationServices, ImageRequest, VideoRequest, AudioRequest, ComposeSegment, ComposeRequest } from "./requests.ts";
 
 /** Image and video share one path: prism recipe, model check, safety check, character LoRA, price, submit. */
 async function submitVisual<R extends ImageRequest | VideoRequest>(services: GenerationServices, principal: Principal, kind: "image" | "video", request: R, texts: (body: R) => Array<string | undefined>) {
@@ -83,7 +35,7 @@ async function submitVisual<R extends ImageRequest | VideoRequest>(services: Gen
     entry = conditioned.entry;
     input = { ...input, ...conditioned.input, model: entry.model };
   }
-  // The prism's own negative fragment is dropped for a model that takes none (prisms/apply.ts, fitPrismNegative).
+  // The prism's own negative fragment is dropped for a model that takes none (prisms/recipe.ts, fitPrismNegative).
   if (body.prism_id) input = fitPrismNegative(entry, input, (request as ImageRequest).negative_prompt);
   // Its defaults a model would refuse (local/echo: size, seed; Kling 2.1: a duration other than 5 or 10 s) are dropped.
   if (body.prism_id) input = fitPrismDefaults(entry, input, request);

@@ -4,11 +4,11 @@
  * together or not at all, so a crash between them cannot lose or double money.
  */
 import type { Database, TransactionClient as Tx } from "../db/index.ts";
-import { capture, release } from "../wallet/index.ts";
+import { capture, release } from "../wallet/holds.ts";
 import { ACTIVE_STATUSES, type JobError, type JobStatus } from "./states.ts";
 import { applyTerminalSideEffects } from "./side-effects.ts";
 import { observeSettlement } from "../observability/index.ts";
-import { kickWebhookDeliveries } from "../webhooks/dispatcher.ts";
+import { kickWebhookDeliveries } from "../webhooks/kick.ts";
 
 // provider … error: for the settlement's metrics and failure log line (observability/index.ts), read in the same statement.
 const TERMINAL_FIELDS = { id: true, type: true, workspaceId: true, status: true, characterId: true, outputAssetIds: true, provider: true, model: true, error: true, createdAt: true, startedAt: true, completedAt: true } as const;

@@ -86,3 +86,4 @@ export function observeSettlement(
   }
   return true;
 }
+export * from "./http.ts";

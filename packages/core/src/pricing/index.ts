@@ -1,2 +1,3 @@
 export * from "./catalog.ts";
 export * from "./estimate.ts";
+export * from "./models.ts";

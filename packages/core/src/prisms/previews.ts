@@ -20,7 +20,7 @@ import { renderTestPatternVideo } from "../media/test-pattern-video.ts";
 import { synthesizeToneSpeech } from "../media/wav.ts";
 import { sizeFor } from "../media/sizes.ts";
 import { inlineRenderer } from "../media/render-pool.ts";
-import { applyRecipe } from "./apply.ts";
+import { applyRecipe } from "./recipe.ts";
 import { transformAsset } from "./transform.ts";
 import type { PrismDefinition, PrismMedia } from "./catalog.ts";
 

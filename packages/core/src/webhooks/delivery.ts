@@ -8,7 +8,10 @@
  * WEBHOOK_RETRY_BASE_MS × 2^(attempt−1) (at most WEBHOOK_RETRY_MAX_MS) until WEBHOOK_RETRY_WINDOW_SECONDS
  * after the event, then `failed`. A target the fetcher refuses (`url_not_allowed`) fails at once.
  */
-import type { Runtime } from "../runtime.ts";
+import type { Database } from "../db/index.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { UrlSigner } from "../assets/signed-urls.ts";
 import { findWorkspaceJobBody, toJobBody } from "../jobs/serialize.ts";
 import { guardedFetch, isOutboundFetchError, outboundPolicyFrom } from "../net/index.ts";
 import { isApiError } from "../errors.ts";
@@ -17,7 +20,14 @@ import { liveSecrets, signWebhook, type SecretRow } from "./secrets.ts";
 import { signingSecretOf } from "./endpoints.ts";
 import type { WebhookEventType } from "./request.ts";
 
-export type WebhookServices = Pick<Runtime, "db" | "config" | "logger" | "signer">;
+/** What attempting a delivery needs: the runtime's `db`, `config`, `logger` and `signer` (named here, not
+ *  picked from runtime.ts, which names the dispatcher that imports this file). */
+export interface WebhookServices {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  signer: UrlSigner;
+}
 
 interface ClaimedRow {
   id: string;

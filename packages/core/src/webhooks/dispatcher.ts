@@ -7,12 +7,13 @@
  *     delay; `aeriox worker` processes consume it, every process may add to it. The BullMQ job id is
  *     `<delivery>-a<attempts so far>`, so adding the same attempt twice is a no-op.
  * A sweep finds pending deliveries that are due and schedules them: right after a transaction that wrote
- * some (`kickWebhookDeliveries`), and every few seconds, which also heals a schedule lost to a crash or a
+ * some (`kickWebhookDeliveries`, kick.ts), and every few seconds, which also heals a schedule lost to a crash or a
  * Redis flush. The claim in delivery.ts keeps two processes from sending one attempt twice.
  */
 import { Queue, Worker, type ConnectionOptions } from "bullmq";
 import type { Database } from "../db/index.ts";
 import { attemptDelivery, type WebhookServices } from "./delivery.ts";
+import { dispatchersOf } from "./kick.ts";
 
 export interface ScheduledDelivery {
   id: string;
@@ -31,13 +32,7 @@ export interface WebhookDispatcher {
 const SWEEP_INTERVAL_MS = 5000;
 const SWEEP_BATCH = 200;
 
-const registry = new Map<Database, Set<WebhookDispatcher>>();
-
-/** After a commit that recorded deliveries: have them attempted now rather than at the next periodic sweep. */
-export function kickWebhookDeliveries(db: Database): void {
-  const first = registry.get(db)?.values().next().value;
-  void first?.sweep().catch(() => undefined);
-}
+const registry = dispatchersOf;
 
 interface DueRow {
   id: string;

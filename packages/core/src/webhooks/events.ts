@@ -13,7 +13,7 @@ import type { UrlSigner } from "../assets/signed-urls.ts";
 import type { Logger } from "../logger.ts";
 import { findWorkspaceJobBody, toJobBody } from "../jobs/serialize.ts";
 import type { WebhookEventType } from "./request.ts";
-import { kickWebhookDeliveries } from "./dispatcher.ts";
+import { kickWebhookDeliveries } from "./kick.ts";
 
 type Client = Database["prisma"] | TransactionClient;
 

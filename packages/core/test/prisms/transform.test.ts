@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { allPrisms, listPrisms, toPrismBody } from "../../src/prisms/catalog.ts";
 import { ffmpegVideoFilter, solidPng, transformPng, transformAsset } from "../../src/prisms/transform.ts";
-import { applyRecipe } from "../../src/prisms/apply.ts";
+import { applyRecipe } from "../../src/prisms/recipe.ts";
 import type { ImageRequest } from "../../src/generation/submit.ts";
 import { meanRgb } from "../../src/characters/train.ts";
 import { loadCatalog } from "../../src/pricing/catalog.ts";

@@ -5,7 +5,7 @@ import { BreakerRegistry, breakerOptionsFrom, createBreakerRegistry } from "../.
 import { ProviderError } from "../../src/providers/errors.ts";
 import { createProviders } from "../../src/providers/registry.ts";
 import { loadConfig } from "../../src/config.ts";
-import { connectRedis } from "../../src/runtime.ts";
+import { connectRedis } from "../../src/bootstrap.ts";
 import { entry, fakeContext } from "./fake-context.ts";
 
 const serverError = () => Promise.reject(new ProviderError("server", "boom", { status: 500 }));

@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import express, { type Express, type RequestHandler } from "express";
 import { ApiError } from "@aeriox/core/errors";
-import { runAdminCommand } from "@aeriox/core/admin/commands";
+import { runAdminCommand } from "@aeriox/core/admin";
 import type { AppServices } from "../services.ts";
 
 export const ADMIN_FILE = "admin.json";

@@ -1,6 +1,5 @@
 /** API Keys tag: who am I, and key management (admin scope, enforced from the spec). */
-import { getMe } from "@aeriox/core/auth/me";
-import { apiKeyBody, issueApiKeyAs, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, withMonthlySpend } from "@aeriox/core/auth/key-management";
+import { getMe, apiKeyBody, issueApiKeyAs, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, withMonthlySpend } from "@aeriox/core/auth";
 import { usdToMicros } from "@aeriox/core/money";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 

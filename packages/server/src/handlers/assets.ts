@@ -1,10 +1,7 @@
 /** Assets tag: upload, list, metadata with a fresh signed URL, and the signed download itself. */
-import { findWorkspaceAsset } from "@aeriox/core/assets/assets";
-import { openAssetDownload } from "@aeriox/core/assets/download";
-import { listWorkspaceAssets } from "@aeriox/core/assets/list";
-import { uploadWorkspaceAsset } from "@aeriox/core/assets/upload";
+import { findWorkspaceAsset, openAssetDownload, listWorkspaceAssets, uploadWorkspaceAsset } from "@aeriox/core/assets";
 import { ApiError, isApiError } from "@aeriox/core/errors";
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency/records";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency";
 import { pipeline } from "node:stream/promises";
 import type { AppServices } from "../services.ts";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";

@@ -2,10 +2,7 @@
  * Cards tag: the workspace card library (`/v1/cards`) and its deprecated
  * `/v1/nodes` aliases (dual-emitted `nodes`/`cards` and `node`/`card` bodies).
  */
-import { createCard, getCardWithEdges, findWorkspaceCard, listCards, softDeleteCard } from "@aeriox/core/cards/cards";
-import { searchCards } from "@aeriox/core/cards/search";
-import { renderCardGraph } from "@aeriox/core/cards/render";
-import { toCardBody, toEdgeBody, toNodeBody } from "@aeriox/core/cards/serialize";
+import { createCard, getCardWithEdges, findWorkspaceCard, listCards, softDeleteCard, searchCards, renderCardGraph, toCardBody, toEdgeBody, toNodeBody } from "@aeriox/core/cards";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const cardHandlers = defineHandlers({

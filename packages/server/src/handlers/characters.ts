@@ -1,6 +1,6 @@
 /** Characters tag: create + train, list (cursor), get, soft delete. */
-import { createCharacter, findWorkspaceCharacter, listCharacters, softDeleteCharacter, toCharacterBody } from "@aeriox/core/characters/characters";
-import { toJobBody } from "@aeriox/core/jobs/serialize";
+import { createCharacter, findWorkspaceCharacter, listCharacters, softDeleteCharacter, toCharacterBody } from "@aeriox/core/characters";
+import { toJobBody } from "@aeriox/core/jobs";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const characterHandlers = defineHandlers({

@@ -1,7 +1,6 @@
 /** Discovery tag: the spec itself, models, pricing, estimates. */
-import { PROVIDERS, pricingResponse, type Catalog } from "@aeriox/core/pricing/catalog";
-import { modelsResponse } from "@aeriox/core/pricing/models";
-import { estimateGeneration } from "@aeriox/core/wallet/estimate";
+import { PROVIDERS, pricingResponse, type Catalog, modelsResponse } from "@aeriox/core/pricing";
+import { estimateGeneration } from "@aeriox/core/wallet";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 import { loadSpec } from "../spec.ts";
 

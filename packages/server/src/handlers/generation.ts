@@ -1,8 +1,8 @@
 /** Generation tag: image, video, audio, compose and the deprecated /v1/generate. */
 import { microsToCredits, microsToUsd } from "@aeriox/core/money";
-import { submitAudio, submitCompose, submitImage, submitLegacyGeneration, submitVideo, COMPOSE_OPERATION } from "@aeriox/core/generation/submit";
-import { toJobBody } from "@aeriox/core/jobs/serialize";
-import { takeJobWebhook, withJobWebhook } from "@aeriox/core/webhooks/request";
+import { submitAudio, submitCompose, submitImage, submitLegacyGeneration, submitVideo, COMPOSE_OPERATION } from "@aeriox/core/generation";
+import { toJobBody } from "@aeriox/core/jobs";
+import { takeJobWebhook, withJobWebhook } from "@aeriox/core/webhooks";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 import { answerAfterWait } from "../http/prefer.ts";
 

@@ -1,8 +1,5 @@
 /** Jobs tag: list, read, cancel, stream; and the deprecated generation poll. */
-import { cancelJob, findWorkspaceJob } from "@aeriox/core/jobs/cancel";
-import { findWorkspaceJobBody, toGenerationBody, toJobBody } from "@aeriox/core/jobs/serialize";
-import { listJobs } from "@aeriox/core/jobs/list";
-import { watchJob } from "@aeriox/core/jobs/watch";
+import { cancelJob, findWorkspaceJob, findWorkspaceJobBody, toGenerationBody, toJobBody, listJobs, watchJob } from "@aeriox/core/jobs";
 import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
 
 const HEARTBEAT_MS = 15_000;

@@ -3,10 +3,7 @@
  * Thin: the flow lives in @aeriox/core/auth/oauth/*; this file maps it to HTTP
  * (redirects, the HTML page, cookies and caching headers).
  */
-import { startAuthorization, openConsent, decideConsent } from "@aeriox/core/auth/oauth/authorization";
-import { tokenGrant } from "@aeriox/core/auth/oauth/token-grants";
-import { revokeToken } from "@aeriox/core/auth/oauth/revocation";
-import { signingKeys } from "@aeriox/core/auth/oauth/signing-keys";
+import { startAuthorization, openConsent, decideConsent, tokenGrant, revokeToken, signingKeys } from "@aeriox/core/auth";
 import { defineHandlers, rawResponse } from "../http/handler.ts";
 import { renderConsentPage } from "../oauth-pages/consent-page.ts";
 

@@ -1,9 +1,7 @@
 /** Prisms tag: the static recipe catalog and applying a prism. */
-import { listPrisms, toPrismBody } from "@aeriox/core/prisms/catalog";
-import { previewOf } from "@aeriox/core/prisms/previews";
-import { submitPrismApply } from "@aeriox/core/prisms/apply";
-import { toJobBody } from "@aeriox/core/jobs/serialize";
-import { takeJobWebhook, withJobWebhook, type JobWebhookRequest } from "@aeriox/core/webhooks/request";
+import { listPrisms, toPrismBody, previewOf, submitPrismApply } from "@aeriox/core/prisms";
+import { toJobBody } from "@aeriox/core/jobs";
+import { takeJobWebhook, withJobWebhook, type JobWebhookRequest } from "@aeriox/core/webhooks";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 import { answerAfterWait } from "../http/prefer.ts";
 import { PRISM_PREVIEWS_ROUTE } from "../prism-previews.ts";

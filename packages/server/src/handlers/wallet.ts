@@ -1,11 +1,5 @@
 /** Wallet tag: balance and transactions, usage, Stripe top-ups and their webhook, auto-recharge, legacy credits. */
-import { getWalletSnapshot } from "@aeriox/core/wallet/snapshot";
-import { walletBody } from "@aeriox/core/wallet/presenter";
-import { createTopUp } from "@aeriox/core/wallet/stripe/topup";
-import { handleStripeEvent, verifyStripeEvent } from "@aeriox/core/wallet/stripe/webhook";
-import { configureAutoRecharge, getAutoRecharge, type AutoRechargeConfigInput } from "@aeriox/core/wallet/auto-recharge";
-import { getCredits } from "@aeriox/core/wallet/credits";
-import { getUsage } from "@aeriox/core/wallet/usage";
+import { getWalletSnapshot, walletBody, createTopUp, handleStripeEvent, verifyStripeEvent, configureAutoRecharge, getAutoRecharge, type AutoRechargeConfigInput, getCredits, getUsage } from "@aeriox/core/wallet";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const walletHandlers = defineHandlers({

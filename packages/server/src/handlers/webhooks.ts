@@ -10,7 +10,7 @@ import {
   signingSecretOf,
   webhookDeliveryBody,
   webhookEndpointBody,
-} from "@aeriox/core/webhooks/endpoints";
+} from "@aeriox/core/webhooks";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const webhookHandlers = defineHandlers({

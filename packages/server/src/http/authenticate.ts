@@ -4,8 +4,7 @@
  */
 import type { Request, RequestHandler } from "express";
 import { ApiError } from "@aeriox/core/errors";
-import { authenticateCredential } from "@aeriox/core/auth/authenticate";
-import { hasScope, type Principal } from "@aeriox/core/auth/principal";
+import { authenticateCredential, hasScope, type Principal } from "@aeriox/core/auth";
 import { matchOperation, type SpecOperation } from "../spec.ts";
 import type { AppServices } from "../services.ts";
 import { labelOperation } from "./access-log.ts";

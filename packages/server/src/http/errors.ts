@@ -4,7 +4,7 @@
  */
 import type { ErrorRequestHandler, Request, Response } from "express";
 import { ApiError, isApiError } from "@aeriox/core/errors";
-import { isDatabaseUnavailable } from "@aeriox/core/db/unavailable";
+import { isDatabaseUnavailable } from "@aeriox/core/db";
 import type { Logger } from "@aeriox/core/logger";
 
 interface ValidatorIssue {

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { Response } from "express";
 import type { Logger } from "@aeriox/core/logger";
 import { ApiError } from "@aeriox/core/errors";
-import type { Principal } from "@aeriox/core/auth/principal";
+import type { Principal } from "@aeriox/core/auth";
 import type { AppServices } from "../services.ts";
 import type { OperationId, OperationInput, OperationResult } from "./contract.ts";
 

@@ -5,7 +5,7 @@
  * in separate processes each has its own: scrape every one (the worker's is on METRICS_PORT).
  */
 import { Router } from "express";
-import { serveMetrics } from "@aeriox/core/observability/http";
+import { serveMetrics } from "@aeriox/core/observability";
 import type { AppServices } from "../services.ts";
 import { labelOperation } from "./access-log.ts";
 

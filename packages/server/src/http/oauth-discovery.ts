@@ -20,8 +20,7 @@
  */
 import express, { Router, type Request, type RequestHandler, type Response } from "express";
 import { ApiError } from "@aeriox/core/errors";
-import { registerPublicClient } from "@aeriox/core/auth/oauth/registration";
-import { SCOPES } from "@aeriox/core/auth/principal";
+import { registerPublicClient, SCOPES } from "@aeriox/core/auth";
 import type { AppServices } from "../services.ts";
 
 export const REGISTRATION_PATH = "/oauth/register";

@@ -6,10 +6,9 @@
  * preference partly; `Preference-Applied` says what it did).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { Principal } from "@aeriox/core/auth/principal";
-import { waitForJobEnd } from "@aeriox/core/generation/wait";
-import { findWorkspaceJobBody, toJobBody, type JobBodyFields } from "@aeriox/core/jobs/serialize";
-import { isTerminal } from "@aeriox/core/jobs/states";
+import type { Principal } from "@aeriox/core/auth";
+import { waitForJobEnd } from "@aeriox/core/generation";
+import { findWorkspaceJobBody, toJobBody, type JobBodyFields, isTerminal } from "@aeriox/core/jobs";
 import type { AppServices } from "../services.ts";
 import { principalOf } from "./handler.ts";
 

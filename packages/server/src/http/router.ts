@@ -10,7 +10,7 @@ import type { AppServices } from "../services.ts";
 import type { HandlerMap, RawResponse, RequestContext } from "./handler.ts";
 import type { OperationId } from "./contract.ts";
 import type { AuthenticatedRequest } from "./authenticate.ts";
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency/records";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency";
 
 /**
  * Operations whose body is raw bytes streamed by the handler: there is no parsed body to hash

@@ -3,7 +3,7 @@
  * external assets), readable without styles and usable with a keyboard and a screen
  * reader (labels, fieldset/legend, one h1, sufficient contrast).
  */
-import type { ConsentView } from "@aeriox/core/auth/oauth/authorization";
+import type { ConsentView } from "@aeriox/core/auth";
 
 export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);

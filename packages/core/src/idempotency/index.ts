@@ -1,0 +1,2 @@
+// The public surface of idempotency (`@aeriox/core/idempotency`).
+export * from "./records.ts";

@@ -1,0 +1,3 @@
+// The public surface of webhooks (`@aeriox/core/webhooks`).
+export * from "./request.ts";
+export * from "./endpoints.ts";
