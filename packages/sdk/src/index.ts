@@ -1,7 +1,7 @@
 // Public entry of @aeriox/sdk. Runtime-neutral: fetch, WebCrypto and streams only.
 export { Aeriox, DEFAULT_BASE_URL, type ClientOptions } from "./client.ts";
 export * from "./errors.ts";
-export type { RequestOptions } from "./transport.ts";
+export type { RequestOptions, OperationInput, OperationResult, RequestOperation } from "./transport.ts";
 export type { WaitOptions } from "./wait.ts";
 export type { CostOptions } from "./cost.ts";
 export type { JobResult } from "./output.ts";

@@ -1,6 +1,10 @@
-// The one place where bytes leave the SDK. The generated hey-api client builds each Request from
-// the spec (paths, query, body, auth); it hands it to `Transport.fetchFor(...)`, which adds what the
-// spec cannot express: timeouts, retries with backoff, idempotency keys and typed errors.
+// The one place where bytes leave the SDK. `request` calls a
+// generated hey-api function of sdk.gen.ts, typed by it: the call's path, query, body and headers
+// are the function's own parameter types and the result is its 2xx response type, so a wrong key
+// fails `tsc`. The generated code builds each Request from the spec (paths, query, body, auth) and
+// hands it to `fetchFor(...)`, which adds what the spec cannot express: timeouts, retries with
+// backoff, idempotency keys and typed errors.
+import type { Client } from "./generated/client/index.ts";
 import { APIConnectionError, APITimeoutError, errorFromResponse, type AerioxError } from "./errors.ts";
 import { abortReason, sleep, uuid } from "./env.ts";
 
@@ -25,7 +29,33 @@ export interface TransportConfig {
   fetch: typeof fetch | undefined;
   timeout: number;
   maxRetries: number;
+  /** The generated client (base URL, default headers, auth) the operations run on. */
+  http: Client;
 }
+
+// The typed seam. `F` is a function of sdk.gen.ts, e.g. `typeof api.getJob`; everything is read off
+// its signature, so the spec (through the generator) is the only source of the types.
+type OptionsOf<F> = F extends (options: infer O) => unknown ? NonNullable<O> : never;
+type CallField = "path" | "query" | "body" | "headers";
+
+/** A generated request function: resolves to `{ data, … }` (sdk.gen.ts, any operation but an event stream). */
+export type RequestOperation = (options: never) => Promise<{ data: unknown }>;
+/** What one call of `F` takes: the `path`, `query`, `body` and `headers` of its generated options. */
+export type OperationInput<F extends RequestOperation> = Pick<OptionsOf<F>, Extract<keyof OptionsOf<F>, CallField>>;
+
+/** The 2xx body `F` resolves to (its error variants, `{ data: undefined; error }`, taken out). */
+export type OperationResult<F extends RequestOperation> =
+  Exclude<Awaited<ReturnType<F>>, { data: undefined }> extends { data: infer D } ? D : never;
+
+/** What the sender adds to every generated call. */
+interface BoundOptions {
+  client: Client;
+  throwOnError: true;
+  fetch: typeof fetch;
+  headers: Record<string, unknown>;
+}
+
+const headersOf = (input: object): Record<string, unknown> => ({ ...(input as { headers?: object }).headers });
 
 const RETRYABLE_CONFLICTS = new Set(["lock_conflict", "idempotency_in_progress"]);
 
@@ -52,6 +82,20 @@ export function retryDelayMs(attempt: number, headers?: Headers): number {
 
 export class Transport {
   constructor(private readonly cfg: TransportConfig) {}
+
+  /** Calls one generated operation with our client and fetch, and resolves with its parsed 2xx body. */
+  async request<F extends RequestOperation>(fn: F, input: OperationInput<F>, opts: RequestOptions = {}): Promise<OperationResult<F>> {
+    // The one unchecked step: `F`'s parameter is `Options<FData>`, which `input` is part of by construction.
+    const call = fn as unknown as (options: BoundOptions) => Promise<{ data: OperationResult<F> }>;
+    const { data } = await call({
+      ...input,
+      client: this.cfg.http,
+      throwOnError: true,
+      headers: { ...headersOf(input), ...opts.headers },
+      fetch: this.fetchFor(opts),
+    });
+    return data;
+  }
 
   /** A `fetch` bound to one call's options, passed to the generated functions. */
   fetchFor(opts: RequestOptions = {}): typeof fetch {

@@ -15,7 +15,7 @@ export class Jobs extends APIResource {
    */
   list(query: ListQuery = {}, opts?: RequestOptions): PagePromise<ListJobsResponse, Job, ListQuery> {
     return new PagePromise(
-      (q) => this.client.request<ListJobsResponse>(api.listJobs, { query: q }, opts),
+      (q) => this.client.request(api.listJobs, { query: q }, opts),
       query,
       (page) => page.data,
       nextByCursor,
