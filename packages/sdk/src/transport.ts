@@ -1,12 +1,14 @@
-// The one place where bytes leave the SDK. `request` calls a
+// The one place where bytes leave the SDK. `request` (and `stream`, for text/event-stream) call a
 // generated hey-api function of sdk.gen.ts, typed by it: the call's path, query, body and headers
 // are the function's own parameter types and the result is its 2xx response type, so a wrong key
 // fails `tsc`. The generated code builds each Request from the spec (paths, query, body, auth) and
 // hands it to `fetchFor(...)`, which adds what the spec cannot express: timeouts, retries with
 // backoff, idempotency keys and typed errors.
 import type { Client } from "./generated/client/index.ts";
-import { APIConnectionError, APITimeoutError, errorFromResponse, type AerioxError } from "./errors.ts";
+import type { StreamEvent } from "./generated/core/serverSentEvents.gen.ts";
+import { AerioxError, APIConnectionError, APITimeoutError, errorFromResponse } from "./errors.ts";
 import { abortReason, sleep, uuid } from "./env.ts";
+import { StreamIdleError, watchBody } from "./sse.ts";
 
 /** Options accepted by every SDK method as its last argument. */
 export interface RequestOptions {
@@ -25,6 +27,15 @@ export interface RequestOptions {
   redirect?: RequestRedirect;
 }
 
+/** Options of `Transport.stream`: a request's, plus the idle watchdog. */
+export interface StreamOptions extends RequestOptions {
+  /**
+   * Give up on a connection (StreamIdleError) after this many ms without any bytes, not even a
+   * `: keep-alive` comment: catches half-open connections. A reconnect follows while `maxRetries` allow.
+   */
+  idleTimeout?: number | undefined;
+}
+
 export interface TransportConfig {
   fetch: typeof fetch | undefined;
   timeout: number;
@@ -40,8 +51,11 @@ type CallField = "path" | "query" | "body" | "headers";
 
 /** A generated request function: resolves to `{ data, … }` (sdk.gen.ts, any operation but an event stream). */
 export type RequestOperation = (options: never) => Promise<{ data: unknown }>;
+/** A generated text/event-stream function (`client.sse.get`): resolves to `{ stream }`. */
+export type StreamOperation = (options: never) => Promise<{ stream: AsyncGenerator<unknown, unknown, unknown> }>;
+
 /** What one call of `F` takes: the `path`, `query`, `body` and `headers` of its generated options. */
-export type OperationInput<F extends RequestOperation> = Pick<OptionsOf<F>, Extract<keyof OptionsOf<F>, CallField>>;
+export type OperationInput<F extends RequestOperation | StreamOperation> = Pick<OptionsOf<F>, Extract<keyof OptionsOf<F>, CallField>>;
 
 /** The 2xx body `F` resolves to (its error variants, `{ data: undefined; error }`, taken out). */
 export type OperationResult<F extends RequestOperation> =
@@ -55,7 +69,29 @@ interface BoundOptions {
   headers: Record<string, unknown>;
 }
 
+/** The hey-api SSE options `stream` sets (core/serverSentEvents.gen.ts; client-fetch passes them all through). */
+interface BoundStreamOptions extends Omit<BoundOptions, "throwOnError"> {
+  signal: AbortSignal;
+  sseMaxRetryAttempts: number;
+  sseSleepFn: (ms: number) => Promise<void>;
+  onSseEvent: (event: StreamEvent) => void;
+  onSseError: (error: unknown) => void;
+}
+
+/** An event as `Transport.stream` yields it: the generated parser's, with `data` parsed when it is JSON. */
+export interface StreamedEvent {
+  event: string;
+  data: unknown;
+  id?: string;
+}
+
 const headersOf = (input: object): Record<string, unknown> => ({ ...(input as { headers?: object }).headers });
+
+/** Failures worth a reconnect: the connection, not an answer (401, 404, …) or a bug. */
+function isRetryableStreamError(err: unknown): boolean {
+  if (err instanceof APIConnectionError || err instanceof StreamIdleError) return true;
+  return err instanceof AerioxError && err.status !== undefined && isRetryable(err.status, err.code);
+}
 
 const RETRYABLE_CONFLICTS = new Set(["lock_conflict", "idempotency_in_progress"]);
 
@@ -95,6 +131,65 @@ export class Transport {
       fetch: this.fetchFor(opts),
     });
     return data;
+  }
+
+  /**
+   * Follows one generated text/event-stream operation (hey-api's `client.sse`, which parses the
+   * stream and reconnects with `Last-Event-ID`). Around it: the connection goes through `fetchFor`
+   * (auth, typed errors, timeout on the response headers), an idle watchdog, reconnects only for
+   * transient failures (at most `maxRetries`, with our backoff, ended at once by `signal`), and errors
+   * that reach the caller: the generated client reports them to a callback and ends the stream quietly.
+   */
+  async *stream<F extends StreamOperation>(fn: F, input: OperationInput<F>, opts: StreamOptions = {}): AsyncGenerator<StreamedEvent> {
+    const { idleTimeout, ...requestOpts } = opts;
+    const ctl = new AbortController();
+    const user = opts.signal;
+    const onUserAbort = () => ctl.abort(abortReason(user!));
+    if (user?.aborted) onUserAbort();
+    user?.addEventListener("abort", onUserAbort, { once: true });
+
+    let failure: unknown; // the last failure not recovered from by a reconnect
+    let fatal = false;
+    let retries = 0;
+    let last: StreamEvent | undefined;
+    const send = this.fetchFor({ ...requestOpts, signal: ctl.signal, maxRetries: 0 });
+    const fetchStream = async (req: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const res = await send(req, init);
+      failure = undefined;
+      if (!res.body) return res;
+      return new Response(watchBody(res.body, idleTimeout, ctl.signal), { status: res.status, statusText: res.statusText, headers: res.headers });
+    };
+    const call = fn as unknown as (options: BoundStreamOptions) => Promise<{ stream: AsyncGenerator<unknown, unknown, unknown> }>;
+    const { stream } = await call({
+      ...input,
+      client: this.cfg.http,
+      headers: { accept: "text/event-stream", ...headersOf(input), ...opts.headers },
+      fetch: fetchStream,
+      signal: ctl.signal,
+      sseMaxRetryAttempts: 1 + (opts.maxRetries ?? this.cfg.maxRetries),
+      onSseEvent: (event) => (last = event),
+      onSseError: (err) => {
+        failure = err;
+        fatal = ctl.signal.aborted || !isRetryableStreamError(err);
+      },
+      // Called before each reconnect: a final answer ends the stream with its error instead.
+      sseSleepFn: async () => {
+        if (fatal) throw failure;
+        await sleep(retryDelayMs(retries++, failure instanceof AerioxError ? failure.headers : undefined), ctl.signal);
+      },
+    });
+    try {
+      for await (const data of stream) {
+        // onSseEvent runs for every event just before the generated stream yields its data.
+        yield { event: last?.event || "message", data, ...(last?.id !== undefined && { id: last.id }) };
+      }
+      if (ctl.signal.aborted) throw abortReason(ctl.signal);
+      if (failure !== undefined) throw failure;
+    } finally {
+      user?.removeEventListener("abort", onUserAbort);
+      // Stopped early (consumer broke out, error): close the connection instead of leaking it.
+      ctl.abort();
+    }
   }
 
   /** A `fetch` bound to one call's options, passed to the generated functions. */

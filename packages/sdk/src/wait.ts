@@ -5,8 +5,9 @@
 import type { Aeriox } from "./client.ts";
 import { APIConnectionError, APITimeoutError, AerioxError, JobFailedError } from "./errors.ts";
 import { abortReason, sleep } from "./env.ts";
+import * as api from "./generated/sdk.gen.ts";
 import type { Job } from "./generated/types.gen.ts";
-import { parseSse, StreamIdleError } from "./sse.ts";
+import { StreamIdleError } from "./sse.ts";
 
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -69,21 +70,14 @@ export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions =
   }
 }
 
-/** Returns the terminal job, or undefined when the stream is unavailable or ended early. */
-async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTimeoutMs: number, seen: (j: Job) => void): Promise<Job | undefined> {
+/**
+ * Returns the terminal job, or undefined when the stream is unavailable or ended early. A dropped or
+ * silent connection is reconnected once (with Last-Event-ID) before polling takes over.
+ */
+async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTimeout: number, seen: (j: Job) => void): Promise<Job | undefined> {
   let current: Job | undefined;
   try {
-    const { data } = (await client.http.get({
-      url: "/v1/jobs/{id}/events",
-      path: { id },
-      parseAs: "stream",
-      throwOnError: true,
-      security: [{ scheme: "bearer", type: "http" }],
-      headers: { accept: "text/event-stream" },
-      fetch: client.transport.fetchFor({ signal, maxRetries: 0 }),
-    })) as { data: ReadableStream<Uint8Array> | null };
-    if (!data) return undefined;
-    for await (const ev of parseSse(data, { signal, idleTimeoutMs })) {
+    for await (const ev of client.transport.stream(api.streamJobEvents, { path: { id } }, { signal, idleTimeout, maxRetries: 1 })) {
       const job = jobFromEvent(ev.data, current);
       if (!job) continue;
       current = job;
@@ -102,14 +96,11 @@ async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTi
   }
 }
 
-/** Events carry a Job (or `{ job }`, or a partial update such as `{ progress_pct }`); merge onto what we know. */
-function jobFromEvent(data: string, current: Job | undefined): Job | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return undefined; // e.g. a plain-text heartbeat
-  }
+/**
+ * Events carry a Job (or `{ job }`, or a partial update such as `{ progress_pct }`); merge onto what we
+ * know. `data` comes parsed when it is JSON; anything else (a plain-text heartbeat) is skipped.
+ */
+function jobFromEvent(parsed: unknown, current: Job | undefined): Job | undefined {
   if (!parsed || typeof parsed !== "object") return undefined;
   const obj = ((parsed as { job?: unknown }).job ?? parsed) as Partial<Job>;
   const merged = { ...current, ...obj } as Job;
