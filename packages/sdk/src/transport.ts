@@ -85,7 +85,14 @@ export interface StreamedEvent {
   id?: string;
 }
 
-const headersOf = (input: object): Record<string, unknown> => ({ ...(input as { headers?: object }).headers });
+/** The call's own headers (`input.headers`), as a record the generated client merges. */
+function headersOf(input: object): Record<string, unknown> {
+  const headers = (input as { headers?: unknown }).headers;
+  const out: Record<string, unknown> = {};
+  if (headers instanceof Headers) headers.forEach((value, key) => (out[key] = value));
+  else if (typeof headers === "object" && headers !== null) Object.assign(out, headers);
+  return out;
+}
 
 /** Failures worth a reconnect: the connection, not an answer (401, 404, …) or a bug. */
 function isRetryableStreamError(err: unknown): boolean {
@@ -137,7 +144,7 @@ export class Transport {
    * Follows one generated text/event-stream operation (hey-api's `client.sse`, which parses the
    * stream and reconnects with `Last-Event-ID`). Around it: the connection goes through `fetchFor`
    * (auth, typed errors, timeout on the response headers), an idle watchdog, reconnects only for
-   * transient failures (at most `maxRetries`, with our backoff, ended at once by `signal`), and errors
+   * transient failures (at most `maxRetries` in all, with our backoff, ended at once by `signal`), and errors
    * that reach the caller: the generated client reports them to a callback and ends the stream quietly.
    */
   async *stream<F extends StreamOperation>(fn: F, input: OperationInput<F>, opts: StreamOptions = {}): AsyncGenerator<StreamedEvent> {
@@ -160,25 +167,26 @@ export class Transport {
       return new Response(watchBody(res.body, idleTimeout, ctl.signal), { status: res.status, statusText: res.statusText, headers: res.headers });
     };
     const call = fn as unknown as (options: BoundStreamOptions) => Promise<{ stream: AsyncGenerator<unknown, unknown, unknown> }>;
-    const { stream } = await call({
-      ...input,
-      client: this.cfg.http,
-      headers: { accept: "text/event-stream", ...headersOf(input), ...opts.headers },
-      fetch: fetchStream,
-      signal: ctl.signal,
-      sseMaxRetryAttempts: 1 + (opts.maxRetries ?? this.cfg.maxRetries),
-      onSseEvent: (event) => (last = event),
-      onSseError: (err) => {
-        failure = err;
-        fatal = ctl.signal.aborted || !isRetryableStreamError(err);
-      },
-      // Called before each reconnect: a final answer ends the stream with its error instead.
-      sseSleepFn: async () => {
-        if (fatal) throw failure;
-        await sleep(retryDelayMs(retries++, failure instanceof AerioxError ? failure.headers : undefined), ctl.signal);
-      },
-    });
     try {
+      const { stream } = await call({
+        ...input,
+        client: this.cfg.http,
+        headers: { accept: "text/event-stream", ...headersOf(input), ...opts.headers },
+        fetch: fetchStream,
+        signal: ctl.signal,
+        // Attempts over the stream's whole life: the generated client does not reset them on success.
+        sseMaxRetryAttempts: 1 + (opts.maxRetries ?? this.cfg.maxRetries),
+        onSseEvent: (event) => (last = event),
+        onSseError: (err) => {
+          failure = err;
+          fatal = ctl.signal.aborted || !isRetryableStreamError(err);
+        },
+        // Called before each reconnect: a final answer ends the stream with its error instead.
+        sseSleepFn: async () => {
+          if (fatal) throw failure;
+          await sleep(retryDelayMs(retries++, failure instanceof AerioxError ? failure.headers : undefined), ctl.signal);
+        },
+      });
       for await (const data of stream) {
         // onSseEvent runs for every event just before the generated stream yields its data.
         yield { event: last?.event || "message", data, ...(last?.id !== undefined && { id: last.id }) };
