@@ -20,13 +20,13 @@ export class StreamIdleError extends Error {
  * `body`, passed through chunk by chunk, erroring with StreamIdleError when no chunk arrives for
  * `idleMs` (when given) and with APIConnectionError when the connection breaks (a failure to read
  * is the connection's, never an answer: worth a reconnect). The source is cancelled on idle, on
- * `signal` and when the reader cancels, so a stopped stream closes its connection.
+ * `signal` (the stream's own, aborted when it ends) and when the reader cancels, so a stopped
+ * stream closes its connection.
  */
 export function watchBody(body: ReadableStream<Uint8Array>, idleMs: number | undefined, signal: AbortSignal): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const stop = () => void reader.cancel().catch(() => {});
   signal.addEventListener("abort", stop, { once: true });
-  const release = () => signal.removeEventListener("abort", stop);
   const read = () => {
     if (!idleMs) return reader.read();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -39,19 +39,14 @@ export function watchBody(body: ReadableStream<Uint8Array>, idleMs: number | und
     async pull(controller) {
       try {
         const { done, value } = await read();
-        if (!done) return controller.enqueue(value);
-        release();
-        controller.close();
+        if (done) controller.close();
+        else controller.enqueue(value);
       } catch (err) {
-        release();
         stop();
         controller.error(err instanceof StreamIdleError ? err : new APIConnectionError(`Event stream broke: ${(err as Error)?.message ?? err}`, { cause: err }));
       }
     },
-    cancel(reason) {
-      release();
-      return reader.cancel(reason);
-    },
+    cancel: (reason) => reader.cancel(reason),
   });
 }
 

@@ -85,19 +85,21 @@ export interface StreamedEvent {
   id?: string;
 }
 
-/** The call's own headers (`input.headers`), as a record the generated client merges. */
-function headersOf(input: object): Record<string, unknown> {
-  const headers = (input as { headers?: unknown }).headers;
-  const out: Record<string, unknown> = {};
-  if (headers instanceof Headers) headers.forEach((value, key) => (out[key] = value));
-  else if (typeof headers === "object" && headers !== null) Object.assign(out, headers);
-  return out;
-}
+/** The call's own headers (`input.headers`: a record, as the generated types have them). */
+const headersOf = (input: object): Record<string, unknown> => ({ ...(input as { headers?: object }).headers });
 
 /** Failures worth a reconnect: the connection, not an answer (401, 404, …) or a bug. */
 function isRetryableStreamError(err: unknown): boolean {
   if (err instanceof APIConnectionError || err instanceof StreamIdleError) return true;
   return err instanceof AerioxError && err.status !== undefined && isRetryable(err.status, err.code);
+}
+
+/** Aborts `ctl` with `signal`'s reason when `signal` aborts (at once if it has); returns the unsubscribe. */
+export function abortWith(ctl: AbortController, signal: AbortSignal | undefined): () => void {
+  const onAbort = () => ctl.abort(abortReason(signal!));
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return () => signal?.removeEventListener("abort", onAbort);
 }
 
 const RETRYABLE_CONFLICTS = new Set(["lock_conflict", "idempotency_in_progress"]);
@@ -148,23 +150,18 @@ export class Transport {
    * that reach the caller: the generated client reports them to a callback and ends the stream quietly.
    */
   async *stream<F extends StreamOperation>(fn: F, input: OperationInput<F>, opts: StreamOptions = {}): AsyncGenerator<StreamedEvent> {
-    const { idleTimeout, ...requestOpts } = opts;
     const ctl = new AbortController();
-    const user = opts.signal;
-    const onUserAbort = () => ctl.abort(abortReason(user!));
-    if (user?.aborted) onUserAbort();
-    user?.addEventListener("abort", onUserAbort, { once: true });
+    const unfollow = abortWith(ctl, opts.signal);
 
     let failure: unknown; // the last failure not recovered from by a reconnect
-    let fatal = false;
     let retries = 0;
     let last: StreamEvent | undefined;
-    const send = this.fetchFor({ ...requestOpts, signal: ctl.signal, maxRetries: 0 });
+    const send = this.fetchFor({ ...opts, signal: ctl.signal, maxRetries: 0 });
     const fetchStream = async (req: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
       const res = await send(req, init);
       failure = undefined;
       if (!res.body) return res;
-      return new Response(watchBody(res.body, idleTimeout, ctl.signal), { status: res.status, statusText: res.statusText, headers: res.headers });
+      return new Response(watchBody(res.body, opts.idleTimeout, ctl.signal), res);
     };
     const call = fn as unknown as (options: BoundStreamOptions) => Promise<{ stream: AsyncGenerator<unknown, unknown, unknown> }>;
     try {
@@ -177,13 +174,10 @@ export class Transport {
         // Attempts over the stream's whole life: the generated client does not reset them on success.
         sseMaxRetryAttempts: 1 + (opts.maxRetries ?? this.cfg.maxRetries),
         onSseEvent: (event) => (last = event),
-        onSseError: (err) => {
-          failure = err;
-          fatal = ctl.signal.aborted || !isRetryableStreamError(err);
-        },
-        // Called before each reconnect: a final answer ends the stream with its error instead.
+        onSseError: (err) => (failure = err),
+        // Called before each reconnect: a final answer (or an abort) ends the stream with its error instead.
         sseSleepFn: async () => {
-          if (fatal) throw failure;
+          if (ctl.signal.aborted || !isRetryableStreamError(failure)) throw failure;
           await sleep(retryDelayMs(retries++, failure instanceof AerioxError ? failure.headers : undefined), ctl.signal);
         },
       });
@@ -194,7 +188,7 @@ export class Transport {
       if (ctl.signal.aborted) throw abortReason(ctl.signal);
       if (failure !== undefined) throw failure;
     } finally {
-      user?.removeEventListener("abort", onUserAbort);
+      unfollow();
       // Stopped early (consumer broke out, error): close the connection instead of leaking it.
       ctl.abort();
     }
@@ -218,9 +212,7 @@ export class Transport {
       ctl.abort();
     }, timeout);
     const userSignal = opts.signal;
-    const onAbort = () => ctl.abort(userSignal && abortReason(userSignal));
-    if (userSignal?.aborted) onAbort();
-    userSignal?.addEventListener("abort", onAbort, { once: true });
+    const unfollow = abortWith(ctl, userSignal);
     let res: Response;
     try {
       const f = this.cfg.fetch ?? globalThis.fetch;
@@ -230,7 +222,7 @@ export class Transport {
       throw timedOut ? new APITimeoutError(`Request timed out after ${timeout} ms`, { cause }) : new APIConnectionError(`Connection error: ${(cause as Error)?.message ?? cause}`, { cause });
     } finally {
       clearTimeout(timer);
-      userSignal?.removeEventListener("abort", onAbort);
+      unfollow();
     }
     if (!res.ok) throw await errorFromResponse(res);
     return res;
@@ -254,12 +246,10 @@ export class Transport {
         timedOut = true;
         ctl.abort();
       }, timeout);
-      const onAbort = () => ctl.abort(userSignal && abortReason(userSignal));
-      if (userSignal?.aborted) onAbort();
-      userSignal?.addEventListener("abort", onAbort, { once: true });
+      const unfollow = abortWith(ctl, userSignal);
       const done = () => {
         clearTimeout(timer);
-        userSignal?.removeEventListener("abort", onAbort);
+        unfollow();
       };
 
       let res: Response;

@@ -4,10 +4,11 @@
 // abandoned wait stops costing money.
 import type { Aeriox } from "./client.ts";
 import { APIConnectionError, APITimeoutError, AerioxError, JobFailedError } from "./errors.ts";
-import { abortReason, sleep } from "./env.ts";
+import { sleep } from "./env.ts";
 import * as api from "./generated/sdk.gen.ts";
 import type { Job } from "./generated/types.gen.ts";
 import { StreamIdleError } from "./sse.ts";
+import { abortWith } from "./transport.ts";
 
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -35,10 +36,7 @@ class DeadlineReached extends Error {}
 
 export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions = {}): Promise<Job> {
   const ctl = new AbortController();
-  const user = opts.signal;
-  const onUserAbort = () => ctl.abort(abortReason(user!));
-  if (user?.aborted) onUserAbort();
-  user?.addEventListener("abort", onUserAbort, { once: true });
+  const unfollow = abortWith(ctl, opts.signal);
   const ms = opts.deadline instanceof Date ? opts.deadline.getTime() - Date.now() : opts.deadline;
   const timer = ms === undefined ? undefined : setTimeout(() => ctl.abort(new DeadlineReached()), Math.max(0, ms));
 
@@ -66,7 +64,7 @@ export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions =
     throw ctl.signal.reason;
   } finally {
     clearTimeout(timer);
-    user?.removeEventListener("abort", onUserAbort);
+    unfollow();
   }
 }
 
@@ -91,7 +89,7 @@ async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTi
     // backoff) or a broken connection: fall back to polling. 401/403 are real answers and propagate.
     const status = err instanceof AerioxError ? (err.status ?? 0) : 0;
     if (err instanceof APIConnectionError || [404, 405, 429].includes(status) || status >= 500) return undefined;
-    if (err instanceof TypeError || err instanceof StreamIdleError) return undefined; // stream reset or silent
+    if (err instanceof StreamIdleError) return undefined; // silent (a reset stream is an APIConnectionError)
     throw err;
   }
 }
