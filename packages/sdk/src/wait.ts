@@ -70,7 +70,7 @@ export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions =
 
 /**
  * Returns the terminal job, or undefined when the stream is unavailable or ended early. A dropped or
- * silent connection is reconnected once (with Last-Event-ID) before polling takes over.
+ * silent connection (or a 429/5xx) gets one reconnect, with Last-Event-ID, before polling takes over.
  */
 async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTimeout: number, seen: (j: Job) => void): Promise<Job | undefined> {
   let current: Job | undefined;
