@@ -1,9 +1,9 @@
-// The Aeriox client: configuration, auth and the bridge from resource methods to the generated,
-// spec-derived request functions. Resources live in ./resources, one file per area of the API.
+// The Aeriox client: configuration, auth, and the resources (./resources, one file per area of the
+// API), each method one typed call of a generated, spec-derived function through `Transport.request`.
 import { createClient, createConfig, type Client } from "./generated/client/index.ts";
 import { AuthenticationError } from "./errors.ts";
 import { readCliProfile, readEnv } from "./env.ts";
-import { Transport, type RequestOptions } from "./transport.ts";
+import { Transport, type OperationInput, type OperationResult, type RequestOperation, type RequestOptions } from "./transport.ts";
 import * as api from "./generated/sdk.gen.ts";
 import type {
   EstimateGenerationData, EstimateGenerationResponse, GetHealthResponse, GetMeResponse, GetOpenApiSpecResponse,
@@ -37,10 +37,6 @@ export interface ClientOptions {
 }
 
 export const DEFAULT_BASE_URL = "http://localhost:8080";
-
-/** Any generated request function: called with the hey-api options, resolves to `{ data }`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type GeneratedFn = (options: any) => Promise<unknown>;
 
 export class Aeriox {
   readonly baseUrl: string;
@@ -79,7 +75,6 @@ export class Aeriox {
     const profile = apiKey && baseUrl ? {} : readCliProfile();
     this.apiKey = apiKey ?? profile.apiKey;
     this.baseUrl = (baseUrl ?? profile.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    this.transport = new Transport({ fetch: opts.fetch, timeout: opts.timeout ?? 60_000, maxRetries: opts.maxRetries ?? 2 });
     this.http = createClient(
       createConfig({
         baseUrl: this.baseUrl,
@@ -95,18 +90,15 @@ export class Aeriox {
         },
       }),
     );
+    this.transport = new Transport({ fetch: opts.fetch, timeout: opts.timeout ?? 60_000, maxRetries: opts.maxRetries ?? 2, http: this.http });
   }
 
-  /** Runs one generated operation through the transport and returns its parsed body. */
-  async request<T>(fn: GeneratedFn, args: Record<string, unknown>, opts: RequestOptions = {}): Promise<T> {
-    const res = (await fn({
-      ...args,
-      client: this.http,
-      throwOnError: true,
-      headers: { ...(args.headers as object), ...opts.headers },
-      fetch: this.transport.fetchFor(opts),
-    })) as { data: T };
-    return res.data;
+  /**
+   * Runs one generated operation (`import * as api from "…/generated/sdk.gen.ts"`) through the
+   * transport: `input` is typed by the operation (path, query, body, headers), and so is the result.
+   */
+  request<F extends RequestOperation>(fn: F, input: OperationInput<F>, opts?: RequestOptions): Promise<OperationResult<F>> {
+    return this.transport.request(fn, input, opts);
   }
 
   /** `GET /v1/me`: the calling key and its workspace. */

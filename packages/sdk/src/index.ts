@@ -1,7 +1,7 @@
 // Public entry of @aeriox/sdk. Runtime-neutral: fetch, WebCrypto and streams only.
 export { Aeriox, DEFAULT_BASE_URL, type ClientOptions } from "./client.ts";
 export * from "./errors.ts";
-export type { RequestOptions } from "./transport.ts";
+export type { RequestOptions, StreamOptions, StreamedEvent, OperationInput, OperationResult, RequestOperation, StreamOperation } from "./transport.ts";
 export type { WaitOptions } from "./wait.ts";
 export type { CostOptions } from "./cost.ts";
 export type { JobResult } from "./output.ts";
@@ -10,7 +10,7 @@ export type { AuthorizeUrlParams, ConsentPage } from "./resources/oauth.ts";
 export { PagePromise } from "./pagination.ts";
 export { WebhookVerificationError, type WebhookHeaders } from "./resources/webhooks.ts";
 export type { UploadBody, UploadContentType, UploadOptions } from "./resources/assets.ts";
-export { parseSse, StreamIdleError, type ServerSentEvent, type ParseSseOptions } from "./sse.ts";
+export { StreamIdleError, type ServerSentEvent } from "./sse.ts";
 export { createPkcePair, pkceChallenge, randomState, type PkcePair } from "./pkce.ts";
 export { operationMethods, type OperationId } from "./operations.ts";
 // Request/response types generated from the spec (Job, Character, GenerateImageRequest, …).

@@ -1,6 +1,10 @@
-// Minimal text/event-stream parser over fetch's ReadableStream (WHATWG SSE rules), so the SDK
-// needs no EventSource: EventSource can't send an Authorization header and isn't in Node 20.
+// Server-sent events. The generated hey-api client parses text/event-stream itself (`client.sse`,
+// core/serverSentEvents.gen.ts: fetch-based, so it sends the API key, which EventSource cannot, and
+// reconnects with Last-Event-ID); `Transport.stream` runs it. What it lacks lives here: a watchdog
+// for connections that go silent, and the event shape `jobs.events` has always yielded.
+import { APIConnectionError } from "./errors.ts";
 
+/** An event of `jobs.events`: `data` is the event's data as text (JSON payloads re-serialised by the parser). */
 export interface ServerSentEvent {
   event: string;
   data: string;
@@ -12,62 +16,41 @@ export class StreamIdleError extends Error {
   override name = "StreamIdleError";
 }
 
-export interface ParseSseOptions {
-  signal?: AbortSignal | undefined;
-  /** Give up (StreamIdleError) after this many ms without any bytes: catches half-open connections. */
-  idleTimeoutMs?: number | undefined;
-}
-
-export async function* parseSse(stream: ReadableStream<Uint8Array>, opts: ParseSseOptions = {}): AsyncGenerator<ServerSentEvent> {
-  const { signal, idleTimeoutMs } = opts;
-  const reader = stream.getReader();
-  const onAbort = () => void reader.cancel().catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
+/**
+ * `body`, passed through chunk by chunk, erroring with StreamIdleError when no chunk arrives for
+ * `idleMs` (when given) and with APIConnectionError when the connection breaks (a failure to read
+ * is the connection's, never an answer: worth a reconnect). The source is cancelled on idle, on
+ * `signal` (the stream's own, aborted when it ends) and when the reader cancels, so a stopped
+ * stream closes its connection.
+ */
+export function watchBody(body: ReadableStream<Uint8Array>, idleMs: number | undefined, signal: AbortSignal): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  signal.addEventListener("abort", stop, { once: true });
   const read = () => {
-    if (!idleTimeoutMs) return reader.read();
+    if (!idleMs) return reader.read();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StreamIdleError(`No data for ${idleTimeoutMs} ms`)), idleTimeoutMs);
+      timer = setTimeout(() => reject(new StreamIdleError(`No data for ${idleMs} ms`)), idleMs);
     });
     return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
   };
-  const decoder = new TextDecoder();
-  let buf = "";
-  let event = "";
-  let data: string[] = [];
-  let id: string | undefined;
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await read();
-      if (signal?.aborted) throw signal.reason;
-      finished = done;
-      buf += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      // Lines end in \n or \r\n (bare \r is legal but unused; ignoring it keeps a \r\n split across chunks safe).
-      const lines = buf.split(/\r?\n/);
-      // The last piece may be an incomplete line.
-      buf = done ? "" : lines.pop()!;
-      for (const line of lines) {
-        if (line === "") {
-          if (data.length) yield { event: event || "message", data: data.join("\n"), ...(id !== undefined && { id }) };
-          event = "";
-          data = [];
-          continue;
-        }
-        if (line.startsWith(":")) continue; // comment / keep-alive
-        const i = line.indexOf(":");
-        const field = i < 0 ? line : line.slice(0, i);
-        const value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-        if (field === "event") event = value;
-        else if (field === "data") data.push(value);
-        else if (field === "id") id = value;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        stop();
+        controller.error(err instanceof StreamIdleError ? err : new APIConnectionError(`Event stream broke: ${(err as Error)?.message ?? err}`, { cause: err }));
       }
-      if (done) return;
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    // Stopped early (consumer broke out, idle, abort): close the connection instead of leaking it.
-    if (!finished) void reader.cancel().catch(() => {});
-    reader.releaseLock();
-  }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** The text form of an event's data: the generated parser hands over JSON payloads parsed. */
+export function toServerSentEvent(ev: { event: string; data: unknown; id?: string }): ServerSentEvent {
+  return { event: ev.event, data: typeof ev.data === "string" ? ev.data : JSON.stringify(ev.data), ...(ev.id !== undefined && { id: ev.id }) };
 }

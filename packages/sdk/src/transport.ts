@@ -1,8 +1,14 @@
-// The one place where bytes leave the SDK. The generated hey-api client builds each Request from
-// the spec (paths, query, body, auth); it hands it to `Transport.fetchFor(...)`, which adds what the
-// spec cannot express: timeouts, retries with backoff, idempotency keys and typed errors.
-import { APIConnectionError, APITimeoutError, errorFromResponse, type AerioxError } from "./errors.ts";
+// The one place where bytes leave the SDK. `request` (and `stream`, for text/event-stream) call a
+// generated hey-api function of sdk.gen.ts, typed by it: the call's path, query, body and headers
+// are the function's own parameter types and the result is its 2xx response type, so a wrong key
+// fails `tsc`. The generated code builds each Request from the spec (paths, query, body, auth) and
+// hands it to `fetchFor(...)`, which adds what the spec cannot express: timeouts, retries with
+// backoff, idempotency keys and typed errors.
+import type { Client } from "./generated/client/index.ts";
+import type { StreamEvent } from "./generated/core/serverSentEvents.gen.ts";
+import { AerioxError, APIConnectionError, APITimeoutError, errorFromResponse } from "./errors.ts";
 import { abortReason, sleep, uuid } from "./env.ts";
+import { StreamIdleError, watchBody } from "./sse.ts";
 
 /** Options accepted by every SDK method as its last argument. */
 export interface RequestOptions {
@@ -21,10 +27,79 @@ export interface RequestOptions {
   redirect?: RequestRedirect;
 }
 
+/** Options of `Transport.stream`: a request's, plus the idle watchdog. */
+export interface StreamOptions extends RequestOptions {
+  /**
+   * Give up on a connection (StreamIdleError) after this many ms without any bytes, not even a
+   * `: keep-alive` comment: catches half-open connections. A reconnect follows while `maxRetries` allow.
+   */
+  idleTimeout?: number | undefined;
+}
+
 export interface TransportConfig {
   fetch: typeof fetch | undefined;
   timeout: number;
   maxRetries: number;
+  /** The generated client (base URL, default headers, auth) the operations run on. */
+  http: Client;
+}
+
+// The typed seam. `F` is a function of sdk.gen.ts, e.g. `typeof api.getJob`; everything is read off
+// its signature, so the spec (through the generator) is the only source of the types.
+type OptionsOf<F> = F extends (options: infer O) => unknown ? NonNullable<O> : never;
+type CallField = "path" | "query" | "body" | "headers";
+
+/** A generated request function: resolves to `{ data, … }` (sdk.gen.ts, any operation but an event stream). */
+export type RequestOperation = (options: never) => Promise<{ data: unknown }>;
+/** A generated text/event-stream function (`client.sse.get`): resolves to `{ stream }`. */
+export type StreamOperation = (options: never) => Promise<{ stream: AsyncGenerator<unknown, unknown, unknown> }>;
+
+/** What one call of `F` takes: the `path`, `query`, `body` and `headers` of its generated options. */
+export type OperationInput<F extends RequestOperation | StreamOperation> = Pick<OptionsOf<F>, Extract<keyof OptionsOf<F>, CallField>>;
+
+/** The 2xx body `F` resolves to (its error variants, `{ data: undefined; error }`, taken out). */
+export type OperationResult<F extends RequestOperation> =
+  Exclude<Awaited<ReturnType<F>>, { data: undefined }> extends { data: infer D } ? D : never;
+
+/** What the sender adds to every generated call. */
+interface BoundOptions {
+  client: Client;
+  throwOnError: true;
+  fetch: typeof fetch;
+  headers: Record<string, unknown>;
+}
+
+/** The hey-api SSE options `stream` sets (core/serverSentEvents.gen.ts; client-fetch passes them all through). */
+interface BoundStreamOptions extends Omit<BoundOptions, "throwOnError"> {
+  signal: AbortSignal;
+  sseMaxRetryAttempts: number;
+  sseSleepFn: (ms: number) => Promise<void>;
+  onSseEvent: (event: StreamEvent) => void;
+  onSseError: (error: unknown) => void;
+}
+
+/** An event as `Transport.stream` yields it: the generated parser's, with `data` parsed when it is JSON. */
+export interface StreamedEvent {
+  event: string;
+  data: unknown;
+  id?: string;
+}
+
+/** The call's own headers (`input.headers`: a record, as the generated types have them). */
+const headersOf = (input: object): Record<string, unknown> => ({ ...(input as { headers?: object }).headers });
+
+/** Failures worth a reconnect: the connection, not an answer (401, 404, …) or a bug. */
+function isRetryableStreamError(err: unknown): boolean {
+  if (err instanceof APIConnectionError || err instanceof StreamIdleError) return true;
+  return err instanceof AerioxError && err.status !== undefined && isRetryable(err.status, err.code);
+}
+
+/** Aborts `ctl` with `signal`'s reason when `signal` aborts (at once if it has); returns the unsubscribe. */
+export function abortWith(ctl: AbortController, signal: AbortSignal | undefined): () => void {
+  const onAbort = () => ctl.abort(abortReason(signal!));
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return () => signal?.removeEventListener("abort", onAbort);
 }
 
 const RETRYABLE_CONFLICTS = new Set(["lock_conflict", "idempotency_in_progress"]);
@@ -53,6 +128,72 @@ export function retryDelayMs(attempt: number, headers?: Headers): number {
 export class Transport {
   constructor(private readonly cfg: TransportConfig) {}
 
+  /** Calls one generated operation with our client and fetch, and resolves with its parsed 2xx body. */
+  async request<F extends RequestOperation>(fn: F, input: OperationInput<F>, opts: RequestOptions = {}): Promise<OperationResult<F>> {
+    // The one unchecked step: `F`'s parameter is `Options<FData>`, which `input` is part of by construction.
+    const call = fn as unknown as (options: BoundOptions) => Promise<{ data: OperationResult<F> }>;
+    const { data } = await call({
+      ...input,
+      client: this.cfg.http,
+      throwOnError: true,
+      headers: { ...headersOf(input), ...opts.headers },
+      fetch: this.fetchFor(opts),
+    });
+    return data;
+  }
+
+  /**
+   * Follows one generated text/event-stream operation (hey-api's `client.sse`, which parses the
+   * stream and reconnects with `Last-Event-ID`). Around it: the connection goes through `fetchFor`
+   * (auth, typed errors, timeout on the response headers), an idle watchdog, reconnects only for
+   * transient failures (at most `maxRetries` in all, with our backoff, ended at once by `signal`), and errors
+   * that reach the caller: the generated client reports them to a callback and ends the stream quietly.
+   */
+  async *stream<F extends StreamOperation>(fn: F, input: OperationInput<F>, opts: StreamOptions = {}): AsyncGenerator<StreamedEvent> {
+    const ctl = new AbortController();
+    const unfollow = abortWith(ctl, opts.signal);
+
+    let failure: unknown; // the last failure not recovered from by a reconnect
+    let retries = 0;
+    let last: StreamEvent | undefined;
+    const send = this.fetchFor({ ...opts, signal: ctl.signal, maxRetries: 0 });
+    const fetchStream = async (req: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      const res = await send(req, init);
+      failure = undefined;
+      if (!res.body) return res;
+      return new Response(watchBody(res.body, opts.idleTimeout, ctl.signal), res);
+    };
+    const call = fn as unknown as (options: BoundStreamOptions) => Promise<{ stream: AsyncGenerator<unknown, unknown, unknown> }>;
+    try {
+      const { stream } = await call({
+        ...input,
+        client: this.cfg.http,
+        headers: { accept: "text/event-stream", ...headersOf(input), ...opts.headers },
+        fetch: fetchStream,
+        signal: ctl.signal,
+        // Attempts over the stream's whole life: the generated client does not reset them on success.
+        sseMaxRetryAttempts: 1 + (opts.maxRetries ?? this.cfg.maxRetries),
+        onSseEvent: (event) => (last = event),
+        onSseError: (err) => (failure = err),
+        // Called before each reconnect: a final answer (or an abort) ends the stream with its error instead.
+        sseSleepFn: async () => {
+          if (ctl.signal.aborted || !isRetryableStreamError(failure)) throw failure;
+          await sleep(retryDelayMs(retries++, failure instanceof AerioxError ? failure.headers : undefined), ctl.signal);
+        },
+      });
+      for await (const data of stream) {
+        // onSseEvent runs for every event just before the generated stream yields its data.
+        yield { event: last?.event || "message", data, ...(last?.id !== undefined && { id: last.id }) };
+      }
+      if (ctl.signal.aborted) throw abortReason(ctl.signal);
+      if (failure !== undefined) throw failure;
+    } finally {
+      unfollow();
+      // Stopped early (consumer broke out, error): close the connection instead of leaking it.
+      ctl.abort();
+    }
+  }
+
   /** A `fetch` bound to one call's options, passed to the generated functions. */
   fetchFor(opts: RequestOptions = {}): typeof fetch {
     return ((input: RequestInfo | URL, init?: RequestInit) => this.send(new Request(input, init), opts)) as typeof fetch;
@@ -71,9 +212,7 @@ export class Transport {
       ctl.abort();
     }, timeout);
     const userSignal = opts.signal;
-    const onAbort = () => ctl.abort(userSignal && abortReason(userSignal));
-    if (userSignal?.aborted) onAbort();
-    userSignal?.addEventListener("abort", onAbort, { once: true });
+    const unfollow = abortWith(ctl, userSignal);
     let res: Response;
     try {
       const f = this.cfg.fetch ?? globalThis.fetch;
@@ -83,7 +222,7 @@ export class Transport {
       throw timedOut ? new APITimeoutError(`Request timed out after ${timeout} ms`, { cause }) : new APIConnectionError(`Connection error: ${(cause as Error)?.message ?? cause}`, { cause });
     } finally {
       clearTimeout(timer);
-      userSignal?.removeEventListener("abort", onAbort);
+      unfollow();
     }
     if (!res.ok) throw await errorFromResponse(res);
     return res;
@@ -107,12 +246,10 @@ export class Transport {
         timedOut = true;
         ctl.abort();
       }, timeout);
-      const onAbort = () => ctl.abort(userSignal && abortReason(userSignal));
-      if (userSignal?.aborted) onAbort();
-      userSignal?.addEventListener("abort", onAbort, { once: true });
+      const unfollow = abortWith(ctl, userSignal);
       const done = () => {
         clearTimeout(timer);
-        userSignal?.removeEventListener("abort", onAbort);
+        unfollow();
       };
 
       let res: Response;

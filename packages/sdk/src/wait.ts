@@ -4,9 +4,11 @@
 // abandoned wait stops costing money.
 import type { Aeriox } from "./client.ts";
 import { APIConnectionError, APITimeoutError, AerioxError, JobFailedError } from "./errors.ts";
-import { abortReason, sleep } from "./env.ts";
+import { sleep } from "./env.ts";
+import * as api from "./generated/sdk.gen.ts";
 import type { Job } from "./generated/types.gen.ts";
-import { parseSse, StreamIdleError } from "./sse.ts";
+import { StreamIdleError } from "./sse.ts";
+import { abortWith } from "./transport.ts";
 
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -34,10 +36,7 @@ class DeadlineReached extends Error {}
 
 export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions = {}): Promise<Job> {
   const ctl = new AbortController();
-  const user = opts.signal;
-  const onUserAbort = () => ctl.abort(abortReason(user!));
-  if (user?.aborted) onUserAbort();
-  user?.addEventListener("abort", onUserAbort, { once: true });
+  const unfollow = abortWith(ctl, opts.signal);
   const ms = opts.deadline instanceof Date ? opts.deadline.getTime() - Date.now() : opts.deadline;
   const timer = ms === undefined ? undefined : setTimeout(() => ctl.abort(new DeadlineReached()), Math.max(0, ms));
 
@@ -65,25 +64,18 @@ export async function waitForJob(client: Aeriox, id: string, opts: WaitOptions =
     throw ctl.signal.reason;
   } finally {
     clearTimeout(timer);
-    user?.removeEventListener("abort", onUserAbort);
+    unfollow();
   }
 }
 
-/** Returns the terminal job, or undefined when the stream is unavailable or ended early. */
-async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTimeoutMs: number, seen: (j: Job) => void): Promise<Job | undefined> {
+/**
+ * Returns the terminal job, or undefined when the stream is unavailable or ended early. A dropped or
+ * silent connection (or a 429/5xx) gets one reconnect, with Last-Event-ID, before polling takes over.
+ */
+async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTimeout: number, seen: (j: Job) => void): Promise<Job | undefined> {
   let current: Job | undefined;
   try {
-    const { data } = (await client.http.get({
-      url: "/v1/jobs/{id}/events",
-      path: { id },
-      parseAs: "stream",
-      throwOnError: true,
-      security: [{ scheme: "bearer", type: "http" }],
-      headers: { accept: "text/event-stream" },
-      fetch: client.transport.fetchFor({ signal, maxRetries: 0 }),
-    })) as { data: ReadableStream<Uint8Array> | null };
-    if (!data) return undefined;
-    for await (const ev of parseSse(data, { signal, idleTimeoutMs })) {
+    for await (const ev of client.transport.stream(api.streamJobEvents, { path: { id } }, { signal, idleTimeout, maxRetries: 1 })) {
       const job = jobFromEvent(ev.data, current);
       if (!job) continue;
       current = job;
@@ -97,19 +89,16 @@ async function viaStream(client: Aeriox, id: string, signal: AbortSignal, idleTi
     // backoff) or a broken connection: fall back to polling. 401/403 are real answers and propagate.
     const status = err instanceof AerioxError ? (err.status ?? 0) : 0;
     if (err instanceof APIConnectionError || [404, 405, 429].includes(status) || status >= 500) return undefined;
-    if (err instanceof TypeError || err instanceof StreamIdleError) return undefined; // stream reset or silent
+    if (err instanceof StreamIdleError) return undefined; // silent (a reset stream is an APIConnectionError)
     throw err;
   }
 }
 
-/** Events carry a Job (or `{ job }`, or a partial update such as `{ progress_pct }`); merge onto what we know. */
-function jobFromEvent(data: string, current: Job | undefined): Job | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return undefined; // e.g. a plain-text heartbeat
-  }
+/**
+ * Events carry a Job (or `{ job }`, or a partial update such as `{ progress_pct }`); merge onto what we
+ * know. `data` comes parsed when it is JSON; anything else (a plain-text heartbeat) is skipped.
+ */
+function jobFromEvent(parsed: unknown, current: Job | undefined): Job | undefined {
   if (!parsed || typeof parsed !== "object") return undefined;
   const obj = ((parsed as { job?: unknown }).job ?? parsed) as Partial<Job>;
   const merged = { ...current, ...obj } as Job;

@@ -1,8 +1,10 @@
 import { mkdtemp, readFile } from "node:fs/promises";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { APITimeoutError, JobFailedError, type Job } from "../src/index.ts";
+import { APITimeoutError, JobFailedError, NotFoundError, type Job } from "../src/index.ts";
 import { apiError, http, HttpResponse, job, JOB_ID, makeClient, server, sse, url, useMsw } from "./helpers.ts";
 
 useMsw();
@@ -132,6 +134,114 @@ describe("jobs.wait", () => {
     const names: string[] = [];
     for await (const ev of makeClient().jobs.events(JOB_ID)) names.push(`${ev.event}:${(JSON.parse(ev.data) as Job).status}`);
     expect(names).toEqual(["status:running", "status:completed"]);
+  });
+});
+
+/** An event stream that sends `events` (with ids), then breaks the connection, ends, or stays open. */
+function brokenStream(events: Array<{ id: string; data: unknown }>, end: "reset" | "close" | "hang") {
+  const enc = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async start(ctl) {
+      for (const e of events) {
+        await new Promise((r) => setTimeout(r, 5));
+        ctl.enqueue(enc.encode(`event: job\nid: ${e.id}\ndata: ${JSON.stringify(e.data)}\n\n`));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+      if (end === "reset") ctl.error(new Error("connection reset"));
+      if (end === "close") ctl.close();
+    },
+  });
+  return new HttpResponse(body, { headers: { "content-type": "text/event-stream" } });
+}
+
+describe("the event stream (generated SSE client)", () => {
+  it("jobs.events reconnects after a dropped connection, resuming with Last-Event-ID", async () => {
+    const lastIds: Array<string | null> = [];
+    server.use(http.get(url(EVENTS), ({ request }) => {
+      lastIds.push(request.headers.get("last-event-id"));
+      return lastIds.length === 1
+        ? brokenStream([{ id: "1", data: job("running") }], "reset")
+        : brokenStream([{ id: "2", data: job("completed") }], "close");
+    }));
+    const seen: string[] = [];
+    for await (const ev of makeClient().jobs.events(JOB_ID)) seen.push(`${ev.id}:${ev.event}:${(JSON.parse(ev.data) as Job).status}`);
+    expect(seen).toEqual(["1:job:running", "2:job:completed"]);
+    expect(lastIds).toEqual([null, "1"]);
+  });
+
+  it("jobs.events rejects with the typed error of a final answer, without reconnecting", async () => {
+    let calls = 0;
+    server.use(http.get(url(EVENTS), () => (calls++, apiError(404, "not_found"))));
+    const events = makeClient().jobs.events(JOB_ID);
+    await expect(events.next()).rejects.toBeInstanceOf(NotFoundError);
+    expect(calls).toBe(1);
+  });
+
+  it("jobs.events gives up after maxRetries reconnects with the last error", async () => {
+    let calls = 0;
+    server.use(http.get(url(EVENTS), () => (calls++, apiError(503, "queue_unavailable"))));
+    const err = await (async () => {
+      for await (const _ of makeClient().jobs.events(JOB_ID, { maxRetries: 1 })) { /* none */ }
+    })().catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, code: "queue_unavailable" });
+    expect(calls).toBe(2);
+  });
+
+  it("breaking out of jobs.events closes the connection (a real HTTP server sees it go)", async () => {
+    const closed = new Promise<void>((resolve) => {
+      const http1 = createServer((req, res: ServerResponse) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(`event: job\nid: 1\ndata: ${JSON.stringify(job("running"))}\n\n`);
+        res.on("close", () => {
+          resolve();
+          http1.close();
+        });
+      });
+      http1.listen(0, "127.0.0.1", () => void run(`http://127.0.0.1:${(http1.address() as AddressInfo).port}`));
+    });
+    const seen: string[] = [];
+    const run = async (baseUrl: string) => {
+      server.close(); // msw steps aside for the real connection
+      try {
+        for await (const ev of makeClient({ baseUrl }).jobs.events(JOB_ID)) {
+          seen.push(ev.event);
+          break;
+        }
+      } finally {
+        server.listen({ onUnhandledRequest: "error" });
+      }
+    };
+    await closed;
+    expect(seen).toEqual(["job"]);
+  });
+
+  it("an abort ends jobs.events with the abort reason", async () => {
+    server.use(http.get(url(EVENTS), () => brokenStream([{ id: "1", data: job("running") }], "hang")));
+    const ctl = new AbortController();
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const ev of makeClient().jobs.events(JOB_ID, { signal: ctl.signal })) {
+        seen.push(ev.id!);
+        ctl.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(["1"]);
+    expect((err as Error).name).toBe("AbortError");
+  });
+
+  it("jobs.wait reconnects a dropped stream once (Last-Event-ID) before it polls", async () => {
+    const lastIds: Array<string | null> = [];
+    let polls = 0;
+    server.use(
+      http.get(url(EVENTS), ({ request }) => {
+        lastIds.push(request.headers.get("last-event-id"));
+        return lastIds.length === 1 ? brokenStream([{ id: "7", data: job("running") }], "reset") : brokenStream([{ id: "8", data: job("completed") }], "close");
+      }),
+      http.get(url(JOB), () => (polls++, HttpResponse.json(job("running")))),
+    );
+    await expect(makeClient().jobs.wait(JOB_ID, { pollInterval: 5 })).resolves.toMatchObject({ status: "completed" });
+    expect(lastIds).toEqual([null, "7"]);
+    expect(polls).toBe(0);
   });
 });
 

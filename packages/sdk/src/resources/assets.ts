@@ -22,6 +22,15 @@ function isStream(body: UploadBody): body is ReadableStream<Uint8Array> | AsyncI
   return (typeof ReadableStream !== "undefined" && body instanceof ReadableStream) || (typeof body === "object" && body !== null && Symbol.asyncIterator in body);
 }
 
+/** The spec types the upload body as a Blob: bytes become one (a view on shared memory is copied first). */
+function toBlob(body: Uint8Array | ArrayBuffer | Blob): Blob {
+  if (body instanceof Blob) return body;
+  if (body instanceof ArrayBuffer) return new Blob([body]);
+  return new Blob([onArrayBuffer(body) ? body : new Uint8Array(body)]);
+}
+
+const onArrayBuffer = (bytes: Uint8Array): bytes is Uint8Array<ArrayBuffer> => bytes.buffer instanceof ArrayBuffer;
+
 function toReadableStream(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
   if (typeof ReadableStream !== "undefined" && body instanceof ReadableStream) return body;
   const iterator = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
@@ -49,7 +58,7 @@ export class Assets extends APIResource {
    */
   list(query: ListQuery = {}, opts?: RequestOptions): PagePromise<ListAssetsResponse, Asset, ListQuery> {
     return new PagePromise(
-      (q) => this.client.request<ListAssetsResponse>(api.listAssets, { query: q }, opts),
+      (q) => this.client.request(api.listAssets, { query: q }, opts),
       query,
       (page) => page.data,
       nextByCursor,
@@ -68,7 +77,7 @@ export class Assets extends APIResource {
     const contentType = given ?? (typeof Blob !== "undefined" && body instanceof Blob && body.type ? (body.type as UploadContentType) : undefined);
     if (!contentType) throw new TypeError("assets.upload needs { contentType } (image/png, image/jpeg, image/webp, video/mp4, audio/mpeg or audio/wav)");
     if (!isStream(body)) {
-      return this.client.request<UploadAssetResponse>(api.uploadAsset, { body, headers: { "Content-Type": contentType } }, requestOpts);
+      return this.client.request(api.uploadAsset, { body: toBlob(body), headers: { "Content-Type": contentType } }, requestOpts);
     }
     if (!this.client.apiKey) throw new AuthenticationError("No API key: pass `apiKey` to new Aeriox(), set AERIOX_API_KEY, or run `aeriox login`.", { code: "missing_api_key" });
     const headers = new Headers(requestOpts.headers);

@@ -28,7 +28,7 @@ export class Cards extends APIResource {
   /** `GET /v1/cards`: `await` for one page, `for await` for every card (offset pagination). */
   list(query: CardQuery = {}, opts?: RequestOptions): PagePromise<ListCardsResponse, Card, CardQuery> {
     return new PagePromise(
-      (q) => this.client.request<ListCardsResponse>(api.listCards, { query: q }, opts),
+      (q) => this.client.request(api.listCards, { query: q }, opts),
       query,
       (page) => page.data,
       (page, q) => nextByOffset(page.data, q, 50),
@@ -56,7 +56,7 @@ export class Nodes extends APIResource {
   /** @deprecated `GET /v1/nodes` (offset-paginated; `for await` walks every page). */
   list(query: NodeQuery = {}, opts?: RequestOptions): PagePromise<ListNodesResponse, NodeItem, NodeQuery> {
     return new PagePromise(
-      (q) => this.client.request<ListNodesResponse>(api.listNodes, { query: q }, opts),
+      (q) => this.client.request(api.listNodes, { query: q }, opts),
       query,
       (page) => page.cards,
       (page, q) => nextByOffset(page.cards, q, 50),

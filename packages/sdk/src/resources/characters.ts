@@ -18,7 +18,7 @@ export class Characters extends APIResource {
   /** `GET /v1/characters`: `await` for one page, `for await` for every character (follows `next_cursor`). */
   list(query: ListQuery = {}, opts?: RequestOptions): PagePromise<ListCharactersResponse, Character, ListQuery> {
     return new PagePromise(
-      (q) => this.client.request<ListCharactersResponse>(api.listCharacters, { query: q }, opts),
+      (q) => this.client.request(api.listCharacters, { query: q }, opts),
       query,
       (page) => page.data,
       nextByCursor,

@@ -4,7 +4,7 @@ import { nextByCursor, PagePromise } from "../pagination.ts";
 import { APIResource } from "../resource.ts";
 import type { RequestOptions } from "../transport.ts";
 import { waitForJob, type WaitOptions } from "../wait.ts";
-import { parseSse, type ServerSentEvent } from "../sse.ts";
+import { toServerSentEvent, type ServerSentEvent } from "../sse.ts";
 
 type ListQuery = NonNullable<ListJobsData["query"]>;
 
@@ -15,7 +15,7 @@ export class Jobs extends APIResource {
    */
   list(query: ListQuery = {}, opts?: RequestOptions): PagePromise<ListJobsResponse, Job, ListQuery> {
     return new PagePromise(
-      (q) => this.client.request<ListJobsResponse>(api.listJobs, { query: q }, opts),
+      (q) => this.client.request(api.listJobs, { query: q }, opts),
       query,
       (page) => page.data,
       nextByCursor,
@@ -40,17 +40,11 @@ export class Jobs extends APIResource {
     return waitForJob(this.client, id, opts);
   }
 
-  /** `GET /v1/jobs/{id}/events`: the raw server-sent events of a job, for custom consumers. */
+  /**
+   * `GET /v1/jobs/{id}/events`: the raw server-sent events of a job, for custom consumers. A dropped
+   * connection (or a 429/5xx) is retried up to `maxRetries` times, resuming with `Last-Event-ID`.
+   */
   async *events(id: string, opts: RequestOptions = {}): AsyncGenerator<ServerSentEvent> {
-    const { data } = (await this.client.http.get({
-      url: "/v1/jobs/{id}/events",
-      path: { id },
-      parseAs: "stream",
-      throwOnError: true,
-      security: [{ scheme: "bearer", type: "http" }],
-      headers: { accept: "text/event-stream", ...opts.headers },
-      fetch: this.client.transport.fetchFor({ maxRetries: 0, ...opts }),
-    })) as { data: ReadableStream<Uint8Array> | null };
-    if (data) yield* parseSse(data, { signal: opts.signal });
+    for await (const ev of this.client.transport.stream(api.streamJobEvents, { path: { id } }, opts)) yield toServerSentEvent(ev);
   }
 }
