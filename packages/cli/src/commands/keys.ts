@@ -1,5 +1,5 @@
 /** `aeriox keys …`: API key administration for self-hosters. */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
 import { runAdmin } from "../admin-client.ts";
 import { printResult, UsageError, type OutputOptions } from "../output.ts";

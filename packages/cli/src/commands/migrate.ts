@@ -1,5 +1,5 @@
 /** `aeriox migrate`: apply pending database migrations and exit. */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
 import { printResult, CommandError, type OutputOptions } from "../output.ts";

@@ -1,5 +1,5 @@
 /** `aeriox oauth-clients …`: register and list public OAuth clients (PKCE, no secret). */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
 import { runAdmin } from "../admin-client.ts";
 import { printResult, UsageError, type OutputOptions } from "../output.ts";

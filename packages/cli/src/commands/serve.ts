@@ -1,6 +1,6 @@
 /** `aeriox serve`: the API server (and the in-process job runner on the embedded default). */
 import { createServer } from "node:net";
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import type { AppOptions } from "@aeriox/server";
 import { loadConfig, type Config } from "@aeriox/core/config";
 import { CommandError } from "../output.ts";
