@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("Run the API server (migrates the database first)")
     .option("-p, --port <port>", "port to listen on (env PORT, default 8080)")
-    .action(async (opts: { port?: string }) => {
+    .action(async (opts) => {
       const config = loadConfig(opts.port ? { ...process.env, PORT: opts.port } : process.env);
       await assertPortFree(config);
       const say = (line: string) => process.stdout.write(`${line}\n`);
