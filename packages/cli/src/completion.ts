@@ -4,7 +4,7 @@
  * Install: `aeriox completion bash > ~/.local/share/bash-completion/completions/aeriox`,
  * `aeriox completion zsh > "${fpath[1]}/_aeriox"`, `aeriox completion fish > ~/.config/fish/completions/aeriox.fish`.
  */
-import type { Command } from "commander";
+import type { CommandUnknownOpts as Command } from "@commander-js/extra-typings";
 import { UsageError } from "./output.ts";
 
 interface Node {

@@ -1,5 +1,5 @@
 /** The `aeriox` command tree. */
-import { Command } from "commander";
+import { Command } from "@commander-js/extra-typings";
 import { registerServe } from "./commands/serve.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerKeys } from "./commands/keys.ts";

@@ -3,7 +3,7 @@
  * command and an MCP tool, or an explicit, documented exclusion.
  */
 import { describe, expect, it } from "vitest";
-import type { Command } from "commander";
+import type { CommandUnknownOpts as Command } from "@commander-js/extra-typings";
 import { Aeriox, operationMethods } from "@aeriox/sdk";
 import { loadSpec } from "@aeriox/server";
 import { buildProgram } from "../src/program.ts";

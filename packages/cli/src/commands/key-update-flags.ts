@@ -2,15 +2,15 @@
  * The flags of `aeriox keys update` (operator, on the database) and `aeriox api-keys update`
  * (through the API, PATCH /v1/api-keys/{id}), read into the request body both take.
  */
-import type { Command } from "commander";
+import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { UsageError } from "../output.ts";
 
 export interface KeyUpdateFlags {
-  name?: string;
-  scopes?: string;
-  dailyCapUsd?: string;
-  monthlyBudgetUsd?: string;
-  allowModels?: string;
+  name?: string | undefined;
+  scopes?: string | undefined;
+  dailyCapUsd?: string | undefined;
+  monthlyBudgetUsd?: string | undefined;
+  allowModels?: string | undefined;
 }
 
 export interface KeyUpdateBody {
@@ -23,7 +23,7 @@ export interface KeyUpdateBody {
 
 const SCOPES = ["generate", "read", "admin"] as const;
 
-export function withKeyUpdateOptions(command: Command): Command {
+export function withKeyUpdateOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(command: Command<A, O, G>) {
   return command
     .option("--name <name>", "a new label")
     .option("--scopes <list>", "comma-separated scopes: generate,read,admin")

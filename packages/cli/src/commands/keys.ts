@@ -1,9 +1,9 @@
 /** `aeriox keys …`: API key administration for self-hosters. */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
-import { runAdmin } from "../admin-client.ts";
-import { printResult, UsageError, type OutputOptions } from "../output.ts";
-import { keyLimitsText, keyUpdateBody, withKeyUpdateOptions, type KeyUpdateFlags } from "./key-update-flags.ts";
+import { printResult, UsageError } from "../output.ts";
+import { admin, adminCall } from "./admin-command.ts";
+import { keyLimitsText, keyUpdateBody, withKeyUpdateOptions } from "./key-update-flags.ts";
 
 function parseScopes(value: string | undefined): string[] | undefined {
   return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
@@ -16,9 +16,18 @@ function parseUsd(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+interface KeyRow {
+  id: string;
+  prefix: string;
+  name: string | null;
+  scopes: string[];
+  revoked_at: string | null;
+  expires_at: string | null;
+}
+
 export function registerKeys(program: Command): void {
   const keys = program.command("keys").description("Create and manage API keys");
-  keys
+  const create = keys
     .command("create")
     .description("Create an API key (creates the workspace if it does not exist)")
     .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
@@ -26,65 +35,45 @@ export function registerKeys(program: Command): void {
     .option("--scopes <list>", "comma-separated scopes: generate,read,admin (default all)")
     .option("--daily-cap <usd>", "daily spend cap in USD")
     .option("--json", "print JSON")
-    .option("-q, --quiet", "print only the key, e.g. export AERIOX_API_KEY=$(aeriox keys create -w demo -q)")
-    .action(async (opts: OutputOptions & { workspace: string; name?: string; scopes?: string; dailyCap?: string; quiet?: boolean }) => {
-      const result = (await runAdmin(loadConfig(), "keys.create", {
-        workspace: opts.workspace,
-        ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.scopes ? { scopes: parseScopes(opts.scopes) } : {}),
-        ...(opts.dailyCap !== undefined ? { daily_spend_cap_usd: parseUsd(opts.dailyCap, "--daily-cap") } : {}),
-      })) as { key: string; key_id: string; workspace_id: string; scopes: string[] };
-      if (opts.quiet) {
-        process.stdout.write(`${result.key}\n`);
-        return;
-      }
-      printResult(opts, result, () =>
-        [`API key (shown once, store it now): ${result.key}`, `  key id:       ${result.key_id}`, `  workspace id: ${result.workspace_id}`, `  scopes:       ${result.scopes.join(", ")}`].join("\n"),
-      );
+    .option("-q, --quiet", "print only the key, e.g. export AERIOX_API_KEY=$(aeriox keys create -w demo -q)");
+  create.action(async (opts) => {
+    const result = await admin<{ key: string; key_id: string; workspace_id: string; scopes: string[] }>(loadConfig(), "keys.create", {
+      workspace: opts.workspace,
+      ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.scopes ? { scopes: parseScopes(opts.scopes) } : {}),
+      ...(opts.dailyCap !== undefined ? { daily_spend_cap_usd: parseUsd(opts.dailyCap, "--daily-cap") } : {}),
     });
-  registerKeyManagement(keys);
-}
-
-export function registerKeyManagement(keys: Command): void {
-  keys
-    .command("list")
-    .description("List a workspace's API keys (never their secrets)")
-    .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
-    .option("--json", "print JSON")
-    .action(async (opts: OutputOptions & { workspace: string }) => {
-      const result = (await runAdmin(loadConfig(), "keys.list", { workspace: opts.workspace })) as { data: Array<{ id: string; prefix: string; name: string | null; scopes: string[]; revoked_at: string | null; expires_at: string | null }> };
-      printResult(opts, result, () =>
-        result.data.length === 0
-          ? "No keys."
-          : result.data
-              .map((k) => `${k.id}  ${k.prefix}…  ${k.scopes.join(",").padEnd(20)} ${k.revoked_at ? "revoked" : k.expires_at ? `expires ${k.expires_at}` : "active"}${k.name ? `  (${k.name})` : ""}`)
-              .join("\n"),
-      );
-    });
-  keys
-    .command("revoke <key-id>")
-    .description("Revoke an API key immediately")
-    .option("--json", "print JSON")
-    .action(async (keyId: string, opts: OutputOptions) => {
-      const result = (await runAdmin(loadConfig(), "keys.revoke", { key_id: keyId })) as { id: string; revoked_at: string };
-      printResult(opts, result, () => `Revoked ${result.id} at ${result.revoked_at}`);
-    });
-  withKeyUpdateOptions(
-    keys
-      .command("update <key-id>")
-      .description("Change a key's name, scopes, daily cap, monthly budget or allowed models (operator: bound by no key's limits)"),
-  )
-    .option("--json", "print JSON")
-    .action(async (keyId: string, opts: OutputOptions & KeyUpdateFlags) => {
-      const result = (await runAdmin(loadConfig(), "keys.update", { key_id: keyId, ...keyUpdateBody(opts) })) as Parameters<typeof keyLimitsText>[0];
-      printResult(opts, result, () => keyLimitsText(result));
-    });
-  keys
-    .command("rotate <key-id>")
-    .description("Issue a new key; the old one keeps working until its grace period ends")
-    .option("--json", "print JSON")
-    .action(async (keyId: string, opts: OutputOptions) => {
-      const result = (await runAdmin(loadConfig(), "keys.rotate", { key_id: keyId })) as { new_key: string; new_key_id: string; old_expires_at: string };
-      printResult(opts, result, () => [`New API key (shown once): ${result.new_key}`, `  key id: ${result.new_key_id}`, `  the old key stops working at ${result.old_expires_at}`].join("\n"));
-    });
+    if (opts.quiet) {
+      process.stdout.write(`${result.key}\n`);
+      return;
+    }
+    printResult(opts, result, () =>
+      [`API key (shown once, store it now): ${result.key}`, `  key id:       ${result.key_id}`, `  workspace id: ${result.workspace_id}`, `  scopes:       ${result.scopes.join(", ")}`].join("\n"),
+    );
+  });
+  adminCall(
+    keys.command("list").description("List a workspace's API keys (never their secrets)").requiredOption("-w, --workspace <name-or-id>", "workspace name or id"),
+    (opts) => admin<{ data: KeyRow[] }>(loadConfig(), "keys.list", { workspace: opts.workspace }),
+    (result) =>
+      result.data.length === 0
+        ? "No keys."
+        : result.data
+            .map((k) => `${k.id}  ${k.prefix}…  ${k.scopes.join(",").padEnd(20)} ${k.revoked_at ? "revoked" : k.expires_at ? `expires ${k.expires_at}` : "active"}${k.name ? `  (${k.name})` : ""}`)
+            .join("\n"),
+  );
+  adminCall(
+    keys.command("revoke <key-id>").description("Revoke an API key immediately"),
+    (keyId) => admin<{ id: string; revoked_at: string }>(loadConfig(), "keys.revoke", { key_id: keyId }),
+    (result) => `Revoked ${result.id} at ${result.revoked_at}`,
+  );
+  adminCall(
+    withKeyUpdateOptions(keys.command("update <key-id>").description("Change a key's name, scopes, daily cap, monthly budget or allowed models (operator: bound by no key's limits)")),
+    (keyId, opts) => admin<Parameters<typeof keyLimitsText>[0]>(loadConfig(), "keys.update", { key_id: keyId, ...keyUpdateBody(opts) }),
+    keyLimitsText,
+  );
+  adminCall(
+    keys.command("rotate <key-id>").description("Issue a new key; the old one keeps working until its grace period ends"),
+    (keyId) => admin<{ new_key: string; new_key_id: string; old_expires_at: string }>(loadConfig(), "keys.rotate", { key_id: keyId }),
+    (result) => [`New API key (shown once): ${result.new_key}`, `  key id: ${result.new_key_id}`, `  the old key stops working at ${result.old_expires_at}`].join("\n"),
+  );
 }

@@ -1,15 +1,15 @@
 /** `aeriox migrate`: apply pending database migrations and exit. */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
 import { readLock } from "@aeriox/core/data-dir-lock";
-import { printResult, CommandError, type OutputOptions } from "../output.ts";
+import { printResult, CommandError } from "../output.ts";
 
 export function registerMigrate(program: Command): void {
   program
     .command("migrate")
     .description("Apply pending database migrations")
     .option("--json", "print JSON")
-    .action(async (opts: OutputOptions) => {
+    .action(async (opts) => {
       const config = loadConfig();
       const holder = config.databaseKind === "pglite" ? readLock(config.dataDir) : null;
       if (holder?.role === "server") {

@@ -1,8 +1,8 @@
 /** `aeriox oauth-clients …`: register and list public OAuth clients (PKCE, no secret). */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
-import { runAdmin } from "../admin-client.ts";
-import { printResult, UsageError, type OutputOptions } from "../output.ts";
+import { UsageError } from "../output.ts";
+import { admin, adminCall } from "./admin-command.ts";
 
 interface ClientView {
   client_id: string;
@@ -19,39 +19,36 @@ function describe(c: ClientView): string {
 
 export function registerOAuthClients(program: Command): void {
   const clients = program.command("oauth-clients").description("Register and list OAuth clients (authorization code + PKCE)");
-  clients
-    .command("create")
-    .description("Register a public OAuth client")
-    .requiredOption("--name <name>", "the name shown on the consent page")
-    .requiredOption("--redirect-uri <uri>", "an exact redirect URI (https, or http on localhost/127.0.0.1); repeat for several", collect)
-    .option("--scopes <list>", "comma-separated scopes the client may request: generate,read,admin", "read")
-    .option("--json", "print JSON")
-    .action(async (opts: OutputOptions & { name: string; redirectUri: string[]; scopes: string }) => {
+  adminCall(
+    clients
+      .command("create")
+      .description("Register a public OAuth client")
+      .requiredOption("--name <name>", "the name shown on the consent page")
+      .requiredOption("--redirect-uri <uri>", "an exact redirect URI (https, or http on localhost/127.0.0.1); repeat for several", collect)
+      .option("--scopes <list>", "comma-separated scopes the client may request: generate,read,admin", "read"),
+    (opts) => {
       const scopes = opts.scopes.split(",").map((s) => s.trim()).filter(Boolean);
       if (scopes.length === 0) throw new UsageError("--scopes needs at least one of generate, read, admin");
-      const result = (await runAdmin(loadConfig(), "oauth-clients.create", { name: opts.name, redirect_uris: opts.redirectUri, scopes })) as ClientView;
-      printResult(opts, result, () => describe(result));
-    });
-  clients
-    .command("list")
-    .description("List registered OAuth clients")
-    .option("--json", "print JSON")
-    .action(async (opts: OutputOptions) => {
-      const result = (await runAdmin(loadConfig(), "oauth-clients.list", {})) as { clients: ClientView[] };
-      printResult(opts, result, () => (result.clients.length ? result.clients.map(describe).join("\n") : "No OAuth clients registered."));
-    });
+      return admin<ClientView>(loadConfig(), "oauth-clients.create", { name: opts.name, redirect_uris: opts.redirectUri, scopes });
+    },
+    describe,
+  );
+  adminCall(
+    clients.command("list").description("List registered OAuth clients"),
+    () => admin<{ clients: ClientView[] }>(loadConfig(), "oauth-clients.list", {}),
+    (result) => (result.clients.length ? result.clients.map(describe).join("\n") : "No OAuth clients registered."),
+  );
 }
 
 /** `aeriox oauth-keys rotate`: a new access-token signing key; the old one keeps verifying its tokens until they expire. */
 export function registerOAuthKeys(program: Command): void {
-  program
-    .command("oauth-keys")
-    .description("Manage the OAuth access-token signing keys (published at /v1/oauth/jwks)")
-    .command("rotate")
-    .description("Sign new access tokens with a new key; tokens signed before stay valid until their expiry")
-    .option("--json", "print JSON")
-    .action(async (opts: OutputOptions) => {
-      const result = (await runAdmin(loadConfig(), "oauth-keys.rotate", {})) as { kid: string };
-      printResult(opts, result, () => `New signing key ${result.kid}; the previous key stays in the JWKS until the tokens it signed have expired.`);
-    });
+  adminCall(
+    program
+      .command("oauth-keys")
+      .description("Manage the OAuth access-token signing keys (published at /v1/oauth/jwks)")
+      .command("rotate")
+      .description("Sign new access tokens with a new key; tokens signed before stay valid until their expiry"),
+    () => admin<{ kid: string }>(loadConfig(), "oauth-keys.rotate", {}),
+    (result) => `New signing key ${result.kid}; the previous key stays in the JWKS until the tokens it signed have expired.`,
+  );
 }

@@ -1,6 +1,6 @@
 /** `aeriox serve`: the API server (and the in-process job runner on the embedded default). */
 import { createServer } from "node:net";
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import type { AppOptions } from "@aeriox/server";
 import { loadConfig, type Config } from "@aeriox/core/config";
 import { CommandError } from "../output.ts";
@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("Run the API server (migrates the database first)")
     .option("-p, --port <port>", "port to listen on (env PORT, default 8080)")
-    .action(async (opts: { port?: string }) => {
+    .action(async (opts) => {
       const config = loadConfig(opts.port ? { ...process.env, PORT: opts.port } : process.env);
       await assertPortFree(config);
       const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,8 +1,8 @@
 /** `aeriox wallet …`: look at a workspace's wallet and adjust it (self-hoster administration). */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
-import { runAdmin } from "../admin-client.ts";
-import { printResult, UsageError, type OutputOptions } from "../output.ts";
+import { UsageError } from "../output.ts";
+import { admin, adminCall } from "./admin-command.ts";
 
 interface WalletView {
   workspace_id: string;
@@ -43,26 +43,26 @@ function parseAmount(value: string): number {
 
 export function registerWallet(program: Command): void {
   const wallet = program.command("wallet").description("Show and adjust workspace wallets");
-  wallet
-    .command("show")
-    .description("Balance, reservations, auto-recharge and recent ledger entries of a workspace")
-    .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
-    .option("--json", "print JSON")
-    .action(async (opts: OutputOptions & { workspace: string }) => {
-      const result = (await runAdmin(loadConfig(), "wallet.show", { workspace: opts.workspace })) as WalletView;
-      printResult(opts, result, () => describe(result));
-    });
-  wallet
-    .command("credit")
-    .description("Add (or, negative, remove) funds as an adjustment entry in the ledger")
-    .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
-    .requiredOption("--usd <amount>", "USD amount; negative to deduct (never below the available balance)")
-    .option("--reason <text>", "why (kept on the ledger entry)")
-    .option("--json", "print JSON")
-    .allowUnknownOption(false)
-    .action(async (opts: OutputOptions & { workspace: string; usd: string; reason?: string }) => {
+  adminCall(
+    wallet
+      .command("show")
+      .description("Balance, reservations, auto-recharge and recent ledger entries of a workspace")
+      .requiredOption("-w, --workspace <name-or-id>", "workspace name or id"),
+    (opts) => admin<WalletView>(loadConfig(), "wallet.show", { workspace: opts.workspace }),
+    describe,
+  );
+  adminCall(
+    wallet
+      .command("credit")
+      .description("Add (or, negative, remove) funds as an adjustment entry in the ledger")
+      .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
+      .requiredOption("--usd <amount>", "USD amount; negative to deduct (never below the available balance)")
+      .option("--reason <text>", "why (kept on the ledger entry)")
+      .allowUnknownOption(false),
+    (opts) => {
       const usd = parseAmount(opts.usd);
-      const result = (await runAdmin(loadConfig(), "wallet.credit", { workspace: opts.workspace, usd, ...(opts.reason ? { reason: opts.reason } : {}) })) as WalletView;
-      printResult(opts, result, () => `Adjusted by ${money(usd)} (entry ${result.entry_id})\n${describe(result)}`);
-    });
+      return admin<WalletView>(loadConfig(), "wallet.credit", { workspace: opts.workspace, usd, ...(opts.reason ? { reason: opts.reason } : {}) });
+    },
+    (result, opts) => `Adjusted by ${money(parseAmount(opts.usd))} (entry ${result.entry_id})\n${describe(result)}`,
+  );
 }

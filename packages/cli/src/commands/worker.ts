@@ -1,5 +1,5 @@
 /** `aeriox worker`: a BullMQ job worker process (needs REDIS_URL). */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
 import { exitOnSignals } from "../shutdown.ts";
 

@@ -1,5 +1,5 @@
 /** `aeriox mcp`: the MCP server on stdio (for Claude Desktop, Cursor, … and any MCP client). */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { resolveSettings } from "../profile.ts";
 import { UsageError } from "../output.ts";

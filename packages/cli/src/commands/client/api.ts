@@ -6,7 +6,7 @@
  */
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { UsageError, wantsJson } from "../../output.ts";
 import { action, clientCommand, makeClient, table, type ClientOptions } from "./common.ts";
 import { bodyProperties, decodeResponse, findOperation, sendOperation, specOperations, type JsonSchema, type OperationInfo } from "./spec-ops.ts";

@@ -1,9 +1,9 @@
 /** `aeriox login` / `aeriox logout`: the profile in `$XDG_CONFIG_HOME/aeriox/config.json` (0600). */
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { Aeriox } from "@aeriox/sdk";
 import { UsageError } from "../../output.ts";
 import { profilePath, readProfile, removeProfile, resolveSettings, writeProfile } from "../../profile.ts";
-import { action, output, type ClientOptions } from "./common.ts";
+import { action, output } from "./common.ts";
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) {
@@ -30,7 +30,7 @@ export function registerAuth(program: Command): void {
     .option("--base-url <url>", "the API to log in to (default: AERIOX_BASE_URL, then the profile, then http://localhost:8080)")
     .option("--json", "print JSON")
     .action(
-      action(async (flags: ClientOptions) => {
+      action(async (flags) => {
         const key = (flags.apiKey ?? (await readStdin())).trim();
         if (!key) throw new UsageError("no API key given: pipe it on stdin (`aeriox login < key.txt`) or pass --api-key");
         const { baseUrl } = resolveSettings({ baseUrl: flags.baseUrl, apiKey: key });
@@ -46,7 +46,7 @@ export function registerAuth(program: Command): void {
     .description("Forget the stored API key (the profile AERIOX_PROFILE selects, default `default`)")
     .option("--json", "print JSON")
     .action(
-      action(async (flags: ClientOptions) => {
+      action(async (flags) => {
         const file = profilePath();
         const removed = removeProfile();
         output(flags, { logged_out: removed, profile: file }, () => (removed ? `Removed ${file}` : `Not logged in (no ${file})`));

@@ -5,25 +5,48 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
-import { Aeriox, AerioxError, APIConnectionError, APITimeoutError, JobFailedError, type Job } from "@aeriox/sdk";
+import type { Command, CommandUnknownOpts, OptionValues } from "@commander-js/extra-typings";
+import { Aeriox, AerioxError, APIConnectionError, APITimeoutError, JobFailedError, type Job, type PagePromise } from "@aeriox/sdk";
 import { CommandError, UsageError, wantsJson } from "../../output.ts";
 import { MISSING_KEY_HELP, resolveSettings } from "../../profile.ts";
 import { commandName } from "../../invocation.ts";
 import { MissingApiKeyError } from "./spec-ops.ts";
 
 export interface ClientOptions {
-  apiKey?: string;
-  baseUrl?: string;
-  json?: boolean;
+  apiKey?: string | undefined;
+  baseUrl?: string | undefined;
+  json?: boolean | undefined;
 }
 
-/** Adds the options every client command accepts. */
-export function clientCommand(cmd: Command): Command {
+/** Adds the options every client command accepts (after its own: help lists them last). */
+export function clientCommand<A extends unknown[], O extends OptionValues, G extends OptionValues>(cmd: Command<A, O, G>) {
   return cmd
     .option("--api-key <key>", "API key (default: AERIOX_API_KEY, then the `aeriox login` profile)")
     .option("--base-url <url>", "API base URL (default: AERIOX_BASE_URL, then the profile, then http://localhost:8080)")
     .option("--json", "print JSON (automatic when stdout is not a terminal)");
+}
+
+/** A client command's flags: its own and the client options. */
+export type ClientFlags<O extends OptionValues> = ReturnType<ReturnType<typeof clientCommand<[], O, OptionValues>>["opts"]>;
+
+/**
+ * The usual client command: adds the client options, then on run builds the client, calls the
+ * API with the arguments and flags and prints the response as JSON or as `human(response)`.
+ */
+export function clientCall<A extends unknown[], O extends OptionValues, G extends OptionValues, R>(
+  cmd: Command<A, O, G>,
+  call: (client: Aeriox, ...args: [...A, ClientFlags<O>]) => PromiseLike<R>,
+  human: (res: R, ...args: [...A, ClientFlags<O>]) => string,
+  { needsKey = true } = {},
+): void {
+  const command = clientCommand(cmd);
+  command.action(
+    action(async () => {
+      const flags = command.opts();
+      const res = await call(makeClient(flags, { needsKey }), ...command.processedArgs, flags);
+      output(flags, res, () => human(res, ...command.processedArgs, flags));
+    }),
+  );
 }
 
 export function makeClient(opts: ClientOptions, { needsKey = true } = {}): Aeriox {
@@ -72,10 +95,11 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     try {
       await fn(...args);
     } catch (err) {
-      const cmd = args[args.length - 1] as Command | undefined;
+      const cmd = args[args.length - 1] as CommandUnknownOpts | undefined;
       let baseUrl: string | undefined;
       try {
-        baseUrl = resolveSettings((cmd?.opts?.() ?? {}) as ClientOptions).baseUrl;
+        const flags = cmd?.opts?.() ?? {};
+        baseUrl = resolveSettings({ apiKey: stringOrUndefined(flags.apiKey), baseUrl: stringOrUndefined(flags.baseUrl) }).baseUrl;
       } catch {
         baseUrl = undefined;
       }
@@ -83,6 +107,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     }
   };
 }
+
+const stringOrUndefined = (v: unknown) => (typeof v === "string" ? v : undefined);
 
 export function printJsonLine(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + "\n");
@@ -101,14 +127,17 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-export function table(rows: Record<string, unknown>[], columns: string[]): string {
+/** Rows of any object type: each column is read by name. */
+export function table(objects: readonly object[], columns: string[]): string {
+  const rows = objects as readonly Record<string, unknown>[];
   if (!rows.length) return "(none)";
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => Math.min(cell(r[c]).length, 60))));
   const line = (vals: string[]) => vals.map((v, i) => (v.length > 60 ? v.slice(0, 59) + "…" : v).padEnd(widths[i]!)).join("  ").trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n");
 }
 
-export function keyValues(obj: Record<string, unknown>, keys?: string[]): string {
+export function keyValues(value: object, keys?: string[]): string {
+  const obj = value as Record<string, unknown>;
   const entries = (keys ?? Object.keys(obj)).filter((k) => obj[k] !== undefined && obj[k] !== null).map((k) => [k, cell(obj[k])] as const);
   const w = Math.max(0, ...entries.map(([k]) => k.length));
   return entries.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
@@ -220,7 +249,7 @@ export async function finishJob(
   extra: Record<string, unknown> = {},
 ): Promise<void> {
   if (opts.wait === false) {
-    output(opts, { ...job, ...extra }, () => `${keyValues({ ...job, ...extra } as Record<string, unknown>, ["job_id", "type", "status", "model", "estimated_cost_usd", ...Object.keys(extra)])}\nFollow it with: ${commandName()} jobs watch ${job.job_id}`);
+    output(opts, { ...job, ...extra }, () => `${keyValues({ ...job, ...extra }, ["job_id", "type", "status", "model", "estimated_cost_usd", ...Object.keys(extra)])}\nFollow it with: ${commandName()} jobs watch ${job.job_id}`);
     return;
   }
   const timeoutS = opts.timeout !== undefined ? parsePositive(opts.timeout, "--timeout") : undefined;
@@ -228,7 +257,7 @@ export async function finishJob(
   const files = opts.out ? await saveOutputs(client, done, opts.out) : undefined;
   const result = { ...done, ...extra, ...(files && { files }) };
   output(opts, result, () => {
-    const lines = [keyValues(result as Record<string, unknown>, ["job_id", "status", "model", "charged_cost_usd", ...Object.keys(extra)])];
+    const lines = [keyValues(result, ["job_id", "status", "model", "charged_cost_usd", ...Object.keys(extra)])];
     if (files) lines.push(...files.map((f) => `saved    ${f}`));
     else for (const u of done.output_urls ?? []) lines.push(`output   ${u}`);
     return lines.join("\n");
@@ -249,4 +278,43 @@ export function parseInteger(value: string, flag: string, min = Number.MIN_SAFE_
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** A `--flag '{…}'` JSON object. */
+export function parseJsonFlag(value: string | undefined, flag: string): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new UsageError(`${flag} must be a JSON object, e.g. '{"style":"noir"}'`);
+  }
+}
+
+/** A date or date-time flag as the RFC 3339 instant the API takes (`2026-12-01` is midnight UTC). */
+export function parseInstant(value: string, flag: string): string {
+  const ms = /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(value) ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`${flag} must be a date (2026-12-01) or an RFC 3339 date-time (2026-12-01T08:00:00Z)`);
+  return new Date(ms).toISOString();
+}
+
+// ---------- cursor lists ----------
+
+/** The first page of a list, or with `--all` every item as one page (next_cursor null). */
+export async function listPage<Page, Item, Params>(list: PagePromise<Page, Item, Params>, all: boolean | undefined): Promise<Page | { data: Item[]; next_cursor: null }> {
+  return all ? { data: await list.toArray(), next_cursor: null } : await list;
+}
+
+/** The hint under a table whose list has more pages. */
+export function moreHint(page: { next_cursor?: string | null | undefined }): string {
+  return page.next_cursor ? `\nmore: --cursor ${page.next_cursor}` : "";
+}
+
+/**
+ * A flag value sent as the API's type without checking it here: the server validates it and its
+ * error names the field (a check here would change the message and the exit code).
+ */
+export function serverChecked<T extends string>(value: string): T {
+  return value as T;
 }

@@ -15,21 +15,19 @@
 import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import type { Command } from "commander";
+import type { Command } from "@commander-js/extra-typings";
 import { WebhookVerificationError, type WebhookEventType } from "@aeriox/sdk";
 import { UsageError, wantsJson } from "../../output.ts";
-import { action, clientCommand, makeClient, output, parseInteger, printJsonLine, table, type ClientOptions } from "./common.ts";
-
-type Flags = ClientOptions & Record<string, any>;
+import { action, clientCall, clientCommand, makeClient, parseInteger, printJsonLine, table } from "./common.ts";
 
 const EVENT_TYPES: WebhookEventType[] = ["job.started", "job.progress", "job.completed"];
+const isEventType = (e: string): e is WebhookEventType => EVENT_TYPES.some((t) => t === e);
 
 function parseEvents(value: string | undefined, fallback: WebhookEventType[]): WebhookEventType[] {
   if (!value) return fallback;
   const events = value.split(",").map((s) => s.trim()).filter(Boolean);
-  const bad = events.filter((e) => !EVENT_TYPES.includes(e as WebhookEventType));
-  if (bad.length || events.length === 0) throw new UsageError(`--events: use a comma-separated list of ${EVENT_TYPES.join(", ")}`);
-  return [...new Set(events)] as WebhookEventType[];
+  if (events.length === 0 || !events.every(isEventType)) throw new UsageError(`--events: use a comma-separated list of ${EVENT_TYPES.join(", ")}`);
+  return [...new Set(events)];
 }
 
 const deliveryColumns = ["id", "type", "job_id", "status", "attempts", "last_response_status", "next_attempt_at", "created_at"];
@@ -38,76 +36,58 @@ export function registerWebhooks(program: Command): void {
   const webhooks = program.command("webhooks").description("Outbound job webhooks: endpoints, deliveries, signing secret, and `listen` (admin scope)");
   const endpoints = webhooks.command("endpoints").description("The workspace's webhook endpoints");
 
-  clientCommand(
+  clientCall(
     endpoints
       .command("create")
       .description("Register an endpoint; its signing secret is shown once (POST /v1/webhook-endpoints)")
       .argument("<url>", "https URL that receives the events")
       .option("--events <list>", `comma-separated: ${EVENT_TYPES.join(",")} (default job.completed)`)
       .option("--description <text>", "label"),
-  ).action(
-    action(async (url: string, flags: Flags) => {
-      const res = await makeClient(flags).webhooks.createEndpoint({ url, events: parseEvents(flags.events, ["job.completed"]), ...(flags.description && { description: flags.description }) });
-      output(flags, res, () => `${res.secret}\n(shown once; endpoint ${res.id} → ${res.url}, events ${res.events.join(",")})`);
-    }),
+    (client, url, flags) => client.webhooks.createEndpoint({ url, events: parseEvents(flags.events, ["job.completed"]), ...(flags.description && { description: flags.description }) }),
+    (res) => `${res.secret}\n(shown once; endpoint ${res.id} → ${res.url}, events ${res.events.join(",")})`,
   );
-  clientCommand(endpoints.command("list").description("Endpoints of the workspace (GET /v1/webhook-endpoints)")).action(
-    action(async (flags: Flags) => {
-      const res = await makeClient(flags).webhooks.listEndpoints();
-      output(flags, res, () => table(res.data.map((e) => ({ ...e, events: e.events.join(",") })), ["id", "url", "events", "description", "created_at"]));
-    }),
+  clientCall(
+    endpoints.command("list").description("Endpoints of the workspace (GET /v1/webhook-endpoints)"),
+    (client) => client.webhooks.listEndpoints(),
+    (res) => table(res.data.map((e) => ({ ...e, events: e.events.join(",") })), ["id", "url", "events", "description", "created_at"]),
   );
-  clientCommand(endpoints.command("delete").description("Delete an endpoint (DELETE /v1/webhook-endpoints/{id})").argument("<id>", "endpoint id")).action(
-    action(async (id: string, flags: Flags) => {
-      const res = await makeClient(flags).webhooks.deleteEndpoint(id);
-      output(flags, res, () => `deleted ${res.id} (${res.url})`);
-    }),
+  clientCall(
+    endpoints.command("delete").description("Delete an endpoint (DELETE /v1/webhook-endpoints/{id})").argument("<id>", "endpoint id"),
+    (client, id) => client.webhooks.deleteEndpoint(id),
+    (res) => `deleted ${res.id} (${res.url})`,
   );
-  clientCommand(
+  clientCall(
     endpoints.command("rotate-secret").description("New signing secret; the old one signs beside it for 24 h (POST /v1/webhook-endpoints/{id}/rotate-secret)").argument("<id>", "endpoint id"),
-  ).action(
-    action(async (id: string, flags: Flags) => {
-      const res = await makeClient(flags).webhooks.rotateEndpointSecret(id);
-      output(flags, res, () => `${res.secret}\n(shown once; the previous secret keeps signing until ${res.previous_secret_expires_at})`);
-    }),
+    (client, id) => client.webhooks.rotateEndpointSecret(id),
+    (res) => `${res.secret}\n(shown once; the previous secret keeps signing until ${res.previous_secret_expires_at})`,
   );
-  clientCommand(
+  clientCall(
     endpoints
       .command("deliveries")
       .description("Recent deliveries of an endpoint (GET /v1/webhook-endpoints/{id}/deliveries)")
       .argument("<id>", "endpoint id")
       .option("--limit <n>", "at most this many (1-100, default 20)"),
-  ).action(
-    action(async (id: string, flags: Flags) => {
-      const res = await makeClient(flags).webhooks.listEndpointDeliveries(id, flags.limit ? { limit: parseInteger(flags.limit, "--limit", 1) } : {});
-      output(flags, res, () => table(res.data, deliveryColumns));
-    }),
+    (client, id, flags) => client.webhooks.listEndpointDeliveries(id, flags.limit ? { limit: parseInteger(flags.limit, "--limit", 1) } : {}),
+    (res) => table(res.data, deliveryColumns),
   );
-  clientCommand(
+  clientCall(
     webhooks
       .command("deliveries")
       .description("Recent deliveries of the workspace, to endpoints and per-request webhook_urls (GET /v1/webhook-deliveries)")
       .option("--job <id>", "only this job's")
       .option("--limit <n>", "at most this many (1-100, default 20)"),
-  ).action(
-    action(async (flags: Flags) => {
-      const res = await makeClient(flags).webhooks.listDeliveries({ ...(flags.job && { job_id: flags.job }), ...(flags.limit && { limit: parseInteger(flags.limit, "--limit", 1) }) });
-      output(flags, res, () => table(res.data, [...deliveryColumns.slice(0, 1), "endpoint_id", ...deliveryColumns.slice(1)]));
-    }),
+    (client, flags) => client.webhooks.listDeliveries({ ...(flags.job && { job_id: flags.job }), ...(flags.limit && { limit: parseInteger(flags.limit, "--limit", 1) }) }),
+    (res) => table(res.data, [...deliveryColumns.slice(0, 1), "endpoint_id", ...deliveryColumns.slice(1)]),
   );
-  clientCommand(webhooks.command("signing-secret").description("The secret that signs per-request webhook_url deliveries (GET /v1/webhook-signing-secret)")).action(
-    action(async (flags: Flags) => {
-      const res = await makeClient(flags).webhooks.signingSecret();
-      output(flags, res, () => res.secret);
-    }),
+  clientCall(
+    webhooks.command("signing-secret").description("The secret that signs per-request webhook_url deliveries (GET /v1/webhook-signing-secret)"),
+    (client) => client.webhooks.signingSecret(),
+    (res) => res.secret,
   );
-  clientCommand(
+  clientCall(
     webhooks.command("rotate-signing-secret").description("New workspace signing secret; the old one signs beside it for 24 h (POST /v1/webhook-signing-secret/rotate)"),
-  ).action(
-    action(async (flags: Flags) => {
-      const res = await makeClient(flags).webhooks.rotateSigningSecret();
-      output(flags, res, () => `${res.secret}\n(the previous secret keeps signing until ${res.previous_secret_expires_at})`);
-    }),
+    (client) => client.webhooks.rotateSigningSecret(),
+    (res) => `${res.secret}\n(the previous secret keeps signing until ${res.previous_secret_expires_at})`,
   );
 
   clientCommand(
@@ -121,10 +101,10 @@ export function registerWebhooks(program: Command): void {
       .option("--public-url <url>", "URL the server should POST to instead of http://<host>:<port>/ (a tunnel to this receiver)")
       .option("--max-events <n>", "exit after this many events"),
   ).action(
-    action(async (flags: Flags) => {
+    action(async (flags) => {
       let forwardTo: URL;
       try {
-        forwardTo = new URL(String(flags.forwardTo));
+        forwardTo = new URL(flags.forwardTo);
       } catch {
         throw new UsageError("--forward-to must be an absolute http(s) URL");
       }
@@ -185,7 +165,7 @@ export function registerWebhooks(program: Command): void {
       await once(receiver, "listening");
       const address = receiver.address() as AddressInfo;
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      const target = flags.publicUrl ? String(flags.publicUrl) : `http://${host}:${address.port}/`;
+      const target = flags.publicUrl ? flags.publicUrl : `http://${host}:${address.port}/`;
       let endpointId: string | null = null;
       const cleanup = async () => {
         receiver.closeAllConnections();
