@@ -36,7 +36,7 @@ interface ApiKeyRow {
 }
 
 async function authenticateApiKey(services: Services, key: string): Promise<Resolved | null> {
-  const [row] = await services.db.query<ApiKeyRow>(API_KEY_SQL, [hashApiKey(key)]);
+  const [row] = await services.db.query<ApiKeyRow>(API_KEY_SQL, [hashApiKey(key)], { prepared: true });
   if (!row || row.revoked_at) return null;
   const record = {
     id: row.id,
