@@ -24,6 +24,8 @@ import { createApp, type AppOptions } from "../src/app.ts";
 export interface TestServer {
   url: string;
   runtime: Runtime;
+  /** The runtime that runs the jobs (its metrics count provider calls): the worker's with REDIS_URL, else `runtime`. */
+  jobsRuntime: Runtime;
   config: Config;
   /** Connection string of the test database (PostgreSQL only), for spawned processes. */
   databaseUrl: string | undefined;
@@ -85,6 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return {
     url,
     runtime,
+    jobsRuntime: worker?.runtime ?? runtime,
     config,
     databaseUrl: db.url,
     logs,

@@ -4,11 +4,14 @@ import type { Database } from "../db/index.ts";
 import { microsToUsd } from "../money.ts";
 import type { Principal } from "./principal.ts";
 
+// One statement on the raw driver (a frequent authenticated read; through Prisma's adapter it cost several times more).
+const WORKSPACE_SQL = "SELECT id::text AS id, name, plan, created_at FROM workspaces WHERE id = $1::uuid";
+
 export async function getMe(db: Database, principal: Principal) {
-  const workspace = await db.prisma.workspace.findUnique({ where: { id: principal.workspaceId } });
+  const [workspace] = await db.query<{ id: string; name: string; plan: string; created_at: Date }>(WORKSPACE_SQL, [principal.workspaceId], { prepared: true });
   if (!workspace) throw ApiError.unauthorized();
   return {
-    workspace: { id: workspace.id, name: workspace.name, plan: workspace.plan, created_at: workspace.createdAt.toISOString() },
+    workspace: { id: workspace.id, name: workspace.name, plan: workspace.plan, created_at: workspace.created_at.toISOString() },
     api_key: {
       prefix: principal.keyPrefix ?? "oauth",
       scopes: principal.scopes,

@@ -5,7 +5,8 @@
  */
 import path from "node:path";
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, parse as pgliteParse, protocol as pgliteProtocol } from "@electric-sql/pglite";
+import { createHash } from "node:crypto";
 // Extensions the card search uses (migration 20261201400000_cards_search creates them where
 // available): pgvector (its PGlite build is a separate package since PGlite 0.5), pg_trgm, unaccent.
 import { vector } from "@electric-sql/pglite-pgvector";
@@ -39,13 +40,22 @@ export interface Database {
    * (on PGlite it would wait for that very transaction). int8 comes back as `bigint`,
    * timestamps as `Date`, on both deployments.
    */
-  query<Row extends object>(sql: string, params: readonly RawParam[]): Promise<Row[]>;
+  query<Row extends object>(sql: string, params: readonly RawParam[], options?: QueryOptions): Promise<Row[]>;
   /**
    * PGlite only: the whole data directory as a tarball, which `openDatabase({ url: "memory://",
    * from })` opens again (tests clone one migrated database instead of migrating each).
    */
   snapshot?(): Promise<Blob>;
   close(): Promise<void>;
+}
+
+export interface QueryOptions {
+  /**
+   * A named prepared statement, parsed once per connection and then only bound and executed:
+   * PostgreSQL keeps its plan. For the hot reads (`GET /v1/jobs/{id}`, keys, `/v1/me`), where
+   * parsing and planning (on PGlite also a protocol round trip per step) cost more than running.
+   */
+  prepared?: boolean;
 }
 
 export type OpenDatabaseOptions =
@@ -87,10 +97,12 @@ async function openPglite(dataDir: string | undefined, from?: Blob): Promise<Dat
   const pglite = dataDir ? new PGlite(dataDir, { extensions }) : new PGlite({ extensions, ...(from ? { loadDataDir: from } : {}) });
   await pglite.waitReady;
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
+  const preparedOnPglite: PreparedState = { names: new Set() };
   return {
     prisma,
     kind: "pglite",
-    async query<Row extends object>(sql: string, params: readonly RawParam[]) {
+    async query<Row extends object>(sql: string, params: readonly RawParam[], options?: QueryOptions) {
+      if (options?.prepared) return preparedPgliteQuery<Row>(pglite, preparedOnPglite, sql, params);
       const result = await pglite.query<Row>(sql, params.map(bindable), { parsers: PGLITE_PARSERS });
       return result.rows;
     },
@@ -116,9 +128,10 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     prisma,
     kind: "postgres",
-    async query<Row extends object>(sql: string, params: readonly RawParam[]) {
+    async query<Row extends object>(sql: string, params: readonly RawParam[], options?: QueryOptions) {
       // Per-query parsers (as Prisma's adapter does): pg's global type registry stays untouched.
-      const result = await pool.query({ text: sql, values: params.map(bindable), types: PG_TYPES });
+      // A `name` makes pg prepare the statement once per connection and reuse it.
+      const result = await pool.query({ text: sql, values: params.map(bindable), types: PG_TYPES, ...(options?.prepared ? { name: statementName(sql) } : {}) });
       return result.rows as Row[];
     },
     async close() {
@@ -134,6 +147,65 @@ const PG_TYPES = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
 };
+
+/** A statement's name: derived from its text, so one name never means two statements. */
+function statementName(sql: string): string {
+  return `aeriox_${createHash("sha256").update(sql).digest("hex").slice(0, 24)}`;
+}
+
+const { serialize } = pgliteProtocol;
+
+/** Per PGlite instance: the statements it has prepared, and its row parsers with ours. */
+interface PreparedState {
+  names: Set<string>;
+  parsers?: Record<number, (value: string, typeId?: number) => unknown>;
+}
+
+/**
+ * A named statement on PGlite: Parse (first time only), Bind, Describe, Execute and Sync in ONE
+ * call into PGlite, where `pglite.query` makes six (parse, describe, bind, describe, execute,
+ * sync) and PostgreSQL parses and plans the text every time. The same mutexes as `query` (a
+ * transaction in progress is waited for, never joined); the same parsers for the rows.
+ */
+async function preparedPgliteQuery<Row extends object>(pglite: PGlite, state: PreparedState, sql: string, params: readonly RawParam[]): Promise<Row[]> {
+  const name = statementName(sql);
+  const internal = pglite as unknown as { _runExclusiveTransaction<T>(fn: () => Promise<T>): Promise<T>; _runExclusiveQuery<T>(fn: () => Promise<T>): Promise<T>; parsers: Record<number, (value: string, typeId?: number) => unknown> };
+  await pglite.waitReady;
+  return internal._runExclusiveTransaction(() =>
+    internal._runExclusiveQuery(async () => {
+      const parts: Uint8Array[] = [];
+      const parsing = !state.names.has(name);
+      // Close first (no error when there is none): a Parse that succeeded in a call that then failed left the name taken.
+      if (parsing) parts.push(serialize.close({ type: "S", name }), serialize.parse({ name, text: sql }));
+      parts.push(serialize.bind({ statement: name, values: params.map(textParam) }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync());
+      const { messages } = await pglite.execProtocol(concatBytes(parts));
+      if (parsing) state.names.add(name);
+      // The merged parsers once per instance (passed as an option, parseResults copies the whole map on
+      // every call). Hot statements return built-in types only, whose parsers are there from the start.
+      state.parsers ??= { ...internal.parsers, ...PGLITE_PARSERS };
+      const [result] = pgliteParse.parseResults(messages, state.parsers);
+      return (result?.rows ?? []) as Row[];
+    }),
+  );
+}
+
+/** A parameter in PostgreSQL's text format (the statement's casts say what it is). */
+function textParam(value: RawParam): string | null {
+  if (value === null) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "boolean") return value ? "t" : "f";
+  return String(value);
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
 
 /** bigint goes over the wire as its decimal text (SQL casts it, e.g. `$1::bigint`). */
 function bindable(value: RawParam): Exclude<RawParam, bigint> {

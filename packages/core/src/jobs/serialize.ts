@@ -61,7 +61,7 @@ export interface JobBodyRow {
 
 /** The job's body fields, or 404 (the same for another workspace's job as for a missing one). */
 export async function findWorkspaceJobBody(services: { db: Database }, workspaceId: string, jobId: string): Promise<JobBodyFields> {
-  const [row] = await services.db.query<JobBodyRow>(JOB_BODY_SQL, [jobId, workspaceId]);
+  const [row] = await services.db.query<JobBodyRow>(JOB_BODY_SQL, [jobId, workspaceId], { prepared: true });
   if (!row) throw ApiError.notFound("Job");
   return jobBodyFieldsOf(row);
 }

@@ -35,6 +35,30 @@ for (const backend of backends) {
       expect(await db.query(`SELECT name FROM workspaces WHERE id = $1::uuid`, [ws.id])).toEqual([{ name: "raw" }]);
     });
 
+    it("a prepared statement answers as the unprepared one (types, arrays, no row), again after a failed call, and waits for a transaction", async () => {
+      const sql = `SELECT $1::bigint AS big, $2::timestamptz AS at, ARRAY['a','b']::text[] AS list, $3::boolean AS yes, $4::text AS word WHERE $5::int > 0`;
+      const params = [9_007_199_254_740_993n, new Date("2026-01-02T03:04:05.678Z"), true, null, 1] as const;
+      const plain = await db.query(sql, params);
+      expect(plain).toEqual([{ big: 9_007_199_254_740_993n, at: new Date("2026-01-02T03:04:05.678Z"), list: ["a", "b"], yes: true, word: null }]);
+      expect(await db.query(sql, params, { prepared: true })).toEqual(plain);
+      expect(await db.query(sql, params, { prepared: true })).toEqual(plain);
+      expect(await db.query(sql, [1n, new Date(0), false, "w", 0], { prepared: true })).toEqual([]);
+      // An error in execution (the statement was parsed in that call) leaves the name usable.
+      const failing = `SELECT 1 / $1::int AS q`;
+      await expect(db.query(failing, [0], { prepared: true })).rejects.toThrow(/division by zero/);
+      expect(await db.query(failing, [1], { prepared: true })).toEqual([{ q: 1 }]);
+      // A top-level prepared read sees only what a transaction committed, after it committed.
+      const ws = await db.prisma.workspace.create({ data: { name: "before" } });
+      const read = `SELECT name FROM workspaces WHERE id = $1::uuid`;
+      let readDuring: Promise<unknown> | undefined;
+      await db.prisma.$transaction(async (tx) => {
+        await tx.workspace.update({ where: { id: ws.id }, data: { name: "after" } });
+        readDuring = db.query(read, [ws.id], { prepared: true });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      });
+      expect(await readDuring).toEqual([{ name: backend.databaseUrl ? "before" : "after" }]); // PostgreSQL reads committed data at once; PGlite waits for the transaction
+    });
+
     it.skipIf(!backend.databaseUrl)("a connection the server ends while it closes (restart, failover, DROP … FORCE) is no uncaught exception", async () => {
       // pool.end() resolves before its clients' backends have exited; a FATAL arriving then is
       // emitted on the pool, which Prisma's adapter no longer listens to after $disconnect.
