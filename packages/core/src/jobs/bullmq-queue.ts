@@ -25,13 +25,15 @@
  */
 import { DelayedError, Job, Queue, Worker, type Job as BullJob, type ConnectionOptions } from "bullmq";
 import { Redis } from "ioredis";
+import { providerDescriptor } from "../providers/descriptors.ts";
 import { BACKOFF_BASE_MS, MAX_ATTEMPTS, defaultWorkspaceConcurrency, isUnrecoverable, type JobProcessor, type JobQueue, type LaneDepth, type QueuedJobRef } from "./queue.ts";
 
-export const LANE_CONCURRENCY: Record<string, number> = { fal: 20, elevenlabs: 10, local: 4, compose: 2, aeriox: 4 };
+/** A lane of a name the descriptor table does not know. */
+const UNKNOWN_LANE_CONCURRENCY = 4;
 
-/** Concurrent jobs of one worker process in a provider's lane. */
+/** Concurrent jobs of one worker process in a provider's lane (providers/descriptors.ts, scaled). */
 export function laneConcurrency(provider: string, concurrencyScale = 1): number {
-  return Math.max(1, Math.round((LANE_CONCURRENCY[provider] ?? 4) * concurrencyScale));
+  return Math.max(1, Math.round((providerDescriptor(provider)?.laneConcurrency ?? UNKNOWN_LANE_CONCURRENCY) * concurrencyScale));
 }
 
 /** How long a job sent back for its workspace's cap waits if no finishing job promotes it first. */
