@@ -77,6 +77,8 @@ const envSchema = z.object({
   RENDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   RENDER_MAX_PIXELS: z.coerce.number().int().min(1024).max(268_435_456).default(4096 * 4096),
   RENDER_MAX_AUDIO_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** The ffmpeg binary for video, audio and compose work (media/ffmpeg.ts); default the static build bundled by @ffmpeg-installer/ffmpeg (distro builds point this at their own). */
+  FFMPEG_PATH: z.string().min(1).optional(),
   ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Largest `POST /v1/assets` body in bytes (413 beyond it, checked while streaming; the body is never held whole). */
