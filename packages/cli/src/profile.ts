@@ -1,5 +1,6 @@
 /**
- * Client configuration: where the API is and which key to use.
+ * Client configuration, the one place the CLI's client commands read it: where the API is,
+ * which key to use and how often to retry (`AERIOX_MAX_RETRIES`).
  * Precedence: flags (`--api-key`, `--base-url`), then env (`AERIOX_API_KEY`,
  * `AERIOX_BASE_URL`), then the profile written by `aeriox login`
  * (`$XDG_CONFIG_HOME/aeriox/config.json`, default `~/.config/aeriox/config.json`,
@@ -16,6 +17,8 @@ import path from "node:path";
 import { commandName } from "./invocation.ts";
 
 export const DEFAULT_BASE_URL = "http://localhost:8080";
+/** The SDK's own default. */
+const DEFAULT_MAX_RETRIES = 2;
 
 export interface Profile {
   base_url?: string;
@@ -25,6 +28,8 @@ export interface Profile {
 export interface ClientSettings {
   apiKey: string | undefined;
   baseUrl: string;
+  /** The SDK's retries of a failed request: AERIOX_MAX_RETRIES (a whole number ≥ 0), else 2. */
+  maxRetries: number;
   /** Where each value came from (for `aeriox login`/diagnostics). */
   source: { apiKey: "flag" | "env" | "profile" | "none"; baseUrl: "flag" | "env" | "profile" | "default" };
 }
@@ -120,9 +125,11 @@ export function resolveSettings(flags: { apiKey?: string | undefined; baseUrl?: 
   ];
   const key = keyCandidates.find(([v]) => v !== undefined);
   const url = urlCandidates.find(([v]) => v !== undefined);
+  const retries = Number(nonEmpty(env.AERIOX_MAX_RETRIES) ?? NaN);
   return {
     apiKey: key?.[0],
     baseUrl: (url?.[0] ?? DEFAULT_BASE_URL).replace(/\/+$/, ""),
+    maxRetries: Number.isInteger(retries) && retries >= 0 ? retries : DEFAULT_MAX_RETRIES,
     source: { apiKey: key?.[1] ?? "none", baseUrl: url?.[1] ?? "default" },
   };
 }

@@ -20,6 +20,7 @@ import { createProviders, type ProvidersOptions } from "./providers/registry.ts"
 import { createBreakerRegistry } from "./providers/circuit-breaker.ts";
 import { createAssetStorage } from "./assets/create-storage.ts";
 import { createRenderPool, renderPoolOptions } from "./media/render-pool.ts";
+import { useFfmpegBinary } from "./media/ffmpeg.ts";
 import { createUrlSigner, loadSigningSecret } from "./assets/signed-urls.ts";
 import { createInProcessQueue, type JobQueue } from "./jobs/queue.ts";
 import { createBullQueue } from "./jobs/bullmq-queue.ts";
@@ -106,6 +107,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     cleanups.push(() => observed.detach());
     const catalog = loadCatalog({ file: config.PRICING_FILE });
     if (catalog.error) logger.error(catalog.error.message);
+    useFfmpegBinary(config.FFMPEG_PATH);
     // Closed after the queue (cleanups run in reverse), so jobs still running keep their threads.
     const renderer = createRenderPool(renderPoolOptions(config));
     cleanups.push(() => renderer.close());

@@ -6,6 +6,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { PROVIDERS, type ProviderName } from "./providers/descriptors.ts";
 
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
@@ -24,6 +25,17 @@ const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filte
 
 const breakerThreshold = z.coerce.number().int().min(1).max(10_000);
 const breakerCoolDown = z.coerce.number().int().min(100).max(3_600_000);
+
+/** `BREAKER_<PROVIDER>_FAILURE_THRESHOLD` / `_COOLDOWN_MS`, optional, for every row of providers/descriptors.ts. */
+type PerProviderBreakerShape = { [P in ProviderName as `BREAKER_${Uppercase<P>}_FAILURE_THRESHOLD`]: z.ZodOptional<typeof breakerThreshold> } & {
+  [P in ProviderName as `BREAKER_${Uppercase<P>}_COOLDOWN_MS`]: z.ZodOptional<typeof breakerCoolDown>;
+};
+const perProviderBreakers = Object.fromEntries(
+  PROVIDERS.flatMap((p) => [
+    [`BREAKER_${p.toUpperCase()}_FAILURE_THRESHOLD`, breakerThreshold.optional()],
+    [`BREAKER_${p.toUpperCase()}_COOLDOWN_MS`, breakerCoolDown.optional()],
+  ]),
+) as PerProviderBreakerShape;
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -65,6 +77,8 @@ const envSchema = z.object({
   RENDER_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   RENDER_MAX_PIXELS: z.coerce.number().int().min(1024).max(268_435_456).default(4096 * 4096),
   RENDER_MAX_AUDIO_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** The ffmpeg binary for video, audio and compose work (media/ffmpeg.ts); default the static build bundled by @ffmpeg-installer/ffmpeg (distro builds point this at their own). */
+  FFMPEG_PATH: z.string().min(1).optional(),
   ASSET_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   ASSET_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Largest `POST /v1/assets` body in bytes (413 beyond it, checked while streaming; the body is never held whole). */
@@ -119,16 +133,7 @@ const envSchema = z.object({
   BREAKER_FAILURE_THRESHOLD: breakerThreshold.default(5),
   BREAKER_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   BREAKER_COOLDOWN_MS: breakerCoolDown.default(30_000),
-  BREAKER_FAL_FAILURE_THRESHOLD: breakerThreshold.optional(),
-  BREAKER_FAL_COOLDOWN_MS: breakerCoolDown.optional(),
-  BREAKER_ELEVENLABS_FAILURE_THRESHOLD: breakerThreshold.optional(),
-  BREAKER_ELEVENLABS_COOLDOWN_MS: breakerCoolDown.optional(),
-  BREAKER_LOCAL_FAILURE_THRESHOLD: breakerThreshold.optional(),
-  BREAKER_LOCAL_COOLDOWN_MS: breakerCoolDown.optional(),
-  BREAKER_COMPOSE_FAILURE_THRESHOLD: breakerThreshold.optional(),
-  BREAKER_COMPOSE_COOLDOWN_MS: breakerCoolDown.optional(),
-  BREAKER_AERIOX_FAILURE_THRESHOLD: breakerThreshold.optional(),
-  BREAKER_AERIOX_COOLDOWN_MS: breakerCoolDown.optional(),
+  ...perProviderBreakers,
   /**
    * Outbound job webhooks (webhooks/, ARCHITECTURE.md, Webhooks): one attempt may take WEBHOOK_TIMEOUT_MS; a failed one
    * is retried after WEBHOOK_RETRY_BASE_MS, doubling per attempt up to WEBHOOK_RETRY_MAX_MS, until

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.ts";
+import { PROVIDERS } from "../src/providers/descriptors.ts";
+import { breakerOptionsFrom } from "../src/providers/circuit-breaker.ts";
 
 describe("loadConfig", () => {
   it("defaults to the embedded setup", () => {
@@ -35,6 +37,13 @@ describe("loadConfig", () => {
   ])("names %s when it is invalid (%s)", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}: `));
+  });
+
+  it("accepts BREAKER_<PROVIDER>_* for every provider of the descriptor table, and names a bad one", () => {
+    const env = Object.fromEntries(PROVIDERS.flatMap((p, i) => [[`BREAKER_${p.toUpperCase()}_FAILURE_THRESHOLD`, String(i + 2)], [`BREAKER_${p.toUpperCase()}_COOLDOWN_MS`, String(1000 * (i + 1))]]));
+    const { perProvider } = breakerOptionsFrom(loadConfig(env));
+    expect(perProvider).toEqual(Object.fromEntries(PROVIDERS.map((p, i) => [p, { failureThreshold: i + 2, coolDownMs: 1000 * (i + 1) }])));
+    expect(() => loadConfig({ BREAKER_ELEVENLABS_COOLDOWN_MS: "5" })).toThrow(/^Invalid environment variable BREAKER_ELEVENLABS_COOLDOWN_MS: /);
   });
 
   it("treats empty variables as unset", () => {

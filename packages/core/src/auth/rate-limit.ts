@@ -3,6 +3,13 @@
  * a single process; in Redis when REDIS_URL is set so every API process shares
  * the same counters (reserved in shares, see `createRedisRateLimiter`). Subjects are credentials (`consume`) and, on the public
  * endpoints, client addresses (`consumeAddress`), each with its own budget.
+ *
+ * Why not rate-limiter-flexible (v11.4): its RateLimiterRedis makes one Redis round trip per
+ * `consume`; ours reserves shares of a window and spends them locally (below), which is the point
+ * on the hot path. Measured on 2026-12-02 (consume, 32 concurrent, loaded 2-core machine, local
+ * Redis, 5 runs each): Redis, one hot key 28k-77k ops/s ours vs 7.1k-8.5k; 2000 keys at 600/min
+ * 21k-28k vs 7.4k-7.7k. In memory both are far above any HTTP rate (ours 0.42-1.41M ops/s, theirs 0.20-1.46M),
+ * so swapping only the memory half would save about 20 lines and split one design in two.
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type { Redis } from "ioredis";

@@ -25,13 +25,15 @@
  */
 import { DelayedError, Job, Queue, Worker, type Job as BullJob, type ConnectionOptions } from "bullmq";
 import { Redis } from "ioredis";
-import { BACKOFF_BASE_MS, MAX_ATTEMPTS, RetryLater, defaultWorkspaceConcurrency, type JobProcessor, type JobQueue, type LaneDepth, type QueuedJobRef } from "./queue.ts";
+import { providerDescriptor } from "../providers/descriptors.ts";
+import { BACKOFF_BASE_MS, MAX_ATTEMPTS, defaultWorkspaceConcurrency, isUnrecoverable, type JobProcessor, type JobQueue, type LaneDepth, type QueuedJobRef } from "./queue.ts";
 
-export const LANE_CONCURRENCY: Record<string, number> = { fal: 20, elevenlabs: 10, local: 4, compose: 2, aeriox: 4 };
+/** A lane of a name the descriptor table does not know. */
+const UNKNOWN_LANE_CONCURRENCY = 4;
 
-/** Concurrent jobs of one worker process in a provider's lane. */
+/** Concurrent jobs of one worker process in a provider's lane (providers/descriptors.ts, scaled). */
 export function laneConcurrency(provider: string, concurrencyScale = 1): number {
-  return Math.max(1, Math.round((LANE_CONCURRENCY[provider] ?? 4) * concurrencyScale));
+  return Math.max(1, Math.round((providerDescriptor(provider)?.laneConcurrency ?? UNKNOWN_LANE_CONCURRENCY) * concurrencyScale));
 }
 
 /** How long a job sent back for its workspace's cap waits if no finishing job promotes it first. */
@@ -312,11 +314,11 @@ export function startBullWorkers(options: BullWorkersOptions): { close(): Promis
           try {
             acquired = await lanes.acquire(provider, workspaceId, jobId, leaseMs, workspaceCap);
           } catch (err) {
-            throw new RetryLater(`fair scheduling unavailable: ${(err as Error).message}`);
+            throw new Error(`fair scheduling unavailable: ${(err as Error).message}`, { cause: err }); // retried
           }
           if (!acquired) {
             await job.moveToDelayed(Date.now() + PARKED_DELAY_MS, token).catch((err: Error) => {
-              throw new RetryLater(`could not send back a job over its workspace's cap: ${err.message}`);
+              throw new Error(`could not send back a job over its workspace's cap: ${err.message}`, { cause: err }); // retried
             });
             await lanes.park(provider, workspaceId, jobId).catch(reportError(jobId));
             throw new DelayedError();
@@ -343,7 +345,7 @@ export function startBullWorkers(options: BullWorkersOptions): { close(): Promis
     );
     worker.on("failed", (job, err) => {
       if (!job) return;
-      const exhausted = job.attemptsMade >= (job.opts.attempts ?? MAX_ATTEMPTS) || !(err instanceof RetryLater);
+      const exhausted = isUnrecoverable(err) || job.attemptsMade >= (job.opts.attempts ?? MAX_ATTEMPTS);
       if (exhausted) void options.onFinalFailure(job.data.jobId, err.message).catch(() => undefined);
     });
     worker.on("error", () => undefined);

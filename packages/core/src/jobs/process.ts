@@ -2,6 +2,12 @@
  * One attempt at one job, the same code for the in-process runner and BullMQ
  * workers. The provider's request id is persisted as soon as it exists, so a
  * retried or recovered job polls that request instead of paying for a second one.
+ *
+ * What the queue sees (BullMQ's convention, queue.ts): an attempt that settled the job
+ * (completed, or failed/blocked and refunded) returns; a transient provider failure with
+ * attempts left rethrows that ProviderError, which the queue retries with backoff; anything
+ * else that escapes (the database failing under the attempt's own bookkeeping) is an
+ * `UnrecoverableError`: no retry, as before (the reconciler and the deadline cover the job).
  */
 import type { Runtime } from "../runtime.ts";
 import { isProviderError, ProviderError } from "../providers/errors.ts";
@@ -9,7 +15,7 @@ import type { ProviderContext, ProviderOutput, ProviderRequest } from "../provid
 import { storeJobOutputs, readWorkspaceAsset } from "../assets/assets.ts";
 import { ownAssetIdOf } from "../assets/own-url.ts";
 import { completeJob, endJobWithRefund } from "./settle.ts";
-import { RetryLater, type AttemptInfo } from "./queue.ts";
+import { unrecoverable, type AttemptInfo } from "./queue.ts";
 import { isTerminal, jobError } from "./states.ts";
 import { kindOfJob } from "./kinds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
@@ -28,6 +34,17 @@ const PROGRESS_MIN_INTERVAL_MS = 250;
 const PROGRESS_QUIET_MS = 300;
 
 export async function processJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<void> {
+  let retry: ProviderError | undefined;
+  try {
+    retry = await attemptJob(services, jobId, attempt);
+  } catch (err) {
+    throw unrecoverable(err);
+  }
+  if (retry) throw retry;
+}
+
+/** Runs the attempt; resolves to the transient failure to retry, if any (the job is `queued` again then). */
+async function attemptJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<ProviderError | undefined> {
   const { db, logger } = services;
   const job = await db.prisma.job.findUnique({ where: { id: jobId } });
   if (!job || isTerminal(job.status)) return; // settled already (cancel, deadline, an earlier attempt)
@@ -95,6 +112,7 @@ export async function processJob(services: ProcessorServices, jobId: string, att
   // Whether this attempt moved the job to a terminal state: then it is announced (after this
   // attempt stopped listening), so a `Prefer: wait` or audio request waiting on it answers at once.
   let settledHere = false;
+  let retry: ProviderError | undefined;
   try {
     if (!entry) throw new ProviderError("unavailable", `Operation ${job.operationId} is no longer in the pricing catalog`, { retryable: false, code: "unknown_operation" });
     const result = await services.providers.forEntry(entry).run(request, ctx);
@@ -110,27 +128,32 @@ export async function processJob(services: ProcessorServices, jobId: string, att
     if (completed && result.actualCostMicros === null) log.warn("provider reported no cost; settled at the held amount");
   } catch (err) {
     if (abort.signal.aborted) return;
-    settledHere = await handleFailure(services, jobId, attempt, err, log);
+    const outcome = await handleFailure(services, jobId, attempt, err, log);
+    if (outcome instanceof ProviderError) retry = outcome;
+    else settledHere = outcome;
   } finally {
     clearInterval(watcher);
     clearTimeout(quietProgress?.timer);
     unwatch();
     if (settledHere) void services.jobEvents.announce(jobId);
   }
+  return retry;
 }
 
-/** Settles a failed attempt; true when it ended the job (false: it will be retried, or was settled elsewhere). */
-async function handleFailure(services: ProcessorServices, jobId: string, attempt: AttemptInfo, err: unknown, log: Runtime["logger"]): Promise<boolean> {
+/**
+ * Settles a failed attempt: true when it ended the job, false when it was settled elsewhere,
+ * or the transient failure to retry (the job is back to `queued` for it).
+ */
+async function handleFailure(services: ProcessorServices, jobId: string, attempt: AttemptInfo, err: unknown, log: Runtime["logger"]): Promise<boolean | ProviderError> {
   const providerError = isProviderError(err) ? err : null;
   if (providerError?.kind === "nsfw") {
     return endJobWithRefund(services.db, jobId, "nsfw_blocked", jobError("nsfw_blocked", providerError.providerMessage));
   }
-  const retryable = providerError ? providerError.retryable : false;
-  if (retryable && !attempt.final) {
-    log.warn({ code: providerError?.code }, "transient provider failure; will retry");
+  if (providerError?.retryable && !attempt.final) {
+    log.warn({ code: providerError.code }, "transient provider failure; will retry");
     // Back to queued while it waits for its retry: the state says what is true.
     await services.db.prisma.job.updateMany({ where: { id: jobId, status: "running" }, data: { status: "queued", updatedAt: new Date() } });
-    throw new RetryLater(providerError?.message ?? "retry");
+    return providerError;
   }
   if (!providerError) log.error({ err }, "job failed unexpectedly");
   const error = providerError

@@ -12,6 +12,8 @@
  * waiting work, and while fewer than lane/cap workspaces are busy a newcomer finds
  * a free slot at once. Retries re-enter the back of their workspace's list.
  */
+import { UnrecoverableError } from "bullmq";
+
 export interface QueuedJobRef {
   id: string;
   provider: string;
@@ -26,14 +28,26 @@ export interface AttemptInfo {
   final: boolean;
 }
 
-/** Runs one attempt. Throw `RetryLater` to be retried with backoff (unless final). */
+/**
+ * Runs one attempt. BullMQ's convention, on both queues: a thrown error is retried with
+ * exponential backoff (unless the attempt is final); `UnrecoverableError` fails at once.
+ */
 export type JobProcessor = (jobId: string, attempt: AttemptInfo) => Promise<void>;
 
-export class RetryLater extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = "RetryLater";
-  }
+/** A final failure: no retry, whatever attempts are left. BullMQ's own class, used by the in-process runner too. */
+export { UnrecoverableError };
+
+/** Whether `err` ends the job's attempts (BullMQ also goes by the name, as an error may cross a realm). */
+export function isUnrecoverable(err: unknown): boolean {
+  return err instanceof UnrecoverableError || (err instanceof Error && err.name === "UnrecoverableError");
+}
+
+/** `err` as a final failure: its message, and the original as `cause` (logged with it). */
+export function unrecoverable(err: unknown): UnrecoverableError {
+  if (isUnrecoverable(err)) return err as UnrecoverableError;
+  const final = new UnrecoverableError(err instanceof Error ? err.message : String(err));
+  final.cause = err;
+  return final;
 }
 
 export interface JobQueue {
@@ -131,7 +145,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
         .then(
           () => held.delete(next.id),
           (err) => {
-            if (err instanceof RetryLater && !attempt.final && !closed) {
+            if (!isUnrecoverable(err) && !attempt.final && !closed) {
               const timer = setTimeout(() => {
                 timers.delete(timer);
                 addWaiting(lane, { ...next, attempt: next.attempt + 1 });

@@ -10,11 +10,22 @@ import { ProviderError, abortedError } from "../providers/errors.ts";
 
 const require = createRequire(import.meta.url);
 
-let cachedPath: string | undefined;
-/** Absolute path of the ffmpeg binary (FFMPEG_PATH wins, for distro builds). */
+let configuredPath: string | undefined;
+let bundledPath: string | undefined;
+
+/**
+ * The binary config's FFMPEG_PATH names, set once by the runtime (createRuntime): one binary per
+ * process, as every ffmpeg call of the process is the same program. Undefined: the bundled one.
+ */
+export function useFfmpegBinary(path: string | undefined): void {
+  configuredPath = path;
+}
+
+/** Absolute path of the ffmpeg binary: FFMPEG_PATH (through config), else the bundled static build. */
 export function ffmpegPath(): string {
-  cachedPath ??= process.env.FFMPEG_PATH || (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;
-  return cachedPath;
+  if (configuredPath) return configuredPath;
+  bundledPath ??= (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;
+  return bundledPath;
 }
 
 export interface RunFfmpegOptions {

@@ -25,13 +25,14 @@ import { ApiError } from "../errors.ts";
 import { resourcePath } from "../resources.ts";
 import type { Providers } from "../providers/registry.ts";
 import { availabilityOf } from "./availability.ts";
+import { PROVIDERS, type ProviderName } from "../providers/descriptors.ts";
 
 export const BUNDLED_CATALOG_FILE = resourcePath("packages/core/data/catalog.v1.json", new URL("../../data/catalog.v1.json", import.meta.url));
 
-export const PROVIDERS = ["fal", "elevenlabs", "local", "compose", "aeriox"] as const;
+/** The providers an entry may name: the rows of providers/descriptors.ts. */
+export { PROVIDERS, type ProviderName };
 export const KINDS = ["image", "video", "audio", "compose", "training", "prism"] as const;
 export const UNITS = ["image", "megapixel", "second", "1k_characters", "output_minute", "training", "application"] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
 export type OperationKind = (typeof KINDS)[number];
 export type PriceUnit = (typeof UNITS)[number];
 

@@ -15,10 +15,15 @@
  * publishes every open/close on a pub/sub channel and re-reads the whole state on every
  * (re)connect and every BREAKER_RESYNC_MS, so a missed message is corrected within seconds.
  *
- * Why not cockatiel's CircuitBreakerPolicy: its breaker state and its half-open gate live in
- * the policy object of one process, and its `IBreaker` hooks are synchronous, so the counts,
- * the open mark and the trial lease (the whole policy) would still have to be ours in Redis;
- * wrapping it would leave two sources of truth for one state.
+ * Why not cockatiel's CircuitBreakerPolicy (re-checked against 4.0.0): its breaker state and its
+ * half-open gate live in the policy object of one process, and its `IBreaker` hooks are
+ * synchronous (`failure()` returns whether to open), so the cross-process count (an atomic
+ * script) cannot decide there; `initialState`/`toJSON` are a snapshot taken at construction, not
+ * a live shared state; an open circuit heard from another process could only be forced with
+ * `isolate()`, which has no cool-down and never goes half-open; and the half-open trial is
+ * admitted inside `execute` with no async hook for our Redis lease. So the counts, the open
+ * mark and the trial lease (the whole policy) would still be ours in Redis, and wrapping it
+ * would add an adapter and a second source of truth for one state, not remove code.
  *
  * No module-level registry: the runtime creates one per process (`createBreakerRegistry`)
  * and passes it to `createProviders`.

@@ -7,7 +7,8 @@
  *   const result = await providers.forEntry(entry).run(req, ctx);
  */
 import type { Config } from "../config.ts";
-import type { CatalogEntry, ProviderName } from "../pricing/catalog.ts";
+import type { CatalogEntry } from "../pricing/catalog.ts";
+import { PROVIDER_DESCRIPTORS, type ProviderName } from "./descriptors.ts";
 import type { ProviderAdapter } from "./adapter.ts";
 import { BreakerRegistry, type BreakerOptions } from "./circuit-breaker.ts";
 import { AerioxProvider } from "./aeriox-provider.ts";
@@ -22,16 +23,10 @@ import type { GenerationProvider, ProviderContext, ProviderRequest } from "./typ
 import { outboundPolicyFrom, type OutboundConfig, type OutboundPolicy } from "../net/index.ts";
 import type { Metrics } from "../observability/metrics.ts";
 
-/** Per-call wall-clock limits (ms). fal video can queue for minutes; cancel calls are short. */
-export const DEFAULT_TIMEOUTS_MS: Record<ProviderName, number> = {
-  fal: 15 * 60_000,
-  elevenlabs: 3 * 60_000,
-  local: 2 * 60_000,
-  compose: 10 * 60_000,
-  // aeriox runs training and prisms itself; a prism over generation params delegates to
-  // another provider inside this limit, so it is as long as the longest delegate's.
-  aeriox: 15 * 60_000,
-};
+/** Per-call wall-clock limits (ms), from the descriptor table; cancel calls are short. */
+export const DEFAULT_TIMEOUTS_MS: Readonly<Record<ProviderName, number>> = Object.fromEntries(
+  Object.entries(PROVIDER_DESCRIPTORS).map(([name, d]) => [name, d.timeoutMs]),
+) as Record<ProviderName, number>;
 const CANCEL_TIMEOUT_MS = 30_000;
 
 export interface ProvidersOptions {

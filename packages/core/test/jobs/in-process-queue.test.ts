@@ -3,28 +3,31 @@
  * attempt waits until the test finishes it, so the order of starts is exact.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createInProcessQueue, RetryLater } from "../../src/jobs/queue.ts";
+import { createInProcessQueue, UnrecoverableError } from "../../src/jobs/queue.ts";
 
 interface Attempt {
   id: string;
   number: number;
   finish(): void;
   retry(): void;
+  fail(): void;
 }
 
-function harness(options: { concurrency: number; workspaceConcurrency?: number }) {
+function harness(options: { concurrency: number; workspaceConcurrency?: number; maxAttempts?: number }) {
   const started: Attempt[] = [];
+  const errors: string[] = [];
   const queue = createInProcessQueue({
     ...options,
     backoffMs: 1,
+    onError: (id) => errors.push(id),
     processor: (id, attempt) =>
       new Promise<void>((resolve, reject) => {
-        started.push({ id, number: attempt.number, finish: resolve, retry: () => reject(new RetryLater("try again")) });
+        started.push({ id, number: attempt.number, finish: resolve, retry: () => reject(new Error("try again")), fail: () => reject(new UnrecoverableError("give up")) });
       }),
   });
   const running = () => started.filter((a) => !settled.has(a));
   const settled = new Set<Attempt>();
-  const finish = async (id: string, how: "finish" | "retry" = "finish") => {
+  const finish = async (id: string, how: "finish" | "retry" | "fail" = "finish") => {
     const attempt = running().find((a) => a.id === id);
     if (!attempt) throw new Error(`${id} is not running (running: ${running().map((a) => a.id).join(", ")})`);
     settled.add(attempt);
@@ -42,7 +45,7 @@ function harness(options: { concurrency: number; workspaceConcurrency?: number }
     }
     await closing;
   };
-  return { shutdown, started: () => started.map((a) => a.id), running: () => running().map((a) => a.id), finish, enqueue };
+  return { shutdown, started: () => started.map((a) => a.id), running: () => running().map((a) => a.id), finish, enqueue, errors: () => errors, queue };
 }
 
 let open: { shutdown(): Promise<void> } | undefined;
@@ -95,5 +98,36 @@ describe("in-process runner: fair across workspaces within a lane", () => {
       await q.finish(id);
     }
     expect(q.started()).toEqual(["a1", "a2", "b1", "a1"]);
+  });
+});
+
+describe("in-process runner: BullMQ's retry convention", () => {
+  it("retries a thrown error until the last attempt, then reports it", async () => {
+    const q = harness({ concurrency: 1, maxAttempts: 3 });
+    open = q;
+    await q.enqueue("a", 1);
+    for (let n = 0; n < 3; n++) {
+      await new Promise((r) => setTimeout(r, 20)); // backoff
+      expect(q.running()).toEqual(["a1"]);
+      await q.finish("a1", "retry");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(q.started()).toEqual(["a1", "a1", "a1"]);
+    expect(q.running()).toEqual([]);
+    expect(q.errors()).toEqual(["a1"]);
+    expect(await q.queue.holds({ id: "a1", provider: "fal", workspaceId: "a" })).toBe(false);
+  });
+
+  it("an UnrecoverableError fails at once, with attempts left", async () => {
+    const q = harness({ concurrency: 1, maxAttempts: 3 });
+    open = q;
+    await q.enqueue("a", 2);
+    await q.finish("a1", "fail");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(q.errors()).toEqual(["a1"]);
+    expect(q.running()).toEqual(["a2"]);
+    await q.finish("a2");
+    await new Promise((r) => setTimeout(r, 20));
+    expect(q.started()).toEqual(["a1", "a2"]);
   });
 });

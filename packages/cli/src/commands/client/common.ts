@@ -52,12 +52,7 @@ export function clientCall<A extends unknown[], O extends OptionValues, G extend
 export function makeClient(opts: ClientOptions, { needsKey = true } = {}): Aeriox {
   const settings = resolveSettings(opts);
   if (needsKey && !settings.apiKey) throw new UsageError(MISSING_KEY_HELP);
-  const retries = Number(process.env.AERIOX_MAX_RETRIES);
-  return new Aeriox({
-    apiKey: settings.apiKey,
-    baseUrl: settings.baseUrl,
-    maxRetries: Number.isInteger(retries) && retries >= 0 ? retries : 2,
-  });
+  return new Aeriox({ apiKey: settings.apiKey, baseUrl: settings.baseUrl, maxRetries: settings.maxRetries });
 }
 
 /** Turns SDK failures into the CLI's errors: API error → exit 1 with `code: message (request id …)`. */
