@@ -20,6 +20,7 @@ import { ApiKeys } from "./resources/api-keys.ts";
 import { OAuth } from "./resources/oauth.ts";
 import { Assets } from "./resources/assets.ts";
 import { Webhooks } from "./resources/webhooks.ts";
+import { bindSpecMethods } from "./operations.ts";
 
 export interface ClientOptions {
   /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`, then the `aeriox login` profile (Node, Bun, Deno). */
@@ -95,6 +96,8 @@ export class Aeriox {
         },
       }),
     );
+    // Operations of the spec without a hand-written method get a spec-derived one (operations.ts).
+    bindSpecMethods(this);
   }
 
   /** Runs one generated operation through the transport and returns its parsed body. */
