@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { loadSpec, type SpecOperation } from "../src/spec.ts";
+import { unimplementedOperations } from "../src/http/router.ts";
+import { handlers } from "../src/handlers/index.ts";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 type Schema = Record<string, unknown>;

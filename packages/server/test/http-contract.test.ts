@@ -2,7 +2,6 @@
  * The HTTP skeleton through real requests: validation, the Error shape of every
  * failure class, request ids, response validation, the spec endpoint.
  */
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineHandlers } from "../src/http/handler.ts";
 import { loadSpec } from "../src/spec.ts";

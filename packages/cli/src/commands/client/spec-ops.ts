@@ -4,7 +4,7 @@
  * parameters and a JSON body schema with every `$ref` resolved, plus one executor that turns a flat argument object (path + query + header params + body fields) into
  * a request sent through the SDK's transport (retries, Idempotency-Key, typed errors).
  */
-import { loadContract, resolveRefs, type Contract, type ContractOperation, type JsonSchema, type ParamInfo } from "@aeriox/contract";
+import { loadContract, resolveRefs, type Contract, type Schema, type ContractOperation, type JsonSchema, type ParamInfo } from "@aeriox/contract";
 import { AuthenticationError, type Aeriox } from "@aeriox/sdk";
 
 export { resolveRefs, type JsonSchema, type ParamInfo };
@@ -22,7 +22,7 @@ export function clientContract(): Contract {
   return file ? loadContract(file) : loadContract();
 }
 
-export function specDocument(): Record<string, any> {
+export function specDocument(): Schema {
   return clientContract().document;
 }
 
