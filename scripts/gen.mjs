@@ -15,7 +15,7 @@ const outputs = ["packages/contract/src/generated", "packages/sdk/src/generated"
 run("pnpm", ["exec", "openapi-typescript", "spec/aeriox.openapi.yaml", "-o", "packages/contract/src/generated/api.d.ts", "--alphabetize", "--root-types"]);
 // The SDK's hey-api client (it replaces src/generated), then its operation map from the x-aeriox-sdk extensions.
 run("pnpm", ["--filter", "@aeriox/sdk", "run", "--if-present", "gen"]);
-run("pnpm", ["exec", "tsx", "packages/contract/src/gen.ts", "--out", "packages/sdk/src/generated/operations.gen.ts"]);
+run("pnpm", ["exec", "tsx", "packages/sdk/scripts/gen-operations.ts"]);
 run("pnpm", ["--filter", "@aeriox/core", "run", "--if-present", "gen"]);
 
 if (check) {

@@ -2,11 +2,12 @@
  * Adding an endpoint is: spec, handler, domain function, tests. The clients need no edit: a
  * fixture spec = the real spec plus one hypothetical operation (`getWidget`, GET /v1/widgets/{id},
  * `x-aeriox-sdk: widgets.get`, `x-aeriox-cli: widgets get`) yields an SDK method (the SDK's
- * operation-map generator run on the fixture), a CLI command (`aeriox widgets get <id>`, built by
+ * generators, hey-api and the operation map, run on the fixture), a CLI command (`aeriox widgets get <id>`, built by
  * the spec-driven command builder) and an MCP tool (`get_widget`), each calling a stand-in server.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contractOf, readDocumentFile, SPEC_PATH, type Schema } from "@aeriox/contract";
 import { sdkOperationsSource } from "@aeriox/contract/codegen";
 import { Aeriox } from "@aeriox/sdk";
-import { bindSpecMethods } from "../../sdk/src/operations.ts";
+import { bindSpecMethods, hasHandWrittenMethod } from "../../sdk/src/operations.ts";
 import { cliEnv, runCli } from "./run-cli.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -81,19 +82,35 @@ describe("a new endpoint in the spec reaches every client with no other edit", (
     expect(op.params.map((p) => p.name)).toEqual(["id"]);
   });
 
-  it("SDK: the operation-map generator gives it a method, which calls the API", async () => {
-    const source = sdkOperationsSource(contractOf(fixture));
+  it("SDK: `pnpm gen`'s generators (hey-api, then the operation map) give it a method, which calls the API", async () => {
+    // The SDK's generation, on the fixture: hey-api's request functions, then the operation map.
+    const sdkDir = fileURLToPath(new URL("../../sdk/", import.meta.url));
+    // hey-api is the SDK's dev dependency (ESM only): its entry, found from the SDK package.
+    const heyApiPkg = createRequire(path.join(sdkDir, "package.json")).resolve("@hey-api/openapi-ts/package.json");
+    const heyApiEntry = (JSON.parse(readFileSync(heyApiPkg, "utf8")) as { exports: { ".": { import: string } } }).exports["."].import;
+    const { createClient } = (await import(pathToFileURL(path.join(path.dirname(heyApiPkg), heyApiEntry)).href)) as { createClient: (config: unknown) => Promise<unknown> };
+    const out = path.join(tmp, "generated");
+    await createClient({
+      input: fixtureFile,
+      output: { path: out, module: { extension: ".ts" }, postProcess: [], tsConfigPath: path.join(sdkDir, "tsconfig.json") },
+      logs: { level: "silent", file: false },
+      plugins: ["@hey-api/client-fetch", "@hey-api/typescript", { name: "@hey-api/sdk" }],
+    });
+    const handWritten = new Aeriox({ apiKey: KEY, baseUrl });
+    const source = sdkOperationsSource(contractOf(fixture), { handWritten: (methodPath) => hasHandWrittenMethod(handWritten, methodPath) });
     expect(source).toContain('getWidget: "widgets.get",');
-    expect(source).toContain('getWidget: { method: "GET", path: "/v1/widgets/{id}", authenticated: true },');
-    const genFile = path.join(tmp, "operations.gen.ts");
-    writeFileSync(genFile, source);
-    const generated = (await import(pathToFileURL(genFile).href)) as { operationMethods: Record<string, string | null>; operationRoutes: Record<string, { method: string; path: string; authenticated: boolean }> };
+    expect(source).toContain('import { getWidget } from "./sdk.gen.ts";');
+    expect(source).toContain("export const specMethodFunctions = { getWidget };");
+    writeFileSync(path.join(out, "operations.gen.ts"), source);
+    const generated = (await import(pathToFileURL(path.join(out, "operations.gen.ts")).href)) as { operationMethods: Record<string, string | null>; specMethodFunctions: Record<string, unknown> };
+
     const client = new Aeriox({ apiKey: KEY, baseUrl, maxRetries: 0 });
-    bindSpecMethods(client, generated.operationMethods, generated.operationRoutes);
+    bindSpecMethods(client, generated.operationMethods, generated.specMethodFunctions);
     const widgets = (client as unknown as { widgets: { get(args: { path: { id: string } }): Promise<unknown> } }).widgets;
     expect(await widgets.get({ path: { id: WIDGET.id } })).toEqual(WIDGET);
-    // The hand-written methods stay as they are.
-    expect(client.jobs.get).toBe(new Aeriox({ apiKey: KEY, baseUrl }).jobs.get);
+    expect(requests.at(-1)).toEqual({ method: "GET", url: `/v1/widgets/${WIDGET.id}`, auth: `Bearer ${KEY}` });
+    // Errors come as the SDK's typed errors, as for every other method.
+    await expect(widgets.get({ path: { id: "nope" } })).rejects.toMatchObject({ status: 404, code: "not_found" });
   });
 
   it("CLI: `aeriox widgets get <id>` exists and calls the API", async () => {

@@ -5,11 +5,12 @@
 //
 // An operation whose method path has no hand-written method (a new endpoint before anyone writes a
 // typed resource method for it) still gets one: `bindSpecMethods` adds a method at that path that
-// takes hey-api-style `{ path, query, body }` and returns the parsed response body.
+// calls the operation's generated request function with hey-api-style `{ path, query, body }` and
+// returns the parsed response body.
 import type * as api from "./generated/sdk.gen.ts";
-import { operationMethods as generatedMethods, notExposed as generatedNotExposed, operationRoutes } from "./generated/operations.gen.ts";
+import { operationMethods as generatedMethods, notExposed as generatedNotExposed, specMethodFunctions } from "./generated/operations.gen.ts";
 import type { RequestOptions } from "./transport.ts";
-import type { Aeriox } from "./client.ts";
+import type { Aeriox, GeneratedFn } from "./client.ts";
 
 export type OperationId = keyof typeof api;
 
@@ -18,57 +19,37 @@ export const operationMethods = generatedMethods satisfies Record<OperationId, s
 /** Why an operation has no SDK method. */
 export const notExposed: Partial<Record<OperationId, string>> = generatedNotExposed;
 
-/** What a spec-derived method takes. */
+/** What a spec-derived method takes (the generated request function's options). */
 export interface SpecMethodArgs {
   path?: Record<string, string | number>;
   query?: Record<string, unknown>;
   body?: unknown;
+  headers?: Record<string, string>;
 }
 
-type Route = { method: string; path: string; authenticated: boolean };
-
-/** A method that sends one operation through the client's transport (retries, Idempotency-Key, typed errors). */
-export function specMethod(client: Aeriox, route: Route) {
-  return async (args: SpecMethodArgs = {}, opts: RequestOptions = {}): Promise<unknown> => {
-    let urlPath = route.path;
-    for (const [name, value] of Object.entries(args.path ?? {})) urlPath = urlPath.replace(`{${name}}`, encodeURIComponent(String(value)));
-    if (/\{[^}]+\}/.test(urlPath)) throw new TypeError(`${route.method} ${route.path}: missing path parameter(s) in ${urlPath}`);
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(args.query ?? {})) {
-      if (value === undefined || value === null) continue;
-      for (const v of Array.isArray(value) ? value : [value]) query.append(name, typeof v === "object" ? JSON.stringify(v) : String(v));
-    }
-    const headers = new Headers({ accept: "application/json", ...opts.headers });
-    if (route.authenticated && client.apiKey) headers.set("authorization", `Bearer ${client.apiKey}`);
-    const init: RequestInit = { method: route.method, headers };
-    if (args.body !== undefined) {
-      headers.set("content-type", "application/json");
-      init.body = JSON.stringify(args.body);
-    }
-    const qs = query.toString();
-    const res = await client.transport.send(new Request(client.baseUrl + urlPath + (qs ? `?${qs}` : ""), init), opts);
-    if (res.status === 204) return undefined;
-    const text = await res.text();
-    return (res.headers.get("content-type") ?? "").includes("json") && text ? (JSON.parse(text) as unknown) : text;
-  };
+/** The object that holds the method at `methodPath` (`images.generate` → client.images), created when `create`. */
+function ownerOf(client: Aeriox, methodPath: string, create: boolean): [Record<string, unknown> | undefined, string] {
+  const parts = methodPath.split(".");
+  const name = parts.pop()!;
+  let owner: Record<string, unknown> | undefined = client as unknown as Record<string, unknown>;
+  for (const part of parts) owner = (create ? (owner![part] ??= {}) : owner?.[part]) as Record<string, unknown> | undefined;
+  return [owner, name];
 }
 
-/** Adds a spec-derived method for every mapped operation that has no hand-written one. */
+/** Whether `client` has a method at `methodPath`. The generator asks a client built without spec-derived methods. */
+export function hasHandWrittenMethod(client: Aeriox, methodPath: string): boolean {
+  const [owner, name] = ownerOf(client, methodPath, false);
+  return typeof owner?.[name] === "function";
+}
+
+/** Binds the generated request function of each operation without a hand-written method at its method path. */
 export function bindSpecMethods(
   client: Aeriox,
   methods: Record<string, string | null> = operationMethods,
-  routes: Record<string, Route> = operationRoutes,
+  functions: Record<string, unknown> = specMethodFunctions,
 ): void {
-  for (const [operationId, methodPath] of Object.entries(methods)) {
-    const route = routes[operationId];
-    if (!methodPath || !route) continue;
-    const parts = methodPath.split(".");
-    let owner = client as unknown as Record<string, unknown>;
-    for (const part of parts.slice(0, -1)) {
-      owner[part] ??= {};
-      owner = owner[part] as Record<string, unknown>;
-    }
-    const name = parts.at(-1)!;
-    if (typeof owner[name] !== "function") owner[name] = specMethod(client, route);
+  for (const [operationId, fn] of Object.entries(functions)) {
+    const [owner, name] = ownerOf(client, methods[operationId] ?? "", true);
+    if (typeof owner![name] !== "function") owner![name] = (args: SpecMethodArgs = {}, opts?: RequestOptions) => client.request(fn as GeneratedFn, { ...args }, opts);
   }
 }
