@@ -9,10 +9,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const check = process.argv.includes("--check");
 const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: "inherit" });
 
-const outputs = ["packages/server/src/generated", "packages/sdk/src/generated", "packages/core/src/db/generated"];
+const outputs = ["packages/contract/src/generated", "packages/sdk/src/generated", "packages/core/src/db/generated"];
 
-run("pnpm", ["exec", "openapi-typescript", "spec/aeriox.openapi.yaml", "-o", "packages/server/src/generated/api.d.ts", "--alphabetize", "--root-types"]);
+// Types of the spec for the server (and anyone else): @aeriox/contract/api.
+run("pnpm", ["exec", "openapi-typescript", "spec/aeriox.openapi.yaml", "-o", "packages/contract/src/generated/api.d.ts", "--alphabetize", "--root-types"]);
+// The SDK's hey-api client (it replaces src/generated), then its operation map from the x-aeriox-sdk extensions.
 run("pnpm", ["--filter", "@aeriox/sdk", "run", "--if-present", "gen"]);
+run("pnpm", ["exec", "tsx", "packages/sdk/scripts/gen-operations.ts"]);
 run("pnpm", ["--filter", "@aeriox/core", "run", "--if-present", "gen"]);
 
 if (check) {

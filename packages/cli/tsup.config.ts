@@ -1,11 +1,12 @@
 // The published `@aeriox/cli`: one ESM bundle of the CLI with the workspace packages
 // (core, server, worker, sdk) inlined and npm dependencies left external, plus the
 // files they read at run time (spec, migrations, catalog data) under dist/resources.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { defineConfig } from "tsup";
-import { parse } from "yaml";
+// The spec reader of @aeriox/contract, by path: the config is bundled by esbuild, which inlines it.
+import { readDocumentFile } from "../contract/src/document.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 // GET /docs serves Scalar's standalone browser bundle (packages/server/src/http/docs-page.ts):
@@ -37,7 +38,7 @@ export default defineConfig({
       cpSync(path.join(root, file), target, { recursive: true });
     }
     // The spec also as JSON, which the server reads instead of the YAML (packages/server/src/spec.ts: start-up time).
-    const spec = parse(readFileSync(path.join(root, "spec/aeriox.openapi.yaml"), "utf8"));
+    const spec = readDocumentFile(path.join(root, "spec/aeriox.openapi.yaml"));
     writeFileSync(path.join(import.meta.dirname, "dist/resources/spec/aeriox.openapi.json"), JSON.stringify(spec));
     for (const [from, to] of vendored) {
       const target = path.join(import.meta.dirname, "dist/resources", to);

@@ -16,6 +16,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   splitting: true,
+  // @aeriox/contract (the spec reader) is a private workspace package: inlined into the bundle.
+  noExternal: [/^@aeriox\/contract/],
   async onSuccess() {
     cpSync(path.join(root, "spec/aeriox.openapi.yaml"), path.join(import.meta.dirname, "dist/aeriox.openapi.yaml"));
   },

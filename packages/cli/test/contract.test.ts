@@ -1,17 +1,19 @@
 /**
  * The contract of the three clients: every operation of the spec has an SDK method, a CLI
- * command and an MCP tool, or an explicit, documented exclusion.
+ * command and an MCP tool, or an explicit, documented exclusion, all from the spec's
+ * x-aeriox-* extensions (read by @aeriox/contract).
  */
 import { describe, expect, it } from "vitest";
 import type { CommandUnknownOpts as Command } from "@commander-js/extra-typings";
 import { Aeriox, operationMethods } from "@aeriox/sdk";
 import { loadSpec } from "@aeriox/server";
 import { buildProgram } from "../src/program.ts";
-import { API_ONLY, operationCommands } from "../src/commands/client/coverage.ts";
-import { MCP_EXCLUDED, buildTools, toolName } from "../src/mcp/tools.ts";
+import { commandCoverage } from "../src/commands/client/coverage.ts";
+import { buildTools, mcpExclusions, toolName } from "../src/mcp/tools.ts";
 import { specOperations } from "../src/commands/client/spec-ops.ts";
 
 const operations = loadSpec().operations.map((o) => o.operationId);
+const MCP_EXCLUDED = mcpExclusions();
 
 function findCommand(root: Command, words: string[]): Command | undefined {
   let cmd: Command | undefined = root;
@@ -40,21 +42,21 @@ describe("contract: spec ↔ SDK ↔ CLI ↔ MCP", () => {
     expect(missing).toEqual([]);
   });
 
-  it("every operation has a CLI command; `aeriox api` only for the documented few", () => {
+  it("every operation has a CLI command (x-aeriox-cli); `aeriox api` only with a documented reason", () => {
     const program = buildProgram();
-    expect(Object.keys(operationCommands).sort()).toEqual([...operations].sort());
-    for (const op of operations) {
-      const command = operationCommands[op]!;
-      const words = command.split(" ");
+    const coverage = commandCoverage();
+    expect(coverage.map((c) => c.operationId)).toEqual(operations);
+    for (const { operationId, words, apiOnly } of coverage) {
       if (words[0] === "api") {
-        expect(words[1], command).toBe(op);
-        expect(API_ONLY[op], `${op} is reachable only through \`aeriox api\`: add a reason to API_ONLY or a command`).toMatch(/^.{15,}$/);
+        expect(words[1]).toBe(operationId);
+        expect(apiOnly, `${operationId} is reachable only through \`aeriox api\`: give x-aeriox-cli a command or {api-only: reason}`).toMatch(/^.{15,}$/);
       } else {
-        expect(API_ONLY[op], `${op} has a command; drop it from API_ONLY`).toBeUndefined();
+        expect(apiOnly).toBeNull();
       }
-      expect(findCommand(program, words[0] === "api" ? ["api"] : words), `aeriox ${command}`).toBeDefined();
+      expect(findCommand(program, words[0] === "api" ? ["api"] : words), `aeriox ${words.join(" ")}`).toBeDefined();
     }
-    for (const op of Object.keys(API_ONLY)) expect(operations).toContain(op);
+    // The deprecated aliases have no command of their own; their reason names the canonical command.
+    expect(coverage.find((c) => c.operationId === "getCredits")?.apiOnly).toMatch(/getWallet.*aeriox balance/);
   });
 
   it("every operation has an MCP tool or a commented exclusion; composite tools exist", () => {

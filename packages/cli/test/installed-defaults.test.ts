@@ -7,12 +7,12 @@
  * port (naming PORT) before opening the database. (pack.test.ts covers the real npm install.)
  */
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { readDocumentFile } from "@aeriox/contract";
 import type { CliResult } from "./run-cli.ts";
 
 const PKG = fileURLToPath(new URL("..", import.meta.url));
@@ -100,7 +100,7 @@ describe("installed aeriox defaults", () => {
     // The bundle reads its JSON copy of the spec (made at build time): the same document as spec/.
     expect(existsSync(path.join(prefix, "dist/resources/spec/aeriox.openapi.json"))).toBe(true);
     const served = await fetch(`${url}/openapi.json`);
-    expect(await served.json()).toEqual(parse(readFileSync(fileURLToPath(new URL("../../../spec/aeriox.openapi.yaml", import.meta.url)), "utf8")));
+    expect(await served.json()).toEqual(readDocumentFile(fileURLToPath(new URL("../../../spec/aeriox.openapi.yaml", import.meta.url))));
 
     const port = new URL(url).port;
     const busy = await run(["serve"], folderB, { PORT: port, HOST: "127.0.0.1", DATA_DIR: path.join(prefix, "other-data") });

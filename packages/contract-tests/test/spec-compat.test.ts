@@ -4,12 +4,12 @@
  * ways it must catch.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { readDocumentFile } from "@aeriox/contract";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SCRIPT = path.join(ROOT, "scripts/spec-compat.mjs");
@@ -25,7 +25,7 @@ function run(args: string[]): Promise<{ code: number | null; out: string }> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = Record<string, any>;
 function mutated(name: string, change: (doc: Doc) => void): string {
-  const doc = parse(readFileSync(path.join(ROOT, "spec/aeriox.openapi.yaml"), "utf8")) as Doc;
+  const doc = readDocumentFile(path.join(ROOT, "spec/aeriox.openapi.yaml")) as Doc;
   change(doc);
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(doc));

@@ -20,6 +20,7 @@ import { ApiKeys } from "./resources/api-keys.ts";
 import { OAuth } from "./resources/oauth.ts";
 import { Assets } from "./resources/assets.ts";
 import { Webhooks } from "./resources/webhooks.ts";
+import { bindSpecMethods } from "./operations.ts";
 
 export interface ClientOptions {
   /** API key (`sk_live_…`) or OAuth access token. Defaults to `AERIOX_API_KEY`, then the `aeriox login` profile (Node, Bun, Deno). */
@@ -91,6 +92,8 @@ export class Aeriox {
       }),
     );
     this.transport = new Transport({ fetch: opts.fetch, timeout: opts.timeout ?? 60_000, maxRetries: opts.maxRetries ?? 2, http: this.http });
+    // Operations of the spec without a hand-written method get a spec-derived one (operations.ts).
+    bindSpecMethods(this);
   }
 
   /**

@@ -1,28 +1,14 @@
 /**
- * The spec is read once from `spec/aeriox.openapi.yaml` (the single source) and
- * indexed by operationId: method, path, tag, whether it needs credentials and
- * which scope (`x-aeriox-scope`). The CLI bundle also ships the same document as
- * JSON, made from the YAML when the bundle is built (packages/cli/tsup.config.ts):
- * parsing the YAML was the largest single cost of `aeriox serve` start-up (~1 s on
- * a quiet machine; JSON.parse of the same document takes ~20 ms).
+ * The spec as the server uses it, from @aeriox/contract (the one reader of `spec/`; in the CLI
+ * bundle it reads the JSON copy made at build time, for start-up speed): each operation with its
+ * Express route path and a pruner of undocumented body fields, the serialised document for
+ * `GET /openapi.json`, and request → operation matching.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { parse } from "yaml";
-import { resourcePath } from "@aeriox/core/resources";
+import { loadContract, SPEC_PATH as CONTRACT_SPEC_PATH, HTTP_METHODS, type ContractOperation, type HttpMethod, type Scope } from "@aeriox/contract";
 import { bodyPrunerFor, type BodyPruner } from "./http/documented-body.ts";
 
-export const SPEC_PATH = resourcePath("spec/aeriox.openapi.yaml", new URL("../../../spec/aeriox.openapi.yaml", import.meta.url));
-/** Only in the bundle's resources; in the workspace the YAML is read. */
-const SPEC_JSON_PATH = resourcePath("spec/aeriox.openapi.json", new URL("../../../spec/aeriox.openapi.json", import.meta.url));
-
-function readSpecDocument(): Record<string, any> {
-  if (existsSync(SPEC_JSON_PATH)) return JSON.parse(readFileSync(SPEC_JSON_PATH, "utf8")) as Record<string, any>;
-  return parse(readFileSync(SPEC_PATH, "utf8")) as Record<string, any>;
-}
-
-export type Scope = "read" | "generate" | "admin";
-export const HTTP_METHODS = ["get", "post", "put", "patch", "delete"] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
+export const SPEC_PATH = CONTRACT_SPEC_PATH;
+export { HTTP_METHODS, type HttpMethod, type Scope };
 
 export interface SpecOperation {
   operationId: string;
@@ -55,30 +41,24 @@ function requestSchemaOf(document: Record<string, any>, requestBody: any): unkno
   return (content["application/json"] ?? content["application/x-www-form-urlencoded"] ?? Object.values(content)[0])?.schema;
 }
 
+function serverOperation(document: Record<string, any>, op: ContractOperation): SpecOperation {
+  return {
+    operationId: op.operationId,
+    method: op.method,
+    path: op.path,
+    routePath: op.path.replace(/\{([^}]+)\}/g, ":$1"),
+    tag: op.tag,
+    authenticated: op.authenticated,
+    scope: op.scope,
+    deprecated: op.deprecated,
+    pruneBody: bodyPrunerFor(document, requestSchemaOf(document, op.raw.requestBody)),
+  };
+}
+
 export function loadSpec(): LoadedSpec {
   if (cached) return cached;
-  const document = readSpecDocument();
-  const globalSecurity: unknown[] = document.security ?? [];
-  const operations: SpecOperation[] = [];
-  for (const [path, item] of Object.entries<Record<string, any>>(document.paths ?? {})) {
-    for (const method of HTTP_METHODS) {
-      const op = item[method];
-      if (!op) continue;
-      const security: unknown[] = op.security ?? globalSecurity;
-      operations.push({
-        operationId: op.operationId,
-        method,
-        path,
-        routePath: path.replace(/\{([^}]+)\}/g, ":$1"),
-        tag: op.tags?.[0] ?? "default",
-        authenticated: security.length > 0,
-        scope: (op["x-aeriox-scope"] as Scope | undefined) ?? null,
-        deprecated: op.deprecated === true,
-        pruneBody: bodyPrunerFor(document, requestSchemaOf(document, op.requestBody)),
-      });
-    }
-  }
-  cached = { document, json: JSON.stringify(document), operations };
+  const { document, operations } = loadContract();
+  cached = { document, json: JSON.stringify(document), operations: operations.map((op) => serverOperation(document, op)) };
   return cached;
 }
 

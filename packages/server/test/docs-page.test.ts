@@ -4,15 +4,14 @@
  * summary, runs under its CSP without a violation, and fetches nothing from another
  * origin (it must work offline). The screenshot is kept as docs/reference-page.png.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
+import { readDocumentFile, SPEC_PATH } from "@aeriox/contract";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SPEC = fileURLToPath(new URL("../../../spec/aeriox.openapi.yaml", import.meta.url));
 const SCREENSHOT = fileURLToPath(new URL("../../../docs/reference-page.png", import.meta.url));
 
 let srv: TestServer;
@@ -34,7 +33,7 @@ afterAll(async () => {
 });
 
 function specIndex() {
-  const doc = parse(readFileSync(SPEC, "utf8")) as { tags?: Array<{ name: string }>; paths: Record<string, Record<string, { summary?: string; operationId?: string }>> };
+  const doc = readDocumentFile(SPEC_PATH) as { tags?: Array<{ name: string }>; paths: Record<string, Record<string, { summary?: string; operationId?: string }>> };
   const summaries: string[] = [];
   for (const item of Object.values(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {

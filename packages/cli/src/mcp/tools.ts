@@ -2,39 +2,20 @@
  * MCP tools derived from the spec at runtime: one per operation (name = snake_case of its
  * operationId, description = summary + description (+ live prices for cost-bearing ones),
  * inputSchema = path/query params merged with the JSON body, `$ref`s resolved), minus the
- * explicit exclusions below, plus the composite tools `generate_image_and_wait`,
+ * operations the spec excludes (`x-aeriox-mcp: {exclude: reason}`), plus the composite tools `generate_image_and_wait`,
  * `wait_for_job` and `estimate_cost`.
  */
 import { AerioxError, APITimeoutError, JobFailedError, type Aeriox, type GetPricingResponse, type Job } from "@aeriox/sdk";
+import { toolName } from "@aeriox/contract";
 import {
   AUTOMATIC_HEADERS, bodyProperties, decodeResponse, resolveRefs, sendOperation, specDocument, specOperations,
   type JsonSchema, type OperationInfo,
 } from "../commands/client/spec-ops.ts";
 
-const OAUTH = "OAuth browser flow: an app sends a person's browser through it; the MCP server already acts with its configured API key";
-const deprecated = (replacement: string) => `deprecated alias; only the canonical tool ${replacement} is offered so agents do not learn the legacy API`;
-
-/** Operations deliberately not offered as tools, and why (the contract test requires a reason). */
-export const MCP_EXCLUDED: Record<string, string> = {
-  handleStripeWebhook: "called by Stripe with a signed event payload; an agent has nothing to send",
-  oauthAuthorize: OAUTH,
-  getOAuthConsent: OAUTH,
-  submitOAuthConsent: OAUTH,
-  oauthToken: OAUTH,
-  oauthRevoke: OAUTH,
-  oauthJwks: OAUTH,
-  downloadAsset: "returns binary bytes (and needs a signature); get_asset returns a fresh signed URL instead",
-  uploadAsset: "takes a raw binary body (a file's bytes), which a JSON tool call cannot carry; upload with the CLI or SDK, then use the asset id",
-  streamJobEvents: "a Server-Sent Events stream does not fit one tool result; wait_for_job follows a job to its end",
-  getOpenApiSpec: "the tools already are this document; its thousands of lines would flood the context",
-  getCredits: deprecated("get_wallet"),
-  createGeneration: deprecated("generate_image / generate_video"),
-  getGeneration: deprecated("get_job"),
-  listNodes: deprecated("list_cards"),
-  createNode: deprecated("create_card"),
-  getNode: deprecated("get_card"),
-  deleteNode: deprecated("delete_card"),
-};
+/** Operations deliberately not offered as tools, and why: the spec's `x-aeriox-mcp: {exclude: reason}` (via @aeriox/contract). */
+export function mcpExclusions(operations: OperationInfo[] = specOperations()): Record<string, string> {
+  return Object.fromEntries(operations.flatMap((op) => (op.mcpExcluded ? [[op.operationId, op.mcpExcluded]] : [])));
+}
 
 export interface ToolDef {
   name: string;
@@ -60,33 +41,23 @@ export interface ToolOutcome {
   isError?: boolean;
 }
 
-export function toolName(operationId: string): string {
-  return operationId
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
-    .toLowerCase();
-}
+export { toolName };
 
 // ---------- prices ----------
 
-/** Which rows of the price list (by `operation_id` prefix) a tool's description quotes. */
-const PRICED: Record<string, string[]> = {
-  generateImage: ["image."],
-  generate_image_and_wait: ["image."],
-  generateVideo: ["video."],
-  generateAudio: ["audio."],
-  composeVideo: ["compose."],
-  createCharacter: ["char."],
-  applyPrism: ["prism."],
-};
+/** The price-list rows (`operation_id` prefixes) an operation's tool quotes: its `x-aeriox-priced`. */
+function pricedRows(operationId: string): string[] {
+  return specOperations().find((o) => o.operationId === operationId)?.priced ?? [];
+}
 
 function price(usd: number): string {
   return `$${Number(usd.toPrecision(6))}`;
 }
 
-export function priceText(key: string, pricing: GetPricingResponse | undefined): string {
-  const prefixes = PRICED[key];
-  if (!prefixes) return "";
+/** The price sentence of the tool for `operationId` (a composite tool quotes the operation it calls). */
+export function priceText(operationId: string, pricing: GetPricingResponse | undefined): string {
+  const prefixes = pricedRows(operationId);
+  if (!prefixes.length) return "";
   if (!pricing) return "\n\nCosts money (reserved from the wallet before the job is queued, refunded if it fails); the price list was unavailable at start-up, so call estimate_cost first.";
   const rows = pricing.operations.filter((o) => prefixes.some((p) => o.operation_id.startsWith(p)));
   if (!rows.length) return "";
@@ -120,8 +91,7 @@ function inputSchemaFor(op: OperationInfo): ToolDef["inputSchema"] {
 }
 
 function componentSchema(name: string): JsonSchema {
-  const doc = specDocument();
-  return resolveRefs({ $ref: `#/components/schemas/${name}` }, doc) as JsonSchema;
+  return resolveRefs({ $ref: `#/components/schemas/${name}` }, specDocument()) as JsonSchema;
 }
 
 // ---------- tools ----------
@@ -153,7 +123,7 @@ function compositeTools(pricing: GetPricingResponse | undefined): ToolDef[] {
       name: "generate_image_and_wait",
       description:
         "Generate an image and wait until it is ready; returns the finished job with `output_urls` (signed download URLs) and `asset_ids` (usable with compose and prisms). Use model `local/image` for a free-of-providers test image." +
-        priceText("generate_image_and_wait", pricing),
+        priceText("generateImage", pricing),
       inputSchema: {
         ...imageRequest,
         type: "object",
@@ -244,7 +214,7 @@ async function finishedJob(client: Aeriox, job: Job, timeoutS: number | undefine
 /** Every tool, in spec order, then the composite tools. */
 export function buildTools(pricing?: GetPricingResponse): ToolDef[] {
   const tools = specOperations()
-    .filter((op) => !(op.operationId in MCP_EXCLUDED))
+    .filter((op) => !op.mcpExcluded)
     .map((op) => operationTool(op, pricing));
   return [...tools, ...compositeTools(pricing)];
 }

@@ -1,9 +1,9 @@
 /**
  * Types that bind handlers to the spec: a handler for operation X receives X's
  * validated params/query/body and may only return a status and body that the
- * spec documents for X. `src/generated/api.d.ts` comes from `pnpm gen`.
+ * spec documents for X. `@aeriox/contract/api` (packages/contract/src/generated/api.d.ts) comes from `pnpm gen`.
  */
-import type { operations } from "../generated/api.d.ts";
+import type { operations } from "@aeriox/contract/api";
 
 export type OperationId = keyof operations;
 

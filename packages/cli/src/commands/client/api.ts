@@ -126,6 +126,73 @@ function describe(op: OperationInfo): string {
   return lines.join("\n");
 }
 
+/** The operation as `--describe --json` prints it. */
+function describeJson(op: OperationInfo) {
+  const { operationId, method, path, tag, summary, description, deprecated, authenticated, scope, params, body } = op;
+  return { operationId, method, path, tag, summary, description, deprecated, authenticated, scope, params, body };
+}
+
+/** Sends one operation and prints its result (JSON, text, or a binary response written to --out). */
+export async function callOperation(op: OperationInfo, args: Record<string, unknown>, flags: ClientOptions & { out?: string }): Promise<void> {
+  const client = makeClient(flags, { needsKey: op.authenticated });
+  const res = await sendOperation(client, op, args);
+  const decoded = await decodeResponse(res);
+  if (decoded.kind === "binary") {
+    if (!flags.out) throw new UsageError(`${op.operationId} returns binary content (${res.headers.get("content-type")}); pass --out FILE`);
+    mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
+    writeFileSync(flags.out, decoded.value as Uint8Array);
+    process.stdout.write(JSON.stringify({ file: flags.out, size_bytes: (decoded.value as Uint8Array).length, content_type: res.headers.get("content-type") }) + "\n");
+    return;
+  }
+  if (decoded.kind === "text") {
+    process.stdout.write(String(decoded.value).replace(/\n?$/, "\n"));
+    return;
+  }
+  const value = decoded.kind === "empty" ? { status: res.status, ...(res.headers.get("location") && { location: res.headers.get("location") }) } : decoded.value;
+  process.stdout.write(JSON.stringify(value, null, wantsJson(flags) ? 0 : 2) + "\n");
+}
+
+function findCommand(root: Command, words: string[]): Command | undefined {
+  let cmd: Command | undefined = root;
+  for (const w of words) cmd = cmd?.commands.find((c) => c.name() === w || c.aliases().includes(w));
+  return cmd;
+}
+
+/**
+ * The spec-driven commands: every operation whose `x-aeriox-cli` names a command that is not
+ * hand-written gets one, built from the spec: `aeriox widgets get <id> [key=value …]` (path
+ * parameters are positional, in path order; query, header and body fields are `key=value`,
+ * `key=@file` or `key:=json` as for `aeriox api`). Registered after the hand-written commands.
+ */
+export function registerSpecCommands(program: Command, operations: OperationInfo[] = specOperations()): void {
+  for (const op of operations) {
+    if (!("command" in op.cli)) continue;
+    const words = op.cli.command.split(" ").filter(Boolean);
+    if (!words.length || findCommand(program, words)) continue;
+    let parent = program;
+    for (const word of words.slice(0, -1)) {
+      parent = findCommand(parent, [word]) ?? parent.command(word).description(`${op.tag} operations`);
+    }
+    const pathParams = op.params.filter((p) => p.in === "path").sort((a, b) => op.path.indexOf(`{${a.name}}`) - op.path.indexOf(`{${b.name}}`));
+    const cmd = parent.command(words.at(-1)!).description(`${op.summary}${op.deprecated ? " (deprecated)" : ""} (${op.method.toUpperCase()} ${op.path})`);
+    for (const p of pathParams) cmd.argument(`<${p.name}>`, p.description ?? `${p.name} (path parameter)`);
+    const rest = op.params.some((p) => p.in !== "path") || op.body;
+    if (rest) cmd.argument("[args...]", "key=value | key=@file | key:=json (see aeriox api " + op.operationId + " --describe)");
+    cmd.option("-o, --out <file>", "write a binary response to this file");
+    clientCommand(cmd).action(
+      action(async (...values: unknown[]) => {
+        const flags = values.at(-2) as ClientOptions & { out?: string };
+        const positional = pathParams.map((_, i) => values[i] as string);
+        const items = rest ? ((values[pathParams.length] as string[] | undefined) ?? []) : [];
+        const args = parseApiArgs(op, [...pathParams.map((p) => `${p.name}=_`), ...items]);
+        // Positional path parameters are taken as typed (no key=@file reading, no coercion).
+        pathParams.forEach((p, i) => (args[p.name] = positional[i]));
+        await callOperation(op, args, flags);
+      }),
+    );
+  }
+}
+
 export function registerApi(program: Command): void {
   clientCommand(
     program
@@ -153,26 +220,10 @@ export function registerApi(program: Command): void {
         throw new UsageError(`unknown operation ${operationId}${near.length ? ` (did you mean ${near.slice(0, 5).join(", ")}?)` : ""}; see aeriox api --list`);
       }
       if (flags.describe) {
-        process.stdout.write((wantsJson(flags) ? JSON.stringify(op) : describe(op)) + "\n");
+        process.stdout.write((wantsJson(flags) ? JSON.stringify(describeJson(op)) : describe(op)) + "\n");
         return;
       }
-      const args = parseApiArgs(op, items);
-      const client = makeClient(flags, { needsKey: op.authenticated });
-      const res = await sendOperation(client, op, args);
-      const decoded = await decodeResponse(res);
-      if (decoded.kind === "binary") {
-        if (!flags.out) throw new UsageError(`${op.operationId} returns binary content (${res.headers.get("content-type")}); pass --out FILE`);
-        mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
-        writeFileSync(flags.out, decoded.value as Uint8Array);
-        process.stdout.write(JSON.stringify({ file: flags.out, size_bytes: (decoded.value as Uint8Array).length, content_type: res.headers.get("content-type") }) + "\n");
-        return;
-      }
-      if (decoded.kind === "text") {
-        process.stdout.write(String(decoded.value).replace(/\n?$/, "\n"));
-        return;
-      }
-      const value = decoded.kind === "empty" ? { status: res.status, ...(res.headers.get("location") && { location: res.headers.get("location") }) } : decoded.value;
-      process.stdout.write(JSON.stringify(value, null, wantsJson(flags) ? 0 : 2) + "\n");
+      await callOperation(op, parseApiArgs(op, items), flags);
     }),
   );
 }

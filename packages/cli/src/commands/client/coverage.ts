@@ -1,91 +1,24 @@
 /**
- * Every operation of the spec → the CLI command that calls it. The contract test
- * (test/contract.test.ts) fails when the spec has an operation missing here, when a command
- * named here does not exist, or when an operation is reachable only through the generic
- * `aeriox api <operationId>` without a documented reason in `API_ONLY`.
+ * Every operation of the spec → the CLI command that calls it, from the spec's `x-aeriox-cli`
+ * (a command such as `cards list`, or `{api-only: reason}` for an operation reachable only through
+ * `aeriox api <operationId>`; deprecated aliases get theirs from `x-aeriox-alias-of`). A command
+ * that is not hand-written is built from the spec (registerSpecCommands in api.ts). The contract
+ * test (test/contract.test.ts) checks each named command exists.
  */
-export const operationCommands: Record<string, string> = {
-  getOpenApiSpec: "spec",
-  getHealth: "health",
-  getReadiness: "ready",
-  getMe: "me",
-  createApiKey: "api-keys create",
-  listApiKeys: "api-keys list",
-  revokeApiKey: "api-keys revoke",
-  rotateApiKey: "api-keys rotate",
-  updateApiKey: "api-keys update",
-  getWallet: "balance",
-  getUsage: "usage",
-  topUpWallet: "topup",
-  configureAutoRecharge: "auto-recharge",
-  handleStripeWebhook: "api handleStripeWebhook",
-  createWebhookEndpoint: "webhooks endpoints create",
-  listWebhookEndpoints: "webhooks endpoints list",
-  deleteWebhookEndpoint: "webhooks endpoints delete",
-  rotateWebhookEndpointSecret: "webhooks endpoints rotate-secret",
-  listWebhookEndpointDeliveries: "webhooks endpoints deliveries",
-  listWebhookDeliveries: "webhooks deliveries",
-  getWebhookSigningSecret: "webhooks signing-secret",
-  rotateWebhookSigningSecret: "webhooks rotate-signing-secret",
-  getCredits: "api getCredits",
-  getPricing: "pricing",
-  estimateGeneration: "estimate",
-  generateImage: "image",
-  generateVideo: "video",
-  generateAudio: "speak",
-  composeVideo: "compose",
-  createGeneration: "api createGeneration",
-  getGeneration: "api getGeneration",
-  listNodes: "api listNodes",
-  createNode: "api createNode",
-  getNode: "api getNode",
-  deleteNode: "api deleteNode",
-  listCards: "cards list",
-  createCard: "cards create",
-  searchCards: "cards search",
-  getCard: "cards get",
-  deleteCard: "cards delete",
-  renderCard: "cards render",
-  createCharacter: "characters create",
-  listCharacters: "characters list",
-  getCharacter: "characters get",
-  deleteCharacter: "characters delete",
-  listPrisms: "prisms list",
-  applyPrism: "prisms apply",
-  oauthAuthorize: "api oauthAuthorize",
-  getOAuthConsent: "api getOAuthConsent",
-  submitOAuthConsent: "api submitOAuthConsent",
-  oauthToken: "api oauthToken",
-  oauthRevoke: "api oauthRevoke",
-  oauthJwks: "api oauthJwks",
-  listJobs: "jobs list",
-  getJob: "jobs get",
-  cancelJob: "jobs cancel",
-  streamJobEvents: "jobs watch",
-  listAssets: "assets list",
-  uploadAsset: "assets upload",
-  getAsset: "assets get",
-  downloadAsset: "assets download",
-  listModels: "models",
-};
+import { specOperations, type OperationInfo } from "./spec-ops.ts";
 
-const DEPRECATED = "deprecated legacy alias; the CLI has a command for its replacement (use that)";
-const OAUTH = "OAuth is for third-party apps acting for a user in a browser; the CLI authenticates with an API key (`aeriox login`)";
+export interface CommandCoverage {
+  operationId: string;
+  /** The command words after `aeriox` (`["api", operationId]` for api-only operations). */
+  words: string[];
+  /** Why the operation has no command of its own (null when it has one). */
+  apiOnly: string | null;
+}
 
-/** Operations reachable only through `aeriox api <operationId>`, and why. */
-export const API_ONLY: Record<string, string> = {
-  handleStripeWebhook: "called by Stripe with a signed event, not by people",
-  getCredits: `${DEPRECATED} (balance)`,
-  createGeneration: `${DEPRECATED} (image / video)`,
-  getGeneration: `${DEPRECATED} (jobs get)`,
-  listNodes: `${DEPRECATED} (cards list)`,
-  createNode: `${DEPRECATED} (cards create)`,
-  getNode: `${DEPRECATED} (cards get)`,
-  deleteNode: `${DEPRECATED} (cards delete)`,
-  oauthAuthorize: OAUTH,
-  getOAuthConsent: OAUTH,
-  submitOAuthConsent: OAUTH,
-  oauthToken: OAUTH,
-  oauthRevoke: OAUTH,
-  oauthJwks: OAUTH,
-};
+export function commandCoverage(operations: OperationInfo[] = specOperations()): CommandCoverage[] {
+  return operations.map((op) =>
+    "command" in op.cli
+      ? { operationId: op.operationId, words: op.cli.command.split(" ").filter(Boolean), apiOnly: null }
+      : { operationId: op.operationId, words: ["api", op.operationId], apiOnly: op.cli.apiOnly },
+  );
+}

@@ -14,13 +14,32 @@ import { registerAssets } from "./assets.ts";
 import { registerApiKeys } from "./api-keys.ts";
 import { registerServer } from "./server.ts";
 import { registerUsage } from "./usage.ts";
-import { registerApi } from "./api.ts";
+import { registerApi, registerSpecCommands } from "./api.ts";
 import { registerWebhooks } from "./webhooks.ts";
 import { registerAuth } from "./auth.ts";
 import { registerCompletion } from "../../completion.ts";
 import { registerMcp } from "../../mcp/command.ts";
 
-export function registerClientCommands(program: Command): void {
+/**
+ * Whether the command line addresses a hand-written command. Then the spec-driven commands are
+ * not built: building them reads the spec, which a hand-written command does not otherwise need
+ * (in the workspace that is a YAML parse on every start).
+ */
+function addressesHandWritten(program: Command, argv: string[]): boolean {
+  const words = argv.filter((a) => !a.startsWith("-"));
+  let cmd: Command | undefined = program;
+  let depth = 0;
+  for (const w of words) {
+    const next: Command | undefined = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
+    if (!next) break;
+    cmd = next;
+    depth++;
+    if (!cmd.commands.length) break;
+  }
+  return depth > 0 && cmd.commands.length === 0 && !["help", "completion"].includes(words[0] ?? "");
+}
+
+export function registerClientCommands(program: Command, argv: string[] = process.argv.slice(2)): void {
   registerAuth(program);
   registerGenerate(program);
   registerJobs(program);
@@ -40,4 +59,6 @@ export function registerClientCommands(program: Command): void {
   registerApi(program);
   registerMcp(program);
   registerCompletion(program);
+  // Operations whose x-aeriox-cli command is not hand-written get a generic one (api.ts).
+  if (!addressesHandWritten(program, argv)) registerSpecCommands(program);
 }

@@ -1,106 +1,34 @@
 /**
- * The spec's operations as data, for the generic `aeriox api <operationId>` command and the MCP
- * tools: method, path, parameters and a JSON body schema with every `$ref` resolved, plus one
- * executor that turns a flat argument object (path + query + header params + body fields) into
+ * The spec's operations as data (from @aeriox/contract, the one reader of spec/), for the generic
+ * `aeriox api <operationId>` command, the spec-driven commands and the MCP tools: method, path,
+ * parameters and a JSON body schema with every `$ref` resolved, plus one executor that turns a flat argument object (path + query + header params + body fields) into
  * a request sent through the SDK's transport (retries, Idempotency-Key, typed errors).
  */
-import { loadSpec } from "@aeriox/server/spec";
+import { loadContract, resolveRefs, type Contract, type Schema, type ContractOperation, type JsonSchema, type ParamInfo } from "@aeriox/contract";
 import { AuthenticationError, type Aeriox } from "@aeriox/sdk";
 
-export type JsonSchema = Record<string, unknown>;
+export { resolveRefs, type JsonSchema, type ParamInfo };
 
-export interface ParamInfo {
-  name: string;
-  in: "path" | "query" | "header" | "cookie";
-  required: boolean;
-  description: string | undefined;
-  schema: JsonSchema;
+/** An operation of the contract (dereferenced parameters and body included). */
+export type OperationInfo = ContractOperation;
+
+/**
+ * The contract the client commands and MCP tools are built from: the spec this CLI ships, or the
+ * OpenAPI document named by `AERIOX_CLIENT_SPEC` (e.g. a newer server's `/openapi.json` saved to
+ * a file), whose new operations then get their commands and tools with no change to the CLI.
+ */
+export function clientContract(): Contract {
+  const file = process.env.AERIOX_CLIENT_SPEC;
+  return file ? loadContract(file) : loadContract();
 }
 
-export interface OperationInfo {
-  operationId: string;
-  method: string;
-  path: string;
-  tag: string;
-  summary: string;
-  description: string;
-  deprecated: boolean;
-  authenticated: boolean;
-  scope: string | null;
-  params: ParamInfo[];
-  body: { contentType: string; required: boolean; schema: JsonSchema } | undefined;
+export function specDocument(): Schema {
+  return clientContract().document;
 }
 
-type Doc = Record<string, any>;
-
-function lookup(doc: Doc, ref: string): unknown {
-  if (!ref.startsWith("#/")) throw new Error(`Unsupported $ref ${ref}`);
-  return ref
-    .slice(2)
-    .split("/")
-    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .reduce<any>((node, key) => node?.[key], doc);
-}
-
-/** A deep copy of `node` with every local `$ref` inlined (a cycle is cut to `{}`). */
-export function resolveRefs(node: unknown, doc: Doc, seen: string[] = []): any {
-  if (Array.isArray(node)) return node.map((n) => resolveRefs(n, doc, seen));
-  if (!node || typeof node !== "object") return node;
-  const obj = node as Record<string, unknown>;
-  if (typeof obj.$ref === "string") {
-    const ref = obj.$ref;
-    if (seen.includes(ref)) return {};
-    const { $ref: _ignored, ...rest } = obj;
-    const target = resolveRefs(lookup(doc, ref), doc, [...seen, ref]);
-    return Object.keys(rest).length ? { ...target, ...resolveRefs(rest, doc, seen) } : target;
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = resolveRefs(v, doc, seen);
-  return out;
-}
-
-let cached: OperationInfo[] | undefined;
-
-export function specDocument(): Doc {
-  return loadSpec().document as Doc;
-}
-
-/** Every operation of `spec/aeriox.openapi.yaml`, in spec order. */
+/** Every operation of the spec, in spec order. */
 export function specOperations(): OperationInfo[] {
-  if (cached) return cached;
-  const doc = specDocument();
-  const spec = loadSpec();
-  const out: OperationInfo[] = [];
-  for (const meta of spec.operations) {
-    const item = doc.paths[meta.path] as Doc;
-    const op = item[meta.method] as Doc;
-    const rawParams = [...((item.parameters as unknown[]) ?? []), ...((op.parameters as unknown[]) ?? [])];
-    const params: ParamInfo[] = rawParams.map((p) => {
-      const r = resolveRefs(p, doc) as Doc;
-      return { name: r.name, in: r.in, required: r.required === true || r.in === "path", description: r.description, schema: (r.schema as JsonSchema) ?? {} };
-    });
-    let body: OperationInfo["body"];
-    if (op.requestBody) {
-      const rb = resolveRefs(op.requestBody, doc) as Doc;
-      const [contentType, media] = Object.entries<Doc>(rb.content ?? {})[0] ?? [];
-      if (contentType) body = { contentType, required: rb.required === true, schema: (media?.schema as JsonSchema) ?? {} };
-    }
-    out.push({
-      operationId: meta.operationId,
-      method: meta.method,
-      path: meta.path,
-      tag: meta.tag,
-      summary: String(op.summary ?? ""),
-      description: String(op.description ?? "").trim(),
-      deprecated: meta.deprecated,
-      authenticated: meta.authenticated,
-      scope: meta.scope,
-      params,
-      body,
-    });
-  }
-  cached = out;
-  return out;
+  return clientContract().operations;
 }
 
 export function findOperation(operationId: string): OperationInfo | undefined {
