@@ -6,7 +6,7 @@
  */
 import { readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { Command } from "@commander-js/extra-typings";
+import type { Command, CommandUnknownOpts } from "@commander-js/extra-typings";
 import { UsageError, wantsJson } from "../../output.ts";
 import { action, clientCommand, makeClient, table, type ClientOptions } from "./common.ts";
 import { bodyProperties, decodeResponse, findOperation, sendOperation, specOperations, type JsonSchema, type OperationInfo } from "./spec-ops.ts";
@@ -152,8 +152,8 @@ export async function callOperation(op: OperationInfo, args: Record<string, unkn
   process.stdout.write(JSON.stringify(value, null, wantsJson(flags) ? 0 : 2) + "\n");
 }
 
-function findCommand(root: Command, words: string[]): Command | undefined {
-  let cmd: Command | undefined = root;
+function findCommand(root: CommandUnknownOpts, words: string[]): CommandUnknownOpts | undefined {
+  let cmd: CommandUnknownOpts | undefined = root;
   for (const w of words) cmd = cmd?.commands.find((c) => c.name() === w || c.aliases().includes(w));
   return cmd;
 }
@@ -169,7 +169,7 @@ export function registerSpecCommands(program: Command, operations: OperationInfo
     if (!("command" in op.cli)) continue;
     const words = op.cli.command.split(" ").filter(Boolean);
     if (!words.length || findCommand(program, words)) continue;
-    let parent = program;
+    let parent: CommandUnknownOpts = program;
     for (const word of words.slice(0, -1)) {
       parent = findCommand(parent, [word]) ?? parent.command(word).description(`${op.tag} operations`);
     }

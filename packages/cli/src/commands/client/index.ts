@@ -1,5 +1,5 @@
 /** Registers the client commands (everything that talks to an AERIOX API over HTTP), one file per noun, in help order. */
-import type { Command } from "@commander-js/extra-typings";
+import type { Command, CommandUnknownOpts } from "@commander-js/extra-typings";
 import { registerGenerate } from "./generate.ts";
 import { registerJobs } from "./jobs.ts";
 import { registerEstimate } from "./estimate.ts";
@@ -27,10 +27,10 @@ import { registerMcp } from "../../mcp/command.ts";
  */
 function addressesHandWritten(program: Command, argv: string[]): boolean {
   const words = argv.filter((a) => !a.startsWith("-"));
-  let cmd: Command | undefined = program;
+  let cmd: CommandUnknownOpts = program;
   let depth = 0;
   for (const w of words) {
-    const next: Command | undefined = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
+    const next: CommandUnknownOpts | undefined = cmd.commands.find((c) => c.name() === w || c.aliases().includes(w));
     if (!next) break;
     cmd = next;
     depth++;
