@@ -4,7 +4,10 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
-const BUDGET = 12 * 1024;
+// 12 kB held until the typed event stream (generated client.sse with our idle timeout, typed
+// errors and bounded reconnects) and the spec-derived methods for operations without a
+// hand-written one came in together (12.05 kB); the next growth should be paid for by a cut.
+const BUDGET = 12.25 * 1024;
 const file = new URL("../.size/index.js", import.meta.url);
 const min = readFileSync(file);
 const gz = gzipSync(min, { level: 9 }).length;

@@ -1,7 +1,7 @@
 // The Aeriox client: configuration, auth, and the resources (./resources, one file per area of the
 // API), each method one typed call of a generated, spec-derived function through `Transport.request`.
 import { createClient, createConfig, type Client } from "./generated/client/index.ts";
-import { AuthenticationError } from "./errors.ts";
+import { missingApiKey } from "./errors.ts";
 import { readCliProfile, readEnv } from "./env.ts";
 import { Transport, type OperationInput, type OperationResult, type RequestOperation, type RequestOptions } from "./transport.ts";
 import * as api from "./generated/sdk.gen.ts";
@@ -85,7 +85,7 @@ export class Aeriox {
           // The spec accepts Bearer or X-Api-Key; send the key once, as Bearer.
           if (scheme.type === "apiKey") return undefined;
           if (!this.apiKey) {
-            throw new AuthenticationError("No API key: pass `apiKey` to new Aeriox(), set AERIOX_API_KEY, or run `aeriox login`.", { code: "missing_api_key" });
+            throw missingApiKey();
           }
           return this.apiKey;
         },

@@ -52,6 +52,10 @@ export class RateLimitError extends AerioxError {
   }
 }
 
+/** The one error for a call made without any credential (no `apiKey`, no AERIOX_API_KEY, no `aeriox login` profile). */
+export const missingApiKey = (): AuthenticationError =>
+  new AuthenticationError("No API key: pass `apiKey` to new Aeriox(), set AERIOX_API_KEY, or run `aeriox login`.", { code: "missing_api_key" });
+
 /** The request never produced an HTTP response (DNS, refused connection, reset, CORS...). */
 export class APIConnectionError extends AerioxError { override name = "APIConnectionError"; }
 /** No response within `timeout`, or a `jobs.wait` deadline passed. */

@@ -1,6 +1,6 @@
 import * as api from "../generated/sdk.gen.ts";
 import type { Asset, GetAssetResponse, ListAssetsData, ListAssetsResponse, UploadAssetResponse } from "../generated/types.gen.ts";
-import { AuthenticationError } from "../errors.ts";
+import { missingApiKey } from "../errors.ts";
 import { nextByCursor, PagePromise } from "../pagination.ts";
 import { APIResource } from "../resource.ts";
 import type { RequestOptions } from "../transport.ts";
@@ -79,7 +79,7 @@ export class Assets extends APIResource {
     if (!isStream(body)) {
       return this.client.request(api.uploadAsset, { body: toBlob(body), headers: { "Content-Type": contentType } }, requestOpts);
     }
-    if (!this.client.apiKey) throw new AuthenticationError("No API key: pass `apiKey` to new Aeriox(), set AERIOX_API_KEY, or run `aeriox login`.", { code: "missing_api_key" });
+    if (!this.client.apiKey) throw missingApiKey();
     const headers = new Headers(requestOpts.headers);
     headers.set("authorization", `Bearer ${this.client.apiKey}`);
     headers.set("content-type", contentType);
