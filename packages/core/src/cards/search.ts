@@ -22,6 +22,7 @@
  * With SEARCH_REQUIRE_SEMANTIC=true there is no lexical fallback: 503 `search_unavailable`
  * when no model is configured or it does not answer (the seed's contract).
  */
+import type { operations } from "@aeriox/contract/api";
 import type { Runtime } from "../runtime.ts";
 import { Prisma } from "../db/index.ts";
 import { ApiError } from "../errors.ts";
@@ -33,32 +34,13 @@ type SearchServices = Pick<Runtime, "db" | "logger" | "config">;
 
 export type SearchMode = "semantic" | "lexical";
 
-export interface SearchQuery {
-  q: string;
-  limit?: number;
-  card_type?: string;
-  min_similarity?: number;
-}
-
-export interface SearchHit {
-  id: string;
-  card_type: string;
-  name: string;
-  description: string | null;
-  preview_url: string | null;
-  thumb_url: string | null;
-  similarity: number;
-  global: boolean;
-  created_at: string;
-}
-
-export interface SearchResult {
-  items: SearchHit[];
-  total: number;
-  mode: SearchMode;
-  query_tokens: number;
-  query_doc_chars: number;
-}
+/** `GET /v1/cards/search` query, answer and one hit, as the spec types them (searchCards). */
+type SearchCards = operations["searchCards"];
+export type SearchQuery = SearchCards["parameters"]["query"];
+type SearchAnswer = SearchCards["responses"][200]["content"]["application/json"];
+/** The mode is always set here (the spec leaves it optional for older servers): the handler also sends it as X-Search-Mode. */
+export type SearchResult = SearchAnswer & { mode: NonNullable<SearchAnswer["mode"]> };
+export type SearchHit = SearchAnswer["items"][number];
 
 export const SEARCH_DEFAULT_LIMIT = 20;
 /** Cosine similarity below which a card is not a result unless the caller asks (min_similarity). */

@@ -1,21 +1,9 @@
 /** Card and edge JSON as the API shows them (snake_case, ISO dates). */
+import type { components } from "@aeriox/contract/api";
 import type { Card, CardEdge } from "../db/index.ts";
 
-export interface CardBody {
-  id: string;
-  card_type: string;
-  name: string;
-  description: string | null;
-  attributes: Record<string, unknown>;
-  preview_url: string | null;
-  thumb_url: string | null;
-  parent_id: string | null;
-  visibility_scopes: string[];
-  /** A global card (no workspace, read-only; globals.ts). */
-  global: boolean;
-  created_at: string;
-  [extra: string]: unknown;
-}
+/** A card as the API shows it (the spec's Card). */
+export type CardBody = components["schemas"]["Card"];
 
 export interface EdgeBody {
   id: string;

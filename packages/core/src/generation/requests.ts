@@ -2,56 +2,32 @@
  * The generation requests and the services submitting them needs: types only, shared by
  * generation/submit.ts and the prism recipe (prisms/), which import nothing of each other's back.
  */
+import type { components, operations } from "@aeriox/contract/api";
 import type { Runtime } from "../runtime.ts";
 
 export type GenerationServices = Pick<Runtime, "db" | "config" | "catalog" | "providers" | "queue" | "logger" | "storage">;
 
-export interface ImageRequest {
-  model: string;
-  prompt: string;
-  negative_prompt?: string;
-  aspect_ratio?: string;
-  resolution?: string;
-  seed_image_url?: string;
-  loras?: Array<{ path: string; scale: number }>;
-  seed?: number;
-  character_id?: string;
-  prism_id?: string;
-}
+type Schemas = components["schemas"];
 
-export interface VideoRequest {
-  model: string;
-  prompt: string;
-  image_url?: string;
-  duration_s?: number;
+/** `POST /v1/images/generate` (GenerateImageRequest), as the validator hands it over. */
+export type ImageRequest = Schemas["GenerateImageRequest"];
+
+/**
+ * `POST /v1/videos/generate` (GenerateVideoRequest). The deprecated `POST /v1/generate` may also
+ * carry the image fields below to a video model; each is checked against the model's entry
+ * (capabilities.ts), never ignored.
+ */
+export type VideoRequest = Omit<Schemas["GenerateVideoRequest"], "with_audio"> & {
+  /** Defaulted by the spec (false); prisms and the legacy route may leave it out. */
   with_audio?: boolean;
-  motion_id?: string;
-  character_id?: string;
-  prism_id?: string;
-  /** Not in GenerateVideoRequest: only the deprecated POST /v1/generate carries these to a video model (checked against the entry, capabilities.ts). */
-  negative_prompt?: string;
-  aspect_ratio?: string;
-  resolution?: string;
-  loras?: Array<{ path: string; scale: number }>;
-}
+} & Pick<LegacyGenerationRequest, "negative_prompt" | "aspect_ratio" | "resolution" | "loras">;
 
-export interface AudioRequest {
-  text: string;
-  voice_id?: string;
-  character_voice_id?: string;
-  model?: string;
-  phoneme_overrides?: Array<{ from: string; to: string }>;
-}
+/** `POST /v1/generate` (deprecated; its body is inline in the spec). */
+export type LegacyGenerationRequest = NonNullable<operations["createGeneration"]["requestBody"]>["content"]["application/json"];
 
-export interface ComposeSegment {
-  asset_id: string;
-  start_time: number;
-  duration: number;
-  effects?: Record<string, unknown>;
-}
+/** `POST /v1/audio/generate` (GenerateAudioRequest). */
+export type AudioRequest = Schemas["GenerateAudioRequest"];
 
-export interface ComposeRequest {
-  segments: ComposeSegment[];
-  output_resolution?: string;
-  output_format?: "mp4" | "webm";
-}
+/** `POST /v1/compose` (ComposeRequest) and one of its segments. */
+export type ComposeRequest = Schemas["ComposeRequest"];
+export type ComposeSegment = ComposeRequest["segments"][number];

@@ -15,9 +15,9 @@ import { composeOutputSize } from "../providers/compose-provider.ts";
 import { assertInputsSupported, missingInput, unsupported } from "./capabilities.ts";
 import { parseComposeEffects } from "./compose-effects.ts";
 
-import type { GenerationServices, ImageRequest, VideoRequest, AudioRequest, ComposeRequest } from "./requests.ts";
+import type { GenerationServices, ImageRequest, VideoRequest, AudioRequest, ComposeRequest, LegacyGenerationRequest } from "./requests.ts";
 
-export type { GenerationServices, ImageRequest, VideoRequest, AudioRequest, ComposeSegment, ComposeRequest } from "./requests.ts";
+export type { GenerationServices, ImageRequest, VideoRequest, AudioRequest, ComposeSegment, ComposeRequest, LegacyGenerationRequest } from "./requests.ts";
 
 /** Image and video share one path: prism recipe, model check, safety check, character LoRA, price, submit. */
 async function submitVisual<R extends ImageRequest | VideoRequest>(services: GenerationServices, principal: Principal, kind: "image" | "video", request: R, texts: (body: R) => Array<string | undefined>) {
@@ -101,18 +101,6 @@ export async function submitCompose(services: GenerationServices, principal: Pri
   if ("problem" in parsed) throw ApiError.badRequest(parsed.problem.code, parsed.problem.message, { field: parsed.problem.field, model: entry.model });
   const input: Record<string, unknown> = { ...body, output_resolution: body.output_resolution ?? "1080p", output_format: body.output_format ?? "mp4" };
   return submitJob(services, { principal, type: "compose", entry, input, priceMicros: priceFor(entry, input), model: null });
-}
-
-export interface LegacyGenerationRequest {
-  model: string;
-  prompt: string;
-  negative_prompt?: string;
-  aspect_ratio?: string;
-  resolution?: string;
-  duration?: number;
-  with_audio?: boolean;
-  seed_image_url?: string;
-  loras?: Array<{ path: string; scale: number }>;
 }
 
 /** `POST /v1/generate` (deprecated): routed by the model's kind to the image or video path. */

@@ -15,6 +15,7 @@
  * (both the API answer and the webhook report it). A successful top-up, or the owner
  * reconfiguring auto-recharge, resets the back-off.
  */
+import type { operations } from "@aeriox/contract/api";
 import type { Runtime } from "../runtime.ts";
 import type { Config } from "../config.ts";
 import type { TransactionClient } from "../db/index.ts";
@@ -43,9 +44,8 @@ const NO_FAILURE = {
   autoRechargeNextAttemptAt: null,
 } as const;
 
-export type AutoRechargeConfigInput =
-  | { enabled: false }
-  | { enabled: true; threshold_usd: number; amount_usd: number; stripe_payment_method_id: string };
+/** The body of `POST /v1/wallet/auto-recharge` (configureAutoRecharge), as the spec types it. */
+export type AutoRechargeConfigInput = operations["configureAutoRecharge"]["requestBody"]["content"]["application/json"];
 
 export interface AutoRechargeView {
   enabled: boolean;

@@ -1,5 +1,5 @@
 /** Wallet tag: balance and transactions, usage, Stripe top-ups and their webhook, auto-recharge, legacy credits. */
-import { getWalletSnapshot, walletBody, createTopUp, handleStripeEvent, verifyStripeEvent, configureAutoRecharge, getAutoRecharge, type AutoRechargeConfigInput, getCredits, getUsage } from "@aeriox/core/wallet";
+import { getWalletSnapshot, walletBody, createTopUp, handleStripeEvent, verifyStripeEvent, configureAutoRecharge, getAutoRecharge, getCredits, getUsage } from "@aeriox/core/wallet";
 import { defineHandlers, principalOf } from "../http/handler.ts";
 
 export const walletHandlers = defineHandlers({
@@ -25,7 +25,7 @@ export const walletHandlers = defineHandlers({
   },
 
   configureAutoRecharge: async (ctx) => {
-    const body = await configureAutoRecharge(ctx.services, principalOf(ctx).workspaceId, ctx.body as AutoRechargeConfigInput);
+    const body = await configureAutoRecharge(ctx.services, principalOf(ctx).workspaceId, ctx.body);
     return { status: 200, body };
   },
 
