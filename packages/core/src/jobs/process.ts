@@ -6,8 +6,10 @@
  * What the queue sees (BullMQ's convention, queue.ts): an attempt that settled the job
  * (completed, or failed/blocked and refunded) returns; a transient provider failure with
  * attempts left rethrows that ProviderError, which the queue retries with backoff; anything
- * else that escapes (the database failing under the attempt's own bookkeeping) is an
- * `UnrecoverableError`: no retry, as before (the reconciler and the deadline cover the job).
+ * else that escapes is an `UnrecoverableError`: no retry (the reconciler and the deadline cover
+ * the job) — except the database being unreachable under the attempt's own bookkeeping, which is
+ * thrown as is, so the queue retries the attempt with backoff once it is back (the job's state is
+ * in the database; nothing was settled).
  */
 import type { Runtime } from "../runtime.ts";
 import { isProviderError, ProviderError } from "../providers/errors.ts";
@@ -16,6 +18,7 @@ import { storeJobOutputs, readWorkspaceAsset } from "../assets/assets.ts";
 import { ownAssetIdOf } from "../assets/own-url.ts";
 import { completeJob, endJobWithRefund } from "./settle.ts";
 import { unrecoverable, type AttemptInfo } from "./queue.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { isTerminal, jobError } from "./states.ts";
 import { kindOfJob } from "./kinds.ts";
 import { triggerAutoRecharge } from "../wallet/auto-recharge.ts";
@@ -38,6 +41,7 @@ export async function processJob(services: ProcessorServices, jobId: string, att
   try {
     retry = await attemptJob(services, jobId, attempt);
   } catch (err) {
+    if (isDatabaseUnavailable(err)) throw err;
     throw unrecoverable(err);
   }
   if (retry) throw retry;
