@@ -186,7 +186,12 @@ async function fixtures(base, key, env) {
   const assetId = done.asset_ids[0];
   const asset = await api(base, key, "GET", `/v1/assets/${assetId}`);
   const signed = new URL(asset.url ?? asset.download_url, base);
-  const client = JSON.parse(await cli(["oauth-clients", "create", "--name", "independent-check", "--redirect-uri", OAUTH_REDIRECT_URI, "--json"], env));
+  const clientOutput = await cli(["oauth-clients", "create", "--name", "independent-check", "--redirect-uri", OAUTH_REDIRECT_URI, "--json"], env);
+  const client = JSON.parse(clientOutput);
+  // The registered client must be the one this server knows: otherwise every OAuth step newman
+  // takes fails, and only the first failure says why. Checked here, with the CLI's own output.
+  const probe = await fetch(`${base}/v1/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: client.client_id, redirect_uri: OAUTH_REDIRECT_URI, code_challenge: "x".repeat(43), code_challenge_method: "S256", scope: "read" })}`, { redirect: "manual" });
+  if (probe.status !== 302) throw new Error(`fixture OAuth client ${clientOutput.trim()}: authorize answered ${probe.status} ${(await probe.text()).slice(0, 300)}`);
   const character = await api(base, key, "POST", "/v1/characters", { name: "Independent character", image_urls: [TINY_PNG] });
   const generation = await api(base, key, "POST", "/v1/generate", { model: "local/image", prompt: "independent check", resolution: "64x64" });
   return {
@@ -201,7 +206,7 @@ async function fixtures(base, key, env) {
     assetId,
     assetExpires: signed.searchParams.get("expires"),
     assetSignature: signed.searchParams.get("signature"),
-    oauthClientId: client.client_id ?? client.id,
+    oauthClientId: client.client_id,
   };
 }
 
@@ -226,7 +231,13 @@ async function newmanRun({ items, unmutated }, serverUrl, key, fixture) {
   const summary = await new Promise((resolve, reject) =>
     newman.run({ collection: items, envVar: values, ignoreRedirects: true, timeoutRequest: 30_000, reporters: [], workingDir: work }, (err, s) => (err ? reject(err) : resolve(s))),
   );
-  const failures = summary.run.failures.map((f) => `${f.source?.name ?? "?"}: ${f.error?.test ? `${f.error.test}: ` : ""}${f.error?.message ?? f.error}`);
+  // What the server answered, beside each failed assertion: a finding must be diagnosable from CI's log alone.
+  const answers = new Map(summary.run.executions.map((x) => [x.cursor?.ref, x.response]));
+  const answerOf = (f) => {
+    const response = answers.get(f.cursor?.ref);
+    return response ? ` [answered ${response.code}: ${String(response.stream ?? "").slice(0, 300)}]` : "";
+  };
+  const failures = summary.run.failures.map((f) => `${f.source?.name ?? "?"}: ${f.error?.test ? `${f.error.test}: ` : ""}${f.error?.message ?? f.error}${answerOf(f)}`);
   const { assertions, requests } = summary.run.stats;
   return { assertions, requests, failures, unmutated };
 }
