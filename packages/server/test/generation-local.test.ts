@@ -211,6 +211,43 @@ describe("jobs", () => {
     expect(events.at(-1)!.status).toBe("completed");
   });
 
+  it("a reconnect with Last-Event-ID is not sent the state it already has", async () => {
+    // One job per workspace on the lane: the second stays queued, unchanged, while the first runs.
+    const lane = await startTestServer({ env: { LANE_WORKSPACE_CONCURRENCY: "1" } });
+    try {
+      const k = (await lane.createKey()).key;
+      const video = async (prompt: string) =>
+        ((await (await lane.request("/v1/videos/generate", { method: "POST", key: k, json: { model: "local/video", prompt, duration_s: 30 } })).json()) as JobBody).job_id;
+      const running = await video("first");
+      const queued = await video("second");
+      const events = (text: string) =>
+        text.split("\n\n").filter((e) => e.startsWith("event: job")).map((e) => ({ id: /\nid: (.+)/.exec(e)![1]!, job: JSON.parse(e.split("\ndata: ")[1]!) as JobBody }));
+
+      const ac = new AbortController();
+      const first = await lane.request(`/v1/jobs/${queued}/events`, { key: k, signal: ac.signal });
+      const reader = first.body!.getReader();
+      let seen = "";
+      while (!seen.includes("\n\n")) seen += new TextDecoder().decode((await reader.read()).value);
+      const [had] = events(seen);
+      expect(had!.job.status).toBe("queued");
+      ac.abort();
+
+      const resumed = await lane.request(`/v1/jobs/${queued}/events`, { key: k, headers: { "last-event-id": had!.id } });
+      expect(resumed.status).toBe(200);
+      expect((await lane.request(`/v1/jobs/${queued}`, { method: "DELETE", key: k })).status).toBe(200);
+      const after = events(await resumed.text());
+      expect(after.map((e) => e.id)).not.toContain(had!.id);
+      expect(after.map((e) => e.job.status)).toEqual(["cancelled"]);
+
+      // The job has ended: the same id still gets the terminal state, so the stream ends with it.
+      const ended = events(await (await lane.request(`/v1/jobs/${queued}/events`, { key: k, headers: { "last-event-id": after[0]!.id } })).text());
+      expect(ended.map((e) => e.job.status)).toEqual(["cancelled"]);
+      await lane.request(`/v1/jobs/${running}`, { method: "DELETE", key: k });
+    } finally {
+      await lane.close();
+    }
+  });
+
   it("the deprecated /v1/generate and /v1/generations use the legacy shapes", async () => {
     const res = await submit("/v1/generate", { model: "local/image", prompt: "legacy" });
     expect(res.status).toBe(202);

@@ -652,6 +652,10 @@ export interface paths {
          *     Each `data` is the Job JSON (same shape as `GET /v1/jobs/{id}`). The stream ends
          *     after the event with a terminal state (`completed`, `failed`, `cancelled`,
          *     `nsfw_blocked`); comment lines (`: keep-alive`) may be sent in between.
+         *
+         *     Each event has an `id:`. A client that reconnects with `Last-Event-ID` (as
+         *     `EventSource` and the SDK do) is not sent the state it already has again; the
+         *     stream starts at the next change, or with the terminal state if the job has ended.
          */
         get: operations["streamJobEvents"];
         put?: never;
@@ -3468,7 +3472,10 @@ export interface operations {
     streamJobEvents: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `id:` of the last event received, on reconnect. */
+                "Last-Event-ID"?: string;
+            };
             path: {
                 /** @description Job id */
                 id: string;

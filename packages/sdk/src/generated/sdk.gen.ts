@@ -942,6 +942,10 @@ export const getJob = <ThrowOnError extends boolean = false>(options: Options<Ge
  * after the event with a terminal state (`completed`, `failed`, `cancelled`,
  * `nsfw_blocked`); comment lines (`: keep-alive`) may be sent in between.
  *
+ * Each event has an `id:`. A client that reconnects with `Last-Event-ID` (as
+ * `EventSource` and the SDK do) is not sent the state it already has again; the
+ * stream starts at the next change, or with the terminal state if the job has ended.
+ *
  */
 export const streamJobEvents = <ThrowOnError extends boolean = false>(options: Options<StreamJobEventsData, ThrowOnError, StreamJobEventsResponse>) => (options.client ?? client).sse.get<StreamJobEventsResponses, StreamJobEventsErrors, ThrowOnError>({
     security: [

@@ -3624,6 +3624,12 @@ export type GetJobResponse = GetJobResponses[keyof GetJobResponses];
 
 export type StreamJobEventsData = {
     body?: never;
+    headers?: {
+        /**
+         * The `id:` of the last event received, on reconnect.
+         */
+        'Last-Event-ID'?: string;
+    };
     path: {
         /**
          * Job id

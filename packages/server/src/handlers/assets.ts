@@ -4,7 +4,7 @@ import { ApiError, isApiError } from "@aeriox/core/errors";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency";
 import { pipeline } from "node:stream/promises";
 import type { AppServices } from "../services.ts";
-import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
+import { defineHandlers, headerValue, principalOf, rawResponse } from "../http/handler.ts";
 
 type AssetRow = Awaited<ReturnType<typeof findWorkspaceAsset>>;
 
@@ -113,7 +113,3 @@ export const assetHandlers = defineHandlers({
     });
   },
 });
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}

@@ -1,6 +1,6 @@
 /** Jobs tag: list, read, cancel, stream; and the deprecated generation poll. */
-import { cancelJob, findWorkspaceJob, findWorkspaceJobBody, toGenerationBody, toJobBody, listJobs, watchJob } from "@aeriox/core/jobs";
-import { defineHandlers, principalOf, rawResponse } from "../http/handler.ts";
+import { cancelJob, findWorkspaceJob, findWorkspaceJobBody, toGenerationBody, toJobBody, jobEventId, listJobs, watchJob } from "@aeriox/core/jobs";
+import { defineHandlers, headerValue, principalOf, rawResponse } from "../http/handler.ts";
 
 const HEARTBEAT_MS = 15_000;
 
@@ -37,8 +37,8 @@ export const jobHandlers = defineHandlers({
       res.flushHeaders();
       const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
       try {
-        for await (const job of watchJob(ctx.services, first, ctx.signal)) {
-          res.write(`event: job\nid: ${job.updatedAt.getTime()}\ndata: ${JSON.stringify(toJobBody(job, ctx.services.signer))}\n\n`);
+        for await (const job of watchJob(ctx.services, first, ctx.signal, headerValue(ctx.headers["last-event-id"]))) {
+          res.write(`event: job\nid: ${jobEventId(job)}\ndata: ${JSON.stringify(toJobBody(job, ctx.services.signer))}\n\n`);
         }
       } finally {
         clearInterval(heartbeat);

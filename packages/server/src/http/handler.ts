@@ -25,6 +25,11 @@ export interface RequestContext<Id extends OperationId> extends OperationInput<I
   auth: Principal | null;
 }
 
+/** A request header Node may give as a list (a repeated header): its first value. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** Escape hatch for bodies that are not JSON (SSE, files, HTML, redirects). */
 export interface RawResponse {
   kind: "raw";
