@@ -1,10 +1,11 @@
 /**
- * The compatibility guard (scripts/spec-compat.mjs): passes our spec (listing its intentional
+ * The compatibility guard (`pnpm spec:compat`, packages/contract/scripts/spec-compat.mjs): passes our spec (listing its intentional
  * differences with their CHANGELOG entries) and fails a spec made stricter or looser in the
  * ways it must catch.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,13 +13,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readDocumentFile } from "@aeriox/contract";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const SCRIPT = path.join(ROOT, "scripts/spec-compat.mjs");
+const SCRIPT = path.join(ROOT, "packages/contract/scripts/spec-compat.mjs");
+// Run as `pnpm spec:compat` runs it: under tsx, which loads the contract package's TypeScript reader.
+const TSX = createRequire(path.join(ROOT, "package.json")).resolve("tsx/cli");
 const dir = mkdtempSync(path.join(tmpdir(), "aeriox-spec-compat-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [SCRIPT, ...args], { cwd: ROOT, encoding: "utf8" }, (_err, stdout, stderr) => resolve({ code: child.exitCode, out: stdout + stderr }));
+    const child = execFile(process.execPath, [TSX, SCRIPT, ...args], { cwd: ROOT, encoding: "utf8" }, (_err, stdout, stderr) => resolve({ code: child.exitCode, out: stdout + stderr }));
   });
 }
 

@@ -13,13 +13,14 @@
 // A difference named in spec/compat-allowlist.json is intentional: it is printed as allowed, with
 // the spec/CHANGELOG.md section and entry the allow-list names (checked to exist), and does not fail.
 // An allow-list entry that matches nothing fails the check (stale entries hide nothing).
-// Usage: node scripts/spec-compat.mjs [--base <seed.json|yaml>] [--spec <spec.yaml>] [--allowlist <file.json>]
+// Usage: pnpm spec:compat [--base <seed.json|yaml>] [--spec <spec.yaml>] [--allowlist <file.json>]
 import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+// The contract package's one reader of OpenAPI documents (JSON or YAML); run under tsx, which loads it.
+import { readDocumentFile } from "../src/document.ts";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 && process.argv[i + 1] ? path.resolve(process.argv[i + 1]) : fallback;
@@ -29,36 +30,7 @@ const specPath = arg("--spec", path.join(root, "spec/aeriox.openapi.yaml"));
 const allowlistPath = arg("--allowlist", path.join(root, "spec/compat-allowlist.json"));
 const changelogPath = path.join(root, "spec/CHANGELOG.md");
 
-// A YAML parser without a dependency of our own: the one of the root devDependency @redocly/cli,
-// else the `yaml` package of the server.
-async function yamlParser() {
-  const attempts = [
-    async () => {
-      const req = createRequire(createRequire(path.join(root, "package.json")).resolve("@redocly/cli/package.json"));
-      const core = await import(pathToFileURL(req.resolve("@redocly/openapi-core")).href);
-      return (text) => core.parseYaml(text);
-    },
-    async () => {
-      const req = createRequire(path.join(root, "packages/server/package.json"));
-      const yaml = req("yaml");
-      return (text) => yaml.parse(text);
-    },
-  ];
-  for (const attempt of attempts) {
-    try {
-      return await attempt();
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error("No YAML parser found (install the root devDependencies first)");
-}
-
-const parseYaml = await yamlParser();
-const load = (file) => {
-  const text = readFileSync(file, "utf8");
-  return file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
-};
+const load = readDocumentFile;
 const base = load(basePath);
 const spec = load(specPath);
 
