@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderProceduralPng } from "@aeriox/core/media";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
+import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { cliEnv, runCli } from "./run-cli.ts";
 
 const SLOW = 180_000;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSpec } from "@aeriox/server";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
+import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { cliEnv, runCli, type CliResult } from "./run-cli.ts";
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Aeriox } from "@aeriox/sdk";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
+import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { BIN, cliEnv, runCli } from "./run-cli.ts";

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Aeriox, PermissionDeniedError, InsufficientFundsError } from "@aeriox/sdk";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
+import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { cliEnv, runCli } from "./run-cli.ts";
 
 const SLOW = 180_000;

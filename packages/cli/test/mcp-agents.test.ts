@@ -12,8 +12,7 @@ import { UnauthorizedError, type OAuthClientProvider } from "@modelcontextprotoc
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 import { runAdminCommand } from "@aeriox/core/admin";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
-import { openConsentPage, submitConsent } from "../../server/test/oauth-flow.ts";
+import { openConsentPage, startTestServer, submitConsent, type TestServer } from "@aeriox/server/testing";
 import { mountMcp } from "../src/mcp/mount.ts";
 import { INLINE_MEDIA_MAX_BYTES } from "../src/mcp/media.ts";
 

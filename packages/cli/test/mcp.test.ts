@@ -11,7 +11,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
+import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { BIN, cliEnv } from "./run-cli.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));

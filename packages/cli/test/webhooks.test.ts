@@ -11,8 +11,7 @@ import path from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../server/test/harness.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "../../server/test/webhook-receiver.ts";
+import { startTestServer, startWebhookReceiver, type TestServer, type WebhookReceiver } from "@aeriox/server/testing";
 import { BIN, cliEnv, runCli } from "./run-cli.ts";
 
 const tmp = mkdtempSync(path.join(tmpdir(), "aeriox-webhooks-"));
