@@ -4,7 +4,7 @@
  * Express route path and a pruner of undocumented body fields, the serialised document for
  * `GET /openapi.json`, and request → operation matching.
  */
-import { loadContract, SPEC_PATH as CONTRACT_SPEC_PATH, HTTP_METHODS, type ContractOperation, type HttpMethod, type Scope } from "@aeriox/contract";
+import { loadContract, SPEC_PATH as CONTRACT_SPEC_PATH, HTTP_METHODS, type ContractOperation, type HttpMethod, type Schema, type Scope } from "@aeriox/contract";
 import { bodyPrunerFor, type BodyPruner } from "./http/documented-body.ts";
 
 export const SPEC_PATH = CONTRACT_SPEC_PATH;
@@ -35,13 +35,13 @@ export interface LoadedSpec {
 let cached: LoadedSpec | undefined;
 
 /** The JSON request schema (or the form one, for the OAuth endpoints). */
-function requestSchemaOf(document: Record<string, any>, requestBody: any): unknown {
+function requestSchemaOf(document: Schema, requestBody: Schema | undefined): unknown {
   const ref = typeof requestBody?.$ref === "string" ? requestBody.$ref.split("/").pop() : undefined;
   const content = (ref ? document.components?.requestBodies?.[ref] : requestBody)?.content ?? {};
   return (content["application/json"] ?? content["application/x-www-form-urlencoded"] ?? Object.values(content)[0])?.schema;
 }
 
-function serverOperation(document: Record<string, any>, op: ContractOperation): SpecOperation {
+function serverOperation(document: Schema, op: ContractOperation): SpecOperation {
   return {
     operationId: op.operationId,
     method: op.method,
