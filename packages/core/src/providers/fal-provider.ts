@@ -80,7 +80,7 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
       let requestId = ctx.existingRequestId;
       if (!requestId) {
         // Mapped only to submit: a resumed request is polled whatever the input rules are now.
-        const input = falInput(req, entry);
+        const input = await this.withOwnAssetsUploaded(fal, falInput(req, entry), entry, ctx);
         if (ctx.signal.aborted) throw abortedError(ctx.signal);
         const submitted = await fal.queue.submit(endpoint, { input, abortSignal: ctx.signal });
         requestId = submitted.request_id;
@@ -102,6 +102,23 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
     } catch (err) {
       throw mapFalError(err, ctx.signal);
     }
+  }
+
+  /**
+   * fal fetches the images it is given by URL, and one of our own assets (`aeriox-asset://<id>`, or
+   * this deployment's asset URL, private or soon expired) is nothing it could load: its bytes go to
+   * fal's storage first (the same upload as the training archive) and fal gets that URL instead.
+   */
+  private async withOwnAssetsUploaded(fal: FalClient, input: Record<string, unknown>, entry: CatalogEntry, ctx: ProviderContext): Promise<Record<string, unknown>> {
+    for (const field of new Set(["image_url", entry.imageUrlField ?? "image_url"])) {
+      const url = input[field];
+      const own = typeof url === "string" ? ctx.readAssetUrl?.(url) : null;
+      if (!own) continue;
+      const { bytes, contentType } = await own;
+      if (ctx.signal.aborted) throw abortedError(ctx.signal);
+      input[field] = await fal.storage.upload(new File([new Uint8Array(bytes)], field, { type: contentType }));
+    }
+    return input;
   }
 
   async trainLora(o: { archive: Uint8Array; triggerWord: string; from: number; to: number }, ctx: ProviderContext) {
@@ -284,7 +301,8 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
       if (typeof i.lora_trigger === "string" && typeof out.prompt === "string" && !out.prompt.includes(i.lora_trigger)) out.prompt = `${i.lora_trigger}, ${out.prompt}`;
     }
     if (loras.length) out.loras = loras;
-    // The seed image's URL goes to fal, which fetches it (we never do for fal models).
+    // The seed image's URL goes to fal, which fetches it (we never do for fal models; our own assets
+    // are put in fal's storage first: withOwnAssetsUploaded).
     if (seeded) out.image_url = i.seed_image_url;
     out.num_images = 1;
     out.enable_safety_checker = true;

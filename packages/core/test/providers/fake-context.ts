@@ -2,12 +2,16 @@
 import { ProviderError } from "../../src/providers/errors.ts";
 import type { ProviderContext } from "../../src/providers/types.ts";
 import { loadCatalog } from "../../src/pricing/catalog.ts";
+import { ownAssetIdOf } from "../../src/assets/own-url.ts";
 
 export interface FakeContext extends ProviderContext {
   progress: number[];
   recordedIds: string[];
   assets: Map<string, { bytes: Uint8Array; contentType: string }>;
 }
+
+/** The deployment's public URL as the fake context's readAssetUrl recognises it. */
+export const FAKE_PUBLIC_URL = "https://aeriox.test";
 
 export function fakeContext(o: { existingRequestId?: string; signal?: AbortSignal; assets?: FakeContext["assets"] } = {}): FakeContext {
   const progress: number[] = [];
@@ -29,6 +33,10 @@ export function fakeContext(o: { existingRequestId?: string; signal?: AbortSigna
       const a = assets.get(assetId);
       if (!a) throw new ProviderError("client", `Asset ${assetId} not found in this workspace`, { code: "asset_not_found" });
       return a;
+    },
+    readAssetUrl(url) {
+      const id = ownAssetIdOf(url, FAKE_PUBLIC_URL);
+      return id ? this.readAsset(id) : null;
     },
   };
 }

@@ -6,7 +6,8 @@ import { BreakerRegistry } from "../../src/providers/circuit-breaker.ts";
 import { createProviders } from "../../src/providers/registry.ts";
 import type { ProviderRequest } from "../../src/providers/types.ts";
 import { FAL_CDN_URL, FAL_QUEUE_URL, falHandlers, falValidationError } from "../msw/fal.ts";
-import { entry, fakeContext } from "./fake-context.ts";
+import { renderProceduralPng } from "../../src/media/procedural-png.ts";
+import { entry, FAKE_PUBLIC_URL, fakeContext } from "./fake-context.ts";
 import { probeBytes } from "./media-probe.ts";
 
 const fal = falHandlers();
@@ -69,6 +70,30 @@ describe("fal adapter", () => {
     // A model without one refuses rather than dropping the seed.
     const err = await providers.forEntry(schnell).run(imageReq({ seed_image_url: "https://example.com/seed.png" }), fakeContext()).catch((e) => e);
     expect(err).toMatchObject({ kind: "client", code: "unsupported_parameter" });
+  });
+
+  it("an image of our own (aeriox-asset:// or this deployment's asset URL) goes to fal's storage, and fal gets that URL", async () => {
+    const png = renderProceduralPng("seed", 1, 8, 8);
+    const seedId = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+    const startId = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
+    const assets = new Map([[seedId, { bytes: png, contentType: "image/png" }], [startId, { bytes: png, contentType: "image/png" }]]);
+    const dev = entry("fal-ai/flux/dev");
+    await providers.forEntry(dev).run({ jobId: "j", kind: "image", model: dev.model, input: { prompt: "p", seed_image_url: `aeriox-asset://${seedId}` } }, fakeContext({ assets }));
+    const kling = entry("fal-ai/kling-3.0");
+    const signed = `${FAKE_PUBLIC_URL}/v1/assets/${startId}/content?expires=1&signature=x`;
+    await providers.forEntry(kling).run({ jobId: "k", kind: "video", model: kling.model, input: { prompt: "surf", duration_s: 5, image_url: signed } }, fakeContext({ assets }));
+
+    expect(fal.stats.uploads).toHaveLength(2);
+    for (const upload of fal.stats.uploads) {
+      expect(upload.contentType).toBe("image/png");
+      expect(Buffer.from(upload.bytes!).equals(Buffer.from(png))).toBe(true);
+    }
+    expect(fal.stats.submitted[0]!.input).toMatchObject({ image_url: fal.stats.uploads[0]!.url });
+    expect(fal.stats.submitted[1]!.input).toMatchObject({ start_image_url: fal.stats.uploads[1]!.url });
+    // A missing asset of ours is the caller's error, before anything is submitted.
+    const err = await providers.forEntry(dev).run({ jobId: "m", kind: "image", model: dev.model, input: { prompt: "p", seed_image_url: `aeriox-asset://${"1".repeat(8)}-1111-4111-8111-${"1".repeat(12)}` } }, fakeContext()).catch((e) => e);
+    expect(err).toMatchObject({ kind: "client", code: "asset_not_found" });
+    expect(fal.stats.submits).toBe(2);
   });
 
   it("resumes an existing request without submitting again", async () => {
