@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeMedia } from "@aeriox/core/media";
 import { loadSpec } from "@aeriox/server";
 import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { cliEnv, runCli, type CliResult } from "./run-cli.ts";
@@ -49,6 +50,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("aeriox video", () => {
+  it("sends --aspect-ratio and --resolution: the saved MP4 has the asked shape and size", async () => {
+    const tall = path.join(tmp, "video", "tall.mp4");
+    const small = path.join(tmp, "video", "small.mp4");
+    const [a, b, bad] = await pool([
+      cli(["video", "a tall harbour", "--model", "local/video", "--duration", "1", "--aspect-ratio", "9:16", "--out", tall, "--json"], env),
+      cli(["video", "a small harbour", "--model", "local/video", "--duration", "1", "--resolution", "320x180", "--out", small, "--json"], env),
+      cli(["video", "x", "--aspect-ratio", "2:1"], env),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const shape = await probeMedia(tall);
+    expect(shape.height ?? 0).toBeGreaterThan(shape.width ?? 0);
+    expect(await probeMedia(small)).toMatchObject({ width: 320, height: 180 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--aspect-ratio must be one of");
+  }, SLOW);
 });
 
 describe("aeriox image", () => {

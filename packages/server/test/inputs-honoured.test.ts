@@ -97,6 +97,30 @@ describe("motion_id", () => {
   });
 });
 
+describe("video aspect_ratio and resolution", () => {
+  it("local/video makes the asked frame shape or size", async () => {
+    const base = { model: "local/video", prompt: "a tall harbour", duration_s: 1 };
+    const portrait = await probe(await bytesOf(await completed(await post("/v1/videos/generate", { ...base, aspect_ratio: "9:16" }))), "mp4");
+    const { width, height } = { width: portrait.width ?? 0, height: portrait.height ?? 0 };
+    expect(height).toBeGreaterThan(width);
+    expect(width / height).toBeCloseTo(9 / 16, 1);
+    const sized = await probe(await bytesOf(await completed(await post("/v1/videos/generate", { ...base, resolution: "320x180" }))), "mp4");
+    expect(sized).toMatchObject({ width: 320, height: 180 });
+  }, 60_000);
+
+  it("is refused where the model cannot honour it (Kling's shapes, its fixed size, its start image); nothing reserved", async () => {
+    const before = await walletOf(srv, key);
+    const kling = "fal-ai/kling-video/v3/pro/text-to-video";
+    await expectRefused(await post("/v1/videos/generate", { model: kling, prompt: "x", aspect_ratio: "4:3" }), "body.aspect_ratio", kling);
+    await expectRefused(await post("/v1/videos/generate", { model: kling, prompt: "x", resolution: "1280x720" }), "body.resolution", kling);
+    await expectRefused(await post("/v1/videos/generate", { model: kling, prompt: "x", aspect_ratio: "16:9", image_url: "https://example.com/start.png" }), "body.aspect_ratio", kling);
+    const bad = await post("/v1/videos/generate", { model: "local/video", prompt: "x", aspect_ratio: "2:1" });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain("aspect_ratio");
+    expect(await walletOf(srv, key)).toEqual(before);
+  });
+});
+
 describe("seed_image_url", () => {
   const red = `data:image/png;base64,${solidPng(255, 0, 0, 32).toString("base64")}`;
   const blue = `data:image/png;base64,${solidPng(0, 0, 255, 32).toString("base64")}`;

@@ -1476,6 +1476,11 @@ export interface components {
             webhook_url?: components["schemas"]["WebhookUrl"];
         };
         GenerateVideoRequest: {
+            /**
+             * @description The frame shape, for the models whose `GET /v1/models` entry lists it in `aspect_ratios` (fal.ai Kling text-to-video: 16:9, 9:16, 1:1; `local/video`: all five); others answer 400 `unsupported_parameter` naming the field, the model and the shapes it makes, before anything is reserved. fal.ai's image-to-video endpoints refuse it with `image_url` (the frame is the start image's).
+             * @enum {string}
+             */
+            aspect_ratio?: "1:1" | "16:9" | "9:16" | "4:3" | "3:4";
             /** Format: uuid */
             character_id?: string;
             /** @description Seconds of video (default the model's own). Over the model's `max_duration_s` is 400 `duration_too_long`; a model whose `GET /v1/models` entry lists `durations_s` (fal.ai Kling 2.1, 5 or 10; Kling 3.0, 3 to 15) refuses any other with 400 `unsupported_parameter` naming the field, the model and the allowed values, before anything is reserved. */
@@ -1494,6 +1499,11 @@ export interface components {
             motion_id?: "static" | "pan_left" | "pan_right" | "zoom_in" | "zoom_out" | "orbit";
             prism_id?: string;
             prompt: string;
+            /**
+             * @description Output size (`WIDTHxHEIGHT` or a named size such as `720p`), up to the model's `max_resolution`, for the models whose `GET /v1/models` entry has `accepts_resolution: true` (`local/video`); others answer 400 `unsupported_parameter` (fal.ai Kling makes one fixed size).
+             * @example 1280x720
+             */
+            resolution?: string;
             webhook_events_filter?: components["schemas"]["WebhookEventsFilter"];
             webhook_url?: components["schemas"]["WebhookUrl"];
             /** @default false */
@@ -1540,13 +1550,13 @@ export interface components {
             accepts_loras?: boolean;
             /** @description Image and video models only. Whether `negative_prompt` is sent to the model (fal.ai Kling video models); otherwise it is refused with 400 `unsupported_parameter` naming the field and the model (FLUX on fal.ai and the `local/*` models take none). */
             accepts_negative_prompt?: boolean;
-            /** @description Video models only. Whether a `resolution` (deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`. */
+            /** @description Video models only. Whether a `resolution` (`POST /v1/videos/generate`, deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`. */
             accepts_resolution?: boolean;
             /** @description Image models only. Whether `seed_image_url` is honoured (otherwise it is refused). */
             accepts_seed_image?: boolean;
             /** @description Other ids this model is still accepted under (e.g. `fal-ai/kling-3.0` for `fal-ai/kling-video/v3/pro/text-to-video`). */
             aliases?: string[];
-            /** @description Video models only. The `aspect_ratio` values the model makes, for the deprecated `POST /v1/generate` (the one request that carries an aspect ratio to a video model); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape). */
+            /** @description Video models only. The `aspect_ratio` values the model makes (`POST /v1/videos/generate` and the deprecated `POST /v1/generate`); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape). */
             aspect_ratios?: string[];
             /** @description Whether this deployment can run the model now (false when its provider has no credentials configured; submitting then answers 503 `provider_not_configured`). */
             available?: boolean;

@@ -9,8 +9,8 @@
  * character_id refused), `durations_s` (video; checked with the price, pricing/estimate.ts). An
  * input a model cannot run without (`image_url` of an image-to-video-only endpoint) is 400
  * `invalid_request` naming the field and the model, as a missing required field is.
- * `aspect_ratio`, `resolution` and `loras` reach a video model only through the deprecated
- * POST /v1/generate (GenerateVideoRequest has none of them).
+ * `loras` reach a video model only through the deprecated POST /v1/generate (GenerateVideoRequest
+ * has no such field), and are always refused there.
  */
 import { ApiError } from "../errors.ts";
 import { parseResolution } from "../media/sizes.ts";

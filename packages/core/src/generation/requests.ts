@@ -14,13 +14,15 @@ export type ImageRequest = Schemas["GenerateImageRequest"];
 
 /**
  * `POST /v1/videos/generate` (GenerateVideoRequest). The deprecated `POST /v1/generate` may also
- * carry the image fields below to a video model; each is checked against the model's entry
- * (capabilities.ts), never ignored.
+ * carry `loras` and a free-form `aspect_ratio` to a video model; each is checked against the
+ * model's entry (capabilities.ts), never ignored.
  */
-export type VideoRequest = Omit<Schemas["GenerateVideoRequest"], "with_audio"> & {
+export type VideoRequest = Omit<Schemas["GenerateVideoRequest"], "with_audio" | "aspect_ratio"> & {
   /** Defaulted by the spec (false); prisms and the legacy route may leave it out. */
   with_audio?: boolean;
-} & Pick<LegacyGenerationRequest, "negative_prompt" | "aspect_ratio" | "resolution" | "loras">;
+  /** The spec's enum on this endpoint; any string from the legacy route (refused unless the model makes it). */
+  aspect_ratio?: string;
+} & Pick<LegacyGenerationRequest, "negative_prompt" | "loras">;
 
 /** `POST /v1/generate` (deprecated; its body is inline in the spec). */
 export type LegacyGenerationRequest = NonNullable<operations["createGeneration"]["requestBody"]>["content"]["application/json"];

@@ -103,6 +103,14 @@ export type GenerateVideoRequest = {
     duration_s?: number;
     with_audio?: boolean;
     /**
+     * The frame shape, for the models whose `GET /v1/models` entry lists it in `aspect_ratios` (fal.ai Kling text-to-video: 16:9, 9:16, 1:1; `local/video`: all five); others answer 400 `unsupported_parameter` naming the field, the model and the shapes it makes, before anything is reserved. fal.ai's image-to-video endpoints refuse it with `image_url` (the frame is the start image's).
+     */
+    aspect_ratio?: '1:1' | '16:9' | '9:16' | '4:3' | '3:4';
+    /**
+     * Output size (`WIDTHxHEIGHT` or a named size such as `720p`), up to the model's `max_resolution`, for the models whose `GET /v1/models` entry has `accepts_resolution: true` (`local/video`); others answer 400 `unsupported_parameter` (fal.ai Kling makes one fixed size).
+     */
+    resolution?: string;
+    /**
      * A camera move: `static` (none), `pan_left` / `pan_right` (the view slides across the scene), `zoom_in` / `zoom_out` (the view narrows towards / widens from the centre), `orbit` (the view circles the centre once). A model honours the values in its `GET /v1/models` `motion_ids` (`local/video`: all, as a virtual camera over its pattern); others answer 400 `unsupported_parameter` naming the field and the model — no fal.ai model of the catalog takes a camera move.
      */
     motion_id?: 'static' | 'pan_left' | 'pan_right' | 'zoom_in' | 'zoom_out' | 'orbit';
@@ -360,11 +368,11 @@ export type Model = {
      */
     fixed_output?: boolean;
     /**
-     * Video models only. The `aspect_ratio` values the model makes, for the deprecated `POST /v1/generate` (the one request that carries an aspect ratio to a video model); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape).
+     * Video models only. The `aspect_ratio` values the model makes (`POST /v1/videos/generate` and the deprecated `POST /v1/generate`); others are refused with 400 `unsupported_parameter`. fal.ai Kling takes one only without a start image (an image-to-video run follows the image's shape).
      */
     aspect_ratios?: Array<string>;
     /**
-     * Video models only. Whether a `resolution` (deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`.
+     * Video models only. Whether a `resolution` (`POST /v1/videos/generate`, deprecated `POST /v1/generate`) sets the output size, up to `max_resolution`; otherwise it is refused with 400 `unsupported_parameter` (fal.ai Kling makes one fixed size). No video model loads `loras`.
      */
     accepts_resolution?: boolean;
     /**

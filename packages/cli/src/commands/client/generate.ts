@@ -75,11 +75,14 @@ export function registerGenerate(program: Command): void {
       .option("--image-url <url>", "image to animate")
       .option("--with-audio", "generate a soundtrack too")
       .option("--motion <id>", "camera motion: static, pan_left, pan_right, zoom_in, zoom_out, orbit")
+      .option("--aspect-ratio <ratio>", `frame shape, one of ${ASPECTS.join(", ")} (the model's aspect_ratios in \`aeriox models\`)`)
+      .option("--resolution <WxH>", "output size, e.g. 1280x720 (models with accepts_resolution)")
       .option("--character <id>", "custom character id")
       .option("--prism <id>", "prism preset id")
       .option("--max-cost <usd>", "refuse (before reserving anything) when the estimate is above this"),
   ).action(
     action(async (prompt, flags) => {
+      const aspectRatio = oneOf(ASPECTS, flags.aspectRatio, `--aspect-ratio must be one of ${ASPECTS.join(", ")}`);
       const client = makeClient(flags);
       const job = await client.videos.generate(
         {
@@ -89,6 +92,8 @@ export function registerGenerate(program: Command): void {
           ...(flags.imageUrl !== undefined && { image_url: flags.imageUrl }),
           ...(flags.withAudio === true && { with_audio: true }),
           ...(flags.motion !== undefined && { motion_id: serverChecked<NonNullable<GenerateVideoRequest["motion_id"]>>(flags.motion) }),
+          ...(aspectRatio && { aspect_ratio: aspectRatio }),
+          ...(flags.resolution && { resolution: flags.resolution }),
           ...(flags.character !== undefined && { character_id: flags.character }),
           ...(flags.prism !== undefined && { prism_id: flags.prism }),
         },
