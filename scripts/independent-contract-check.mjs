@@ -202,6 +202,7 @@ async function fixtures(base, key, env) {
     cardId: await cardOf("Independent"),
     cardIdToDelete: await cardOf("To delete"),
     nodeIdToDelete: await cardOf("Node to delete"),
+    assetIdToDelete: (await (await fetch(`${base}/v1/assets`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "image/png" }, body: Buffer.from(TINY_PNG.slice(TINY_PNG.indexOf(",") + 1), "base64") })).json()).id,
     jobId: job.job_id,
     assetId,
     assetExpires: signed.searchParams.get("expires"),

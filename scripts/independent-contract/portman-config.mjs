@@ -118,6 +118,7 @@ export function portmanConfig() {
       pathId("getCard", "{{cardId}}"),
       pathId("renderCard", "{{cardId}}"),
       pathId("deleteCard", "{{cardIdToDelete}}"),
+      pathId("deleteAsset", "{{assetIdToDelete}}"),
       pathId("getNode", "{{cardId}}"),
       pathId("deleteNode", "{{nodeIdToDelete}}"),
       pathId("getCharacter", "{{characterId}}"),

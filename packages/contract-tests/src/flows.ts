@@ -292,6 +292,13 @@ async function assetUploadFlow(ctx: FlowContext) {
   if (typeof first.next_cursor === "string") await call(ctx, "listAssets", { label: "next page", query: { limit: 1, cursor: first.next_cursor }, expect: [200] });
   await call(ctx, "listAssets", { label: "uploaded images", query: { source: "upload", kind: "image", content_type: "image/png" }, expect: [200] });
   await call(ctx, "listAssets", { label: "a cursor the API did not return (400)", query: { cursor: "bm90LWEtY3Vyc29y" }, expect: [400] });
+  const doomed = obj(await call(ctx, "uploadAsset", { label: "a PNG to delete", body: new Uint8Array(png), contentType: "image/png", expect: [201] }));
+  if (typeof doomed.id === "string") {
+    await call(ctx, "deleteAsset", { label: "delete", pathParams: { id: doomed.id }, expect: [204] });
+    await call(ctx, "getAsset", { label: "a deleted asset (404)", pathParams: { id: doomed.id }, expect: [404] });
+    await call(ctx, "deleteAsset", { label: "deleted already (404)", pathParams: { id: doomed.id }, expect: [404] });
+  }
+  await call(ctx, "deleteAsset", { label: "unknown asset (404)", pathParams: { id: randomUuid() }, expect: [404] });
 }
 
 /** The job list (pages through its cursor, filters) and usage over the jobs the flows made. */
@@ -365,6 +372,7 @@ async function crossWorkspaceFlow(ctx: FlowContext) {
   }
   if (ids.assetId) await call(ctx, "getAsset", { label: "another workspace's asset (404)", key: other, pathParams: { id: ids.assetId }, expect: [404] });
   if (ids.uploadedAssetId) await call(ctx, "getAsset", { label: "another workspace's upload (404)", key: other, pathParams: { id: ids.uploadedAssetId }, expect: [404] });
+  if (ids.uploadedAssetId) await call(ctx, "deleteAsset", { label: "another workspace's upload (404)", key: other, pathParams: { id: ids.uploadedAssetId }, expect: [404] });
   if (ids.cardId) {
     await call(ctx, "getCard", { label: "another workspace's card (404)", key: other, pathParams: { id: ids.cardId }, expect: [404] });
     await call(ctx, "deleteCard", { label: "another workspace's card (404)", key: other, pathParams: { id: ids.cardId }, expect: [404, 403] });

@@ -175,6 +175,40 @@ function uploadSuite(name: string, start: () => Promise<{ srv: TestServer; store
       expect((await auditWallet(srv.runtime.db, other.workspace_id)).problems).toEqual([]);
     });
 
+    it("deletes for good: 204, then 404 for it, its signed URL and a second delete; the job stops listing it; a character's weights are 409 until the character goes", async () => {
+      const doomed = await uploaded(srv, a.key, png(11), "image/png");
+      const objects = (await stored(a.workspace_id)).length;
+      const del = (id: string, key = a.key) => srv.request(`/v1/assets/${id}`, { method: "DELETE", key });
+      await expectError(await del(doomed.id, other.key), 404, "not_found");
+      const reader = await srv.createKey({ workspace: "uploads-readers", scopes: ["read"] });
+      await expectError(await del(doomed.id, reader.key), 403);
+      const gone = await del(doomed.id);
+      expect(gone.status, await gone.clone().text()).toBe(204);
+      await expectError(await srv.request(`/v1/assets/${doomed.id}`, { key: a.key }), 404, "not_found");
+      expect((await download(doomed.url)).status).toBe(404);
+      await expectError(await del(doomed.id), 404, "not_found");
+      expect(await stored(a.workspace_id)).toHaveLength(objects - 1);
+
+      // A job's output: the job no longer lists it.
+      const made = await srv.request("/v1/images/generate", { method: "POST", key: a.key, json: { model: "local/image", prompt: "to delete", resolution: "64x64" } });
+      const job = await waitForJob(srv, a.key, ((await made.json()) as JobBody).job_id);
+      expect((await del(job.asset_ids![0]!)).status).toBe(204);
+      const after = (await (await srv.request(`/v1/jobs/${job.job_id}`, { key: a.key })).json()) as JobBody;
+      expect(after.asset_ids).toEqual([]);
+      expect(after.output_urls ?? []).toEqual([]);
+
+      // A character's trained weights.
+      const res = await srv.request("/v1/characters", { method: "POST", key: a.key, json: { name: "Weights", image_urls: [`aeriox-asset://${image.id}`] } });
+      const queued = (await res.json()) as JobBody & { character_id: string };
+      expect((await waitForJob(srv, a.key, queued.job_id)).status).toBe("completed");
+      const character = (await (await srv.request(`/v1/characters/${queued.character_id}`, { key: a.key })).json()) as { lora_url: string };
+      const weights = character.lora_url.replace("aeriox-asset://", "");
+      const inUse = await expectError(await del(weights), 409, "asset_in_use");
+      expect(inUse.error.details?.character_id).toBe(queued.character_id);
+      expect((await srv.request(`/v1/characters/${queued.character_id}`, { method: "DELETE", key: a.key })).status).toBe(204);
+      expect((await del(weights)).status).toBe(204);
+    });
+
     it("answers 413 beyond ASSET_UPLOAD_MAX_BYTES, on the declared length and while streaming, and stores nothing", async () => {
       const k = await srv.createKey();
       const big = Buffer.concat([png(2), Buffer.alloc(LIMIT)]);

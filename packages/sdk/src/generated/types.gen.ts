@@ -3822,6 +3822,64 @@ export type UploadAssetResponses = {
 
 export type UploadAssetResponse = UploadAssetResponses[keyof UploadAssetResponses];
 
+export type DeleteAssetData = {
+    body?: never;
+    path: {
+        /**
+         * Asset id
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/v1/assets/{id}';
+};
+
+export type DeleteAssetErrors = {
+    /**
+     * Invalid request: a parameter or body field failed validation (`details.fields` names each one), or the body is not valid JSON
+     */
+    400: Error;
+    /**
+     * Missing or invalid credentials (API key or OAuth access token)
+     */
+    401: Error;
+    /**
+     * The credential lacks the scope this operation needs (`x-aeriox-scope`), or the API key may not use the requested model (`model_not_allowed`, its `allowed_models`)
+     */
+    403: Error;
+    /**
+     * Resource not found (or not visible to this workspace)
+     */
+    404: Error;
+    /**
+     * Conflict: the `Idempotency-Key` was already used with a different request body
+     */
+    409: Error;
+    /**
+     * Concurrency cap or rate limit exceeded
+     */
+    429: Error;
+    /**
+     * Unexpected server error (`details.request_id` identifies it in the logs)
+     */
+    500: Error;
+    /**
+     * A dependency is unavailable: the database or the job queue cannot be reached, the model's provider is not configured on this deployment or its circuit breaker is open, or pricing could not be loaded
+     */
+    503: Error;
+};
+
+export type DeleteAssetError = DeleteAssetErrors[keyof DeleteAssetErrors];
+
+export type DeleteAssetResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteAssetResponse = DeleteAssetResponses[keyof DeleteAssetResponses];
+
 export type GetAssetData = {
     body?: never;
     path: {

@@ -1,5 +1,5 @@
 /** Assets tag: upload, list, metadata with a fresh signed URL, and the signed download itself. */
-import { findWorkspaceAsset, openAssetDownload, listWorkspaceAssets, uploadWorkspaceAsset } from "@aeriox/core/assets";
+import { deleteWorkspaceAsset, findWorkspaceAsset, openAssetDownload, listWorkspaceAssets, uploadWorkspaceAsset } from "@aeriox/core/assets";
 import { ApiError, isApiError } from "@aeriox/core/errors";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency";
 import { pipeline } from "node:stream/promises";
@@ -29,6 +29,11 @@ export const assetHandlers = defineHandlers({
   getAsset: async (ctx) => {
     const asset = await findWorkspaceAsset(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
     return { status: 200, body: assetBody(ctx.services, asset) };
+  },
+
+  deleteAsset: async (ctx) => {
+    await deleteWorkspaceAsset(ctx.services, principalOf(ctx).workspaceId, ctx.params.id);
+    return { status: 204, body: undefined };
   },
 
   listAssets: async (ctx) => {
