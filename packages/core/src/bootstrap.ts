@@ -4,7 +4,7 @@
  * Everything is created once here and passed down; nothing reads globals. Builds a
  * `Runtime` (runtime.ts, types only); no domain module imports this file.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Runtime } from "./runtime.ts";
 import type { Config } from "./config.ts";
 import { ConfigError } from "./config.ts";
@@ -23,14 +23,12 @@ import { createRenderPool, renderPoolOptions } from "./media/render-pool.ts";
 import { useFfmpegBinary } from "./media/ffmpeg.ts";
 import { createUrlSigner, loadSigningSecret } from "./assets/signed-urls.ts";
 import { createInProcessQueue, type JobQueue } from "./jobs/queue.ts";
-import { createBullQueue } from "./jobs/bullmq-queue.ts";
 import { processJob } from "./jobs/process.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
 import { recordTrainingVoice } from "./characters/characters.ts";
 import { createInProcessJobEndSignal, createRedisJobEndSignal } from "./jobs/job-events.ts";
 import { loadGlobalCards } from "./cards/globals.ts";
 import { registerBackfill, startEmbeddingBackfill, type EmbeddingBackfill } from "./cards/embedding-queue.ts";
-import { connectionOf } from "./jobs/bullmq-queue.ts";
 import { createBullWebhookDispatcher, createInProcessWebhookDispatcher } from "./webhooks/dispatcher.ts";
 
 export interface RuntimeOptions {
@@ -60,6 +58,8 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
 }
 
 export async function connectRedis(url: string): Promise<Redis> {
+  // Loaded here, not at start-up: a process without REDIS_URL never imports ioredis (nor BullMQ, below).
+  const { Redis } = await import("ioredis");
   const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 5000 });
   redis.on("error", () => {
     /* surfaced by the calls that fail; readiness reports it */
@@ -98,7 +98,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       cleanups.push(() => void opened.quit().catch(() => opened.disconnect()));
       await assertNoEviction(redis);
     }
-    const jobEvents = redis && config.REDIS_URL ? createRedisJobEndSignal(redis, config.REDIS_URL, config.REDIS_PREFIX) : createInProcessJobEndSignal();
+    const jobEvents = redis && config.REDIS_URL ? await createRedisJobEndSignal(redis, config.REDIS_URL, config.REDIS_PREFIX) : createInProcessJobEndSignal();
     cleanups.push(() => jobEvents.close());
     const rateLimiter = redis
       ? createRedisRateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE)
@@ -132,8 +132,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     // Where jobs go. The in-process runner's processor reaches the runtime built below when it runs
     // a job, which is never before createRuntime returns.
     let queue: JobQueue;
-    if (config.REDIS_URL) {
-      queue = createBullQueue({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX });
+    // BullMQ (and its Redis client) is imported only with REDIS_URL; the embedded default never loads it.
+    const bull = config.REDIS_URL ? await import("./jobs/bullmq-queue.ts") : null;
+    if (bull && config.REDIS_URL) {
+      queue = bull.createBullQueue({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX });
     } else {
       // Embedded default: this process runs the jobs it accepts (the server, or a CLI command).
       queue = createInProcessQueue({
@@ -162,8 +164,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     // Webhook deliveries: BullMQ workers consume them where jobs run (`aeriox worker`); every process adds
     // and sweeps (webhooks/dispatcher.ts). Closed before the queue and the database (cleanups run in reverse).
     const deliveryServices = { db, config, logger, signer };
-    const webhooks = config.REDIS_URL
-      ? createBullWebhookDispatcher(deliveryServices, { connection: connectionOf(config.REDIS_URL), prefix: config.REDIS_PREFIX, consume: options.role === "worker", periodicSweep: options.role !== "cli" })
+    const webhooks = bull && config.REDIS_URL
+      ? await createBullWebhookDispatcher(deliveryServices, { connection: bull.connectionOf(config.REDIS_URL), prefix: config.REDIS_PREFIX, consume: options.role === "worker", periodicSweep: options.role !== "cli" })
       : createInProcessWebhookDispatcher(deliveryServices, { periodicSweep: true });
     cleanups.push(() => webhooks.close());
 

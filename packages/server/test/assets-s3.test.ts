@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createS3AssetStorage } from "@aeriox/core/assets";
+import { createS3AssetStorage } from "@aeriox/core/assets/s3";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
 import { S3_KEYS, startTestS3, type TestS3 } from "./s3-server.ts";

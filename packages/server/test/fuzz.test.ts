@@ -22,11 +22,14 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdminCommand } from "@aeriox/core/admin";
-import { Stripe } from "@aeriox/core/wallet";
+import { loadStripe } from "@aeriox/core/wallet";
 import { deref as derefIn, normalize as normalizeIn, textArb, valueArb, type Schema, type ValueOptions } from "@aeriox/contract-tests";
 import { loadSpec, type SpecOperation } from "../src/spec.ts";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob } from "./polling.ts";
+
+// The SDK is imported on first use in core (wallet/stripe/client.ts); signing test payloads needs it now.
+const Stripe = await loadStripe();
 
 const SEED = Number(process.env.FUZZ_SEED ?? 424242);
 const TARGET_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 5200);

@@ -18,7 +18,6 @@ import { createLogger } from "@aeriox/core/logger";
 import { createTestDatabase } from "@aeriox/core/testing";
 import { runAdminCommand } from "@aeriox/core/admin";
 import type { ProvidersOptions } from "@aeriox/core/providers";
-import { startWorker } from "@aeriox/worker";
 import { createApp, type AppOptions } from "../src/app.ts";
 
 export interface TestServer {
@@ -79,8 +78,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const logger = createLogger({ level: "info", destination: sink });
   const runtime = await createRuntime(config, { role: "server", db, logger, retryBackoffMs: 50, ...(options.providers ? { providers: options.providers } : {}) });
+  // The worker (BullMQ, ioredis) is imported only with REDIS_URL: embedded runs never load it.
   const worker = config.REDIS_URL && options.worker !== false
-    ? await startWorker(config, { db, logger, reconcileIntervalMs: 1000, ...(options.providers ? { providers: options.providers } : {}) })
+    ? await import("@aeriox/worker").then(({ startWorker }) => startWorker(config, { db, logger, reconcileIntervalMs: 1000, ...(options.providers ? { providers: options.providers } : {}) }))
     : null;
   server.on("request", createApp(runtime, options.app));
 

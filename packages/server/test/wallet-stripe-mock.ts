@@ -15,7 +15,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { delay, http, HttpResponse } from "msw";
-import { Stripe } from "@aeriox/core/wallet";
+import { loadStripe } from "@aeriox/core/wallet";
+
+// The SDK is imported on first use in core (wallet/stripe/client.ts); signing test payloads needs it now.
+const Stripe = await loadStripe();
 
 export const STRIPE_API = "https://api.stripe.com";
 export const TEST_SECRET_KEY = "sk_test_51AerioxWalletTestsDoNotUse0000000000";

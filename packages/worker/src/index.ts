@@ -11,7 +11,8 @@ import type { Config } from "@aeriox/core/config";
 import { ConfigError } from "@aeriox/core/config";
 import type { Runtime } from "@aeriox/core/runtime";
 import { createRuntime, type RuntimeOptions } from "@aeriox/core/bootstrap";
-import { startBullWorkers, processJob, endJobWithRefund, jobError, startReconciler } from "@aeriox/core/jobs";
+import { processJob, endJobWithRefund, jobError, startReconciler } from "@aeriox/core/jobs";
+import { startBullWorkers } from "@aeriox/core/jobs/bullmq";
 import { PROVIDERS } from "@aeriox/core/pricing";
 import { serveMetrics } from "@aeriox/core/observability";
 

@@ -1,10 +1,7 @@
 /** `aeriox mcp`: the MCP server on stdio (for Claude Desktop, Cursor, … and any MCP client). */
 import type { Command } from "@commander-js/extra-typings";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { resolveSettings } from "../profile.ts";
 import { UsageError } from "../output.ts";
-import { createMcpServer } from "./server.ts";
-import { startMcpHttp } from "./http.ts";
 
 export function registerMcp(program: Command): void {
   program
@@ -24,6 +21,8 @@ export function registerMcp(program: Command): void {
         const port = Number(flags.http);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--http needs a port number (0 picks a free one)");
         const loopback = ["127.0.0.1", "::1", "localhost"].includes(flags.host);
+        // The MCP SDK is loaded by this command only: every other command (and `serve`, until /mcp is called) starts without it.
+        const { startMcpHttp } = await import("./http.ts");
         const { url, server } = await startMcpHttp({ host: flags.host, port, baseUrl: settings.baseUrl, fallbackApiKey: loopback ? settings.apiKey : undefined });
         process.stdout.write(`AERIOX MCP (streamable HTTP) listening on ${url} for the API at ${settings.baseUrl}\n`);
         await new Promise<void>((resolve) => {
@@ -33,6 +32,7 @@ export function registerMcp(program: Command): void {
         });
         return;
       }
+      const [{ StdioServerTransport }, { createMcpServer }] = await Promise.all([import("@modelcontextprotocol/sdk/server/stdio.js"), import("./server.ts")]);
       const server = createMcpServer({ apiKey: settings.apiKey, baseUrl: settings.baseUrl });
       const transport = new StdioServerTransport();
       await server.connect(transport);

@@ -4,5 +4,5 @@ export * from "./delete.ts";
 export * from "./download.ts";
 export * from "./list.ts";
 export * from "./upload.ts";
-export * from "./s3-storage.ts";
+// The S3 store is `@aeriox/core/assets/s3` (s3-storage.ts), loaded only with ASSET_STORE=s3 (create-storage.ts).
 export * from "./signed-urls.ts";

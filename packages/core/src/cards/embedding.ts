@@ -23,9 +23,13 @@
  * Every failure is an ApiError 503 `search_unavailable` whose message names the backend and
  * the reason (HTTP status, timeout), never the key or a response body.
  */
-import { VoyageAIClient } from "voyageai";
+import type { VoyageAIClient } from "voyageai";
 import type { Config } from "../config.ts";
 import { ApiError } from "../errors.ts";
+import { lazyModule } from "../lazy-module.ts";
+
+/** Imported with the first embedding request (lazy-module.ts): a server without VOYAGE_API_KEY never loads it. */
+const voyageSdk = lazyModule(() => import("voyageai"));
 
 export type EmbedKind = "document" | "query";
 
@@ -86,13 +90,14 @@ function vectorsOf(data: unknown, count: number, backend: string): number[][] {
 
 export class VoyageEmbedder implements CardEmbedder {
   readonly id: string;
-  private readonly client: VoyageAIClient;
+  private client: VoyageAIClient | undefined;
   constructor(private readonly options: { apiKey: string; model: string; timeoutMs: number }) {
     this.id = `voyage:${options.model}`;
-    // Retries are ours (embedding-queue.ts): a request that fails is not repeated inside one HTTP call.
-    this.client = new VoyageAIClient({ apiKey: options.apiKey, maxRetries: 0, timeoutInSeconds: options.timeoutMs / 1000 });
   }
   async embed(texts: string[], kind: EmbedKind, signal?: AbortSignal): Promise<EmbedResult> {
+    const { VoyageAIClient } = await voyageSdk();
+    // Retries are ours (embedding-queue.ts): a request that fails is not repeated inside one HTTP call.
+    this.client ??= new VoyageAIClient({ apiKey: this.options.apiKey, maxRetries: 0, timeoutInSeconds: this.options.timeoutMs / 1000 });
     let response;
     try {
       response = await this.client.embed({ input: texts, model: this.options.model, inputType: kind }, { ...(signal ? { abortSignal: signal } : {}), maxRetries: 0, timeoutInSeconds: this.options.timeoutMs / 1000 });

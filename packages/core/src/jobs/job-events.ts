@@ -9,7 +9,7 @@
  * Best effort by design: the runner keeps a slow poll of the row as the fallback
  * (process.ts), and the database row stays the truth.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 
 export interface JobEndSignal {
   /** Announces that `jobId` reached a terminal state; never throws. */
@@ -60,13 +60,15 @@ export function createInProcessJobEndSignal(): JobEndSignal {
  * `publisher` is the runtime's Redis client (commands); the subscriber is a connection of
  * its own (a subscribed connection takes no other commands), opened on the first watch.
  */
-export function createRedisJobEndSignal(publisher: Redis, redisUrl: string, prefix: string): JobEndSignal {
+export async function createRedisJobEndSignal(publisher: Redis, redisUrl: string, prefix: string): Promise<JobEndSignal> {
+  // Imported only with REDIS_URL (bootstrap.ts): the embedded default never loads ioredis.
+  const { Redis: RedisClient } = await import("ioredis");
   const channel = `${prefix}:job-ended`;
   const local = localWatchers();
   let subscriber: Redis | undefined;
 
   const subscribe = () => {
-    subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    subscriber = new RedisClient(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     subscriber.on("error", () => undefined); // reconnects by itself; the fallback poll covers the gap
     subscriber.on("message", (_channel: string, jobId: string) => local.fire(jobId));
     subscriber.subscribe(channel).catch(() => undefined);

@@ -12,7 +12,7 @@
  * waiting work, and while fewer than lane/cap workspaces are busy a newcomer finds
  * a free slot at once. Retries re-enter the back of their workspace's list.
  */
-import { UnrecoverableError } from "bullmq";
+import { UnrecoverableError } from "./unrecoverable-error.ts";
 
 export interface QueuedJobRef {
   id: string;
@@ -34,7 +34,7 @@ export interface AttemptInfo {
  */
 export type JobProcessor = (jobId: string, attempt: AttemptInfo) => Promise<void>;
 
-/** A final failure: no retry, whatever attempts are left. BullMQ's own class, used by the in-process runner too. */
+/** A final failure: no retry, whatever attempts are left. BullMQ recognises it by its name (unrecoverable-error.ts); the in-process runner too. */
 export { UnrecoverableError };
 
 /** Whether `err` ends the job's attempts (BullMQ also goes by the name, as an error may cross a realm). */

@@ -16,6 +16,7 @@ import { audioPrice, audioText } from "../pricing/estimate.ts";
 import { safeProgress, type ProviderAdapter } from "./adapter.ts";
 import { ProviderError, abortedError, errorFromStatus } from "./errors.ts";
 import type { ProviderContext, ProviderRequest, ProviderResult } from "./types.ts";
+import { lazyModule } from "../lazy-module.ts";
 
 /** Used when the request names no voice and no character voice was resolved ("George", a stock voice). */
 export const DEFAULT_VOICE_ID = "JBFqnCBsd6RMkjVDRZzb";
@@ -28,9 +29,8 @@ export interface ElevenLabsProviderOptions {
 }
 
 type ElevenLabsSdk = typeof import("@elevenlabs/elevenlabs-js");
-let sdkModule: Promise<ElevenLabsSdk> | undefined;
-/** The SDK takes most of a second to import: a server that never calls ElevenLabs never pays for it. */
-const loadSdk = (): Promise<ElevenLabsSdk> => (sdkModule ??= import("@elevenlabs/elevenlabs-js"));
+/** The SDK takes seconds and ~100 MB to import: a server that never calls ElevenLabs never pays for it. */
+const loadSdk = lazyModule<ElevenLabsSdk>(() => import("@elevenlabs/elevenlabs-js"));
 
 /** What character training needs from a voice provider. */
 export interface VoiceCloner {

@@ -22,7 +22,7 @@
  * URL (`diffusion_lora_file.url`), which is stored, not downloaded: fal loads it for
  * generations with the character (`fal-ai/flux-lora`, `loras: [{path, scale}]`).
  */
-import { ApiError as FalApiError, ValidationError as FalValidationError, createFalClient, type FalClient } from "@fal-ai/client";
+import type { FalClient } from "@fal-ai/client";
 import type { CatalogEntry } from "../pricing/catalog.ts";
 import { FLUX_SIZE_BY_ASPECT, megapixelPrice, priceFor, videoDurationS } from "../pricing/estimate.ts";
 import { parseResolution } from "../media/sizes.ts";
@@ -30,6 +30,11 @@ import { safeProgress, type ProviderAdapter } from "./adapter.ts";
 import { ProviderError, abortedError, errorFromStatus } from "./errors.ts";
 import type { ProviderContext, ProviderOutput, ProviderRequest, ProviderResult } from "./types.ts";
 import { DEFAULT_OUTBOUND_POLICY, guardedFetch, isOutboundFetchError, type OutboundPolicy } from "../net/index.ts";
+import { lazyModule } from "../lazy-module.ts";
+
+type FalSdk = typeof import("@fal-ai/client");
+/** Imported when the first fal.ai call is made (lazy-module.ts): a server without fal traffic never loads it. */
+const falSdk = lazyModule<FalSdk>(() => import("@fal-ai/client"));
 
 export interface FalProviderOptions {
   /** FAL_KEY; absent → every run fails with ProviderError("unavailable"). */
@@ -65,16 +70,17 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
     return this.options.credentials ? null : "FAL_KEY is not set on this server";
   }
 
-  private fal(): FalClient {
+  private async fal(): Promise<FalClient> {
     if (!this.options.credentials) {
       throw new ProviderError("unavailable", "fal.ai models are unavailable: FAL_KEY is not set on this server", { retryable: false, code: "provider_not_configured" });
     }
+    const { createFalClient } = await falSdk();
     this.client ??= createFalClient({ credentials: this.options.credentials, suppressLocalCredentialsWarning: true });
     return this.client;
   }
 
   async run(req: ProviderRequest, ctx: ProviderContext, entry: CatalogEntry): Promise<ProviderResult> {
-    const fal = this.fal();
+    const fal = await this.fal();
     const endpoint = falEndpoint(req, entry);
     try {
       let requestId = ctx.existingRequestId;
@@ -122,7 +128,7 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
   }
 
   async trainLora(o: { archive: Uint8Array; triggerWord: string; from: number; to: number }, ctx: ProviderContext) {
-    const fal = this.fal();
+    const fal = await this.fal();
     try {
       let requestId = ctx.existingRequestId;
       if (!requestId) {
@@ -153,9 +159,9 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
 
   async cancelLoraTraining(requestId: string): Promise<void> {
     try {
-      await this.fal().queue.cancel(FAL_LORA_TRAINER, { requestId });
+      await (await this.fal()).queue.cancel(FAL_LORA_TRAINER, { requestId });
     } catch (err) {
-      if (err instanceof FalApiError && err.status === 400) return;
+      if (isFalApiError(err) && err.status === 400) return;
       throw mapFalError(err, undefined);
     }
   }
@@ -219,10 +225,10 @@ export class FalProvider implements ProviderAdapter, LoraTrainer {
   async cancel(requestId: string, _req: ProviderRequest, entry: CatalogEntry): Promise<void> {
     if (entry.kind === "training") return this.cancelLoraTraining(requestId);
     try {
-      await this.fal().queue.cancel(falEndpoint(_req, entry), { requestId });
+      await (await this.fal()).queue.cancel(falEndpoint(_req, entry), { requestId });
     } catch (err) {
       // 400 = already completed (or cancelled): nothing left to stop.
-      if (err instanceof FalApiError && err.status === 400) return;
+      if (isFalApiError(err) && err.status === 400) return;
       throw mapFalError(err, undefined);
     }
   }
@@ -329,14 +335,21 @@ export function falInput(req: ProviderRequest, entry: CatalogEntry): Record<stri
   return out;
 }
 
+/** An error the fal client threw (it exists only once the client was loaded). */
+function isFalApiError(err: unknown): err is InstanceType<FalSdk["ApiError"]> {
+  const sdk = falSdk.loaded;
+  return sdk !== undefined && err instanceof sdk.ApiError;
+}
+
 export function mapFalError(err: unknown, signal: AbortSignal | undefined): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal?.aborted) return abortedError(signal);
-  if (err instanceof FalValidationError) {
+  const sdk = falSdk.loaded;
+  if (sdk && err instanceof sdk.ValidationError) {
     const reason = err.fieldErrors.map((f) => `${(f.loc ?? []).filter((p) => p !== "body").join(".") || "input"}: ${f.msg}`).join("; ") || err.message;
     return errorFromStatus("fal.ai", err.status, reason, err);
   }
-  if (err instanceof FalApiError) {
+  if (isFalApiError(err)) {
     const body = err.body as { detail?: unknown; message?: unknown } | undefined;
     const reason = typeof body?.detail === "string" ? body.detail : typeof body?.message === "string" ? body.message : err.message;
     return errorFromStatus("fal.ai", err.status, reason, err);

@@ -172,7 +172,7 @@ async function clearMarker(services: AutoRechargeServices, workspaceId: string, 
 }
 
 export async function maybeAutoRecharge(services: AutoRechargeServices, workspaceId: string): Promise<AutoRechargeResult> {
-  const stripe = stripeFor(services.config);
+  const stripe = await stripeFor(services.config);
   if (!stripe) return { triggered: false, reason: "stripe_not_configured" };
   // One statement decides and claims: below threshold, enabled, nothing in flight, not backing off.
   const claimed = await services.db.prisma.$queryRaw<ClaimRow[]>`

@@ -10,7 +10,7 @@
  * some (`kickWebhookDeliveries`, kick.ts), and every few seconds, which also heals a schedule lost to a crash or a
  * Redis flush. The claim in delivery.ts keeps two processes from sending one attempt twice.
  */
-import { Queue, Worker, type ConnectionOptions } from "bullmq";
+import type { ConnectionOptions } from "bullmq";
 import type { Database } from "../db/index.ts";
 import { attemptDelivery, type WebhookServices } from "./delivery.ts";
 import { dispatchersOf } from "./kick.ts";
@@ -151,7 +151,9 @@ export function createInProcessWebhookDispatcher(services: WebhookServices, opti
 
 export const WEBHOOK_QUEUE = "webhooks";
 
-export function createBullWebhookDispatcher(services: WebhookServices, options: { connection: ConnectionOptions; prefix: string; consume: boolean; periodicSweep: boolean }): WebhookDispatcher {
+export async function createBullWebhookDispatcher(services: WebhookServices, options: { connection: ConnectionOptions; prefix: string; consume: boolean; periodicSweep: boolean }): Promise<WebhookDispatcher> {
+  // Imported only with REDIS_URL (bootstrap.ts): the embedded default never loads BullMQ.
+  const { Queue, Worker } = await import("bullmq");
   const queue = new Queue(WEBHOOK_QUEUE, { connection: { ...options.connection, maxRetriesPerRequest: 1, enableOfflineQueue: false }, prefix: options.prefix });
   queue.on("error", () => undefined); // surfaced by the failing add; the sweep re-schedules
   const schedule = async (d: ScheduledDelivery) => {

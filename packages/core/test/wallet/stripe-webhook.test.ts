@@ -38,17 +38,18 @@ const codeOf = (fn: () => unknown) => {
     return isApiError(err) ? `${err.status} ${err.code}` : String(err);
   }
 };
+const asyncCodeOf = (promise: Promise<unknown>) => promise.then(() => "ok", (err: unknown) => (isApiError(err) ? `${err.status} ${err.code}` : String(err)));
 
 describe("verifyStripeEvent", () => {
   const event = succeeded("evt_v", "00000000-0000-4000-8000-000000000000", 500);
-  it("accepts Stripe's signature over the exact bytes, and nothing else", () => {
+  it("accepts Stripe's signature over the exact bytes, and nothing else", async () => {
     const { raw, header } = signed(event);
-    expect(verifyStripeEvent(config, raw, header).id).toBe("evt_v");
-    expect(codeOf(() => verifyStripeEvent(config, Buffer.from(raw.toString().replace("500", "900")), header))).toBe("400 invalid_signature");
-    expect(codeOf(() => verifyStripeEvent(config, raw, signed(event, "whsec_other").header))).toBe("400 invalid_signature");
-    expect(codeOf(() => verifyStripeEvent(config, raw, undefined))).toBe("400 invalid_signature");
-    expect(codeOf(() => verifyStripeEvent(config, undefined, header))).toBe("400 invalid_payload");
-    expect(codeOf(() => verifyStripeEvent({ STRIPE_WEBHOOK_SECRET: undefined }, raw, header))).toBe("400 stripe_not_configured");
+    expect((await verifyStripeEvent(config, raw, header)).id).toBe("evt_v");
+    expect(await asyncCodeOf(verifyStripeEvent(config, Buffer.from(raw.toString().replace("500", "900")), header))).toBe("400 invalid_signature");
+    expect(await asyncCodeOf(verifyStripeEvent(config, raw, signed(event, "whsec_other").header))).toBe("400 invalid_signature");
+    expect(await asyncCodeOf(verifyStripeEvent(config, raw, undefined))).toBe("400 invalid_signature");
+    expect(await asyncCodeOf(verifyStripeEvent(config, undefined, header))).toBe("400 invalid_payload");
+    expect(await asyncCodeOf(verifyStripeEvent({ STRIPE_WEBHOOK_SECRET: undefined }, raw, header))).toBe("400 stripe_not_configured");
   });
 });
 
@@ -73,7 +74,7 @@ for (const backend of backends) {
 
     it("50 concurrent deliveries of one event credit it once; the event is recorded once", async () => {
       const ws = await newWorkspace(db);
-      const event = verifyStripeEvent(config, signed(succeeded(`evt_${ws}`, ws, 1999)).raw, signed(succeeded(`evt_${ws}`, ws, 1999)).header);
+      const event = await verifyStripeEvent(config, signed(succeeded(`evt_${ws}`, ws, 1999)).raw, signed(succeeded(`evt_${ws}`, ws, 1999)).header);
       const outcomes = await Promise.all(Array.from({ length: 50 }, () => handleStripeEvent({ db, config, logger }, event)));
       expect(outcomes.filter((o) => o.action === "credited")).toHaveLength(1);
       expect(outcomes.filter((o) => o.action === "duplicate")).toHaveLength(49);
@@ -88,10 +89,10 @@ for (const backend of backends) {
       const until = new Date(Date.now() + 600_000);
       await db.prisma.wallet.create({ data: { workspaceId: ws, autoRechargeInFlightUntil: until } });
       const topup = signed(succeeded(`evt_t_${ws}`, ws, 500));
-      await handleStripeEvent({ db, config, logger }, verifyStripeEvent(config, topup.raw, topup.header));
+      await handleStripeEvent({ db, config, logger }, await verifyStripeEvent(config, topup.raw, topup.header));
       expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws } })).autoRechargeInFlightUntil).toEqual(until);
       const recharge = signed(succeeded(`evt_r_${ws}`, ws, 500, "auto_recharge"));
-      await handleStripeEvent({ db, config, logger }, verifyStripeEvent(config, recharge.raw, recharge.header));
+      await handleStripeEvent({ db, config, logger }, await verifyStripeEvent(config, recharge.raw, recharge.header));
       expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws } })).autoRechargeInFlightUntil).toBeNull();
       expect((await getWalletSnapshot(db, ws)).totalMicros).toBe(10_000_000n);
       await expectConsistent(db, ws);

@@ -30,7 +30,7 @@ export const walletHandlers = defineHandlers({
   },
 
   handleStripeWebhook: async (ctx) => {
-    const event = verifyStripeEvent(ctx.services.config, ctx.rawBody, ctx.headers["stripe-signature"]);
+    const event = await verifyStripeEvent(ctx.services.config, ctx.rawBody, ctx.headers["stripe-signature"]);
     const outcome = await handleStripeEvent(ctx.services, event);
     ctx.log.info({ eventId: outcome.eventId, type: outcome.type, action: outcome.action }, "stripe webhook");
     return { status: 200, body: { received: true as const } };

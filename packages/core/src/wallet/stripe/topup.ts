@@ -38,7 +38,7 @@ export function intentBody(intent: Stripe.PaymentIntent): TopUpResult {
 
 export async function createTopUp(services: StripeServices, input: TopUpInput): Promise<TopUpResult> {
   const cents = usdToCents(input.amountUsd, "body.amount_usd");
-  const stripe = requireStripe(services.config);
+  const stripe = await requireStripe(services.config);
   try {
     const customer = await ensureStripeCustomer(services.db, stripe, input.workspaceId);
     const params: Stripe.PaymentIntentCreateParams = {

@@ -11,14 +11,14 @@
  * and `charge.dispute.created` / `charge.dispute.closed` debit (or reinstate) through the
  * ledger, against the top-up they reverse.
  */
-import Stripe from "stripe";
+import type Stripe from "stripe";
 import { ApiError } from "../../errors.ts";
 import type { Database } from "../../db/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { Config } from "../../config.ts";
 import { credit } from "../credit.ts";
 import { recordRechargeFailure, resetRechargeBackoff, type BackoffConfig } from "../auto-recharge.ts";
-import { MICROS_PER_CENT } from "./client.ts";
+import { MICROS_PER_CENT, loadStripe } from "./client.ts";
 import { handleChargeRefunded, handleDispute, STRIPE_MAX_AMOUNT_CENTS } from "./money-out.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,15 +36,16 @@ export interface WebhookOutcome {
   action: "credited" | "duplicate" | "ignored" | "recharge_failed" | "debited" | "reinstated" | "unchanged";
 }
 
-export function verifyStripeEvent(config: Pick<Config, "STRIPE_WEBHOOK_SECRET">, rawBody: Buffer | undefined, signature: string | string[] | undefined): Stripe.Event {
+export async function verifyStripeEvent(config: Pick<Config, "STRIPE_WEBHOOK_SECRET">, rawBody: Buffer | undefined, signature: string | string[] | undefined): Promise<Stripe.Event> {
   const secret = config.STRIPE_WEBHOOK_SECRET;
   if (!secret) throw ApiError.badRequest("stripe_not_configured", "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET is not set)");
   const header = Array.isArray(signature) ? signature[0] : signature;
   if (!header) throw ApiError.badRequest("invalid_signature", "Stripe signature verification failed: no Stripe-Signature header");
   if (!rawBody || rawBody.length === 0) throw ApiError.badRequest("invalid_payload", "Webhook payload is not a Stripe event");
+  const { webhooks } = await loadStripe();
   let event: Stripe.Event;
   try {
-    event = Stripe.webhooks.constructEvent(rawBody, header, secret);
+    event = webhooks.constructEvent(rawBody, header, secret);
   } catch {
     // The SDK's message may describe the expected signature; say only that it failed.
     throw ApiError.badRequest("invalid_signature", "Stripe signature verification failed");
