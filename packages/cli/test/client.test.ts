@@ -231,6 +231,9 @@ describe("aeriox api and the resource commands", () => {
       expect(est.model).toBe("local/image");
       expect(est.would_succeed).toBe(true);
     });
+    const withImage = await cli(["estimate", "--model", "local/image", "--prompt", "fox", "--image-url", "https://example.com/start.png"], env)();
+    expect(withImage.code).not.toBe(0);
+    expect(withImage.stderr).toContain("unsupported_parameter");
     expect(json(models).data.map((m: { model_id: string }) => m.model_id)).toContain("local/image");
     expect(json(pricing).operations.length).toBeGreaterThan(0);
     expect(json(balance).balance.available_usd).toBeGreaterThan(0);

@@ -76,6 +76,10 @@ describe("aeriox mcp", () => {
     expect(estimate.isError, JSON.stringify(est)).toBeFalsy();
     expect(est.would_succeed, JSON.stringify(est)).toBe(true);
     expect(est.catalog_prices[0].unit).toBe("image");
+    // The spec's estimate request, image_url included: an image model takes no start image.
+    const withImage = await client.callTool({ name: "estimate_cost", arguments: { model: "local/image", prompt: "x", image_url: "https://example.com/start.png" } });
+    expect(withImage.isError).toBe(true);
+    expect(text(withImage).error.code).toBe("unsupported_parameter");
   }, 180_000);
 
   it("rejects bad arguments with an MCP error naming the field, before calling the API", async () => {

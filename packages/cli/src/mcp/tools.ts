@@ -161,16 +161,8 @@ function compositeTools(pricing: GetPricingResponse | undefined): ToolDef[] {
       name: "estimate_cost",
       description:
         "Quote the USD cost of a generation before spending, and whether it would succeed now (balance, spend cap, provider health). Also lists the catalog prices of the model.",
-      inputSchema: {
-        type: "object",
-        properties: {
-          model: { type: "string", description: "Model id, e.g. local/image, fal-ai/flux/schnell, fal-ai/kling-3.0." },
-          prompt: { type: "string", minLength: 1, description: "The prompt (or text to speak)." },
-          duration: { type: "integer", minimum: 1, maximum: 60, description: "Video length in seconds." },
-        },
-        required: ["model", "prompt"],
-        additionalProperties: false,
-      },
+      // The request of POST /v1/estimate as the spec states it (model, prompt, duration, image_url, …).
+      inputSchema: inputSchemaFor(specOperations().find((op) => op.operationId === "estimateGeneration")!),
       annotations: { readOnlyHint: true, openWorldHint: true },
       async run(client, args) {
         const estimate = await client.estimate(args as Parameters<Aeriox["estimate"]>[0]);

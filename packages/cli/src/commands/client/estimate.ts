@@ -9,12 +9,14 @@ export function registerEstimate(program: Command): void {
       .description("Estimate the cost of a generation without spending (POST /v1/estimate)")
       .requiredOption("-m, --model <model>", "model id")
       .requiredOption("-p, --prompt <prompt>", "the prompt (or text)")
-      .option("-d, --duration <seconds>", "video length in seconds"),
+      .option("-d, --duration <seconds>", "video length in seconds")
+      .option("--image-url <url>", "the start image an image-to-video model will get (never fetched)"),
     (client, flags) =>
       client.estimate({
         model: flags.model,
         prompt: flags.prompt,
         ...(flags.duration !== undefined && { duration: parseInteger(flags.duration, "--duration", 1) }),
+        ...(flags.imageUrl !== undefined && { image_url: flags.imageUrl }),
       }),
     (est) =>
       [
