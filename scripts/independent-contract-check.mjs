@@ -128,7 +128,9 @@ function startRecorder(port, prismPort, serverPort, exchanges) {
         }
       }
       const target = direct ? serverPort : prismPort;
-      const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${target}` } }, (up) => {
+      // A fresh connection per exchange: Prism closes idle keep-alive sockets after Node's default 5 s, and a
+      // reused one closing under the request is a transport error that is neither Prism's nor the server's.
+      const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${target}`, connection: "close" }, agent: false }, (up) => {
         exchanges.push({ method: req.method, url: req.url, status: up.statusCode, direct, violations: parseViolations(up.headers["sl-violations"]) });
         res.writeHead(up.statusCode ?? 502, up.rawHeaders);
         up.pipe(res);
@@ -142,6 +144,10 @@ function startRecorder(port, prismPort, serverPort, exchanges) {
       res.on("close", () => upstream.destroy());
     });
   });
+  // As the AERIOX server does (serve.ts): idle client sockets stay open longer than any client keeps them, so
+  // the suite's keep-alive never races a close (under load it did: "fetch failed" on a reused socket).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
 }
 
