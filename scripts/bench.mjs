@@ -15,6 +15,13 @@
 // serving an existing data folder until /healthz answers. Every server and worker is the built
 // bundle (`packages/cli/dist/bin.js`, built first), as `pnpm start` runs it.
 // Results: bench/results/<date>.json.
+// BENCH_ONLY=e2e runs only the end-to-end rows (needs DATABASE_URL and REDIS_URL) and writes
+// bench/results/<date>-e2e.json, so a full run's file is not overwritten. BENCH_WORKER_PROF=<dir>
+// runs the worker under `node --cpu-prof` (profile written there when it stops). BENCH_COUNT=1
+// makes each end-to-end row also count, per job, the private database's transactions (pg_stat_database,
+// API + worker; an autocommit statement is one; the bench's own polling subtracted) and the Redis
+// commands (round trips; a script is one) on the private prefix (MONITOR, which slows Redis: its rows' jobs/s are not comparable),
+// and sets `log_statement = 'all'` on the private databases (the statements are in the server's log).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
@@ -28,6 +35,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const duration = Number(process.env.BENCH_DURATION ?? 8);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const withPostgres = process.argv.includes("--postgres") || Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+const onlyE2e = process.env.BENCH_ONLY === "e2e";
+if (onlyE2e && !withPostgres) throw new Error("BENCH_ONLY=e2e needs DATABASE_URL and REDIS_URL");
+if (process.env.BENCH_ONLY && !onlyE2e) throw new Error(`BENCH_ONLY: only "e2e" is known, not ${process.env.BENCH_ONLY}`);
 // The server's own dependencies (pg, ioredis) for the PostgreSQL + Redis setup and cleanup.
 const requireCore = createRequire(path.join(root, "packages/core/package.json"));
 // Submits pile up (no worker runs in the PostgreSQL + Redis setup): the cap is raised so the
@@ -121,7 +131,8 @@ function rssMb(child) {
 
 function startWorker(env) {
   // "worker started" is logged at info: the API's warn level would hide it.
-  const child = spawn(process.execPath, [BIN, "worker"], { cwd: root, env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+  const prof = process.env.BENCH_WORKER_PROF ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(process.env.BENCH_WORKER_PROF)] : [];
+  const child = spawn(process.execPath, [...prof, BIN, "worker"], { cwd: root, env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
   return waitForLine(child, /worker started/, "aeriox worker").then(() => child);
 }
 
@@ -134,8 +145,37 @@ async function endToEnd(api, auths, model, count, inFlight = 32) {
   const pg = requireCore("pg");
   const client = new pg.Client({ connectionString: api.env.DATABASE_URL });
   await client.connect();
+  const counting = process.env.BENCH_COUNT === "1";
+  let ownQueries = 0;
+  const xacts = async () => {
+    // Each backend reports its counts when idle, at most once a second, or 10 s later: wait that out.
+    await new Promise((res) => setTimeout(res, 11_000));
+    await client.query("SELECT pg_stat_clear_snapshot()");
+    const { rows } = await client.query("SELECT (xact_commit + xact_rollback)::int AS n FROM pg_stat_database WHERE datname = current_database()");
+    ownQueries += 2;
+    return rows[0].n;
+  };
+  let monitor;
+  let redisCommands = 0;
+  const byName = new Map();
   try {
+    const xactsBefore = counting ? await xacts() : 0;
+    if (counting) {
+      const Redis = requireCore("ioredis").default ?? requireCore("ioredis");
+      const base = new Redis(api.env.REDIS_URL);
+      monitor = await base.monitor();
+      base.disconnect(); // the monitor is a connection of its own
+      monitor.on("monitor", (_time, args, source) => {
+        // Round trips only: the commands a script runs inside Redis are shown too, from "lua".
+        if (source === "lua" || !args.some((a) => typeof a === "string" && a.includes(api.env.REDIS_PREFIX))) return;
+        redisCommands++;
+        // Scripts by the key they start with (BullMQ's and the fair-scheduling ones), less the ids.
+        const name = /^eval/i.test(args[0]) ? `${args[0]} ${String(args[3] ?? "").replace(api.env.REDIS_PREFIX, "").replace(/[0-9a-f-]{36}/g, "*")}` : args[0];
+        byName.set(name, (byName.get(name) ?? 0) + 1);
+      });
+    }
     const { rows } = await client.query("SELECT count(*)::int AS n FROM jobs WHERE status IN ('completed','failed','cancelled','nsfw_blocked')");
+    ownQueries++;
     const doneBefore = rows[0].n;
     const body = JSON.stringify({ model, prompt: "bench" });
     let next = 0;
@@ -158,13 +198,24 @@ async function endToEnd(api, auths, model, count, inFlight = 32) {
       const { rows: r } = await client.query(
         "SELECT count(*) FILTER (WHERE status IN ('completed','failed','cancelled','nsfw_blocked'))::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM jobs",
       );
+      ownQueries++;
       failed = r[0].failed;
       if (r[0].done - doneBefore >= count - refused || Date.now() > deadline) break;
       await new Promise((res) => setTimeout(res, 25));
     }
     const totalMs = performance.now() - started;
-    return { jobs: count, refused, failed, submitted_per_s: count / (submittedMs / 1000), jobs_per_s: (count - refused) / (totalMs / 1000), total_ms: Math.round(totalMs) };
+    const result = { jobs: count, refused, failed, submitted_per_s: count / (submittedMs / 1000), jobs_per_s: (count - refused) / (totalMs / 1000), total_ms: Math.round(totalMs) };
+    if (counting) {
+      await new Promise((res) => setTimeout(res, 500)); // the last announcements and lease releases
+      monitor.disconnect();
+      monitor = undefined;
+      const xactsAfter = await xacts();
+      Object.assign(result, { pg_xacts_per_job: Number(((xactsAfter - xactsBefore - ownQueries) / count).toFixed(2)), redis_commands_per_job: Number((redisCommands / count).toFixed(2)) });
+      result.redis_commands_by_name = Object.fromEntries([...byName].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / count).toFixed(2))]));
+    }
+    return result;
   } finally {
+    monitor?.disconnect();
     await client.end();
   }
 }
@@ -223,6 +274,8 @@ async function privatePostgresAndRedis() {
     }
   };
   await admin(`CREATE DATABASE "${name}"`);
+  // BENCH_COUNT=1: every statement on it goes to the server's log too (prefixed with the database's name there).
+  if (process.env.BENCH_COUNT === "1") await admin(`ALTER DATABASE "${name}" SET log_statement = 'all'`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const prefix = `aeriox-bench-${suffix}`;
@@ -308,6 +361,8 @@ try {
     build.on("close", (code) => (code === 0 ? resolve() : reject(new Error("pnpm --filter @aeriox/cli build failed"))));
   });
   const extra = {};
+  const results = [];
+  if (!onlyE2e) {
   // Start-up first, while nothing else runs: the data folder is created (and migrated) once, then timed three times.
   try {
     await startupMs(startupDir);
@@ -328,7 +383,6 @@ try {
   const { job_id } = await submit.json();
 
   console.log(`bench: ${connections} connections × ${duration} s per target (2 cores shared with the load generator)\n`);
-  const results = [];
   results.push(await run("floor: bare Express 202 JSON", { url: `${floor.url}/floor` }));
   results.push(await run("GET /healthz", { url: `${api.url}/healthz` }));
   results.push(await run("GET /v1/me (API key auth + DB read)", { url: `${api.url}/v1/me`, headers: auth }));
@@ -341,10 +395,11 @@ try {
   results.push(await run("POST /v1/images/generate (submit)", submitTarget(api, submitAuth)));
   // The embedded runner would go on rendering the jobs that row queued, beside the next rows.
   await stop(api.child);
+  }
 
   if (withPostgres) {
     const workspaces = Number(process.env.BENCH_WORKSPACES ?? 50);
-    {
+    if (!onlyE2e) {
       // Accepting: no worker runs, submitted jobs stay queued.
       const services = await privatePostgresAndRedis();
       privateSets.push(services);
@@ -375,14 +430,16 @@ try {
       const e2eAuths = await benchKeys(e2eApi, Array.from({ length: 10 }, (_, i) => `bench-e2e-${i}`));
       const worker = await startWorker(e2eApi.env);
       children.push(worker);
-      extra.e2e_echo = await endToEnd(e2eApi, e2eAuths, "local/echo", Number(process.env.BENCH_ECHO_JOBS ?? 2000));
-      extra.e2e_image = await endToEnd(e2eApi, e2eAuths, "local/image", Number(process.env.BENCH_IMAGE_JOBS ?? 200));
+      const echoJobs = Number(process.env.BENCH_ECHO_JOBS ?? 2000);
+      const imageJobs = Number(process.env.BENCH_IMAGE_JOBS ?? 200);
+      if (echoJobs > 0) extra.e2e_echo = await endToEnd(e2eApi, e2eAuths, "local/echo", echoJobs);
+      if (imageJobs > 0) extra.e2e_image = await endToEnd(e2eApi, e2eAuths, "local/image", imageJobs);
       extra.worker_rss_mb = rssMb(worker);
       extra.e2e_api_rss_mb = rssMb(e2eApi.child);
     }
   }
 
-  const floorRps = results[0].rps;
+  const floorRps = results[0]?.rps ?? null;
   console.log("target".padEnd(42) + "req/s".padStart(9) + "p50 ms".padStart(9) + "p99 ms".padStart(9) + "  vs floor" + "  non-2xx");
   for (const r of results) {
     console.log(r.name.padEnd(42) + r.rps.toFixed(0).padStart(9) + String(r.p50).padStart(9) + String(r.p99).padStart(9) + `${((r.rps / floorRps) * 100).toFixed(0)}%`.padStart(10) + String(r.non2xx).padStart(9));
@@ -400,8 +457,9 @@ try {
     ...extra,
   };
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
-  writeFileSync(path.join(root, `bench/results/${date}.json`), JSON.stringify(record, null, 2) + "\n");
-  console.log(`\nwritten to bench/results/${date}.json (load average ${load.join(" ")})`);
+  const file = `bench/results/${date}${onlyE2e ? "-e2e" : ""}.json`;
+  writeFileSync(path.join(root, file), JSON.stringify(record, null, 2) + "\n");
+  console.log(`\nwritten to ${file} (load average ${load.join(" ")})`);
   const failed = results.filter((r) => r.non2xx > 0);
   if (failed.length) {
     console.error(`\nbench: non-2xx answers from ${failed.map((r) => r.name).join(", ")}`);

@@ -25,31 +25,43 @@ export function extensionFor(contentType: string): string {
   return EXTENSION[contentType] ?? "bin";
 }
 
-/** Writes each output to storage, records it as an asset of the job's workspace, and lists them on the job. */
-export async function storeJobOutputs(services: AssetServices, job: { id: string; workspaceId: string }, outputs: ProviderOutput[]): Promise<string[]> {
-  const ids: string[] = [];
+/** An output whose bytes are in the store, not yet recorded: the row `recordJobAssets` (or the worker's completion) writes. */
+export interface StoredOutput {
+  id: string;
+  storageKey: string;
+  contentType: string;
+  sizeBytes: bigint;
+  width: number | null;
+  height: number | null;
+  durationS: number | null;
+}
+
+/** Writes each output's bytes to storage under a key of its own; records nothing in the database. */
+export async function putJobOutputs(services: Pick<Runtime, "storage">, job: { id: string; workspaceId: string }, outputs: ProviderOutput[]): Promise<StoredOutput[]> {
+  const stored: StoredOutput[] = [];
   for (const [index, output] of outputs.entries()) {
     const id = randomUUID();
     const storageKey = `${job.workspaceId}/${job.id}/${index}-${id}.${extensionFor(output.contentType)}`;
     // The content type travels with the object so a presigned download (S3) serves it right.
     await services.storage.put(storageKey, output.bytes, output.contentType);
-    await services.db.prisma.asset.create({
-      data: {
-        id,
-        workspaceId: job.workspaceId,
-        jobId: job.id,
-        contentType: output.contentType,
-        storageKey,
-        sizeBytes: BigInt(output.bytes.byteLength),
-        width: output.width ?? null,
-        height: output.height ?? null,
-        durationS: output.durationS ?? null,
-      },
-    });
-    ids.push(id);
+    stored.push({ id, storageKey, contentType: output.contentType, sizeBytes: BigInt(output.bytes.byteLength), width: output.width ?? null, height: output.height ?? null, durationS: output.durationS ?? null });
   }
+  return stored;
+}
+
+/** Records stored outputs as assets of the job's workspace and lists them on the job. */
+export async function recordJobAssets(services: Pick<Runtime, "db">, job: { id: string; workspaceId: string }, stored: StoredOutput[]): Promise<string[]> {
+  for (const asset of stored) {
+    await services.db.prisma.asset.create({ data: { ...asset, workspaceId: job.workspaceId, jobId: job.id } });
+  }
+  const ids = stored.map((a) => a.id);
   await services.db.prisma.job.update({ where: { id: job.id }, data: { outputAssetIds: ids } });
   return ids;
+}
+
+/** Writes each output to storage, records it as an asset of the job's workspace, and lists them on the job. */
+export async function storeJobOutputs(services: AssetServices, job: { id: string; workspaceId: string }, outputs: ProviderOutput[]): Promise<string[]> {
+  return recordJobAssets(services, job, await putJobOutputs(services, job, outputs));
 }
 
 /** Another workspace's asset is indistinguishable from a missing one. */

@@ -94,33 +94,33 @@ redis.call('SREM', KEYS[3], ARGV[2])
 redis.call('LREM', KEYS[2], 0, ARGV[2])
 return 1`;
 
-/** KEYS: ticket, backlog, backlog set. ARGV: id being taken. → the next backlogged id, which becomes the ticket (or nil). */
-const ADVANCE_SCRIPT = `
-local ticket = redis.call('GET', KEYS[1])
-if ticket and ticket ~= ARGV[1] then return false end
-local nextId = redis.call('LPOP', KEYS[2])
-if nextId then
-  redis.call('SREM', KEYS[3], nextId)
-  redis.call('SET', KEYS[1], nextId)
-else
-  redis.call('DEL', KEYS[1])
-end
-return nextId`;
-
 /** How often a submit may check that its workspace's ticket is still in the queue. */
 const TICKET_CHECK_MS = 10_000;
 
-/** KEYS: leases. ARGV: id, leaseMs, cap. Redis's clock, so workers' clocks need not agree. → 1 if id holds a slot now. */
-const ACQUIRE_SCRIPT = `
+/**
+ * A worker taking a job: the workspace's slot in the lane (its leases, on Redis's clock, so workers'
+ * clocks need not agree), and — only when it was had — the ticket advanced: the workspace's next
+ * backlogged id becomes the ticket (the caller dispatches it). One round trip per job.
+ * KEYS: leases, ticket, backlog, backlog set. ARGV: id, leaseMs, cap.
+ * → {0} at the cap (nothing changed); {1, next id or false} slot held, the ticket advanced.
+ */
+const ACQUIRE_AND_ADVANCE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return {0} end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local ticket = redis.call('GET', KEYS[2])
+if ticket and ticket ~= ARGV[1] then return {1, false} end
+local nextId = redis.call('LPOP', KEYS[3])
+if nextId then
+  redis.call('SREM', KEYS[4], nextId)
+  redis.call('SET', KEYS[2], nextId)
+else
+  redis.call('DEL', KEYS[2])
 end
-return 0`;
+return {1, nextId}`;
 
 /** KEYS: leases. ARGV: id, leaseMs. */
 const RENEW_SCRIPT = `
@@ -213,17 +213,18 @@ class FairLanes {
     return !!ticket && ticket !== job.id && (await this.bullHolds(job.provider, ticket));
   }
 
-  /** The ticket was taken: the workspace's next backlogged job joins the back of the lane. */
-  async advance(provider: string, workspaceId: string, takenId: string): Promise<void> {
+  /**
+   * Takes a slot of the workspace (at most `cap`) and, when had, advances its ticket, in one round trip. Resolves to whether the slot
+   * is held; the next ticket's dispatch (a BullMQ add) failing is reported, not thrown: the
+   * reconciler re-enqueues a backlogged job whose ticket is lost.
+   */
+  async acquireAndAdvance(provider: string, workspaceId: string, id: string, leaseMs: number, cap: number, onAddError: (err: unknown) => void): Promise<boolean> {
     const keys = this.keysOf(provider, workspaceId);
     const redis = await this.redis();
-    const nextId = (await redis.eval(ADVANCE_SCRIPT, 3, keys.ticket, keys.backlog, keys.backlogSet, takenId)) as string | null;
-    if (nextId) await this.add(provider, { jobId: nextId, workspaceId });
-  }
-
-  async acquire(provider: string, workspaceId: string, id: string, leaseMs: number, cap: number): Promise<boolean> {
-    const keys = this.keysOf(provider, workspaceId);
-    return (await (await this.redis()).eval(ACQUIRE_SCRIPT, 1, keys.leases, id, leaseMs, cap)) === 1;
+    const [acquired, nextId] = (await redis.eval(ACQUIRE_AND_ADVANCE_SCRIPT, 4, keys.leases, keys.ticket, keys.backlog, keys.backlogSet, id, leaseMs, cap)) as [number, (string | null)?];
+    if (acquired !== 1) return false;
+    if (nextId) await this.add(provider, { jobId: nextId, workspaceId }).catch(onAddError);
+    return true;
   }
 
   async renew(provider: string, workspaceId: string, id: string, leaseMs: number): Promise<void> {
@@ -312,7 +313,8 @@ export function startBullWorkers(options: BullWorkersOptions): { close(): Promis
         if (workspaceId) {
           let acquired: boolean;
           try {
-            acquired = await lanes.acquire(provider, workspaceId, jobId, leaseMs, workspaceCap);
+            // Taking the slot and advancing the ticket are one script (one round trip per job).
+            acquired = await lanes.acquireAndAdvance(provider, workspaceId, jobId, leaseMs, workspaceCap, reportError(jobId));
           } catch (err) {
             throw new Error(`fair scheduling unavailable: ${(err as Error).message}`, { cause: err }); // retried
           }
@@ -323,7 +325,6 @@ export function startBullWorkers(options: BullWorkersOptions): { close(): Promis
             await lanes.park(provider, workspaceId, jobId).catch(reportError(jobId));
             throw new DelayedError();
           }
-          await lanes.advance(provider, workspaceId, jobId).catch(reportError(jobId));
         }
         const renewal = workspaceId ? setInterval(() => void lanes.renew(provider, workspaceId, jobId, leaseMs).catch(reportError(jobId)), leaseMs / 3) : undefined;
         try {

@@ -14,9 +14,9 @@
 import type { Runtime } from "../runtime.ts";
 import { isProviderError, ProviderError } from "../providers/errors.ts";
 import type { ProviderContext, ProviderOutput, ProviderRequest } from "../providers/types.ts";
-import { storeJobOutputs, readWorkspaceAsset } from "../assets/assets.ts";
+import { putJobOutputs, readWorkspaceAsset } from "../assets/assets.ts";
 import { ownAssetIdOf } from "../assets/own-url.ts";
-import { completeJob, endJobWithRefund } from "./settle.ts";
+import { completeJobWithOutputs, endJobWithRefund } from "./settle.ts";
 import { unrecoverable, type AttemptInfo } from "./queue.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { isTerminal, jobError } from "./states.ts";
@@ -36,6 +36,37 @@ const PROGRESS_MIN_INTERVAL_MS = 250;
 /** No progress write in a job's first moments: most local jobs are done by then, and completing writes 100 anyway. */
 const PROGRESS_QUIET_MS = 300;
 
+interface StartedRow {
+  workspace_id: string;
+  type: string;
+  model: string | null;
+  operation_id: string;
+  input: unknown;
+  provider_request_id: string | null;
+  /** null on the job's first start (job.started is sent then). */
+  previous_started_at: Date | null;
+  /** Which of job.started / job.progress any target of the job listens to (webhooks/events.ts). */
+  events: string[];
+}
+
+/**
+ * The attempt's start in ONE statement: CAS queued|running → running (attempts + 1, started_at
+ * kept from the first start), the row the attempt needs, and which running events anyone listens
+ * to (the job's own webhook_url, the workspace's endpoints). No row: the job is terminal or gone.
+ */
+const START_SQL = `
+  WITH prev AS (
+    SELECT id, started_at FROM jobs WHERE id = $1::uuid AND status IN ('queued', 'running') FOR UPDATE
+  )
+  UPDATE jobs AS j SET status = 'running', attempts = j.attempts + 1, started_at = COALESCE(j.started_at, now()), updated_at = now()
+    FROM prev WHERE j.id = prev.id
+  RETURNING j.workspace_id::text AS workspace_id, j.type::text AS type, j.model, j.operation_id, j.input, j.provider_request_id,
+    prev.started_at AS previous_started_at,
+    ARRAY(SELECT DISTINCT e FROM (
+        SELECT unnest(w.events) FROM job_webhooks AS w WHERE w.job_id = j.id
+        UNION ALL SELECT unnest(x.events) FROM webhook_endpoints AS x WHERE x.workspace_id = j.workspace_id
+      ) AS s(e) WHERE e IN ('job.started', 'job.progress')) AS events`;
+
 export async function processJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<void> {
   let retry: ProviderError | undefined;
   try {
@@ -50,17 +81,21 @@ export async function processJob(services: ProcessorServices, jobId: string, att
 /** Runs the attempt; resolves to the transient failure to retry, if any (the job is `queued` again then). */
 async function attemptJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<ProviderError | undefined> {
   const { db, logger } = services;
-  const job = await db.prisma.job.findUnique({ where: { id: jobId } });
-  if (!job || isTerminal(job.status)) return; // settled already (cancel, deadline, an earlier attempt)
-
-  const started = await db.prisma.job.updateMany({
-    where: { id: jobId, status: { in: ["queued", "running"] } },
-    data: { status: "running", attempts: { increment: 1 }, startedAt: job.startedAt ?? new Date(), updatedAt: new Date() },
-  });
-  if (started.count === 0) return;
+  const [row] = await db.query<StartedRow>(START_SQL, [jobId]);
+  if (!row) return; // settled already (cancel, deadline, an earlier attempt), or gone
+  const job = {
+    id: jobId,
+    workspaceId: row.workspace_id,
+    type: row.type,
+    model: row.model,
+    operationId: row.operation_id,
+    input: row.input,
+    providerRequestId: row.provider_request_id,
+    startedAt: row.previous_started_at,
+  };
   const log = logger.child({ jobId, attempt: attempt.number, model: job.model });
   // job.started / job.progress webhooks (webhooks/events.ts); job.completed is recorded with the settlement.
-  const webhooks = await runningJobWebhooks(services, job);
+  const webhooks = await runningJobWebhooks(services, job, { started: row.events.includes("job.started"), progress: row.events.includes("job.progress") });
   await webhooks.started();
 
   const abort = new AbortController();
@@ -125,8 +160,9 @@ async function attemptJob(services: ProcessorServices, jobId: string, attempt: A
       settledHere = await endJobWithRefund(db, jobId, "nsfw_blocked", jobError("nsfw_blocked", "The provider's safety checker blocked this content; the reservation was refunded"));
       return;
     }
-    await storeJobOutputs(services, { id: jobId, workspaceId: job.workspaceId }, result.outputs as ProviderOutput[]);
-    const completed = await completeJob(db, jobId, { actualCostMicros: result.actualCostMicros, durationMs: Date.now() - startedAt });
+    const owner = { id: jobId, workspaceId: job.workspaceId };
+    const stored = await putJobOutputs(services, owner, result.outputs as ProviderOutput[]);
+    const completed = await completeJobWithOutputs(db, owner, stored, { actualCostMicros: result.actualCostMicros, durationMs: Date.now() - startedAt });
     settledHere = completed;
     triggerAutoRecharge(services, job.workspaceId); // fire-and-forget: never fails the job
     if (completed && result.actualCostMicros === null) log.warn("provider reported no cost; settled at the held amount");

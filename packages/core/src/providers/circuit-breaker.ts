@@ -139,13 +139,45 @@ export class CircuitBreaker {
     }
   }
 
-  async recordSuccess(): Promise<void> {
-    try {
-      await this.store.success(this.name);
-      this.openedAt = null;
-    } catch (err) {
-      this.onStoreError(err);
+  /**
+   * A success resets the shared count (a store round trip: Redis with REDIS_URL). Successes that
+   * overlap share resets: while one is in flight, the successes that come meanwhile all wait for
+   * ONE more, sent when it answers. So every success still waits for a reset sent after it (a
+   * failure counted before it is forgotten, as with a reset each), and a busy lane sends at most
+   * two at a time instead of one per call.
+   */
+  recordSuccess(): Promise<void> {
+    if (this.nextReset) return this.nextReset;
+    if (this.resetting) {
+      const next = this.resetting.then(() => {
+        this.nextReset = undefined;
+        return this.sendReset();
+      });
+      this.nextReset = next;
+      return next;
     }
+    return this.sendReset();
+  }
+
+  /** The reset sent and not yet answered, and the one queued behind it (see recordSuccess). */
+  private resetting: Promise<void> | undefined;
+  private nextReset: Promise<void> | undefined;
+
+  private sendReset(): Promise<void> {
+    const sent = (async () => {
+      try {
+        await this.store.success(this.name);
+        this.openedAt = null;
+      } catch (err) {
+        this.onStoreError(err);
+      }
+    })();
+    this.resetting = sent;
+    // Registered before any success can queue behind it, so it runs first when `sent` settles.
+    void sent.then(() => {
+      if (this.resetting === sent) this.resetting = undefined;
+    });
+    return sent;
   }
 
   async recordFailure(): Promise<void> {

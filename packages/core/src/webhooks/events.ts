@@ -88,8 +88,13 @@ export interface RunningJobWebhooks {
  * its transaction: a crash between the two loses that one started/progress event (the terminal
  * `job.completed` is transactional). Failures are logged, never fail the job.
  */
-export async function runningJobWebhooks(services: { db: Database; logger: Logger }, job: JobEventSubject & { startedAt: Date | null }): Promise<RunningJobWebhooks> {
-  const interest = await jobEventInterest(services.db, job).catch(() => ({ started: false, progress: false }));
+export async function runningJobWebhooks(
+  services: { db: Database; logger: Logger },
+  job: JobEventSubject & { startedAt: Date | null },
+  /** Already read with the job's start (jobs/process.ts): saves the round trip. */
+  known?: { started: boolean; progress: boolean },
+): Promise<RunningJobWebhooks> {
+  const interest = known ?? (await jobEventInterest(services.db, job).catch(() => ({ started: false, progress: false })));
   let lastProgressAt = 0;
   const emit = async (type: WebhookEventType) => {
     try {

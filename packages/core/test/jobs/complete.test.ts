@@ -1,0 +1,146 @@
+/**
+ * The worker's completion in one statement (`completeJobWithOutputs`, `aeriox_complete_job`;
+ * docs/ARCHITECTURE.md, Jobs, "Worker hot path"): the job completed, its hold captured once at
+ * the reported cost capped at the estimate, its assets and `job.completed` deliveries recorded —
+ * or nothing at all when the job is no longer running, including when completions race each other
+ * and a cancel. The ledger stays equal to the balance and `held_count` to the holds held.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
+import { loadConfig } from "../../src/config.ts";
+import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
+import { completeJobWithOutputs, endJobWithRefund } from "../../src/jobs/settle.ts";
+import type { StoredOutput } from "../../src/assets/assets.ts";
+import { credit } from "../../src/wallet/index.ts";
+import type { Principal } from "../../src/auth/principal.ts";
+import type { CatalogEntry } from "../../src/pricing/catalog.ts";
+import { backends } from "../db/backends.ts";
+import { expectConsistent, newWorkspace, usd } from "../wallet/fixtures.ts";
+
+const ENTRY: CatalogEntry = {
+  operationId: "image.local/echo",
+  model: "local/echo",
+  providerModel: "local/echo",
+  provider: "local",
+  kind: "image",
+  unit: "image",
+  priceMicros: 100n,
+  priceWithAudioMicros: null,
+  minPriceMicros: 100n,
+  defaultDurationS: null,
+  maxResolution: "1x1",
+  maxDurationS: null,
+  supportsAudio: false,
+  typicalLatencyS: 1,
+  notes: null,
+};
+
+const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined };
+
+function output(workspaceId: string, jobId: string): StoredOutput {
+  const id = randomUUID();
+  return { id, storageKey: `${workspaceId}/${jobId}/0-${id}.png`, contentType: "image/png", sizeBytes: 70n, width: 1, height: 1, durationS: null };
+}
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`completing a job in one statement on ${backend.name}`, () => {
+    let db: TestDatabase;
+
+    const services = (): SubmitServices => ({
+      db,
+      config: loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }),
+      providers: { isCircuitOpen: () => false, unavailableReason: () => null } as unknown as SubmitServices["providers"],
+      queue: { kind: "inprocess", enqueue: async () => undefined, holds: async () => true, close: async () => undefined },
+      logger: quiet as unknown as SubmitServices["logger"],
+    });
+    const principal = (workspaceId: string): Principal => ({ kind: "api_key", workspaceId, apiKeyId: null, keyPrefix: null, scopes: ["generate"], dailySpendCapMicros: null, clientId: null });
+
+    /** A funded workspace and a job of it, `running` as a worker's start leaves it. */
+    async function runningJob(ws?: string) {
+      const workspaceId = ws ?? (await newWorkspace(db));
+      if (!ws) await credit(db, { workspaceId, kind: "topup", amountMicros: usd(1), stripeEventId: `evt_${randomUUID()}` });
+      const job = await submitJob(services(), { principal: principal(workspaceId), type: "image", entry: ENTRY, input: { model: "local/echo", prompt: "x" }, priceMicros: ENTRY.priceMicros, model: "local/echo" });
+      await db.prisma.job.update({ where: { id: job.id }, data: { status: "running", startedAt: new Date() } });
+      return { id: job.id, workspaceId };
+    }
+
+    beforeAll(async () => {
+      db = await createTestDatabase({ databaseUrl: backend.databaseUrl });
+    });
+    afterAll(async () => {
+      await db?.dispose();
+    });
+
+    it("completes, captures at the reported cost, records the assets in order and the job.completed deliveries", async () => {
+      const job = await runningJob();
+      await db.prisma.webhookEndpoint.create({ data: { workspaceId: job.workspaceId, url: "https://hooks.example/a", events: ["job.completed"], secret: "whsec_x" } });
+      await db.prisma.webhookEndpoint.create({ data: { workspaceId: job.workspaceId, url: "https://hooks.example/b", events: ["job.started"], secret: "whsec_y" } });
+      await db.prisma.jobWebhook.create({ data: { jobId: job.id, workspaceId: job.workspaceId, url: "https://hooks.example/own", events: ["job.completed"] } });
+      const outputs = [output(job.workspaceId, job.id), output(job.workspaceId, job.id)];
+      expect(await completeJobWithOutputs(db, job, outputs, { actualCostMicros: 60n, durationMs: 7 })).toBe(true);
+
+      const row = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+      expect(row).toMatchObject({ status: "completed", progressPct: 100, durationMs: 7, chargedCostMicros: 60n, outputAssetIds: outputs.map((o) => o.id) });
+      expect(row.completedAt).toBeInstanceOf(Date);
+      expect(await db.prisma.hold.findUniqueOrThrow({ where: { jobId: job.id } })).toMatchObject({ status: "captured", capturedMicros: 60n });
+      const assets = await db.prisma.asset.findMany({ where: { jobId: job.id } });
+      expect(assets.map((a) => a.id).sort()).toEqual(outputs.map((o) => o.id).sort());
+      expect(assets[0]).toMatchObject({ workspaceId: job.workspaceId, contentType: "image/png", sizeBytes: 70n, width: 1, height: 1, durationS: null });
+      const deliveries = await db.prisma.webhookDelivery.findMany({ where: { jobId: job.id } });
+      expect(deliveries.map((d) => d.url).sort()).toEqual(["https://hooks.example/a", "https://hooks.example/own"]);
+      for (const d of deliveries) expect(d).toMatchObject({ eventType: "job.completed", status: "pending", payload: null, attempts: 0 });
+      expect(deliveries[0]!.webhookId).toMatch(/^msg_[0-9a-f]{32}$/);
+      expect(await db.prisma.ledgerEntry.findMany({ where: { jobId: job.id }, select: { kind: true, amountMicros: true } })).toEqual([{ kind: "capture", amountMicros: -60n }]);
+      await expectConsistent(db, job.workspaceId);
+    });
+
+    it("caps a reported cost above the estimate at the hold, and a missing cost settles at the hold", async () => {
+      const over = await runningJob();
+      expect(await completeJobWithOutputs(db, over, [], { actualCostMicros: 5_000n, durationMs: 1 })).toBe(true);
+      expect(await db.prisma.job.findUniqueOrThrow({ where: { id: over.id } })).toMatchObject({ chargedCostMicros: 100n, outputAssetIds: [] });
+      const unknown = await runningJob(over.workspaceId);
+      expect(await completeJobWithOutputs(db, unknown, [], { actualCostMicros: null, durationMs: 1 })).toBe(true);
+      expect(await db.prisma.hold.findUniqueOrThrow({ where: { jobId: unknown.id } })).toMatchObject({ status: "captured", capturedMicros: 100n });
+      await expectConsistent(db, over.workspaceId);
+    });
+
+    it("a job cancelled first is left alone: false, no asset, no charge", async () => {
+      const job = await runningJob();
+      expect(await endJobWithRefund(db, job.id, "cancelled", null)).toBe(true);
+      expect(await completeJobWithOutputs(db, job, [output(job.workspaceId, job.id)], { actualCostMicros: 60n, durationMs: 1 })).toBe(false);
+      expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ status: "cancelled", chargedCostMicros: null, outputAssetIds: [] });
+      expect(await db.prisma.asset.count({ where: { jobId: job.id } })).toBe(0);
+      expect(await db.prisma.ledgerEntry.count({ where: { jobId: job.id } })).toBe(0);
+      await expectConsistent(db, job.workspaceId);
+    });
+
+    it("three completions and a cancel at once: one outcome, settled once", async () => {
+      const ws = await newWorkspace(db);
+      await credit(db, { workspaceId: ws, kind: "topup", amountMicros: usd(1), stripeEventId: `evt_${randomUUID()}` });
+      const jobs = await Promise.all(Array.from({ length: 10 }, () => runningJob(ws)));
+      const outcomes = await Promise.all(
+        jobs.map(async (job) => {
+          const results = await Promise.all([
+            completeJobWithOutputs(db, job, [output(ws, job.id)], { actualCostMicros: 60n, durationMs: 1 }),
+            completeJobWithOutputs(db, job, [output(ws, job.id)], { actualCostMicros: 60n, durationMs: 1 }),
+            endJobWithRefund(db, job.id, "cancelled", null),
+            completeJobWithOutputs(db, job, [output(ws, job.id)], { actualCostMicros: 60n, durationMs: 1 }),
+          ]);
+          return results.filter(Boolean).length;
+        }),
+      );
+      expect(outcomes).toEqual(Array(10).fill(1));
+      for (const job of jobs) {
+        const row = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+        const hold = await db.prisma.hold.findUniqueOrThrow({ where: { jobId: job.id } });
+        expect(hold.status).toBe(row.status === "completed" ? "captured" : "released");
+        expect(await db.prisma.asset.count({ where: { jobId: job.id } })).toBe(row.status === "completed" ? 1 : 0);
+        expect(await db.prisma.ledgerEntry.count({ where: { jobId: job.id } })).toBe(row.status === "completed" ? 1 : 0);
+      }
+      expect((await db.prisma.wallet.findUniqueOrThrow({ where: { workspaceId: ws } })).heldCount).toBe(0);
+      await expectConsistent(db, ws);
+    });
+  });
+}
