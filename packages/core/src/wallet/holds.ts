@@ -179,25 +179,9 @@ export interface CaptureInput {
 // stays the last line of defence against a second debit. The key's month row (budget) is
 // updated from the wallet update's output: after it, so the lock order is hold → wallet →
 // month row, as in aeriox_reserve (wallet → month row).
-const CAPTURE_SQL = `
-  WITH settled AS (
-    UPDATE holds SET status = 'captured', captured_micros = COALESCE($2::bigint, amount_micros), settled_at = now()
-     WHERE job_id = $1::uuid AND status = 'held' AND COALESCE($2::bigint, amount_micros) <= amount_micros
-    RETURNING workspace_id, api_key_id, amount_micros, captured_micros, budget_month
-  ), entry AS (
-    INSERT INTO ledger_entries (workspace_id, kind, amount_micros, job_id, api_key_id)
-    SELECT workspace_id, 'capture'::ledger_entry_kind, -captured_micros, $1::uuid, api_key_id FROM settled
-  ), wallet AS (
-    UPDATE wallets AS w
-       SET balance_micros = w.balance_micros - s.captured_micros, reserved_micros = w.reserved_micros - s.amount_micros,
-           held_count = w.held_count - 1, updated_at = now()
-      FROM settled AS s WHERE w.workspace_id = s.workspace_id
-    RETURNING s.api_key_id, s.budget_month, s.amount_micros - s.captured_micros AS unused
-  ), budget AS (
-    UPDATE api_key_monthly_spend AS m SET spent_micros = m.spent_micros - wallet.unused
-      FROM wallet WHERE m.api_key_id = wallet.api_key_id AND m.month = wallet.budget_month AND wallet.unused > 0
-  )
-  SELECT amount_micros, captured_micros FROM settled`;
+// The capture itself is one SQL function (migration 20261202200000_worker_complete_job), so the
+// worker's one-statement completion (aeriox_complete_job) captures exactly as this does.
+const CAPTURE_SQL = `SELECT amount_micros, captured_micros FROM aeriox_capture_hold($1::uuid, $2::bigint)`;
 
 export async function capture(db: WalletDb, input: CaptureInput): Promise<Settlement> {
   const { jobId } = input;
