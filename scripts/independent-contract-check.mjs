@@ -128,9 +128,7 @@ function startRecorder(port, prismPort, serverPort, exchanges) {
         }
       }
       const target = direct ? serverPort : prismPort;
-      // A fresh connection per exchange: Prism closes idle keep-alive sockets after Node's default 5 s, and a
-      // reused one closing under the request is a transport error that is neither Prism's nor the server's.
-      const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${target}`, connection: "close" }, agent: false }, (up) => {
+      const upstream = http.request({ host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${target}` } }, (up) => {
         exchanges.push({ method: req.method, url: req.url, status: up.statusCode, direct, violations: parseViolations(up.headers["sl-violations"]) });
         res.writeHead(up.statusCode ?? 502, up.rawHeaders);
         up.pipe(res);
