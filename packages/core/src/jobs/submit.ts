@@ -3,7 +3,8 @@
  * reserves its estimated cost with every check atomic (in-flight cap, daily spend cap,
  * monthly key budget, balance: ARCHITECTURE.md, Money, "Hot path"), then the enqueue. The
  * key's model allow-list is checked before, from the principal (no round trip). A queue that is
- * down undoes the reservation (the job fails with `queue_unavailable`, refunded).
+ * down undoes the reservation (the job fails with `queue_unavailable`, refunded); an accept whose
+ * answer was lost with the database connection is settled after the fact (in-doubt.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { Runtime } from "../runtime.ts";
@@ -19,6 +20,8 @@ import { jobError, type JobType } from "./states.ts";
 import { currentJobWebhook } from "../webhooks/request.ts";
 import { ensureSigningSecret } from "../webhooks/endpoints.ts";
 import { createAcceptBatcher } from "./accept-batch.ts";
+import { settleInDoubtAccept } from "./in-doubt.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 
 export type SubmitServices = Pick<Runtime, "db" | "config" | "providers" | "queue" | "logger">;
 
@@ -163,7 +166,15 @@ export async function submitJob(services: SubmitServices, req: SubmitJobRequest)
   assertProviderUsable(services, req.entry);
   const { config, db } = services;
   const jobId = randomUUID();
-  const job = await acceptJob(db, config, jobId, req);
+  let job: Job;
+  try {
+    job = await acceptJob(db, config, jobId, req);
+  } catch (err) {
+    // The connection died under the statement: it may have committed (in-doubt.ts). The client
+    // gets 503; the job, if it exists, is ended and refunded once the database answers.
+    if (isDatabaseUnavailable(err)) settleInDoubtAccept(db, jobId, services.logger);
+    throw err;
+  }
   observeReservation(db, job); // metrics: one hold placed
   triggerAutoRecharge(services, req.principal.workspaceId); // fire-and-forget: never fails the submit
 

@@ -229,6 +229,37 @@ for (const backend of backends) {
       await expectConsistent(db, empty);
     });
 
+    it("an accept whose answer is lost with the connection: the client is told it failed, and the committed job is ended and refunded, never run", async () => {
+      const ws = await funded(usd(1));
+      const before = await getWalletSnapshot(db, ws);
+      // The statement commits, then the connection dies before its answer arrives (as when a proxy cuts it).
+      const lost: TestDatabase = Object.assign(Object.create(db) as TestDatabase, {
+        query: async (...args: Parameters<TestDatabase["query"]>) => {
+          await db.query(...args);
+          throw Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
+        },
+      });
+      const svc = { ...services(), db: lost };
+      const err = (await submit(svc, principal(ws)).catch((e) => e)) as Error;
+      expect(err.message).toMatch(/Connection terminated/);
+      const [job] = await db.prisma.job.findMany({ where: { workspaceId: ws } });
+      expect(job!.status).toBe("queued"); // committed, though the client was told otherwise
+      expect(enqueued).not.toContain(job!.id);
+      let settled = job!;
+      for (let i = 0; i < 50 && settled.status === "queued"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        settled = await db.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
+      }
+      expect(settled.status).toBe("failed");
+      expect(settled.error).toMatchObject({ error: { code: "accept_unconfirmed" } });
+      expect(await db.prisma.hold.findUniqueOrThrow({ where: { jobId: job!.id } })).toMatchObject({ status: "released" });
+      const after = await getWalletSnapshot(db, ws);
+      expect(after.totalMicros).toBe(before.totalMicros);
+      expect(after.availableMicros).toBe(before.availableMicros);
+      expect(after.reservedMicros).toBe(0n);
+      await expectConsistent(db, ws);
+    });
+
     it("auditWallet names a counter that disagrees with the holds", async () => {
       const ws = await funded(usd(1));
       await reserve(db, { workspaceId: ws, jobId: randomUUID(), amountMicros: 10n });
