@@ -20,8 +20,10 @@ interface Resolved {
 }
 
 // One statement on the raw driver (every request whose key is not cached reads it; Prisma's adapter cost several times more).
-const API_KEY_SQL = `SELECT id::text AS id, workspace_id::text AS workspace_id, prefix, scopes, daily_spend_cap_micros, monthly_budget_micros,
-  allowed_models, expires_at, revoked_at FROM api_keys WHERE key_hash = $1`;
+// The workspace's fields come with it, for `GET /v1/me` (principal.ts).
+const API_KEY_SQL = `SELECT k.id::text AS id, k.workspace_id::text AS workspace_id, k.prefix, k.scopes, k.daily_spend_cap_micros, k.monthly_budget_micros,
+  k.allowed_models, k.expires_at, k.revoked_at, w.name AS workspace_name, w.plan AS workspace_plan, w.created_at AS workspace_created_at
+  FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE k.key_hash = $1`;
 
 interface ApiKeyRow {
   id: string;
@@ -33,6 +35,9 @@ interface ApiKeyRow {
   allowed_models: string[];
   expires_at: Date | null;
   revoked_at: Date | null;
+  workspace_name: string;
+  workspace_plan: string;
+  workspace_created_at: Date;
 }
 
 async function authenticateApiKey(services: Services, key: string): Promise<Resolved | null> {
@@ -65,6 +70,7 @@ async function authenticateApiKey(services: Services, key: string): Promise<Reso
     monthlyBudgetMicros: record.monthlyBudgetMicros,
     allowedModels: record.allowedModels.length > 0 ? record.allowedModels : null,
     clientId: null,
+    workspace: { name: row.workspace_name, plan: row.workspace_plan, createdAt: row.workspace_created_at },
   };
   return { principal, expiresAt: record.expiresAt };
 }

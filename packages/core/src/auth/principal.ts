@@ -16,6 +16,12 @@ export interface Principal {
   allowedModels?: string[] | null;
   /** OAuth client that obtained the token (OAuth only). */
   clientId: string | null;
+  /**
+   * The workspace's own fields, read with the key (API keys only): `GET /v1/me` answers from
+   * the principal, cached like it (credential-cache.ts), instead of a read per request. These
+   * columns are written once, when the workspace is created (docs/ARCHITECTURE.md, Access).
+   */
+  workspace?: { name: string; plan: string; createdAt: Date };
 }
 
 export function hasScope(principal: Principal, scope: Scope): boolean {
