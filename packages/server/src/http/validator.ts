@@ -43,8 +43,30 @@ function memoizeValidatorPathCompiler(): void {
   };
 }
 
+let metaSchemaSkipped = false;
+
+/**
+ * With `validateApiSpec: false` the validator (5.6.2, framework/index.js `initialize`) still
+ * compiles the OpenAPI 3.1 meta-schema into an ajv validator it then never calls: ~0.3 s of
+ * every start-up's CPU, before `/healthz` can answer. Our spec is checked where it changes
+ * (`pnpm lint:spec`, the contract package's tests), so the module instance the validator uses
+ * gets a stand-in that compiles nothing and answers "valid" if it is ever asked.
+ */
+function skipUnusedMetaSchemaCompile(): void {
+  if (metaSchemaSkipped) return;
+  metaSchemaSkipped = true;
+  const requireFromValidator = createRequire(createRequire(import.meta.url).resolve("express-openapi-validator"));
+  const module = requireFromValidator("./framework/openapi.schema.validator") as { OpenAPISchemaValidator: new (opts: { validateApiSpec: boolean }) => unknown };
+  const Original = module.OpenAPISchemaValidator;
+  module.OpenAPISchemaValidator = function OpenAPISchemaValidator(this: unknown, opts: { validateApiSpec: boolean }) {
+    if (opts.validateApiSpec) return new Original(opts);
+    return { validate: () => ({ errors: [] }) };
+  } as unknown as typeof Original;
+}
+
 export function requestValidator(options: { responseValidation: boolean }): RequestHandler[] {
   memoizeValidatorPathCompiler();
+  skipUnusedMetaSchemaCompile();
   return OpenApiValidator.middleware({
     apiSpec: specDocumentCopy() as never,
     validateApiSpec: false,
