@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
 import { loadConfig } from "../../src/config.ts";
 import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
-import { completeJobWithOutputs, endJobWithRefund } from "../../src/jobs/settle.ts";
+import { completeJob, completeJobWithOutputs, endJobWithRefund } from "../../src/jobs/settle.ts";
+import { recordJobEvent } from "../../src/webhooks/events.ts";
 import type { StoredOutput } from "../../src/assets/assets.ts";
 import { credit } from "../../src/wallet/index.ts";
 import type { Principal } from "../../src/auth/principal.ts";
@@ -94,6 +95,44 @@ for (const backend of backends) {
       expect(deliveries[0]!.webhookId).toMatch(/^msg_[0-9a-f]{32}$/);
       expect(await db.prisma.ledgerEntry.findMany({ where: { jobId: job.id }, select: { kind: true, amountMicros: true } })).toEqual([{ kind: "capture", amountMicros: -60n }]);
       await expectConsistent(db, job.workspaceId);
+    });
+
+    it("the one-statement completion and every other path deliver an event to the same targets", async () => {
+      // Endpoints subscribed to all events, to job.completed only, to running events only; another
+      // workspace's endpoint; jobs whose own webhook_url filter has job.completed or not.
+      const ws = await newWorkspace(db);
+      await credit(db, { workspaceId: ws, kind: "topup", amountMicros: usd(1), stripeEventId: `evt_${randomUUID()}` });
+      const other = await newWorkspace(db);
+      const endpoint = (workspaceId: string, url: string, events: string[]) => db.prisma.webhookEndpoint.create({ data: { workspaceId, url, events, secret: "whsec_x" } });
+      await endpoint(ws, "https://hooks.example/all", ["job.started", "job.progress", "job.completed"]);
+      await endpoint(ws, "https://hooks.example/completed", ["job.completed"]);
+      await endpoint(ws, "https://hooks.example/running", ["job.started", "job.progress"]);
+      await endpoint(other, "https://hooks.example/other-workspace", ["job.started", "job.progress", "job.completed"]);
+      const jobWith = async (ownEvents: string[]) => {
+        const job = await runningJob(ws);
+        await db.prisma.jobWebhook.create({ data: { jobId: job.id, workspaceId: ws, url: "https://hooks.example/own", events: ownEvents } });
+        return job;
+      };
+      const targets = async (jobId: string, eventType: string) =>
+        (await db.prisma.webhookDelivery.findMany({ where: { jobId, eventType } })).map((d) => `${d.workspaceId === ws ? "" : "WRONG WORKSPACE "}${d.url} ${d.status} ${d.payload}`).sort();
+
+      for (const own of [["job.completed"], ["job.started"]]) {
+        const bySql = await jobWith(own);
+        const byPrisma = await jobWith(own);
+        const refunded = await jobWith(own);
+        expect(await completeJobWithOutputs(db, bySql, [], { actualCostMicros: 60n, durationMs: 1 })).toBe(true); // aeriox_complete_job
+        expect(await completeJob(db, byPrisma.id, { actualCostMicros: 60n, durationMs: 1 })).toBe(true); // the general path (side-effects.ts)
+        expect(await endJobWithRefund(db, refunded.id, "failed", null)).toBe(true);
+        const expected = ["https://hooks.example/all pending null", "https://hooks.example/completed pending null", ...(own.includes("job.completed") ? ["https://hooks.example/own pending null"] : [])];
+        expect(await targets(bySql.id, "job.completed")).toEqual(expected);
+        expect(await targets(byPrisma.id, "job.completed")).toEqual(expected);
+        expect(await targets(refunded.id, "job.completed")).toEqual(expected);
+
+        // A running event of the same job reaches the targets subscribed to it, with its body.
+        expect(await recordJobEvent(db.prisma, bySql, "job.started", "{}")).toBe(own.includes("job.started") ? 3 : 2);
+        expect(await targets(bySql.id, "job.started")).toEqual(["https://hooks.example/all pending {}", ...(own.includes("job.started") ? ["https://hooks.example/own pending {}"] : []), "https://hooks.example/running pending {}"]);
+      }
+      await expectConsistent(db, ws);
     });
 
     it("caps a reported cost above the estimate at the hold, and a missing cost settles at the hold", async () => {
