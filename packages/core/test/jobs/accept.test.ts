@@ -12,35 +12,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
 import { migrate, MIGRATIONS_DIR } from "../../src/db/migrate.ts";
-import { loadConfig, type Config } from "../../src/config.ts";
-import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
+import type { Config } from "../../src/config.ts";
+import type { SubmitServices } from "../../src/jobs/submit.ts";
 import { completeJob, endJobWithRefund } from "../../src/jobs/settle.ts";
 import { capture, credit, getWalletSnapshot, release, reserve } from "../../src/wallet/index.ts";
 import { auditWallet } from "../../src/wallet/snapshot.ts";
-import type { Principal } from "../../src/auth/principal.ts";
-import type { CatalogEntry } from "../../src/pricing/catalog.ts";
 import { backends } from "../db/backends.ts";
-import { expectConsistent, newApiKey, newWorkspace, settleAll, usd } from "../wallet/fixtures.ts";
-
-const ENTRY: CatalogEntry = {
-  operationId: "image.local/image",
-  model: "local/image",
-  providerModel: "local/image",
-  provider: "local",
-  kind: "image",
-  unit: "image",
-  priceMicros: 100n,
-  priceWithAudioMicros: null,
-  minPriceMicros: 100n,
-  defaultDurationS: null,
-  maxResolution: "1024x1024",
-  maxDurationS: null,
-  supportsAudio: false,
-  typicalLatencyS: 1,
-  notes: null,
-};
-
-const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined };
+import { ENTRY, expectConsistent, newApiKey, newWorkspace, principal, quiet, settleAll, submit, submitServices, usd } from "../wallet/fixtures.ts";
 
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`accepting jobs on ${backend.name}`, () => {
@@ -48,30 +26,14 @@ for (const backend of backends) {
     const enqueued: string[] = [];
     let queueDown = false;
 
-    function services(config: Partial<Config> = {}): SubmitServices {
-      return {
-        db,
-        config: { ...loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }), ...config },
-        providers: { isCircuitOpen: () => false, unavailableReason: () => null } as unknown as SubmitServices["providers"],
-        queue: {
-          kind: "inprocess",
-          async enqueue(job) {
-            if (queueDown) throw new Error("queue down");
-            enqueued.push(job.id);
-          },
-          holds: async () => true,
-          close: async () => undefined,
+    const services = (config: Partial<Config> = {}): SubmitServices =>
+      submitServices(db, {
+        config,
+        async enqueue(job) {
+          if (queueDown) throw new Error("queue down");
+          enqueued.push(job.id);
         },
-        logger: quiet as unknown as SubmitServices["logger"],
-      };
-    }
-
-    function principal(workspaceId: string, apiKeyId: string | null = null, dailySpendCapMicros: bigint | null = null): Principal {
-      return { kind: "api_key", workspaceId, apiKeyId, keyPrefix: null, scopes: ["generate"], dailySpendCapMicros, clientId: null };
-    }
-
-    const submit = (svc: SubmitServices, who: Principal, priceMicros = ENTRY.priceMicros) =>
-      submitJob(svc, { principal: who, type: "image", entry: ENTRY, input: { model: "local/image", prompt: "a fox", seed: undefined }, priceMicros, model: "local/image" });
+      });
 
     async function funded(amount: bigint): Promise<string> {
       const ws = await newWorkspace(db);
@@ -122,7 +84,7 @@ for (const backend of backends) {
       const ws = await funded(usd(10));
       const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 100 });
       // jsonb refuses \u0000: that submit's statement raises (the HTTP layer refuses NUL earlier; here it stands for any error inside the statement).
-      const bad = () => submitJob(svc, { principal: principal(ws), type: "image", entry: ENTRY, input: { model: "local/image", prompt: "a\u0000fox" }, priceMicros: ENTRY.priceMicros, model: "local/image" });
+      const bad = () => submit(svc, principal(ws), ENTRY.priceMicros, "a\u0000fox");
       const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i === 17 ? bad() : submit(svc, principal(ws)))));
       expect(results.map((r) => r.status).filter((s) => s === "rejected")).toHaveLength(1);
       expect(results[17]!.status).toBe("rejected");

@@ -7,38 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { tmpdir } from "node:os";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
-import { loadConfig } from "../../src/config.ts";
-import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
 import { completeJob, completeJobWithOutputs, endJobWithRefund } from "../../src/jobs/settle.ts";
 import { recordJobEvent } from "../../src/webhooks/events.ts";
 import type { StoredOutput } from "../../src/assets/assets.ts";
 import { credit } from "../../src/wallet/index.ts";
-import type { Principal } from "../../src/auth/principal.ts";
-import type { CatalogEntry } from "../../src/pricing/catalog.ts";
 import { backends } from "../db/backends.ts";
-import { expectConsistent, newWorkspace, usd } from "../wallet/fixtures.ts";
-
-const ENTRY: CatalogEntry = {
-  operationId: "image.local/echo",
-  model: "local/echo",
-  providerModel: "local/echo",
-  provider: "local",
-  kind: "image",
-  unit: "image",
-  priceMicros: 100n,
-  priceWithAudioMicros: null,
-  minPriceMicros: 100n,
-  defaultDurationS: null,
-  maxResolution: "1x1",
-  maxDurationS: null,
-  supportsAudio: false,
-  typicalLatencyS: 1,
-  notes: null,
-};
-
-const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined };
+import { expectConsistent, newWorkspace, principal, submit, submitServices, usd } from "../wallet/fixtures.ts";
 
 function output(workspaceId: string, jobId: string): StoredOutput {
   const id = randomUUID();
@@ -49,20 +24,11 @@ for (const backend of backends) {
   describe.skipIf(backend.skip)(`completing a job in one statement on ${backend.name}`, () => {
     let db: TestDatabase;
 
-    const services = (): SubmitServices => ({
-      db,
-      config: loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }),
-      providers: { isCircuitOpen: () => false, unavailableReason: () => null } as unknown as SubmitServices["providers"],
-      queue: { kind: "inprocess", enqueue: async () => undefined, holds: async () => true, close: async () => undefined },
-      logger: quiet as unknown as SubmitServices["logger"],
-    });
-    const principal = (workspaceId: string): Principal => ({ kind: "api_key", workspaceId, apiKeyId: null, keyPrefix: null, scopes: ["generate"], dailySpendCapMicros: null, clientId: null });
-
     /** A funded workspace and a job of it, `running` as a worker's start leaves it. */
     async function runningJob(ws?: string) {
       const workspaceId = ws ?? (await newWorkspace(db));
       if (!ws) await credit(db, { workspaceId, kind: "topup", amountMicros: usd(1), stripeEventId: `evt_${randomUUID()}` });
-      const job = await submitJob(services(), { principal: principal(workspaceId), type: "image", entry: ENTRY, input: { model: "local/echo", prompt: "x" }, priceMicros: ENTRY.priceMicros, model: "local/echo" });
+      const job = await submit(submitServices(db), principal(workspaceId));
       await db.prisma.job.update({ where: { id: job.id }, data: { status: "running", startedAt: new Date() } });
       return { id: job.id, workspaceId };
     }
