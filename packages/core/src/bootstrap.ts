@@ -25,6 +25,7 @@ import { createUrlSigner, loadSigningSecret } from "./assets/signed-urls.ts";
 import { createInProcessQueue, type JobQueue } from "./jobs/queue.ts";
 import { processJob } from "./jobs/process.ts";
 import { startReconciler } from "./jobs/reconciler.ts";
+import { flushInDoubtAccepts } from "./jobs/in-doubt.ts";
 import { recordTrainingVoice } from "./characters/characters.ts";
 import { createInProcessJobEndSignal, createRedisJobEndSignal } from "./jobs/job-events.ts";
 import { loadGlobalCards } from "./cards/globals.ts";
@@ -168,6 +169,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       ? await createBullWebhookDispatcher(deliveryServices, { connection: bull.connectionOf(config.REDIS_URL), prefix: config.REDIS_PREFIX, consume: options.role === "worker", periodicSweep: options.role !== "cli" })
       : createInProcessWebhookDispatcher(deliveryServices, { periodicSweep: true });
     cleanups.push(() => webhooks.close());
+    // Pushed last, so the close runs it first, with everything still open: the in-doubt accepts
+    // this process still holds are checked once more and any left unsettled are logged
+    // (jobs/in-doubt.ts; docs/ARCHITECTURE.md, In-doubt accepts).
+    const inDoubtDb = db;
+    cleanups.push(() => flushInDoubtAccepts(inDoubtDb, logger));
 
     const runtime: Runtime = {
       config,

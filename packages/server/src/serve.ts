@@ -10,7 +10,8 @@
  * accept backlog, whose requests were already sent. Connections already accepted are not
  * ended with it: each one's request is read and answered, idle ones are closed after a grace
  * (a request sent late is answered, not reset); requests in flight finish — for up to half of
- * what is left of the timeout, then their connections are cut. Then the runtime closes: with BullMQ the API holds no jobs
+ * what is left of the timeout, then their connections are cut. Then the runtime closes, settling first the in-doubt
+ * accepts this process still holds (jobs/in-doubt.ts; ARCHITECTURE.md, In-doubt accepts): with BullMQ the API holds no jobs
  * (a job accepted is in Redis or, if enqueueing failed, `queued` for the reconciler); the
  * in-process runner stops taking jobs, lets running attempts finish (bounded, queue.ts) and
  * leaves waiting ones `queued`, which the next start's reconciler enqueues again. Last the

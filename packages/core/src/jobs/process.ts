@@ -45,14 +45,16 @@ interface StartedRow {
   provider_request_id: string | null;
   /** null on the job's first start (job.started is sent then). */
   previous_started_at: Date | null;
-  /** Which of job.started / job.progress any target of the job listens to (webhooks/events.ts). */
-  events: string[];
+  /** Whether any target of the job listens to job.started / job.progress (webhooks/events.ts). */
+  listens_started: boolean;
+  listens_progress: boolean;
 }
 
 /**
  * The attempt's start in ONE statement: CAS queued|running → running (attempts + 1, started_at
- * kept from the first start), the row the attempt needs, and which running events anyone listens
- * to (the job's own webhook_url, the workspace's endpoints). No row: the job is terminal or gone.
+ * kept from the first start), the row the attempt needs, and whether anyone listens to the running
+ * events (aeriox_job_event_targets, the one definition of an event's targets: ARCHITECTURE.md,
+ * Webhooks, "Recording"). No row: the job is terminal or gone.
  */
 const START_SQL = `
   WITH prev AS (
@@ -62,10 +64,8 @@ const START_SQL = `
     FROM prev WHERE j.id = prev.id
   RETURNING j.workspace_id::text AS workspace_id, j.type::text AS type, j.model, j.operation_id, j.input, j.provider_request_id,
     prev.started_at AS previous_started_at,
-    ARRAY(SELECT DISTINCT e FROM (
-        SELECT unnest(w.events) FROM job_webhooks AS w WHERE w.job_id = j.id
-        UNION ALL SELECT unnest(x.events) FROM webhook_endpoints AS x WHERE x.workspace_id = j.workspace_id
-      ) AS s(e) WHERE e IN ('job.started', 'job.progress')) AS events`;
+    EXISTS (SELECT 1 FROM aeriox_job_event_targets(j.id, j.workspace_id, 'job.started')) AS listens_started,
+    EXISTS (SELECT 1 FROM aeriox_job_event_targets(j.id, j.workspace_id, 'job.progress')) AS listens_progress`;
 
 export async function processJob(services: ProcessorServices, jobId: string, attempt: AttemptInfo): Promise<void> {
   let retry: ProviderError | undefined;
@@ -95,7 +95,7 @@ async function attemptJob(services: ProcessorServices, jobId: string, attempt: A
   };
   const log = logger.child({ jobId, attempt: attempt.number, model: job.model });
   // job.started / job.progress webhooks (webhooks/events.ts); job.completed is recorded with the settlement.
-  const webhooks = await runningJobWebhooks(services, job, { started: row.events.includes("job.started"), progress: row.events.includes("job.progress") });
+  const webhooks = await runningJobWebhooks(services, job, { started: row.listens_started, progress: row.listens_progress });
   await webhooks.started();
 
   const abort = new AbortController();

@@ -4,8 +4,9 @@
  * together or not at all, so a crash between them cannot lose or double money.
  *
  * The worker's completion (`completeJobWithOutputs`) is ONE statement, `aeriox_complete_job`
- * (migration `20261202200000_worker_complete_job`): the CAS, the capture, the output assets'
- * rows and the `job.completed` deliveries. Where that function declines (a character_train
+ * (migrations `20261202200000_worker_complete_job`, `20261202300000_record_job_event`): the CAS,
+ * the capture, the output assets' rows and the `job.completed` deliveries (recorded as
+ * recordJobEvent records them, webhooks/events.ts). Where that function declines (a character_train
  * job, a hold that is not as expected) nothing has changed and the general path below runs.
  */
 import type { Database, TransactionClient as Tx } from "../db/index.ts";

@@ -7,7 +7,6 @@
  * `job.started` and `job.progress` are recorded right after the state write (jobs/process.ts), with
  * their body, so a retry sends what was true then.
  */
-import { randomUUID } from "node:crypto";
 import type { Database, TransactionClient } from "../db/index.ts";
 import type { UrlSigner } from "../assets/signed-urls.ts";
 import type { Logger } from "../logger.ts";
@@ -22,44 +21,16 @@ export interface JobEventSubject {
   workspaceId: string;
 }
 
-export function newWebhookId(): string {
-  return `msg_${randomUUID().replaceAll("-", "")}`;
-}
-
-/** Records `type` for every target; returns how many deliveries were created. */
+/**
+ * Records `type` for every target; returns how many deliveries were created. Who the targets are is
+ * defined once, in SQL (`aeriox_job_event_targets`, recorded by `aeriox_record_job_event`; migration
+ * 20261202300000_record_job_event): the worker's one-statement completion (`aeriox_complete_job`)
+ * and the start statement's "does anyone listen" (jobs/process.ts) use the same functions.
+ */
 export async function recordJobEvent(client: Client, job: JobEventSubject, type: WebhookEventType, payload: string | null, at = new Date()): Promise<number> {
-  const [own, endpoints] = await Promise.all([
-    client.jobWebhook.findUnique({ where: { jobId: job.id }, select: { url: true, events: true } }),
-    client.webhookEndpoint.findMany({ where: { workspaceId: job.workspaceId, events: { has: type } }, select: { id: true, url: true } }),
-  ]);
-  const targets: Array<{ endpointId: string | null; url: string }> = endpoints.map((e) => ({ endpointId: e.id, url: e.url }));
-  if (own && own.events.includes(type)) targets.push({ endpointId: null, url: own.url });
-  if (targets.length === 0) return 0;
-  await client.webhookDelivery.createMany({
-    data: targets.map((t) => ({
-      workspaceId: job.workspaceId,
-      endpointId: t.endpointId,
-      jobId: job.id,
-      webhookId: newWebhookId(),
-      eventType: type,
-      url: t.url,
-      payload,
-      nextAttemptAt: at,
-      createdAt: at,
-      updatedAt: at,
-    })),
-  });
-  return targets.length;
-}
-
-/** Which of a job's non-terminal events anyone listens to: one round trip when a job starts. */
-export async function jobEventInterest(db: Database, job: JobEventSubject): Promise<{ started: boolean; progress: boolean }> {
-  const [own, endpoints] = await Promise.all([
-    db.prisma.jobWebhook.findUnique({ where: { jobId: job.id }, select: { events: true } }),
-    db.prisma.webhookEndpoint.findMany({ where: { workspaceId: job.workspaceId, OR: [{ events: { has: "job.started" } }, { events: { has: "job.progress" } }] }, select: { events: true } }),
-  ]);
-  const events = new Set([...(own?.events ?? []), ...endpoints.flatMap((e) => e.events)]);
-  return { started: events.has("job.started"), progress: events.has("job.progress") };
+  const [row] = await client.$queryRaw<Array<{ created: number }>>`
+    SELECT aeriox_record_job_event(${job.id}::uuid, ${job.workspaceId}::uuid, ${type}::text, ${payload}::text, ${at.toISOString()}::timestamptz) AS created`;
+  return row?.created ?? 0;
 }
 
 /** The body of an event: `{type, timestamp, data: <Job>}`, serialized once. */
@@ -91,10 +62,9 @@ export interface RunningJobWebhooks {
 export async function runningJobWebhooks(
   services: { db: Database; logger: Logger },
   job: JobEventSubject & { startedAt: Date | null },
-  /** Already read with the job's start (jobs/process.ts): saves the round trip. */
-  known?: { started: boolean; progress: boolean },
+  /** Whether anyone listens to job.started / job.progress: read with the job's start (jobs/process.ts). */
+  interest: { started: boolean; progress: boolean },
 ): Promise<RunningJobWebhooks> {
-  const interest = known ?? (await jobEventInterest(services.db, job).catch(() => ({ started: false, progress: false })));
   let lastProgressAt = 0;
   const emit = async (type: WebhookEventType) => {
     try {

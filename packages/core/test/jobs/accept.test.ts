@@ -10,37 +10,19 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
 import { migrate, MIGRATIONS_DIR } from "../../src/db/migrate.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
-import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
+import { createRuntime } from "../../src/bootstrap.ts";
+import { createLogger } from "../../src/logger.ts";
+import type { SubmitServices } from "../../src/jobs/submit.ts";
 import { completeJob, endJobWithRefund } from "../../src/jobs/settle.ts";
+import { jobError } from "../../src/jobs/states.ts";
 import { capture, credit, getWalletSnapshot, release, reserve } from "../../src/wallet/index.ts";
 import { auditWallet } from "../../src/wallet/snapshot.ts";
-import type { Principal } from "../../src/auth/principal.ts";
-import type { CatalogEntry } from "../../src/pricing/catalog.ts";
 import { backends } from "../db/backends.ts";
-import { expectConsistent, newApiKey, newWorkspace, settleAll, usd } from "../wallet/fixtures.ts";
-
-const ENTRY: CatalogEntry = {
-  operationId: "image.local/image",
-  model: "local/image",
-  providerModel: "local/image",
-  provider: "local",
-  kind: "image",
-  unit: "image",
-  priceMicros: 100n,
-  priceWithAudioMicros: null,
-  minPriceMicros: 100n,
-  defaultDurationS: null,
-  maxResolution: "1024x1024",
-  maxDurationS: null,
-  supportsAudio: false,
-  typicalLatencyS: 1,
-  notes: null,
-};
-
-const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined };
+import { ENTRY, expectConsistent, newApiKey, newWorkspace, principal, quiet, settleAll, submit, submitServices, usd } from "../wallet/fixtures.ts";
 
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`accepting jobs on ${backend.name}`, () => {
@@ -48,30 +30,14 @@ for (const backend of backends) {
     const enqueued: string[] = [];
     let queueDown = false;
 
-    function services(config: Partial<Config> = {}): SubmitServices {
-      return {
-        db,
-        config: { ...loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }), ...config },
-        providers: { isCircuitOpen: () => false, unavailableReason: () => null } as unknown as SubmitServices["providers"],
-        queue: {
-          kind: "inprocess",
-          async enqueue(job) {
-            if (queueDown) throw new Error("queue down");
-            enqueued.push(job.id);
-          },
-          holds: async () => true,
-          close: async () => undefined,
+    const services = (config: Partial<Config> = {}): SubmitServices =>
+      submitServices(db, {
+        config,
+        async enqueue(job) {
+          if (queueDown) throw new Error("queue down");
+          enqueued.push(job.id);
         },
-        logger: quiet as unknown as SubmitServices["logger"],
-      };
-    }
-
-    function principal(workspaceId: string, apiKeyId: string | null = null, dailySpendCapMicros: bigint | null = null): Principal {
-      return { kind: "api_key", workspaceId, apiKeyId, keyPrefix: null, scopes: ["generate"], dailySpendCapMicros, clientId: null };
-    }
-
-    const submit = (svc: SubmitServices, who: Principal, priceMicros = ENTRY.priceMicros) =>
-      submitJob(svc, { principal: who, type: "image", entry: ENTRY, input: { model: "local/image", prompt: "a fox", seed: undefined }, priceMicros, model: "local/image" });
+      });
 
     async function funded(amount: bigint): Promise<string> {
       const ws = await newWorkspace(db);
@@ -122,7 +88,7 @@ for (const backend of backends) {
       const ws = await funded(usd(10));
       const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 100 });
       // jsonb refuses \u0000: that submit's statement raises (the HTTP layer refuses NUL earlier; here it stands for any error inside the statement).
-      const bad = () => submitJob(svc, { principal: principal(ws), type: "image", entry: ENTRY, input: { model: "local/image", prompt: "a\u0000fox" }, priceMicros: ENTRY.priceMicros, model: "local/image" });
+      const bad = () => submit(svc, principal(ws), ENTRY.priceMicros, "a\u0000fox");
       const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i === 17 ? bad() : submit(svc, principal(ws)))));
       expect(results.map((r) => r.status).filter((s) => s === "rejected")).toHaveLength(1);
       expect(results[17]!.status).toBe("rejected");
@@ -229,35 +195,108 @@ for (const backend of backends) {
       await expectConsistent(db, empty);
     });
 
-    it("an accept whose answer is lost with the connection: the client is told it failed, and the committed job is ended and refunded, never run", async () => {
-      const ws = await funded(usd(1));
-      const before = await getWalletSnapshot(db, ws);
-      // The statement commits, then the connection dies before its answer arrives (as when a proxy cuts it).
-      const lost: TestDatabase = Object.assign(Object.create(db) as TestDatabase, {
-        query: async (...args: Parameters<TestDatabase["query"]>) => {
-          await db.query(...args);
-          throw Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
+    /**
+     * `db` behind a link the test controls. `loseAnswers`: each raw statement (the accept) runs
+     * and commits, then the connection dies before its answer arrives, as when a proxy cuts it.
+     * `cut`: the database cannot be reached — raw statements and transactions (the in-doubt
+     * check, jobs/in-doubt.ts) fail before reaching it.
+     */
+    function behindLink() {
+      const link = { loseAnswers: false, cut: false };
+      const unreachable = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+      const prisma = new Proxy(db.prisma, {
+        get(target, key) {
+          if (link.cut && key === "$transaction") return () => Promise.reject(unreachable());
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === "function" ? value.bind(target) : value;
         },
       });
-      const svc = { ...services(), db: lost };
+      const query = async (...args: Parameters<TestDatabase["query"]>) => {
+        if (link.cut) throw unreachable();
+        const rows = await db.query(...args);
+        if (link.loseAnswers) throw Object.assign(new Error("Connection terminated unexpectedly"), { code: "ECONNRESET" });
+        return rows;
+      };
+      const flaky = Object.create(db) as TestDatabase;
+      Object.defineProperties(flaky, { prisma: { value: prisma }, query: { value: query } });
+      return { db: flaky, link };
+    }
+
+    /** Submits with the accept's answer lost; returns the job it committed. */
+    async function acceptWithLostAnswer(svc: SubmitServices, link: { loseAnswers: boolean }, ws: string) {
+      link.loseAnswers = true;
       const err = (await submit(svc, principal(ws)).catch((e) => e)) as Error;
+      link.loseAnswers = false;
       expect(err.message).toMatch(/Connection terminated/);
       const [job] = await db.prisma.job.findMany({ where: { workspaceId: ws } });
       expect(job!.status).toBe("queued"); // committed, though the client was told otherwise
       expect(enqueued).not.toContain(job!.id);
-      let settled = job!;
-      for (let i = 0; i < 50 && settled.status === "queued"; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        settled = await db.prisma.job.findUniqueOrThrow({ where: { id: job!.id } });
-      }
+      return job!;
+    }
+
+    /** The API process's runtime (`aeriox serve`) behind the link, its log lines collected, after an accept whose answer it lost. */
+    async function serverWithLostAnswer() {
+      const ws = await funded(usd(1));
+      const before = await getWalletSnapshot(db, ws);
+      const { db: flaky, link } = behindLink();
+      const logs: Array<{ level: number; msg: string; jobIds?: string[] }> = [];
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          for (const line of String(chunk).split("\n")) if (line) logs.push(JSON.parse(line));
+          done();
+        },
+      });
+      const config = loadConfig({ NODE_ENV: "test", DATA_DIR: mkdtempSync(path.join(tmpdir(), "aeriox-in-doubt-")) });
+      const runtime = await createRuntime(config, { role: "server", db: flaky, migrate: false, reconciler: false, logger: createLogger({ level: "info", destination: sink }) });
+      const job = await acceptWithLostAnswer(runtime, link, ws);
+      return { ws, before, link, runtime, logs, job };
+    }
+
+    async function expectEndedAndRefunded(jobId: string, ws: string, before: Awaited<ReturnType<typeof getWalletSnapshot>>) {
+      const settled = await db.prisma.job.findUniqueOrThrow({ where: { id: jobId } });
       expect(settled.status).toBe("failed");
       expect(settled.error).toMatchObject({ error: { code: "accept_unconfirmed" } });
-      expect(await db.prisma.hold.findUniqueOrThrow({ where: { jobId: job!.id } })).toMatchObject({ status: "released" });
+      expect(await db.prisma.hold.findUniqueOrThrow({ where: { jobId } })).toMatchObject({ status: "released" });
       const after = await getWalletSnapshot(db, ws);
       expect(after.totalMicros).toBe(before.totalMicros);
       expect(after.availableMicros).toBe(before.availableMicros);
       expect(after.reservedMicros).toBe(0n);
       await expectConsistent(db, ws);
+    }
+
+    it("an accept whose answer is lost with the connection: the client is told it failed, and the committed job is ended and refunded, never run", async () => {
+      const ws = await funded(usd(1));
+      const before = await getWalletSnapshot(db, ws);
+      const { db: lost, link } = behindLink();
+      const job = await acceptWithLostAnswer({ ...services(), db: lost }, link, ws);
+      let settled = job;
+      for (let i = 0; i < 50 && settled.status === "queued"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        settled = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+      }
+      await expectEndedAndRefunded(job.id, ws, before);
+    });
+
+    it("shutting down settles the in-doubt accepts it holds: closing the runtime ends the committed job and refunds it", async () => {
+      const { ws, before, runtime, logs, job } = await serverWithLostAnswer();
+      // Closed at once: the periodic check (a second after the failure) has not run; the close's flush settles it.
+      await runtime.close();
+      await expectEndedAndRefunded(job.id, ws, before);
+      expect(logs.filter((l) => l.level >= 50)).toEqual([]);
+    });
+
+    it("shutting down with the database still unreachable names each in-doubt accept it could not settle, at error level", async () => {
+      const { ws, before, link, runtime, logs, job } = await serverWithLostAnswer();
+      link.cut = true;
+      await runtime.close();
+      const errors = logs.filter((l) => l.level >= 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.jobIds).toEqual([job.id]);
+      expect(errors[0]!.msg).toMatch(/in-doubt accepts the database did not confirm/);
+      // Nothing could touch it: still queued and held, for the operator the line is for.
+      expect((await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).status).toBe("queued");
+      expect(await endJobWithRefund(db, job.id, "failed", jobError("accept_unconfirmed", "ended by hand"))).toBe(true);
+      await expectEndedAndRefunded(job.id, ws, before);
     });
 
     it("auditWallet names a counter that disagrees with the holds", async () => {

@@ -7,37 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
-import { tmpdir } from "node:os";
 import { createTestDatabase, type TestDatabase } from "../../src/db/testing.ts";
-import { loadConfig } from "../../src/config.ts";
-import { submitJob, type SubmitServices } from "../../src/jobs/submit.ts";
-import { completeJobWithOutputs, endJobWithRefund } from "../../src/jobs/settle.ts";
+import { completeJob, completeJobWithOutputs, endJobWithRefund } from "../../src/jobs/settle.ts";
+import { recordJobEvent } from "../../src/webhooks/events.ts";
 import type { StoredOutput } from "../../src/assets/assets.ts";
 import { credit } from "../../src/wallet/index.ts";
-import type { Principal } from "../../src/auth/principal.ts";
-import type { CatalogEntry } from "../../src/pricing/catalog.ts";
 import { backends } from "../db/backends.ts";
-import { expectConsistent, newWorkspace, usd } from "../wallet/fixtures.ts";
-
-const ENTRY: CatalogEntry = {
-  operationId: "image.local/echo",
-  model: "local/echo",
-  providerModel: "local/echo",
-  provider: "local",
-  kind: "image",
-  unit: "image",
-  priceMicros: 100n,
-  priceWithAudioMicros: null,
-  minPriceMicros: 100n,
-  defaultDurationS: null,
-  maxResolution: "1x1",
-  maxDurationS: null,
-  supportsAudio: false,
-  typicalLatencyS: 1,
-  notes: null,
-};
-
-const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined, debug: () => undefined };
+import { expectConsistent, newWorkspace, principal, submit, submitServices, usd } from "../wallet/fixtures.ts";
 
 function output(workspaceId: string, jobId: string): StoredOutput {
   const id = randomUUID();
@@ -48,20 +24,11 @@ for (const backend of backends) {
   describe.skipIf(backend.skip)(`completing a job in one statement on ${backend.name}`, () => {
     let db: TestDatabase;
 
-    const services = (): SubmitServices => ({
-      db,
-      config: loadConfig({ NODE_ENV: "test", DATA_DIR: tmpdir() }),
-      providers: { isCircuitOpen: () => false, unavailableReason: () => null } as unknown as SubmitServices["providers"],
-      queue: { kind: "inprocess", enqueue: async () => undefined, holds: async () => true, close: async () => undefined },
-      logger: quiet as unknown as SubmitServices["logger"],
-    });
-    const principal = (workspaceId: string): Principal => ({ kind: "api_key", workspaceId, apiKeyId: null, keyPrefix: null, scopes: ["generate"], dailySpendCapMicros: null, clientId: null });
-
     /** A funded workspace and a job of it, `running` as a worker's start leaves it. */
     async function runningJob(ws?: string) {
       const workspaceId = ws ?? (await newWorkspace(db));
       if (!ws) await credit(db, { workspaceId, kind: "topup", amountMicros: usd(1), stripeEventId: `evt_${randomUUID()}` });
-      const job = await submitJob(services(), { principal: principal(workspaceId), type: "image", entry: ENTRY, input: { model: "local/echo", prompt: "x" }, priceMicros: ENTRY.priceMicros, model: "local/echo" });
+      const job = await submit(submitServices(db), principal(workspaceId));
       await db.prisma.job.update({ where: { id: job.id }, data: { status: "running", startedAt: new Date() } });
       return { id: job.id, workspaceId };
     }
@@ -94,6 +61,44 @@ for (const backend of backends) {
       expect(deliveries[0]!.webhookId).toMatch(/^msg_[0-9a-f]{32}$/);
       expect(await db.prisma.ledgerEntry.findMany({ where: { jobId: job.id }, select: { kind: true, amountMicros: true } })).toEqual([{ kind: "capture", amountMicros: -60n }]);
       await expectConsistent(db, job.workspaceId);
+    });
+
+    it("the one-statement completion and every other path deliver an event to the same targets", async () => {
+      // Endpoints subscribed to all events, to job.completed only, to running events only; another
+      // workspace's endpoint; jobs whose own webhook_url filter has job.completed or not.
+      const ws = await newWorkspace(db);
+      await credit(db, { workspaceId: ws, kind: "topup", amountMicros: usd(1), stripeEventId: `evt_${randomUUID()}` });
+      const other = await newWorkspace(db);
+      const endpoint = (workspaceId: string, url: string, events: string[]) => db.prisma.webhookEndpoint.create({ data: { workspaceId, url, events, secret: "whsec_x" } });
+      await endpoint(ws, "https://hooks.example/all", ["job.started", "job.progress", "job.completed"]);
+      await endpoint(ws, "https://hooks.example/completed", ["job.completed"]);
+      await endpoint(ws, "https://hooks.example/running", ["job.started", "job.progress"]);
+      await endpoint(other, "https://hooks.example/other-workspace", ["job.started", "job.progress", "job.completed"]);
+      const jobWith = async (ownEvents: string[]) => {
+        const job = await runningJob(ws);
+        await db.prisma.jobWebhook.create({ data: { jobId: job.id, workspaceId: ws, url: "https://hooks.example/own", events: ownEvents } });
+        return job;
+      };
+      const targets = async (jobId: string, eventType: string) =>
+        (await db.prisma.webhookDelivery.findMany({ where: { jobId, eventType } })).map((d) => `${d.workspaceId === ws ? "" : "WRONG WORKSPACE "}${d.url} ${d.status} ${d.payload}`).sort();
+
+      for (const own of [["job.completed"], ["job.started"]]) {
+        const bySql = await jobWith(own);
+        const byPrisma = await jobWith(own);
+        const refunded = await jobWith(own);
+        expect(await completeJobWithOutputs(db, bySql, [], { actualCostMicros: 60n, durationMs: 1 })).toBe(true); // aeriox_complete_job
+        expect(await completeJob(db, byPrisma.id, { actualCostMicros: 60n, durationMs: 1 })).toBe(true); // the general path (side-effects.ts)
+        expect(await endJobWithRefund(db, refunded.id, "failed", null)).toBe(true);
+        const expected = ["https://hooks.example/all pending null", "https://hooks.example/completed pending null", ...(own.includes("job.completed") ? ["https://hooks.example/own pending null"] : [])];
+        expect(await targets(bySql.id, "job.completed")).toEqual(expected);
+        expect(await targets(byPrisma.id, "job.completed")).toEqual(expected);
+        expect(await targets(refunded.id, "job.completed")).toEqual(expected);
+
+        // A running event of the same job reaches the targets subscribed to it, with its body.
+        expect(await recordJobEvent(db.prisma, bySql, "job.started", "{}")).toBe(own.includes("job.started") ? 3 : 2);
+        expect(await targets(bySql.id, "job.started")).toEqual(["https://hooks.example/all pending {}", ...(own.includes("job.started") ? ["https://hooks.example/own pending {}"] : []), "https://hooks.example/running pending {}"]);
+      }
+      await expectConsistent(db, ws);
     });
 
     it("caps a reported cost above the estimate at the hold, and a missing cost settles at the hold", async () => {
