@@ -277,6 +277,28 @@ for (const backend of backends) {
       await expectEndedAndRefunded(job.id, ws, before);
     });
 
+    // A failed batch is retried one by one (accept-batch.ts); the accept is idempotent on the job id (its hold answers
+    // "existing"), so a retry after a commit whose answer was lost accepts the job once. Here every answer is lost.
+    it("submits that shared one accept statement whose answer is lost: each client is told it failed, and every committed job is ended and refunded, none run", async () => {
+      const ws = await funded(usd(1));
+      const before = await getWalletSnapshot(db, ws);
+      const { db: lost, link } = behindLink();
+      const svc = { ...services(), db: lost };
+      link.loseAnswers = true;
+      // The first goes alone; the four that arrive while it is in flight share the next statement.
+      const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => submit(svc, principal(ws))));
+      link.loseAnswers = false;
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/Connection terminated/) } });
+      let jobs = await db.prisma.job.findMany({ where: { workspaceId: ws } });
+      expect(jobs.filter((job) => enqueued.includes(job.id))).toEqual([]);
+      expect(jobs).toHaveLength(5); // all committed, though every client was told otherwise
+      for (let i = 0; i < 50 && jobs.some((job) => job.status === "queued"); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        jobs = await db.prisma.job.findMany({ where: { workspaceId: ws } });
+      }
+      for (const job of jobs) await expectEndedAndRefunded(job.id, ws, before);
+    });
+
     it("shutting down settles the in-doubt accepts it holds: closing the runtime ends the committed job and refunds it", async () => {
       const { ws, before, runtime, logs, job } = await serverWithLostAnswer();
       // Closed at once: the periodic check (a second after the failure) has not run; the close's flush settles it.
