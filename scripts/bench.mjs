@@ -17,7 +17,8 @@
 // Results: bench/results/<date>.json.
 // BENCH_ONLY=e2e runs only the end-to-end rows (needs DATABASE_URL and REDIS_URL) and writes
 // bench/results/<date>-e2e.json, so a full run's file is not overwritten. BENCH_WORKER_PROF=<dir>
-// runs the worker under `node --cpu-prof` (profile written there when it stops). BENCH_COUNT=1
+// runs the worker under `node --cpu-prof` (profile written there when it stops), BENCH_API_PROF=<dir>
+// each API server. BENCH_COUNT=1
 // makes each end-to-end row also count, per job, the private database's transactions (pg_stat_database,
 // API + worker; an autocommit statement is one; the bench's own polling subtracted) and the Redis
 // commands (round trips; a script is one) on the private prefix (MONITOR, which slows Redis: its rows' jobs/s are not comparable),
@@ -115,9 +116,21 @@ async function startApi(dataDir, services) {
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   Object.assign(env, services ?? {});
-  const child = spawn(process.execPath, [BIN, "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const prof = process.env.BENCH_API_PROF ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(process.env.BENCH_API_PROF)] : [];
+  const child = spawn(process.execPath, [...prof, BIN, "serve"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, "aeriox serve");
   return { child, url: url.replace("localhost", "127.0.0.1"), env };
+}
+
+/** CPU time a spawned process has used so far (user + system, /proc/<pid>/stat), in ms; null when unreadable. */
+function cpuMs(child) {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 /** The API's resident memory now (VmRSS of the spawned process), in MB. */
@@ -141,7 +154,7 @@ function startWorker(env) {
  * `auths`), then waited for: jobs/s from the first submit to the last terminal state,
  * read from the private database (the row is the truth).
  */
-async function endToEnd(api, auths, model, count, inFlight = 32) {
+async function endToEnd(api, worker, auths, model, count, inFlight = 32) {
   const pg = requireCore("pg");
   const client = new pg.Client({ connectionString: api.env.DATABASE_URL });
   await client.connect();
@@ -178,6 +191,7 @@ async function endToEnd(api, auths, model, count, inFlight = 32) {
     ownQueries++;
     const doneBefore = rows[0].n;
     const body = JSON.stringify({ model, prompt: "bench" });
+    const cpuBefore = { api: cpuMs(api.child), worker: cpuMs(worker) };
     let next = 0;
     let refused = 0;
     const started = performance.now();
@@ -205,6 +219,10 @@ async function endToEnd(api, auths, model, count, inFlight = 32) {
     }
     const totalMs = performance.now() - started;
     const result = { jobs: count, refused, failed, submitted_per_s: count / (submittedMs / 1000), jobs_per_s: (count - refused) / (totalMs / 1000), total_ms: Math.round(totalMs) };
+    // What each job cost each process in CPU (the worker's overhead per job, for local/echo): jobs/s on a shared
+    // 2-core machine is bounded by the sum of these and PostgreSQL's and Redis's share.
+    const perJob = (before, after) => (before === null || after === null ? null : Number(((after - before) / count).toFixed(2)));
+    Object.assign(result, { api_cpu_ms_per_job: perJob(cpuBefore.api, cpuMs(api.child)), worker_cpu_ms_per_job: perJob(cpuBefore.worker, cpuMs(worker)) });
     if (counting) {
       await new Promise((res) => setTimeout(res, 500)); // the last announcements and lease releases
       monitor.disconnect();
@@ -432,8 +450,8 @@ try {
       children.push(worker);
       const echoJobs = Number(process.env.BENCH_ECHO_JOBS ?? 2000);
       const imageJobs = Number(process.env.BENCH_IMAGE_JOBS ?? 200);
-      if (echoJobs > 0) extra.e2e_echo = await endToEnd(e2eApi, e2eAuths, "local/echo", echoJobs);
-      if (imageJobs > 0) extra.e2e_image = await endToEnd(e2eApi, e2eAuths, "local/image", imageJobs);
+      if (echoJobs > 0) extra.e2e_echo = await endToEnd(e2eApi, worker, e2eAuths, "local/echo", echoJobs);
+      if (imageJobs > 0) extra.e2e_image = await endToEnd(e2eApi, worker, e2eAuths, "local/image", imageJobs);
       extra.worker_rss_mb = rssMb(worker);
       extra.e2e_api_rss_mb = rssMb(e2eApi.child);
     }
