@@ -1,6 +1,7 @@
 /**
- * Budgets per key (issue #14) through HTTP: PATCH /v1/api-keys/{id} changes name, scopes,
- * daily cap, monthly budget and allowed models, never beyond the caller's own; the monthly
+ * Budgets per key (issue #14) through HTTP: POST /v1/api-keys creates a key with them and
+ * PATCH /v1/api-keys/{id} changes name, scopes, daily cap, monthly budget and allowed models,
+ * both never beyond the caller's own (omitted on create: the caller's); the monthly
  * budget refuses at the edge with 402 `key_budget_exceeded`, atomically with the hold (50
  * concurrent submits never overspend it), and a refunded job gives its hold back; a model
  * outside the allow-list is 403 `model_not_allowed` with nothing reserved. Runs on both
