@@ -1,10 +1,12 @@
 /**
- * Budgets per key from the SDK (`client.apiKeys.update`) and the CLI (`aeriox api-keys update`,
- * the real binary; `aeriox keys update`'s flags) against a real server.
+ * Budgets per key from the SDK (`client.apiKeys.create | update`), the CLI (`aeriox api-keys
+ * create | update`, the real binary; `aeriox keys update`'s flags) and the MCP tool's schema
+ * against a real server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Aeriox, PermissionDeniedError, InsufficientFundsError } from "@aeriox/sdk";
 import { startTestServer, type TestServer } from "@aeriox/server/testing";
+import { buildTools } from "../src/mcp/tools.ts";
 import { cliEnv, runCli } from "./run-cli.ts";
 
 const SLOW = 180_000;
@@ -86,4 +88,61 @@ describe("aeriox api-keys update", () => {
     expect(adminNoFlags.code).toBe(2);
     expect(adminNoFlags.stderr).toContain("nothing to change");
   }, SLOW);
+});
+
+describe("creating a key with its limits", () => {
+  it("SDK apiKeys.create: the new key is held to its budget and models from its first request", async () => {
+    const client = new Aeriox({ apiKey: key, baseUrl: server.url, maxRetries: 0 });
+    const created = await client.apiKeys.create({ name: "sdk-limited", scopes: ["generate", "read", "admin"], monthly_budget_usd: 0.000001, allowed_models: ["local/echo"] });
+    expect(created).toMatchObject({ name: "sdk-limited", monthly_budget_usd: 0.000001, allowed_models: ["local/echo"] });
+    const limited = new Aeriox({ apiKey: created.key, baseUrl: server.url, maxRetries: 0 });
+    await expect(limited.images.generate({ model: "local/image", prompt: "fox" })).rejects.toMatchObject({ status: 403, code: "model_not_allowed" });
+    await limited.images.generate({ model: "local/echo", prompt: "one" });
+    await expect(limited.images.generate({ model: "local/echo", prompt: "two" })).rejects.toMatchObject({ status: 402, code: "key_budget_exceeded" });
+    // It cannot create a key looser than itself.
+    const refused = await limited.apiKeys.create({ monthly_budget_usd: null }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PermissionDeniedError);
+    expect(refused).toMatchObject({ status: 403, code: "monthly_budget_exceeds_creator" });
+    await expect(limited.apiKeys.create({ allowed_models: ["local/image"] })).rejects.toMatchObject({ status: 403, code: "allowed_models_exceed_creator" });
+  }, SLOW);
+
+  it("aeriox api-keys create takes the update command's limit flags", async () => {
+    const made = await runCli(
+      ["api-keys", "create", "--name", "cli-limited", "--scopes", "generate,read", "--daily-cap-usd", "2", "--monthly-budget-usd", "10.5", "--allow-models", "local/echo,fal-ai/kling-3.0", "--json"],
+      env,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const body = JSON.parse(made.stdout) as { key_id: string };
+    expect(body).toMatchObject({
+      name: "cli-limited",
+      scopes: ["generate", "read"],
+      daily_spend_cap_usd: 2,
+      monthly_budget_usd: 10.5,
+      allowed_models: ["local/echo", "fal-ai/kling-video/v3/pro/text-to-video"],
+    });
+    const list = (await (await server.request("/v1/api-keys", { key })).json()) as { data: Array<{ id: string; monthly_budget_usd: number | null; allowed_models: string[] | null }> };
+    expect(list.data.find((k) => k.id === body.key_id)).toMatchObject({ monthly_budget_usd: 10.5, allowed_models: ["local/echo", "fal-ai/kling-video/v3/pro/text-to-video"] });
+
+    // none / all ask for no limit; the older --daily-cap still works.
+    const open = await runCli(["api-keys", "create", "--monthly-budget-usd", "none", "--allow-models", "all", "--daily-cap", "1"], env);
+    expect(open.code, open.stderr).toBe(0);
+    expect(JSON.parse(open.stdout)).toMatchObject({ daily_spend_cap_usd: 1, monthly_budget_usd: null, allowed_models: null });
+
+    const [tooFine, unknownModel] = await Promise.all([
+      runCli(["api-keys", "create", "--monthly-budget-usd", "1.0000001"], env),
+      runCli(["api-keys", "create", "--allow-models", "no-such/model"], env),
+    ]);
+    expect(tooFine.code).toBe(2);
+    expect(tooFine.stderr).toContain("--monthly-budget-usd");
+    expect(unknownModel.code).toBe(1);
+    expect(unknownModel.stderr).toContain("unknown_model");
+  }, SLOW);
+
+  it("the MCP tool create_api_key takes monthly_budget_usd and allowed_models (from the spec)", () => {
+    const tool = buildTools().find((t) => t.name === "create_api_key")!;
+    expect(tool.inputSchema.properties).toMatchObject({
+      monthly_budget_usd: { type: ["number", "null"], maximum: 1000000 },
+      allowed_models: { type: ["array", "null"], maxItems: 100 },
+    });
+  });
 });

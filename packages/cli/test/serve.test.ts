@@ -53,6 +53,23 @@ describe("aeriox serve", () => {
     expect(again.workspace_id).toBe(created.workspace_id);
   });
 
+  it("aeriox keys create sets the key's limits with the update command's flags", async () => {
+    const result = await runCli(["keys", "create", "--workspace", "studio-limited", "--scopes", "generate", "--monthly-budget-usd", "3", "--allow-models", "local/echo", "--json"], env);
+    expect(result.code, result.stderr).toBe(0);
+    const created = JSON.parse(result.stdout) as { key: string };
+    expect(created).toMatchObject({ scopes: ["generate"], daily_spend_cap_usd: null, monthly_budget_usd: 3, allowed_models: ["local/echo"] });
+    const refused = await fetch(`${server.url}/v1/images/generate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${created.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "local/image", prompt: "fox" }),
+    });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("model_not_allowed");
+    const unknown = await runCli(["keys", "create", "--workspace", "studio-limited", "--allow-models", "no-such/model"], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown_model");
+  });
+
   it.skipIf(!!process.env.DATABASE_URL)("keeps the admin channel file private", () => {
     expect(statSync(path.join(dataDir, "admin.json")).mode & 0o777).toBe(0o600);
   });

@@ -1,6 +1,7 @@
 /**
- * Budgets per key (issue #14) through HTTP: PATCH /v1/api-keys/{id} changes name, scopes,
- * daily cap, monthly budget and allowed models, never beyond the caller's own; the monthly
+ * Budgets per key (issue #14) through HTTP: POST /v1/api-keys creates a key with them and
+ * PATCH /v1/api-keys/{id} changes name, scopes, daily cap, monthly budget and allowed models,
+ * both never beyond the caller's own (omitted on create: the caller's); the monthly
  * budget refuses at the edge with 402 `key_budget_exceeded`, atomically with the hold (50
  * concurrent submits never overspend it), and a refunded job gives its hold back; a model
  * outside the allow-list is 403 `model_not_allowed` with nothing reserved. Runs on both
@@ -250,5 +251,91 @@ describe("allowed models", () => {
     const ok = await echo(k.key);
     expect(ok.status).toBe(202);
     expect((await waitForJob(srv, k.key, ((await ok.json()) as JobBody).job_id)).status).toBe("completed");
+  });
+});
+
+describe("POST /v1/api-keys with limits", () => {
+  interface Created {
+    key: string;
+    key_id: string;
+    scopes: string[];
+    daily_spend_cap_usd: number | null;
+    monthly_budget_usd: number | null;
+    allowed_models: string[] | null;
+  }
+  const create = (key: string, json: unknown) => srv.request("/v1/api-keys", { method: "POST", key, json });
+  async function created(res: Response): Promise<Created> {
+    expect(res.status).toBe(201);
+    return (await res.json()) as Created;
+  }
+  const keyCount = async (key: string) => ((await (await srv.request("/v1/api-keys", { key })).json()) as { data: unknown[] }).data.length;
+
+  it("creates a key with its budget and allow-list in one step, and the key is held to them at once", async () => {
+    const owner = await srv.createKey();
+    const k = await created(
+      await create(owner.key, { name: "bot", scopes: ["generate", "read"], monthly_budget_usd: 0.000002, allowed_models: ["local/echo", "fal-ai/kling-3.0", "local/echo"] }),
+    );
+    // The answer echoes the limits; an alias is stored as its catalog id, repeats collapse.
+    expect(k).toMatchObject({ scopes: ["generate", "read"], daily_spend_cap_usd: null, monthly_budget_usd: 0.000002, allowed_models: ["local/echo", "fal-ai/kling-video/v3/pro/text-to-video"] });
+    expect(await keyView(owner.key, k.key_id)).toMatchObject({ monthly_budget_usd: 0.000002, monthly_spent_usd: 0, allowed_models: ["local/echo", "fal-ai/kling-video/v3/pro/text-to-video"] });
+
+    // Its very first request is already held to them.
+    const before = await walletOf(srv, owner.key);
+    await expectError(
+      await srv.request("/v1/images/generate", { method: "POST", key: k.key, json: { model: "local/image", prompt: "fox", resolution: "64x64" } }),
+      403,
+      "model_not_allowed",
+    );
+    expect(await walletOf(srv, owner.key)).toEqual(before);
+    for (let i = 0; i < 2; i++) {
+      const res = await echo(k.key);
+      expect(res.status).toBe(202);
+      expect((await waitForJob(srv, k.key, ((await res.json()) as JobBody).job_id)).status).toBe("completed");
+    }
+    await expectError(await echo(k.key), 402, "key_budget_exceeded");
+    expect((await auditWallet(srv.runtime.db, owner.workspace_id)).problems).toEqual([]);
+  });
+
+  it("never looser than the caller's own: 403 and no key; omitted limits are the caller's", async () => {
+    const full = await srv.createKey({ workspace: `ws-${randomUUID()}` });
+    const limited = await created(await create(full.key, { name: "limited", scopes: ["admin", "read", "generate"], monthly_budget_usd: 1, allowed_models: ["local/echo", "fal-ai/kling-video/v3/pro/text-to-video"] }));
+    const keys = await keyCount(full.key);
+
+    const budget = await expectError(await create(limited.key, { monthly_budget_usd: 5 }), 403, "monthly_budget_exceeds_creator");
+    expect(budget.details).toMatchObject({ monthly_budget_usd: 1 });
+    await expectError(await create(limited.key, { monthly_budget_usd: null }), 403, "monthly_budget_exceeds_creator");
+    const models = await expectError(await create(limited.key, { allowed_models: ["local/echo", "local/image"] }), 403, "allowed_models_exceed_creator");
+    expect(models.details).toMatchObject({ exceeding_models: ["local/image"] });
+    await expectError(await create(limited.key, { allowed_models: null }), 403, "allowed_models_exceed_creator");
+    await expectError(await create(limited.key, { scopes: ["read"], allowed_models: ["local/image"] }), 403, "allowed_models_exceed_creator");
+    expect(await keyCount(full.key)).toBe(keys);
+
+    // Omitted: the caller's budget and allow-list.
+    const inherited = await created(await create(limited.key, { scopes: ["generate"] }));
+    expect(inherited).toMatchObject({ scopes: ["generate"], monthly_budget_usd: 1, allowed_models: ["local/echo", "fal-ai/kling-video/v3/pro/text-to-video"] });
+    // Within them (an alias of an allowed model is that model): allowed.
+    const narrower = await created(await create(limited.key, { monthly_budget_usd: 0.5, allowed_models: ["fal-ai/kling-3.0"] }));
+    expect(narrower).toMatchObject({ monthly_budget_usd: 0.5, allowed_models: ["fal-ai/kling-video/v3/pro/text-to-video"] });
+    expect(await keyView(full.key, narrower.key_id)).toMatchObject({ monthly_budget_usd: 0.5, allowed_models: ["fal-ai/kling-video/v3/pro/text-to-video"] });
+  });
+
+  it("null is no limit, as on PATCH; bad input is 400 and creates nothing", async () => {
+    const owner = await srv.createKey({ workspace: `ws-${randomUUID()}` });
+    const open = await created(await create(owner.key, { monthly_budget_usd: null, allowed_models: null }));
+    expect(open).toMatchObject({ monthly_budget_usd: null, allowed_models: null });
+    expect(await keyView(owner.key, open.key_id)).toMatchObject({ monthly_budget_usd: null, allowed_models: null });
+    // Omitted by a key without limits: none.
+    expect(await created(await create(owner.key, {}))).toMatchObject({ monthly_budget_usd: null, allowed_models: null });
+
+    const keys = await keyCount(owner.key);
+    const unknown = await expectError(await create(owner.key, { allowed_models: ["local/echo", "no-such/model"] }), 400, "unknown_model");
+    expect(unknown.details?.fields).toEqual([expect.objectContaining({ field: "body.allowed_models[1]" })]);
+    await expectError(await create(owner.key, { monthly_budget_usd: 1.0000001 }), 400, "invalid_request");
+    for (const body of [{ monthly_budget_usd: -1 }, { monthly_budget_usd: "10" }, { monthly_budget_usd: 1e7 }, { allowed_models: [] }, { allowed_models: [""] }, { allowed_models: "local/echo" }]) {
+      const res = await create(owner.key, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.code).toMatch(/^[a-z_]+$/);
+    }
+    expect(await keyCount(owner.key)).toBe(keys);
   });
 });

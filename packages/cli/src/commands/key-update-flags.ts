@@ -1,6 +1,7 @@
 /**
- * The flags of `aeriox keys update` (operator, on the database) and `aeriox api-keys update`
- * (through the API, PATCH /v1/api-keys/{id}), read into the request body both take.
+ * The flags of a key's name, scopes and limits: `aeriox keys create | update` (operator, on the
+ * database) and `aeriox api-keys create | update` (through the API, POST /v1/api-keys and
+ * PATCH /v1/api-keys/{id}), read into the request body they all take.
  */
 import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { UsageError } from "../output.ts";
@@ -25,7 +26,7 @@ const SCOPES = ["generate", "read", "admin"] as const;
 
 export function withKeyUpdateOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(command: Command<A, O, G>) {
   return command
-    .option("--name <name>", "a new label")
+    .option("--name <name>", "a label for the key")
     .option("--scopes <list>", "comma-separated scopes: generate,read,admin")
     .option("--daily-cap-usd <usd|none>", "trailing-24 h spend cap in USD, or none")
     .option("--monthly-budget-usd <usd|none>", "budget per UTC calendar month in USD, or none")
@@ -39,7 +40,11 @@ function usdOrNone(value: string, flag: string): number | null {
   return Number(value);
 }
 
-export function keyUpdateBody(flags: KeyUpdateFlags): KeyUpdateBody {
+/**
+ * The fields the flags give (none: `{}`). On create an omitted field is the creating key's (the
+ * operator's: no limit); on update it stays as it is.
+ */
+export function keyFlagsBody(flags: KeyUpdateFlags): KeyUpdateBody {
   const body: KeyUpdateBody = {};
   if (flags.name !== undefined) {
     if (flags.name.length === 0) throw new UsageError("--name must not be empty");
@@ -58,6 +63,11 @@ export function keyUpdateBody(flags: KeyUpdateFlags): KeyUpdateBody {
     if (models.length === 0) throw new UsageError("--allow-models must list model ids, or be all");
     body.allowed_models = models.length === 1 && models[0]!.toLowerCase() === "all" ? null : [...new Set(models)];
   }
+  return body;
+}
+
+export function keyUpdateBody(flags: KeyUpdateFlags): KeyUpdateBody {
+  const body = keyFlagsBody(flags);
   if (Object.keys(body).length === 0) throw new UsageError("nothing to change: give --name, --scopes, --daily-cap-usd, --monthly-budget-usd or --allow-models");
   return body;
 }

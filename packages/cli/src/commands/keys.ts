@@ -1,20 +1,9 @@
 /** `aeriox keys …`: API key administration for self-hosters. */
 import type { Command } from "@commander-js/extra-typings";
 import { loadConfig } from "@aeriox/core/config";
-import { printResult, UsageError } from "../output.ts";
+import { printResult } from "../output.ts";
 import { admin, adminCall } from "./admin-command.ts";
-import { keyLimitsText, keyUpdateBody, withKeyUpdateOptions } from "./key-update-flags.ts";
-
-function parseScopes(value: string | undefined): string[] | undefined {
-  return value ? value.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
-}
-
-function parseUsd(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a non-negative number of USD`);
-  return n;
-}
+import { keyFlagsBody, keyLimitsText, keyUpdateBody, withKeyUpdateOptions } from "./key-update-flags.ts";
 
 interface KeyRow {
   id: string;
@@ -27,28 +16,42 @@ interface KeyRow {
 
 export function registerKeys(program: Command): void {
   const keys = program.command("keys").description("Create and manage API keys");
-  const create = keys
-    .command("create")
-    .description("Create an API key (creates the workspace if it does not exist)")
-    .requiredOption("-w, --workspace <name-or-id>", "workspace name or id")
-    .option("--name <name>", "a label for the key")
-    .option("--scopes <list>", "comma-separated scopes: generate,read,admin (default all)")
-    .option("--daily-cap <usd>", "daily spend cap in USD")
+  const create = withKeyUpdateOptions(
+    keys
+      .command("create")
+      .description("Create an API key with its limits (default: all scopes, no limit; creates the workspace if it does not exist)")
+      .requiredOption("-w, --workspace <name-or-id>", "workspace name or id"),
+  )
+    .option("--daily-cap <usd>", "daily spend cap in USD (as --daily-cap-usd)")
     .option("--json", "print JSON")
     .option("-q, --quiet", "print only the key, e.g. export AERIOX_API_KEY=$(aeriox keys create -w demo -q)");
   create.action(async (opts) => {
-    const result = await admin<{ key: string; key_id: string; workspace_id: string; scopes: string[] }>(loadConfig(), "keys.create", {
+    const result = await admin<{
+      key: string;
+      key_id: string;
+      workspace_id: string;
+      scopes: string[];
+      daily_spend_cap_usd: number | null;
+      monthly_budget_usd: number | null;
+      allowed_models: string[] | null;
+    }>(loadConfig(), "keys.create", {
       workspace: opts.workspace,
-      ...(opts.name ? { name: opts.name } : {}),
-      ...(opts.scopes ? { scopes: parseScopes(opts.scopes) } : {}),
-      ...(opts.dailyCap !== undefined ? { daily_spend_cap_usd: parseUsd(opts.dailyCap, "--daily-cap") } : {}),
+      ...keyFlagsBody({ ...opts, dailyCapUsd: opts.dailyCapUsd ?? opts.dailyCap }),
     });
     if (opts.quiet) {
       process.stdout.write(`${result.key}\n`);
       return;
     }
     printResult(opts, result, () =>
-      [`API key (shown once, store it now): ${result.key}`, `  key id:       ${result.key_id}`, `  workspace id: ${result.workspace_id}`, `  scopes:       ${result.scopes.join(", ")}`].join("\n"),
+      [
+        `API key (shown once, store it now): ${result.key}`,
+        `  key id:         ${result.key_id}`,
+        `  workspace id:   ${result.workspace_id}`,
+        `  scopes:         ${result.scopes.join(", ")}`,
+        `  daily cap:      ${result.daily_spend_cap_usd === null ? "none" : `$${result.daily_spend_cap_usd}`}`,
+        `  monthly budget: ${result.monthly_budget_usd === null ? "none" : `$${result.monthly_budget_usd}`}`,
+        `  models:         ${result.allowed_models === null ? "all" : result.allowed_models.join(", ")}`,
+      ].join("\n"),
     );
   });
   adminCall(

@@ -82,7 +82,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. A key never creates a key with more scopes or a looser `daily_spend_cap_usd` than its own (403); `scopes` defaults to the calling key's scopes and the cap to its cap. The new key also gets the calling key's monthly budget and allowed models (change them with `updateApiKey`). OAuth access tokens cannot create or rotate keys (403 `oauth_token_cannot_manage_keys`). At most `MAX_ACTIVE_KEYS_PER_WORKSPACE` keys are active per workspace (409 `key_limit_reached`). The body is optional (`{}` or no body creates an unnamed key with the calling key's scopes).
+         * @description Creates a new API key in the caller's workspace. The plaintext `key` is returned exactly once; only a hash and a display prefix are stored. A key never creates a key with more scopes or a looser `daily_spend_cap_usd`, `monthly_budget_usd` or `allowed_models` than its own (403 `insufficient_scope`, `spend_cap_exceeds_creator`, `monthly_budget_exceeds_creator`, `allowed_models_exceed_creator`); each omitted field is the calling key's (scopes, cap, monthly budget, allowed models) and `null` asks for no limit, as on `updateApiKey`. The key is created with these limits in one step, so it never works with looser ones. `allowed_models` takes model ids or aliases of `GET /v1/models`, stored as catalog ids (an unknown id is 400 `unknown_model`). OAuth access tokens cannot create or rotate keys (403 `oauth_token_cannot_manage_keys`). At most `MAX_ACTIVE_KEYS_PER_WORKSPACE` keys are active per workspace (409 `key_limit_reached`). The body is optional (`{}` or no body creates an unnamed key with the calling key's scopes).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -2039,8 +2039,12 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": {
+                    /** @description Model ids (or aliases) of the catalog this key may use; `null` for every model. Defaults to the calling key's; never a model outside it (403 `allowed_models_exceed_creator`). */
+                    allowed_models?: string[] | null;
                     /** @description Trailing-24 h cap of captured plus held spend for this key; `null` for none. */
                     daily_spend_cap_usd?: number | null;
+                    /** @description Budget per UTC calendar month (held plus captured spend); `null` for none. Defaults to the calling key's budget; never more than it (403 `monthly_budget_exceeds_creator`). */
+                    monthly_budget_usd?: number | null;
                     name?: string;
                     /** @description Defaults to the calling key's scopes (all three for a full key). Never more than the calling key has (403 `insufficient_scope`). */
                     scopes?: ("generate" | "read" | "admin")[];
@@ -2055,6 +2059,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Catalog model ids the new key may use; `null` for every model (as `ApiKey`). */
+                        allowed_models: string[] | null;
                         /** Format: date-time */
                         created_at: string;
                         daily_spend_cap_usd: number | null;
@@ -2062,6 +2068,8 @@ export interface operations {
                         key: string;
                         /** Format: uuid */
                         key_id: string;
+                        /** @description The new key's budget per UTC calendar month; `null` for none (as `ApiKey`). */
+                        monthly_budget_usd: number | null;
                         name: string | null;
                         prefix: string;
                         scopes: ("generate" | "read" | "admin")[];

@@ -2,13 +2,15 @@
 import { z } from "zod";
 import { SCOPES } from "./principal.ts";
 import { usdToMicros } from "../money.ts";
-import { apiKeyBody, issueApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, withMonthlySpend } from "./key-management.ts";
+import { apiKeyBody, canonicalModels, issueApiKey, listApiKeys, revokeApiKey, rotateApiKey, updateApiKey, withMonthlySpend } from "./key-management.ts";
 import { loadCatalog } from "../pricing/catalog.ts";
 import { ApiError } from "../errors.ts";
 import { findOrCreateWorkspace, findWorkspace } from "./workspaces.ts";
 import { defineAdminCommand } from "../admin/registry.ts";
 
 const usd = z.number().finite().nonnegative().max(1_000_000);
+/** Model ids or aliases of the catalog (stored canonical); null: every model. */
+const allowedModels = z.array(z.string().min(1).max(200)).min(1).max(100).nullable().optional();
 
 export const keyAdminCommands = {
   "keys.create": defineAdminCommand({
@@ -17,16 +19,32 @@ export const keyAdminCommands = {
       name: z.string().min(1).max(120).optional(),
       scopes: z.array(z.enum(SCOPES)).min(1).optional(),
       daily_spend_cap_usd: usd.nullable().optional(),
+      monthly_budget_usd: usd.nullable().optional(),
+      allowed_models: allowedModels,
     }),
+    /** The operator's create: bound by no key; an omitted limit is none. */
     async run(services, args) {
+      const allowed = args.allowed_models ? canonicalModels(loadCatalog({ file: services.config.PRICING_FILE }), args.allowed_models) : null;
       const workspace = await findOrCreateWorkspace(services.db, args.workspace);
       const issued = await issueApiKey(services, {
         workspaceId: workspace.id,
         name: args.name ?? null,
         scopes: args.scopes,
         dailySpendCapMicros: args.daily_spend_cap_usd == null ? null : usdToMicros(args.daily_spend_cap_usd),
+        monthlyBudgetMicros: args.monthly_budget_usd == null ? null : usdToMicros(args.monthly_budget_usd),
+        allowedModels: allowed,
       });
-      return { key: issued.key, key_id: issued.record.id, workspace_id: workspace.id, prefix: issued.record.prefix, scopes: issued.record.scopes };
+      const view = apiKeyBody(issued.record);
+      return {
+        key: issued.key,
+        key_id: issued.record.id,
+        workspace_id: workspace.id,
+        prefix: issued.record.prefix,
+        scopes: issued.record.scopes,
+        daily_spend_cap_usd: view.daily_spend_cap_usd,
+        monthly_budget_usd: view.monthly_budget_usd,
+        allowed_models: view.allowed_models,
+      };
     },
   }),
   "keys.list": defineAdminCommand({
@@ -52,7 +70,7 @@ export const keyAdminCommands = {
       scopes: z.array(z.enum(SCOPES)).min(1).optional(),
       daily_spend_cap_usd: usd.nullable().optional(),
       monthly_budget_usd: usd.nullable().optional(),
-      allowed_models: z.array(z.string().min(1).max(200)).min(1).max(100).nullable().optional(),
+      allowed_models: allowedModels,
     }),
     async run(services, args) {
       const micros = (v: number | null | undefined) => (v === undefined ? undefined : v === null ? null : usdToMicros(v));

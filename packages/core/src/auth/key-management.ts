@@ -116,29 +116,68 @@ function assertWithinCreator(creator: Principal, limits: KeyLimits): void {
   }
 }
 
-export interface KeyRequest {
-  name?: string | null;
-  /** Omitted: the creator's scopes. */
+/** The limits a create or an update asks for. Omitted: the base's (the creator's, or the key's as it is); null: no limit. */
+interface KeyLimitFields {
+  /** At least one. */
   scopes?: readonly string[];
-  /** Omitted: the creator's cap; null: no cap. */
+  /** null: no daily cap. */
   dailySpendCapMicros?: bigint | null;
-  /** Omitted: the creator's budget; null: none. */
+  /** null: no monthly budget. */
   monthlyBudgetMicros?: bigint | null;
-  /** Omitted: the creator's allow-list; null: every model. Canonical catalog ids. */
+  /** null: every model. Model ids or aliases of the catalog (stored canonical). */
   allowedModels?: readonly string[] | null;
 }
 
-/** `POST /v1/api-keys`: a key of the creator's workspace, at most as powerful as the creator. */
-export async function issueApiKeyAs(services: Services, creator: Principal, request: KeyRequest): Promise<{ key: string; record: ApiKeyRecord }> {
+/** `fields` checked (400 on an unknown scope or `unknown_model`), scopes in order and models canonical; omitted stays omitted. */
+function normalizeLimitFields(catalog: Pick<Catalog, "byModel">, fields: KeyLimitFields) {
+  const { dailySpendCapMicros, monthlyBudgetMicros, allowedModels } = fields;
+  return {
+    scopes: fields.scopes === undefined ? undefined : normalizeScopes(fields.scopes),
+    dailySpendCapMicros,
+    monthlyBudgetMicros,
+    allowedModels: allowedModels === undefined || allowedModels === null ? allowedModels : canonicalModels(catalog, allowedModels),
+  };
+}
+
+/** The limits a key gets: each field given, else `base`'s. */
+function limitsOver(base: KeyLimits, fields: ReturnType<typeof normalizeLimitFields>): KeyLimits {
+  return {
+    scopes: fields.scopes ?? base.scopes,
+    capMicros: fields.dailySpendCapMicros === undefined ? base.capMicros : fields.dailySpendCapMicros,
+    budgetMicros: fields.monthlyBudgetMicros === undefined ? base.budgetMicros : fields.monthlyBudgetMicros,
+    allowedModels: fields.allowedModels === undefined ? base.allowedModels : fields.allowedModels,
+  };
+}
+
+export interface KeyRequest extends KeyLimitFields {
+  name?: string | null;
+}
+
+/**
+ * `POST /v1/api-keys`: a key of the creator's workspace, at most as powerful as the creator
+ * (omitted limits are the creator's), written with its limits in one statement: it never
+ * works with looser ones.
+ */
+export async function issueApiKeyAs(services: Services & Pick<Runtime, "catalog">, creator: Principal, request: KeyRequest): Promise<{ key: string; record: ApiKeyRecord }> {
   assertCanManageKeys(creator);
-  const scopes = request.scopes === undefined ? creator.scopes : normalizeScopes(request.scopes);
-  const capMicros = request.dailySpendCapMicros === undefined ? creator.dailySpendCapMicros : request.dailySpendCapMicros;
-  const budgetMicros = request.monthlyBudgetMicros === undefined ? (creator.monthlyBudgetMicros ?? null) : request.monthlyBudgetMicros;
-  const allowedModels = request.allowedModels === undefined ? (creator.allowedModels ?? null) : request.allowedModels;
-  assertWithinCreator(creator, { scopes, capMicros, budgetMicros, allowedModels });
+  const creatorLimits: KeyLimits = {
+    scopes: creator.scopes,
+    capMicros: creator.dailySpendCapMicros,
+    budgetMicros: creator.monthlyBudgetMicros ?? null,
+    allowedModels: creator.allowedModels?.length ? creator.allowedModels : null,
+  };
+  const limits = limitsOver(creatorLimits, normalizeLimitFields(services.catalog, request));
+  assertWithinCreator(creator, limits);
   return issueApiKey(
     services,
-    { workspaceId: creator.workspaceId, name: request.name ?? null, scopes, dailySpendCapMicros: capMicros, monthlyBudgetMicros: budgetMicros, allowedModels: allowedModels ? [...allowedModels] : null },
+    {
+      workspaceId: creator.workspaceId,
+      name: request.name ?? null,
+      scopes: [...limits.scopes],
+      dailySpendCapMicros: limits.capMicros,
+      monthlyBudgetMicros: limits.budgetMicros,
+      allowedModels: limits.allowedModels ? [...limits.allowedModels] : null,
+    },
     { maxActiveKeys: services.config.MAX_ACTIVE_KEYS_PER_WORKSPACE },
   );
 }
@@ -254,17 +293,9 @@ export async function rotateApiKey(
   });
 }
 
-export interface KeyPatch {
+export interface KeyPatch extends KeyLimitFields {
   /** Omitted: unchanged; null: no name. */
   name?: string | null;
-  /** Omitted: unchanged. At least one. */
-  scopes?: readonly string[];
-  /** Omitted: unchanged; null: no daily cap. */
-  dailySpendCapMicros?: bigint | null;
-  /** Omitted: unchanged; null: no monthly budget. */
-  monthlyBudgetMicros?: bigint | null;
-  /** Omitted: unchanged; null: every model. Model ids or aliases of the catalog (stored canonical). */
-  allowedModels?: readonly string[] | null;
 }
 
 /**
@@ -301,18 +332,13 @@ export async function updateApiKey(
   editor?: Principal,
 ): Promise<{ record: ApiKeyRecord; spend: MonthlySpend }> {
   if (editor) assertCanManageKeys(editor);
-  const scopes = patch.scopes === undefined ? undefined : normalizeScopes(patch.scopes);
-  const models = patch.allowedModels === undefined || patch.allowedModels === null ? patch.allowedModels : canonicalModels(services.catalog, patch.allowedModels);
+  const fields = normalizeLimitFields(services.catalog, patch);
+  const { scopes, allowedModels: models } = fields;
   const old = await findWorkspaceKey(services, workspaceId, keyId);
   const revoked = () => ApiError.conflict("key_revoked", "This API key is revoked and cannot be changed", { revoked_at: old.revokedAt?.toISOString() ?? null });
   if (old.revokedAt) throw revoked();
   const before = limitsOf(old);
-  const after: KeyLimits = {
-    scopes: scopes ?? before.scopes,
-    capMicros: patch.dailySpendCapMicros === undefined ? before.capMicros : patch.dailySpendCapMicros,
-    budgetMicros: patch.monthlyBudgetMicros === undefined ? before.budgetMicros : patch.monthlyBudgetMicros,
-    allowedModels: models === undefined ? before.allowedModels : models,
-  };
+  const after = limitsOver(before, fields);
   if (editor) {
     assertWithinCreator(editor, before); // a key more powerful than the editor is not the editor's to change
     assertWithinCreator(editor, after);

@@ -754,6 +754,14 @@ export type CreateApiKeyData = {
          * Trailing-24 h cap of captured plus held spend for this key; `null` for none.
          */
         daily_spend_cap_usd?: number | null;
+        /**
+         * Budget per UTC calendar month (held plus captured spend); `null` for none. Defaults to the calling key's budget; never more than it (403 `monthly_budget_exceeds_creator`).
+         */
+        monthly_budget_usd?: number | null;
+        /**
+         * Model ids (or aliases) of the catalog this key may use; `null` for every model. Defaults to the calling key's; never a model outside it (403 `allowed_models_exceed_creator`).
+         */
+        allowed_models?: Array<string> | null;
     };
     headers?: {
         /**
@@ -822,6 +830,14 @@ export type CreateApiKeyResponses = {
         name: string | null;
         scopes: Array<'generate' | 'read' | 'admin'>;
         daily_spend_cap_usd: number | null;
+        /**
+         * The new key's budget per UTC calendar month; `null` for none (as `ApiKey`).
+         */
+        monthly_budget_usd: number | null;
+        /**
+         * Catalog model ids the new key may use; `null` for every model (as `ApiKey`).
+         */
+        allowed_models: Array<string> | null;
         created_at: string;
     };
 };

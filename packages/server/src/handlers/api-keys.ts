@@ -13,6 +13,9 @@ function askedFor(rawBody: Buffer | undefined, field: string): boolean {
   return typeof sent === "object" && sent !== null && Object.hasOwn(sent, field);
 }
 
+/** A USD amount of the body as micro-dollars; omitted stays omitted, null stays null. */
+const micros = (v: number | null | undefined, field: string) => (v === undefined ? undefined : v === null ? null : usdToMicros(v, field));
+
 export const apiKeyHandlers = defineHandlers({
   getMe: async (ctx) => ({ status: 200, body: await getMe(ctx.services.db, principalOf(ctx)) }),
 
@@ -20,16 +23,28 @@ export const apiKeyHandlers = defineHandlers({
     const creator = principalOf(ctx);
     const { workspaceId } = creator;
     const body = ctx.body ?? {};
-    const cap = body.daily_spend_cap_usd;
     const issued = await issueApiKeyAs(ctx.services, creator, {
       name: body.name ?? null,
       scopes: askedFor(ctx.rawBody, "scopes") ? body.scopes : undefined,
-      dailySpendCapMicros: cap === undefined ? undefined : cap === null ? null : usdToMicros(cap),
+      dailySpendCapMicros: micros(body.daily_spend_cap_usd, "body.daily_spend_cap_usd"),
+      monthlyBudgetMicros: micros(body.monthly_budget_usd, "body.monthly_budget_usd"),
+      allowedModels: body.allowed_models,
     });
     const view = apiKeyBody(issued.record);
     return {
       status: 201,
-      body: { key: issued.key, key_id: view.id, workspace_id: workspaceId, prefix: view.prefix, name: view.name, scopes: view.scopes, daily_spend_cap_usd: view.daily_spend_cap_usd, created_at: view.created_at },
+      body: {
+        key: issued.key,
+        key_id: view.id,
+        workspace_id: workspaceId,
+        prefix: view.prefix,
+        name: view.name,
+        scopes: view.scopes,
+        daily_spend_cap_usd: view.daily_spend_cap_usd,
+        monthly_budget_usd: view.monthly_budget_usd,
+        allowed_models: view.allowed_models,
+        created_at: view.created_at,
+      },
     };
   },
 
@@ -47,7 +62,6 @@ export const apiKeyHandlers = defineHandlers({
   updateApiKey: async (ctx) => {
     const editor = principalOf(ctx);
     const body = ctx.body;
-    const micros = (v: number | null | undefined, field: string) => (v === undefined ? undefined : v === null ? null : usdToMicros(v, field));
     const { record, spend } = await updateApiKey(
       ctx.services,
       editor.workspaceId,

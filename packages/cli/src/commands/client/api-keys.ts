@@ -3,27 +3,27 @@
  * API (admin scope; the operator's `aeriox keys` works on the database directly).
  */
 import type { Command } from "@commander-js/extra-typings";
-import { keyLimitsText, keyUpdateBody, withKeyUpdateOptions } from "../key-update-flags.ts";
-import { clientCall, parsePositive, serverChecked, table } from "./common.ts";
-
-type Scope = "read" | "generate" | "admin";
+import { keyFlagsBody, keyLimitsText, keyUpdateBody, withKeyUpdateOptions } from "../key-update-flags.ts";
+import { clientCall, table } from "./common.ts";
 
 export function registerApiKeys(program: Command): void {
   const apiKeys = program.command("api-keys").description("Manage the workspace's API keys through the API (admin scope)");
   clientCall(
-    apiKeys
-      .command("create")
-      .description("Create a key; its secret is shown once (POST /v1/api-keys)")
-      .option("--name <name>", "label")
-      .option("--scopes <list>", "comma-separated: generate,read,admin")
-      .option("--daily-cap <usd>", "daily spend cap in USD"),
-    (client, flags) =>
-      client.apiKeys.create({
-        ...(flags.name && { name: flags.name }),
-        ...(flags.scopes && { scopes: flags.scopes.split(",").map((s) => serverChecked<Scope>(s.trim())) }),
-        ...(flags.dailyCap && { daily_spend_cap_usd: parsePositive(flags.dailyCap, "--daily-cap") }),
-      }),
-    (res) => `${res.key}\n(shown once; key id ${res.key_id}, scopes ${res.scopes.join(",")})`,
+    withKeyUpdateOptions(
+      apiKeys
+        .command("create")
+        .description("Create a key with its limits (omitted: the calling key's); its secret is shown once (POST /v1/api-keys)")
+        .option("--daily-cap <usd>", "daily spend cap in USD (as --daily-cap-usd)"),
+    ),
+    (client, flags) => client.apiKeys.create(keyFlagsBody({ ...flags, dailyCapUsd: flags.dailyCapUsd ?? flags.dailyCap })),
+    (res) =>
+      [
+        res.key,
+        `(shown once; key id ${res.key_id}, scopes ${res.scopes.join(",")}, ` +
+          `daily cap ${res.daily_spend_cap_usd === null ? "none" : `$${res.daily_spend_cap_usd}`}, ` +
+          `monthly budget ${res.monthly_budget_usd === null ? "none" : `$${res.monthly_budget_usd}`}, ` +
+          `models ${res.allowed_models === null ? "all" : res.allowed_models.join(",")})`,
+      ].join("\n"),
   );
   clientCall(
     apiKeys.command("list").description("Keys of the workspace, metadata only (GET /v1/api-keys)"),
