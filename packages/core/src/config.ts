@@ -63,7 +63,8 @@ const envSchema = z.object({
   /** An `in_progress` Idempotency-Key claim older than this was left by a crashed process and may be taken over. */
   IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   TRIAL_CREDIT_USD: z.coerce.number().min(0).max(1000).default(5),
-  MAX_INFLIGHT_JOBS_PER_WORKSPACE: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Checked against a counter kept with the holds (`wallets.held_count`), not a count of rows: a large cap costs nothing per submit. */
+  MAX_INFLIGHT_JOBS_PER_WORKSPACE: z.coerce.number().int().min(1).max(1_000_000).default(20),
   JOB_DEADLINE_SECONDS: z.coerce.number().int().min(5).max(86400).default(900),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
   /** How long a BullMQ worker's lock on a job lasts; a worker that dies is noticed after about this long. */
