@@ -9,5 +9,7 @@ export default defineConfig({
     // import was ~95 s per run, ~23 s with this. The CLI itself runs in spawned processes, and the
     // modules imported in-process (program, MCP tools) keep no state between files.
     isolate: false,
+    // The tests spawn the built bundle (test/run-cli.ts): rebuilt first if a source is newer.
+    globalSetup: ["../../scripts/cli-bundle.mjs"],
   },
 });

@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 90_000,
     fileParallelism: false,
+    // The processes are the built bundle (../cli/test/run-cli.ts): rebuilt first if a source is newer.
+    globalSetup: ["../../scripts/cli-bundle.mjs"],
   },
 });

@@ -13,5 +13,7 @@ export default defineConfig({
     // listens in beforeAll and closes in afterAll, and s3-server.ts unstubs its env when the last
     // bucket closes. A new test file must leave no process-wide state behind (close what it opens).
     isolate: false,
+    // Tests that spawn `aeriox` run the built bundle (../cli/test/run-cli.ts): rebuilt first if a source is newer.
+    globalSetup: ["../../scripts/cli-bundle.mjs"],
   },
 });

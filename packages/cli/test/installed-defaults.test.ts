@@ -6,7 +6,7 @@
  * a stray database; `serve` reports progress, spells commands `aeriox …`, and reports a busy
  * port (naming PORT) before opening the database. (pack.test.ts covers the real npm install.)
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -41,13 +41,13 @@ function run(args: string[], cwd: string, extra: Record<string, string> = {}): P
 }
 
 beforeAll(() => {
-  execFileSync("pnpm", ["run", "build"], { cwd: PKG, stdio: "ignore" });
+  // dist/ is current: the vitest globalSetup (scripts/cli-bundle.mjs) rebuilt it if a source was newer.
   cpSync(path.join(PKG, "dist"), path.join(prefix, "dist"), { recursive: true });
   // The bundle leaves npm dependencies external: resolve them as an install would, from ../node_modules.
   symlinkSync(path.join(PKG, "node_modules"), path.join(prefix, "node_modules"), "dir");
   mkdirSync(folderA);
   mkdirSync(folderB);
-}, 120_000);
+});
 
 afterAll(() => rmSync(prefix, { recursive: true, force: true }));
 

@@ -6,15 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Aeriox } from "@aeriox/sdk";
 import { startTestServer, type TestServer } from "@aeriox/server/testing";
 import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { BIN, cliEnv, runCli } from "./run-cli.ts";
+import { BIN, REPO_ROOT, cliEnv, runCli } from "./run-cli.ts";
 
 /** The binary on a terminal (util-linux `script` gives it a pty), for the human output. */
 function runCliTty(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {
   const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, "--import", "tsx", BIN, ...args].map(quote).join(" ");
+  const command = [process.execPath, BIN, ...args].map(quote).join(" ");
   return new Promise((resolve) => {
-    execFile("script", ["-qec", command, "/dev/null"], { env, cwd: fileURLToPath(new URL("../../../", import.meta.url)) }, (err, stdout) => {
+    execFile("script", ["-qec", command, "/dev/null"], { env, cwd: REPO_ROOT }, (err, stdout) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: stdout.replaceAll("\r", "") });
     });
   });

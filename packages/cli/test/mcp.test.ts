@@ -1,8 +1,7 @@
 /**
  * `aeriox mcp` as an MCP host runs it: an MCP SDK Client over stdio spawning the real binary
- * (`node --import tsx packages/cli/src/bin.ts mcp`, cwd = repo root) against a real API server.
+ * (`node packages/cli/dist/bin.js mcp`, the bundle: run-cli.ts, cwd = repo root) against a real API server.
  */
-import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,9 +11,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "@aeriox/server/testing";
-import { BIN, cliEnv } from "./run-cli.ts";
+import { BIN, REPO_ROOT, cliEnv } from "./run-cli.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), "aeriox-mcp-"));
 let server: TestServer;
 let client: Client;
@@ -26,7 +24,7 @@ beforeAll(async () => {
   const env = cliEnv({ AERIOX_BASE_URL: server.url, AERIOX_API_KEY: key, XDG_CONFIG_HOME: tmp });
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ["--import", "tsx", "packages/cli/src/bin.ts", "mcp"],
+    args: [BIN, "mcp"],
     cwd: REPO_ROOT,
     env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
     stderr: "pipe",
@@ -103,7 +101,7 @@ describe("aeriox mcp", () => {
 describe("aeriox mcp --http", () => {
   it("serves streamable HTTP at /mcp, acting with each request's bearer key", async () => {
     const env = cliEnv({ AERIOX_BASE_URL: server.url, AERIOX_API_KEY: undefined, XDG_CONFIG_HOME: tmp });
-    const child = spawn(process.execPath, ["--import", "tsx", BIN, "mcp", "--http", "0"], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "mcp", "--http", "0"], { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";

@@ -19,9 +19,8 @@ import { contractOf, readDocumentFile, SPEC_PATH, type Schema } from "@aeriox/co
 import { sdkOperationsSource } from "@aeriox/contract/codegen";
 import { Aeriox } from "@aeriox/sdk";
 import { bindSpecMethods, hasHandWrittenMethod } from "../../sdk/src/operations.ts";
-import { cliEnv, runCli } from "./run-cli.ts";
+import { BIN, REPO_ROOT, cliEnv, runCli } from "./run-cli.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), "aeriox-widget-"));
 const KEY = "sk_live_widgets";
 const WIDGET = { id: "w_1", name: "Sprocket" };
@@ -135,7 +134,7 @@ describe("a new endpoint in the spec reaches every client with no other edit", (
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: ["--import", "tsx", "packages/cli/src/bin.ts", "mcp"],
+        args: [BIN, "mcp"],
         cwd: REPO_ROOT,
         env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
         stderr: "pipe",

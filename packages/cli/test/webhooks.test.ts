@@ -43,7 +43,7 @@ describe("aeriox webhooks", () => {
     "listen forwards a verified job.completed, relays a 500 so the server retries with the same webhook-id, and deletes its endpoint on exit",
     async () => {
       app.plan("/hooks", [500, 200]);
-      const child = spawn(process.execPath, ["--import", "tsx", BIN, "webhooks", "listen", "--forward-to", `${app.url}/hooks`, "--events", "job.completed", "--max-events", "2", "--json"], {
+      const child = spawn(process.execPath, [BIN, "webhooks", "listen", "--forward-to", `${app.url}/hooks`, "--events", "job.completed", "--max-events", "2", "--json"], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -10,11 +10,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Readable } from "node:stream";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3AssetStorage } from "@aeriox/core/assets/s3";
+import { BIN, REPO_ROOT } from "../../cli/test/run-cli.ts";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
 import { S3_KEYS, startTestS3, type TestS3 } from "./s3-server.ts";
@@ -235,14 +235,12 @@ describe("ASSET_STORE=s3", () => {
 
   // Two API processes need a database both can open: PostgreSQL (the second pass).
   describe.skipIf(!process.env.DATABASE_URL)("two API processes sharing the bucket", () => {
-    const CLI = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
-    const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
     let other: ChildProcess | undefined;
     let otherUrl: string;
     let otherDataDir: string;
     beforeAll(async () => {
       otherDataDir = mkdtempSync(path.join(tmpdir(), "aeriox-other-"));
-      other = spawn(process.execPath, ["--import", "tsx", CLI, "serve"], {
+      other = spawn(process.execPath, [BIN, "serve"], {
         cwd: REPO_ROOT,
         env: {
           ...process.env,

@@ -1,15 +1,14 @@
 /**
  * `aeriox serve` / `aeriox worker` as separate processes beside a test server, on its
  * database, Redis prefix and data folder (PostgreSQL only: PGlite is one process).
- * Started as one `node --import tsx` process (no tsx wrapper), so signals such as
- * SIGKILL reach the program itself.
+ * Started as the CLI's tests start it (run-cli.ts: the built bundle, kept current by the
+ * vitest globalSetup scripts/cli-bundle.mjs), one process, so signals such as SIGKILL
+ * reach the program itself.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { BIN, REPO_ROOT } from "../../cli/test/run-cli.ts";
 import type { TestServer } from "./harness.ts";
 
-const CLI = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export interface SpawnedProcess {
   child: ChildProcess;
@@ -36,7 +35,7 @@ function envFor(srv: TestServer, env: Record<string, string>): NodeJS.ProcessEnv
 /** Starts `aeriox <command>` and resolves once it says it is ready. */
 export function spawnAeriox(srv: TestServer, command: "serve" | "worker", env: Record<string, string> = {}): Promise<SpawnedProcess> {
   const extra = command === "serve" ? { PORT: "0", HOST: "127.0.0.1", ...env } : env;
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, command], { cwd: REPO_ROOT, env: envFor(srv, extra), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, command], { cwd: REPO_ROOT, env: envFor(srv, extra), stdio: ["ignore", "pipe", "pipe"] });
   spawned.add(child);
   const ready = command === "serve" ? /listening on (http:\/\/\S+)/ : /worker running/;
   return new Promise((resolve, reject) => {
