@@ -119,10 +119,14 @@ export function createLocalAssetStorage(root: string): AssetStorage {
       await mkdir(path.dirname(file), { recursive: true });
       const temp = tempOf(file);
       const counter = byteCounter();
+      const out = createWriteStream(temp, { flags: "wx" });
       try {
-        await pipeline(stream, counter, createWriteStream(temp, { flags: "wx" }));
+        await pipeline(stream, counter, out);
         await rename(temp, file);
       } catch (err) {
+        // A source that fails at once rejects the pipeline while the file is still being opened; the
+        // destroyed stream then creates it and closes it. Removing it before that would leave it behind.
+        if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
         await rm(temp, { force: true });
         throw err;
       }
