@@ -10,7 +10,10 @@ import { specDocumentCopy } from "../spec.ts";
 
 type PathToRegexp = (path: string, options?: { sensitive?: boolean; strict?: boolean; [k: string]: unknown }) => { regexp: RegExp; keys: Array<{ name: string }> };
 
-let memoized = false;
+/** `require` as the validator's own modules resolve it: the module instances the patches below must reach. */
+const requireFromValidator = createRequire(createRequire(import.meta.url).resolve("express-openapi-validator"));
+
+let patched = false;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -23,9 +26,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * module instance the validator uses gets a memoised `pathToRegexp`.
  */
 function memoizeValidatorPathCompiler(): void {
-  if (memoized) return;
-  memoized = true;
-  const requireFromValidator = createRequire(createRequire(import.meta.url).resolve("express-openapi-validator"));
   const module = requireFromValidator("path-to-regexp") as { pathToRegexp: PathToRegexp };
   const original = module.pathToRegexp;
   const cache = new Map<string, ReturnType<PathToRegexp>>();
@@ -43,8 +43,6 @@ function memoizeValidatorPathCompiler(): void {
   };
 }
 
-let metaSchemaSkipped = false;
-
 /**
  * With `validateApiSpec: false` the validator (5.6.2, framework/index.js `initialize`) still
  * compiles the OpenAPI 3.1 meta-schema into an ajv validator it then never calls: ~0.3 s of
@@ -53,9 +51,6 @@ let metaSchemaSkipped = false;
  * gets a stand-in that compiles nothing and answers "valid" if it is ever asked.
  */
 function skipUnusedMetaSchemaCompile(): void {
-  if (metaSchemaSkipped) return;
-  metaSchemaSkipped = true;
-  const requireFromValidator = createRequire(createRequire(import.meta.url).resolve("express-openapi-validator"));
   const module = requireFromValidator("./framework/openapi.schema.validator") as { OpenAPISchemaValidator: new (opts: { validateApiSpec: boolean }) => unknown };
   const Original = module.OpenAPISchemaValidator;
   module.OpenAPISchemaValidator = function OpenAPISchemaValidator(this: unknown, opts: { validateApiSpec: boolean }) {
@@ -65,8 +60,11 @@ function skipUnusedMetaSchemaCompile(): void {
 }
 
 export function requestValidator(options: { responseValidation: boolean }): RequestHandler[] {
-  memoizeValidatorPathCompiler();
-  skipUnusedMetaSchemaCompile();
+  if (!patched) {
+    patched = true;
+    memoizeValidatorPathCompiler();
+    skipUnusedMetaSchemaCompile();
+  }
   return OpenApiValidator.middleware({
     apiSpec: specDocumentCopy() as never,
     validateApiSpec: false,
