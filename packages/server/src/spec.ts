@@ -4,7 +4,7 @@
  * Express route path and a pruner of undocumented body fields, the serialised document for
  * `GET /openapi.json`, and request → operation matching.
  */
-import { loadContract, SPEC_PATH as CONTRACT_SPEC_PATH, HTTP_METHODS, type ContractOperation, type HttpMethod, type Schema, type Scope } from "@aeriox/contract";
+import { loadContract, SPEC_PATH as CONTRACT_SPEC_PATH, HTTP_METHODS, type ContractOperation, type HttpMethod, type ParamInfo, type Schema, type Scope } from "@aeriox/contract";
 import { bodyPrunerFor, type BodyPruner } from "./http/documented-body.ts";
 
 export const SPEC_PATH = CONTRACT_SPEC_PATH;
@@ -23,6 +23,9 @@ export interface SpecOperation {
   deprecated: boolean;
   /** Drops the body properties the operation's request schema does not document. */
   pruneBody: BodyPruner;
+  /** Path, query and header parameters, `$ref`s resolved. */
+  readonly params: readonly ParamInfo[];
+  hasRequestBody: boolean;
 }
 
 export interface LoadedSpec {
@@ -52,6 +55,10 @@ function serverOperation(document: Schema, op: ContractOperation): SpecOperation
     scope: op.scope,
     deprecated: op.deprecated,
     pruneBody: bodyPrunerFor(document, requestSchemaOf(document, op.raw.requestBody)),
+    get params() {
+      return op.params;
+    },
+    hasRequestBody: op.raw.requestBody !== undefined,
   };
 }
 
