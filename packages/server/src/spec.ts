@@ -74,15 +74,21 @@ export function specDocumentCopy(): Record<string, unknown> {
   return JSON.parse(loadSpec().json) as Record<string, unknown>;
 }
 
+/**
+ * A spec path as a regular expression: each `{param}` becomes `segment` (a capturing group when
+ * it is one), literal parts match as written; `trailingSlash` allows one after the path,
+ * `ignoreCase` matches as Express's routes do (case-insensitive).
+ */
+export function pathRegExp(specPath: string, options: { segment: string; trailingSlash: boolean; ignoreCase?: boolean }): RegExp {
+  const literal = (part: string) => part.replace(/[.*+?^$()|[\]\\{}]/g, "\\$&");
+  return new RegExp(`^${specPath.split(/\{[^}]+\}/).map(literal).join(options.segment)}${options.trailingSlash ? "/?" : ""}$`, options.ignoreCase ? "i" : "");
+}
+
 const pathMatchers = new Map<string, RegExp>();
 
 function matcherFor(specPath: string): RegExp {
   let re = pathMatchers.get(specPath);
-  if (!re) {
-    const literal = (part: string) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
-    re = new RegExp("^" + specPath.split(/\{[^}]+\}/).map(literal).join("[^/]+") + "/?$");
-    pathMatchers.set(specPath, re);
-  }
+  if (!re) pathMatchers.set(specPath, (re = pathRegExp(specPath, { segment: "[^/]+", trailingSlash: true })));
   return re;
 }
 

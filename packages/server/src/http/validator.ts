@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import express, { type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { JsonSchema } from "@aeriox/contract";
-import { matchOperation, specDocumentCopy, type SpecOperation } from "../spec.ts";
+import { loadSpec, matchOperation, pathRegExp, specDocumentCopy, type SpecOperation } from "../spec.ts";
 
 type PathToRegexp = (path: string, options?: { sensitive?: boolean; strict?: boolean; [k: string]: unknown }) => { regexp: RegExp; keys: Array<{ name: string }> };
 
@@ -64,35 +64,76 @@ function skipUnusedMetaSchemaCompile(): void {
 
 const isPlainUuid = (schema: JsonSchema) => Object.keys(schema).length === 2 && schema.type === "string" && schema.format === "uuid";
 
+/** An operation a request was validated for, and its path parameters (decoded). */
+export interface ValidatedOperation {
+  op: SpecOperation;
+  params: Record<string, string>;
+}
+
+const VALIDATED = Symbol("aeriox.validatedOperation");
+type ValidatedRequest = Request & { [VALIDATED]?: ValidatedOperation; openapi?: { openApiRoute: string; pathParams: Record<string, string> } };
+
+interface PathOnly {
+  pattern: RegExp;
+  names: string[];
+}
+
 /**
  * The request paths of an operation the validator has nothing to check on but its path: no
  * request body, no query or header parameters, every path parameter a plain uuid string (the
- * spec's ids) — e.g. `GET /v1/jobs/{id}`, `GET /v1/me`. Null for every other operation.
- * Literal segments match exactly (case and all): anything else takes the validator's path.
+ * spec's ids) — e.g. `GET /v1/jobs/{id}`, `GET /v1/me` — and no other operation of the method
+ * whose path could match the same request. Null for every other operation. Literal segments
+ * match exactly (case and all): anything else takes the validator's path.
  */
-function pathOnlyPattern(op: SpecOperation): RegExp | null {
+function pathOnly(op: SpecOperation, operations: readonly SpecOperation[]): PathOnly | null {
   if (op.hasRequestBody || !op.params.every((p) => p.in === "path" && isPlainUuid(p.schema))) return null;
-  const literal = (part: string) => part.replace(/[.*+?^$()|[\]\\{}]/g, "\\$&");
-  return new RegExp(`^${op.path.split(/\{[^}]+\}/).map(literal).join(UUID_SOURCE)}$`);
+  const sample = op.path.replace(/\{[^}]+\}/g, "00000000-0000-4000-8000-000000000000");
+  const alsoMatches = (other: SpecOperation) => pathRegExp(other.path, { segment: "[^/]+", trailingSlash: true, ignoreCase: true }).test(sample);
+  if (operations.some((other) => other !== op && other.method === op.method && alsoMatches(other))) return null;
+  return {
+    pattern: pathRegExp(op.path, { segment: `(${UUID_SOURCE})`, trailingSlash: false }),
+    names: [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!),
+  };
 }
 
-const pathOnlyPatterns = new Map<SpecOperation, RegExp | null>();
+const pathOnlyOps = new Map<SpecOperation, PathOnly | null>();
 
 /**
- * Whether the validator would pass this request without reading anything but its path: a
- * path-only operation (above), no query string, no body, and each id segment a uuid. On the
- * most frequent requests (a poll, `/v1/me`) the validator cost ~11 % of the API's CPU (a
- * promise hop per middleware, its route lookup, ajv over empty objects). Anything else —
+ * The operation and parameters of a request the validator would pass without reading anything
+ * but its path: a path-only operation (above), no query string, no body, and each id segment a
+ * uuid. On the most frequent requests (a poll, `/v1/me`) the validator cost ~11 % of the API's
+ * CPU (a promise hop per middleware, its route lookup, ajv over empty objects). Anything else —
  * including every request it would refuse — goes through the validator, so its answers and
  * their errors are its own.
  */
-function passesWithoutReading(req: Request): boolean {
-  if (req.body !== undefined || req.url.includes("?")) return false;
+function passingWithoutReading(req: Request): ValidatedOperation | undefined {
+  if (req.body !== undefined || req.url.includes("?")) return undefined;
   const op = matchOperation(req.method, req.path);
-  if (!op) return false;
-  let pattern = pathOnlyPatterns.get(op);
-  if (pattern === undefined) pathOnlyPatterns.set(op, (pattern = pathOnlyPattern(op)));
-  return pattern !== null && pattern.test(req.path);
+  if (!op) return undefined;
+  let shape = pathOnlyOps.get(op);
+  if (shape === undefined) pathOnlyOps.set(op, (shape = pathOnly(op, loadSpec().operations)));
+  const match = shape?.pattern.exec(req.path);
+  if (!shape || !match) return undefined;
+  const params: Record<string, string> = {};
+  shape.names.forEach((name, i) => (params[name] = match[i + 1]!));
+  return { op, params };
+}
+
+let byRoute: Map<string, SpecOperation> | undefined;
+
+/**
+ * The operation the request was validated for: the one express-openapi-validator matched (its
+ * `req.openapi`), or the path-only one that skipped it. Undefined when neither ran (a route
+ * outside the spec). Dispatch uses this, so a handler always runs for the operation whose
+ * schema checked the request.
+ */
+export function validatedOperation(req: Request): ValidatedOperation | undefined {
+  const r = req as ValidatedRequest;
+  if (r[VALIDATED]) return r[VALIDATED];
+  if (!r.openapi) return undefined;
+  byRoute ??= new Map(loadSpec().operations.map((op) => [`${op.method} ${op.path}`, op]));
+  const op = byRoute.get(`${req.method.toLowerCase()} ${r.openapi.openApiRoute}`);
+  return op && { op, params: r.openapi.pathParams };
 }
 
 export function requestValidator(options: { responseValidation: boolean }): RequestHandler[] {
@@ -106,7 +147,14 @@ export function requestValidator(options: { responseValidation: boolean }): Requ
   if (options.responseValidation) return validator;
   const chain = express.Router();
   chain.use(validator);
-  return [(req, res, next) => (passesWithoutReading(req) ? next() : chain(req, res, next))];
+  return [
+    (req, res, next) => {
+      const passing = passingWithoutReading(req);
+      if (!passing) return chain(req, res, next);
+      (req as ValidatedRequest)[VALIDATED] = passing;
+      next();
+    },
+  ];
 }
 
 function eovMiddleware(options: { responseValidation: boolean }): RequestHandler[] {
