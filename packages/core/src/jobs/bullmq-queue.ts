@@ -136,12 +136,23 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 local parked = redis.call('ZPOPMIN', KEYS[2])
 return parked[1]`;
 
+/** The fairness scripts as commands of the client (ioredis `defineCommand`: EVALSHA, the script's text sent only when Redis lacks it). */
+const LANE_SCRIPTS = {
+  laneEnqueue: { numberOfKeys: 4, lua: ENQUEUE_SCRIPT },
+  laneReplaceTicket: { numberOfKeys: 3, lua: REPLACE_TICKET_SCRIPT },
+  laneAcquireAndAdvance: { numberOfKeys: 4, lua: ACQUIRE_AND_ADVANCE_SCRIPT },
+  laneRenew: { numberOfKeys: 1, lua: RENEW_SCRIPT },
+  laneRelease: { numberOfKeys: 2, lua: RELEASE_SCRIPT },
+} as const;
+
+type LaneRedis = Redis & { [name in keyof typeof LANE_SCRIPTS]: (...keysThenArgs: Array<string | number>) => Promise<unknown> };
+
 /** The lane queues and the fairness keys, shared by the enqueueing side and the workers. */
 class FairLanes {
   private readonly queues = new Map<string, Queue>();
   private readonly connection: ConnectionOptions;
   /** Fails fast while Redis is down, like the queues (→ 503 queue_unavailable at submit). */
-  private readonly client: Redis;
+  private readonly client: LaneRedis;
   private connecting: Promise<void> | undefined;
 
   constructor(
@@ -149,8 +160,10 @@ class FairLanes {
     private readonly prefix: string,
   ) {
     this.connection = connectionOf(redisUrl);
-    this.client = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 5000 });
-    this.client.on("error", () => undefined); // surfaced by the failing call
+    const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 5000 });
+    for (const [name, definition] of Object.entries(LANE_SCRIPTS)) client.defineCommand(name, definition);
+    client.on("error", () => undefined); // surfaced by the failing call
+    this.client = client as LaneRedis;
   }
 
   queueOf(provider: string): Queue {
@@ -168,7 +181,7 @@ class FairLanes {
     return { ticket: `${base}:ticket`, backlog: `${base}:backlog`, backlogSet: `${base}:backlog-set`, ticketCheck: `${base}:ticket-check`, leases: `${base}:leases`, parked: `${base}:parked` };
   }
 
-  private async redis(): Promise<Redis> {
+  private async redis(): Promise<LaneRedis> {
     if (this.client.status === "wait") {
       this.connecting ??= this.client.connect().finally(() => (this.connecting = undefined));
     }
@@ -194,11 +207,11 @@ class FairLanes {
   async enqueue(job: QueuedJobRef): Promise<void> {
     const keys = this.keysOf(job.provider, job.workspaceId);
     const redis = await this.redis();
-    const [dispatch, ticket, checkDue] = (await redis.eval(ENQUEUE_SCRIPT, 4, keys.ticket, keys.backlog, keys.backlogSet, keys.ticketCheck, job.id, TICKET_CHECK_MS)) as [number, string?, number?];
+    const [dispatch, ticket, checkDue] = (await redis.laneEnqueue(keys.ticket, keys.backlog, keys.backlogSet, keys.ticketCheck, job.id, TICKET_CHECK_MS)) as [number, string?, number?];
     if (dispatch === 1) return this.add(job.provider, { jobId: job.id, workspaceId: job.workspaceId });
     // A ticket the queue lost (a crash between taking a ticket and dispatching the next) would stall the backlog.
     if (ticket && checkDue === 1 && !(await this.bullHolds(job.provider, ticket))) {
-      const replaced = await redis.eval(REPLACE_TICKET_SCRIPT, 3, keys.ticket, keys.backlog, keys.backlogSet, ticket, job.id);
+      const replaced = await redis.laneReplaceTicket(keys.ticket, keys.backlog, keys.backlogSet, ticket, job.id);
       if (replaced === 1) await this.add(job.provider, { jobId: job.id, workspaceId: job.workspaceId });
     }
   }
@@ -221,14 +234,14 @@ class FairLanes {
   async acquireAndAdvance(provider: string, workspaceId: string, id: string, leaseMs: number, cap: number, onAddError: (err: unknown) => void): Promise<boolean> {
     const keys = this.keysOf(provider, workspaceId);
     const redis = await this.redis();
-    const [acquired, nextId] = (await redis.eval(ACQUIRE_AND_ADVANCE_SCRIPT, 4, keys.leases, keys.ticket, keys.backlog, keys.backlogSet, id, leaseMs, cap)) as [number, (string | null)?];
+    const [acquired, nextId] = (await redis.laneAcquireAndAdvance(keys.leases, keys.ticket, keys.backlog, keys.backlogSet, id, leaseMs, cap)) as [number, (string | null)?];
     if (acquired !== 1) return false;
     if (nextId) await this.add(provider, { jobId: nextId, workspaceId }).catch(onAddError);
     return true;
   }
 
   async renew(provider: string, workspaceId: string, id: string, leaseMs: number): Promise<void> {
-    await (await this.redis()).eval(RENEW_SCRIPT, 1, this.keysOf(provider, workspaceId).leases, id, leaseMs);
+    await (await this.redis()).laneRenew(this.keysOf(provider, workspaceId).leases, id, leaseMs);
   }
 
   async park(provider: string, workspaceId: string, id: string): Promise<void> {
@@ -241,7 +254,7 @@ class FairLanes {
   /** Frees the slot and promotes the workspace's oldest parked job into it. */
   async release(provider: string, workspaceId: string, id: string): Promise<void> {
     const keys = this.keysOf(provider, workspaceId);
-    const parkedId = (await (await this.redis()).eval(RELEASE_SCRIPT, 2, keys.leases, keys.parked, id)) as string | null;
+    const parkedId = (await (await this.redis()).laneRelease(keys.leases, keys.parked, id)) as string | null;
     if (!parkedId) return;
     const parked = await Job.fromId(this.queueOf(provider), parkedId);
     // Already back in the queue (its delay ran out) or gone: nothing to promote.
