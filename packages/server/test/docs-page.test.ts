@@ -2,9 +2,13 @@
  * `GET /docs` in a real browser (headless Chromium via playwright-core): the page is
  * public, renders the spec the server serves, lists every tag and every operation
  * summary, runs under its CSP without a violation, and fetches nothing from another
- * origin (it must work offline). The screenshot is kept as docs/reference-page.png.
+ * origin (it must work offline). The screenshot goes to a temporary file; with
+ * UPDATE_REFERENCE_SCREENSHOT=1 it replaces docs/reference-page.png (a test run leaves the
+ * committed tree as it found it).
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
@@ -12,7 +16,8 @@ import { readDocumentFile, SPEC_PATH } from "@aeriox/contract";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOT = fileURLToPath(new URL("../../../docs/reference-page.png", import.meta.url));
+const scratch = process.env.UPDATE_REFERENCE_SCREENSHOT === "1" ? null : mkdtempSync(path.join(tmpdir(), "aeriox-docs-page-"));
+const SCREENSHOT = scratch ? path.join(scratch, "reference-page.png") : fileURLToPath(new URL("../../../docs/reference-page.png", import.meta.url));
 
 let srv: TestServer;
 let browser: Browser;
@@ -30,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await srv?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 function specIndex() {
