@@ -1,14 +1,23 @@
 /**
- * Group accept: concurrent submits to ONE workspace share one statement and one commit.
+ * Group accept: concurrent submits of one lane share one statement and one commit.
  *
  * Accepting locks the workspace's wallet row until the transaction commits (ARCHITECTURE.md,
  * Money, "Hot path"), so one workspace's submits run one after another, each paying a commit
  * (a WAL flush) while the others wait for the lock: about 1 / (round trip + flush) per second
- * however many connections there are. Here, while a workspace's statement is in flight, the
- * submits that arrive for it queue; when it returns, all of them (up to BATCH_LIMIT) go in the
- * next statement, which calls `aeriox_accept_job` once per submit in arrival order inside one
- * transaction. Every check still runs per submit against the effects of the ones before it;
- * each gets its own outcome row. A lone submit goes at once, as before: nothing waits on a timer.
+ * however many connections there are; and many workspaces sending a few submits each pay a
+ * commit each. Here, while a lane's statement is in flight, the submits that arrive for it
+ * queue; when it returns, all of them (up to BATCH_LIMIT) go in the next statement, which
+ * calls `aeriox_accept_job` once per submit inside one transaction, grouped by workspace and
+ * each workspace's in arrival order (below). Every
+ * check still runs per submit against the effects of the ones before it; each gets its own
+ * outcome row. A lone submit goes at once, as before: nothing waits on a timer. The caller
+ * picks the lanes (submit.ts: a workspace always in the same one, a few lanes per process).
+ *
+ * A statement of several workspaces locks their wallet rows one after another. So that two
+ * such statements (of two processes: in one process a workspace is in one lane only) cannot
+ * deadlock, a batch runs in `lockOrder` (submit.ts: by workspace id; stable, so one
+ * workspace's submits keep their arrival order): every statement takes wallets in the same
+ * order, and every other writer of wallets locks a single one.
  *
  * If a batched statement fails (a constraint, an exception in the function), nothing of it was
  * written (one transaction), and each of its submits is retried alone, so one bad submit fails
@@ -35,7 +44,14 @@ interface Lane<Row> {
  * statement passes the same parameters as one JSON array per submit and casts them back with
  * `casts` (one SQL type per parameter, e.g. `uuid`, `bigint`, `jsonb`).
  */
-export function createAcceptBatcher<Row extends object>(options: { fn: string; casts: readonly string[]; columns: readonly string[]; singleSql: string }) {
+export function createAcceptBatcher<Row extends object>(options: {
+  fn: string;
+  casts: readonly string[];
+  columns: readonly string[];
+  singleSql: string;
+  /** The row a submit locks first (its workspace): a batch runs sorted by it. */
+  lockOrder: (params: readonly RawParam[]) => string;
+}) {
   const args = options.casts.map((cast, i) => (cast === "text" ? `a.p->>${i}` : `(a.p->>${i})::${cast}`)).join(", ");
   const batchSql = `
     SELECT ${options.columns.map((c) => `r.${c}`).join(", ")}
@@ -64,7 +80,7 @@ export function createAcceptBatcher<Row extends object>(options: { fn: string; c
     lane.inFlight = true;
     try {
       while (lane.pending.length > 0) {
-        const batch = lane.pending.splice(0, BATCH_LIMIT);
+        const batch = lane.pending.splice(0, BATCH_LIMIT).sort((a, b) => compare(options.lockOrder(a.params), options.lockOrder(b.params)));
         if (batch.length === 1) {
           await runAlone(db, batch[0]!);
           continue;
@@ -85,7 +101,7 @@ export function createAcceptBatcher<Row extends object>(options: { fn: string; c
   }
 
   return {
-    /** Runs the function for one submit; `key` (the workspace) decides who may share a statement. */
+    /** Runs the function for one submit; `key` (the lane) decides who may share a statement. */
     run(db: Database, key: string, params: readonly RawParam[]): Promise<Row[]> {
       const lane = laneOf(db, key);
       const done = new Promise<Row[]>((resolve, reject) => lane.pending.push({ params, resolve, reject }));
@@ -94,6 +110,8 @@ export function createAcceptBatcher<Row extends object>(options: { fn: string; c
     },
   };
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A parameter as JSON text the SQL casts back: bigint and Date as strings, so nothing is rounded. */
 function jsonParam(value: RawParam): string | number | boolean | null {

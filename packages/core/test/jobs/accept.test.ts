@@ -102,6 +102,30 @@ for (const backend of backends) {
       await expectConsistent(db, ws);
     });
 
+    it("concurrent submits to many workspaces share statements: each workspace's balance holds exactly, and one that fails in the database fails alone", async () => {
+      // 12 workspaces spread over the process's accept lanes, so submits of different workspaces go in one
+      // statement; funded for 1, 2 or 3 of their 4 submits, so an answer handed to the wrong submit shows.
+      const affords = Array.from({ length: 12 }, (_, i) => (i % 3) + 1);
+      const workspaces = await Promise.all(affords.map((n) => funded(usd(0.1) * BigInt(n) + usd(0.05))));
+      const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 100 });
+      const calls = workspaces.flatMap((ws) => Array.from({ length: 4 }, () => ws));
+      const bad = calls.length - 5;
+      const results = await Promise.allSettled(calls.map((ws, i) => submit(svc, principal(ws), usd(0.1), i === bad ? "a\u0000fox" : undefined)));
+      expect(results[bad]).toMatchObject({ status: "rejected" });
+      for (const [w, ws] of workspaces.entries()) {
+        const mine = results.filter((_, i) => calls[i] === ws && i !== bad);
+        const accepted = mine.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+        const refused = mine.flatMap((r) => (r.status === "rejected" ? [(r.reason as { code?: string }).code] : []));
+        expect(accepted).toHaveLength(Math.min(affords[w]!, mine.length));
+        expect(refused).toEqual(Array(mine.length - accepted.length).fill("insufficient_funds"));
+        for (const job of accepted) expect(await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).toEqual(job);
+        expect(accepted.every((job) => job.workspaceId === ws)).toBe(true);
+        expect(await db.prisma.job.count({ where: { workspaceId: ws } })).toBe(accepted.length);
+        expect(await heldCount(ws)).toBe(accepted.length);
+        await expectConsistent(db, ws);
+      }
+    });
+
     it("a settled job frees its slot: the cap counts jobs in flight, not jobs ever accepted", async () => {
       const ws = await funded(usd(1));
       const svc = services({ MAX_INFLIGHT_JOBS_PER_WORKSPACE: 2 });
