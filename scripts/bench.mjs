@@ -46,6 +46,8 @@ const requireCore = createRequire(path.join(root, "packages/core/package.json"))
 const SUBMIT_ENV = { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "1000000" };
 // The end-to-end rows' worker (PostgreSQL + Redis only): local lanes wide enough that the engine, not a lane cap, is measured.
 const E2E_ENV = { WORKER_CONCURRENCY: "64", LANE_WORKSPACE_CONCURRENCY: "32" };
+// As the Docker image and `pnpm start` run the processes (README, Environment).
+const SHIPPED_ENV = { MALLOC_ARENA_MAX: "2" };
 // Every request comes from one loopback address: the per-IP budget would answer 429 (as RATE_LIMIT_PER_MINUTE would per key).
 const LIMITS_ENV = { IP_RATE_LIMIT_PER_MINUTE: "1000000" };
 const SUBMIT_BODY = JSON.stringify({ model: "local/image", prompt: "bench" });
@@ -112,7 +114,7 @@ async function startFloor() {
 
 /** `services`: { DATABASE_URL, REDIS_URL, REDIS_PREFIX } for PostgreSQL + Redis; omitted = the embedded default. */
 async function startApi(dataDir, services) {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "1000000", ...LIMITS_ENV, ...SUBMIT_ENV };
+  const env = { ...SHIPPED_ENV, ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn", RATE_LIMIT_PER_MINUTE: "1000000", ...LIMITS_ENV, ...SUBMIT_ENV };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   Object.assign(env, services ?? {});
@@ -239,7 +241,7 @@ async function endToEnd(api, worker, auths, model, count, inFlight = 32) {
 
 /** `node packages/cli/dist/bin.js serve` on a data folder that exists: ms until /healthz answers. */
 async function startupMs(dataDir) {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn" };
+  const env = { ...SHIPPED_ENV, ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   const started = performance.now();

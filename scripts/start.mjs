@@ -11,7 +11,9 @@ import { ensureCliBundle } from "./cli-bundle.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bundle = ensureCliBundle();
 
-const child = spawn(process.execPath, [bundle, "serve", ...process.argv.slice(2)], { cwd: root, stdio: "inherit" });
+// glibc's malloc reads MALLOC_ARENA_MAX when the process starts: set for the child (README, Environment), unless given.
+const env = { MALLOC_ARENA_MAX: "2", ...process.env };
+const child = spawn(process.execPath, [bundle, "serve", ...process.argv.slice(2)], { cwd: root, stdio: "inherit", env });
 // Ctrl-C already reaches the server (same process group), and a second signal may mean
 // "stop now" to it: SIGINT is only awaited here; SIGTERM (sent to this process alone) is passed on.
 process.on("SIGINT", () => undefined);
