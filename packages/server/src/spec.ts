@@ -1,7 +1,7 @@
 /**
  * The spec as the server uses it, from @aeriox/contract (the one reader of `spec/`; in the CLI
  * bundle it reads the JSON copy made at build time, for start-up speed): each operation with its
- * Express route path and a pruner of undocumented body fields, the serialised document for
+ * parameters and a pruner of undocumented body fields, the serialised document for
  * `GET /openapi.json`, and request → operation matching.
  */
 import { loadContract, SPEC_PATH as CONTRACT_SPEC_PATH, HTTP_METHODS, type ContractOperation, type HttpMethod, type ParamInfo, type Schema, type Scope } from "@aeriox/contract";
@@ -14,8 +14,6 @@ export interface SpecOperation {
   operationId: string;
   method: HttpMethod;
   path: string;
-  /** Express 5 route path: `/v1/jobs/{id}` → `/v1/jobs/:id`. */
-  routePath: string;
   tag: string;
   /** false when the operation declares `security: []`. */
   authenticated: boolean;
@@ -49,7 +47,6 @@ function serverOperation(document: Schema, op: ContractOperation): SpecOperation
     operationId: op.operationId,
     method: op.method,
     path: op.path,
-    routePath: op.path.replace(/\{([^}]+)\}/g, ":$1"),
     tag: op.tag,
     authenticated: op.authenticated,
     scope: op.scope,

@@ -8,10 +8,10 @@
  * commit each. Here, while a lane's statement is in flight, the submits that arrive for it
  * queue; when it returns, all of them (up to BATCH_LIMIT) go in the next statement, which
  * calls `aeriox_accept_job` once per submit inside one transaction, grouped by workspace and
- * each workspace's in arrival order (below). Every
- * check still runs per submit against the effects of the ones before it; each gets its own
- * outcome row. A lone submit goes at once, as before: nothing waits on a timer. The caller
- * picks the lanes (submit.ts: a workspace always in the same one, a few lanes per process).
+ * each workspace's in arrival order (below). Every check still runs per submit against the
+ * effects of the ones before it; each gets its own outcome row. A lone submit goes at once, as
+ * before: nothing waits on a timer. The caller picks the lanes (submit.ts: a workspace always
+ * in the same one, a few lanes per process).
  *
  * A statement of several workspaces locks their wallet rows one after another. So that two
  * such statements (of two processes: in one process a workspace is in one lane only) cannot

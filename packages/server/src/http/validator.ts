@@ -2,7 +2,7 @@
  * express-openapi-validator, configured once: requests always validated, responses only
  * when configured (tests, development; never in production, where it would re-check
  * every body the handlers built from validated data). Without response validation, requests
- * it would pass without reading anything (see `passesWithoutReading`) skip it.
+ * it would pass without reading anything but their path (`passingWithoutReading`) skip it.
  */
 import { createRequire } from "node:module";
 import express, { type Request, type RequestHandler } from "express";
