@@ -6,7 +6,9 @@
  * store); wrong or unknown bytes → 415; list pages and filters; scope; another workspace gets
  * 404 and cannot use the asset; uploads are free; Idempotency-Key holds on the bytes.
  */
+import { once } from "node:events";
 import { existsSync, readdirSync } from "node:fs";
+import { connect } from "node:net";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -224,6 +226,42 @@ function uploadSuite(name: string, start: () => Promise<{ srv: TestServer; store
       expect(await stored(k.workspace_id)).toHaveLength(1);
       // The server still answers on fresh connections.
       expect((await srv.request("/v1/assets", { key: k.key })).status).toBe(200);
+    });
+
+    it("answers a refused upload before closing: a client still sending gets the 413, not a reset", async () => {
+      const k = await srv.createKey();
+      const { hostname, port } = new URL(srv.url);
+      // Declared too large (refused before reading), and too large while streaming (chunked, refused past the limit).
+      for (const framing of ["declared", "chunked"] as const) {
+        const socket = connect(Number(port), hostname);
+        await once(socket, "connect");
+        let answer = "";
+        let failure: Error | undefined;
+        let closed = false;
+        socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
+        socket.on("error", (err) => (failure = err));
+        socket.on("close", () => (closed = true));
+        const length = framing === "declared" ? `Content-Length: ${64 * LIMIT}` : "Transfer-Encoding: chunked";
+        socket.write(`POST /v1/assets HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${k.key}\r\nContent-Type: image/png\r\n${length}\r\n\r\n`);
+        const chunk = Buffer.concat([png(9), Buffer.alloc(16 * 1024)]);
+        // The client goes on sending for 600 ms after the answer could have come (well within the linger).
+        const until = Date.now() + 600;
+        while (Date.now() < until && !failure && !closed) {
+          socket.write(framing === "declared" ? chunk : Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]));
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        // Still open and reading: closing with the client's bytes unread is what resets a connection.
+        expect(closed, framing).toBe(false);
+        expect(failure, framing).toBeUndefined();
+        expect(answer, framing).toMatch(/^HTTP\/1\.1 413 /);
+        expect(answer, framing).toContain("payload_too_large");
+        if (framing === "chunked") {
+          // A body that never ends is not read for ever: the server closes after its linger (2 s; the test's timeout would catch never).
+          if (!closed) await once(socket, "close");
+        }
+        socket.destroy();
+      }
+      expect(await stored(k.workspace_id)).toEqual([]);
     });
 
     it("refuses bytes that are not what Content-Type says, unknown bytes, other types, encodings and empty bodies", async () => {

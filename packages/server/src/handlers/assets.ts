@@ -1,4 +1,5 @@
 /** Assets tag: upload, list, metadata with a fresh signed URL, and the signed download itself. */
+import type { IncomingMessage } from "node:http";
 import { deleteWorkspaceAsset, findWorkspaceAsset, openAssetDownload, listWorkspaceAssets, uploadWorkspaceAsset } from "@aeriox/core/assets";
 import { ApiError, isApiError } from "@aeriox/core/errors";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from "@aeriox/core/idempotency";
@@ -23,6 +24,25 @@ function assetBody(services: AppServices, asset: AssetRow) {
     duration_s: asset.durationS,
     created_at: asset.createdAt.toISOString(),
   };
+}
+
+/** How long a refused upload's connection goes on reading, and discarding, what the client still sends. */
+const REFUSED_UPLOAD_LINGER_MS = 2000;
+
+/**
+ * An upload refused before its last byte: the answer goes at once, the rest of the body is read and
+ * discarded for at most REFUSED_UPLOAD_LINGER_MS, and then the connection is closed unless the body
+ * ended meanwhile (it is then reusable). Closing at once, with the client's bytes unread, makes the
+ * kernel reset the connection, and a client still sending could lose the answer to that reset
+ * (EPIPE or ECONNRESET instead of the 413): HTTP servers' lingering close.
+ */
+function closeAfterLingering(request: IncomingMessage): void {
+  const socket = request.socket;
+  const timer = setTimeout(() => socket.destroy(), REFUSED_UPLOAD_LINGER_MS).unref();
+  const stop = () => clearTimeout(timer);
+  request.once("end", stop);
+  socket.once("close", stop);
+  request.resume(); // flowing, with no reader: the bytes are dropped as they arrive
 }
 
 export const assetHandlers = defineHandlers({
@@ -53,8 +73,7 @@ export const assetHandlers = defineHandlers({
       if (encoding !== "" && encoding !== "identity") throw new ApiError(415, "unsupported_media_type", "Send the upload without Content-Encoding (identity)");
       uploaded = await uploadWorkspaceAsset(services, workspaceId, { body: request, contentType: String(ctx.headers["content-type"] ?? ""), declaredLength, maxBytes: services.config.ASSET_UPLOAD_MAX_BYTES });
     } catch (err) {
-      // Refused before the last byte: answer, then close the connection rather than read the rest.
-      if (isApiError(err) && !request.readableEnded) err.headers.connection = "close";
+      if (isApiError(err) && !request.readableEnded) closeAfterLingering(request);
       throw err;
     }
     const created = (body: ReturnType<typeof assetBody>) => ({
