@@ -96,6 +96,21 @@ export function methodsForPath(requestPath: string): string[] {
   return [...methods];
 }
 
+const matchedOf = new WeakMap<object, { method: string; path: string; op: SpecOperation | undefined }>();
+
+/**
+ * `matchOperation` for a request, matched once per request: authentication, the input guard and
+ * the request validator each ask. Matched again only if the method or path changed meanwhile.
+ */
+export function operationOf(req: { method: string; path: string }): SpecOperation | undefined {
+  const { method, path } = req;
+  const memo = matchedOf.get(req);
+  if (memo && memo.method === method && memo.path === path) return memo.op;
+  const op = matchOperation(method, path);
+  matchedOf.set(req, { method, path, op });
+  return op;
+}
+
 const templateCount = (specPath: string) => specPath.match(/\{/g)?.length ?? 0;
 let byMethod: Map<string, SpecOperation[]> | undefined;
 

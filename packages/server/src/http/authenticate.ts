@@ -5,7 +5,7 @@
 import type { Request, RequestHandler } from "express";
 import { ApiError } from "@aeriox/core/errors";
 import { authenticateCredential, hasScope, type Principal } from "@aeriox/core/auth";
-import { matchOperation, type SpecOperation } from "../spec.ts";
+import { operationOf, type SpecOperation } from "../spec.ts";
 import type { AppServices } from "../services.ts";
 import { labelOperation } from "./access-log.ts";
 
@@ -75,7 +75,7 @@ function countRateLimited(services: AppServices, bucket: "key" | "public" | "oau
  */
 export function authenticationMiddleware(services: AppServices): RequestHandler {
   return (req, _res, next) => {
-    const op = matchOperation(req.method, req.path);
+    const op = operationOf(req);
     if (!op) return next();
     labelOperation(req, op.operationId); // the access log's and metrics' label
     if (!op.authenticated) {

@@ -14,7 +14,7 @@
 import type { RequestHandler } from "express";
 import { ApiError } from "@aeriox/core/errors";
 import { usdToMicros } from "@aeriox/core/money";
-import { loadSpec, matchOperation } from "../spec.ts";
+import { operationOf } from "../spec.ts";
 
 interface FieldIssue {
   field: string;
@@ -108,19 +108,15 @@ type NumericKind = "integer" | "number";
 const numericParametersByOperation = new Map<string, Map<string, NumericKind>>();
 
 /** The operation's query parameters declared as integer or number, read once from the spec. */
-function numericQueryParameters(method: string, path: string): Map<string, NumericKind> {
-  const op = matchOperation(method, path);
+function numericQueryParameters(req: { method: string; path: string }): Map<string, NumericKind> {
+  const op = operationOf(req);
   if (!op) return new Map();
   let found = numericParametersByOperation.get(op.operationId);
   if (!found) {
     found = new Map();
-    const document = loadSpec().document as { paths: Record<string, Record<string, { parameters?: unknown[] } | undefined>>; components?: { parameters?: Record<string, unknown> } };
-    const item = document.paths[op.path] ?? {};
-    for (const raw of [...((item.parameters as unknown[] | undefined) ?? []), ...(item[op.method]?.parameters ?? [])]) {
-      let parameter = raw as { $ref?: string; in?: string; name?: string; schema?: { type?: string | string[] } };
-      if (parameter.$ref) parameter = (document.components?.parameters?.[parameter.$ref.split("/").pop()!] ?? {}) as typeof parameter;
-      if (parameter.in !== "query" || !parameter.name) continue;
-      const types = ([] as string[]).concat(parameter.schema?.type ?? []);
+    for (const parameter of op.params) {
+      if (parameter.in !== "query") continue;
+      const types = ([] as unknown[]).concat(parameter.schema.type ?? []);
       if (types.includes("integer")) found.set(parameter.name, "integer");
       else if (types.includes("number")) found.set(parameter.name, "number");
     }
@@ -187,7 +183,7 @@ export function inputGuard(options: { maxDepth: number }): RequestHandler {
       return;
     }
 
-    const numericFields = numericQueryIssues(req.query, numericQueryParameters(req.method, req.path));
+    const numericFields = numericQueryIssues(req.query, numericQueryParameters(req));
     if (numericFields.length > 0) {
       next(ApiError.badRequest("invalid_request", `Request validation failed: ${summary(numericFields)}`, { fields: numericFields }));
       return;

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import express, { type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { JsonSchema } from "@aeriox/contract";
-import { loadSpec, matchOperation, pathRegExp, specDocumentCopy, type SpecOperation } from "../spec.ts";
+import { loadSpec, operationOf, pathRegExp, specDocumentCopy, type SpecOperation } from "../spec.ts";
 
 type PathToRegexp = (path: string, options?: { sensitive?: boolean; strict?: boolean; [k: string]: unknown }) => { regexp: RegExp; keys: Array<{ name: string }> };
 
@@ -108,7 +108,7 @@ const pathOnlyOps = new Map<SpecOperation, PathOnly | null>();
  */
 function passingWithoutReading(req: Request): ValidatedOperation | undefined {
   if (req.body !== undefined || req.url.includes("?")) return undefined;
-  const op = matchOperation(req.method, req.path);
+  const op = operationOf(req);
   if (!op) return undefined;
   let shape = pathOnlyOps.get(op);
   if (shape === undefined) pathOnlyOps.set(op, (shape = pathOnly(op, loadSpec().operations)));
