@@ -47,7 +47,7 @@ const SUBMIT_ENV = { MAX_INFLIGHT_JOBS_PER_WORKSPACE: "1000000" };
 // The end-to-end rows' worker (PostgreSQL + Redis only): local lanes wide enough that the engine, not a lane cap, is measured.
 const E2E_ENV = { WORKER_CONCURRENCY: "64", LANE_WORKSPACE_CONCURRENCY: "32" };
 // As the Docker image and `pnpm start` run the processes (README, Environment).
-const SHIPPED_ENV = { MALLOC_ARENA_MAX: "2" };
+const SHIPPED_ENV = { MALLOC_ARENA_MAX: "2", NODE_OPTIONS: "--max-old-space-size=1024" };
 // Every request comes from one loopback address: the per-IP budget would answer 429 (as RATE_LIMIT_PER_MINUTE would per key).
 const LIMITS_ENV = { IP_RATE_LIMIT_PER_MINUTE: "1000000" };
 const SUBMIT_BODY = JSON.stringify({ model: "local/image", prompt: "bench" });

@@ -11,8 +11,10 @@ import { ensureCliBundle } from "./cli-bundle.mjs";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bundle = ensureCliBundle();
 
-// glibc's malloc reads MALLOC_ARENA_MAX when the process starts: set for the child (README, Environment), unless given.
+// glibc's malloc reads MALLOC_ARENA_MAX, and V8 its heap limit, when the process starts: both are
+// set for the child (README, Environment), unless given.
 const env = { MALLOC_ARENA_MAX: "2", ...process.env };
+if (!/--max-old-space-size/.test(env.NODE_OPTIONS ?? "")) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --max-old-space-size=1024`.trim();
 const child = spawn(process.execPath, [bundle, "serve", ...process.argv.slice(2)], { cwd: root, stdio: "inherit", env });
 // Ctrl-C already reaches the server (same process group), and a second signal may mean
 // "stop now" to it: SIGINT is only awaited here; SIGTERM (sent to this process alone) is passed on.
