@@ -54,6 +54,7 @@ export interface QueryOptions {
    * A named prepared statement, parsed once per connection and then only bound and executed:
    * PostgreSQL keeps its plan. For the hot reads (`GET /v1/jobs/{id}`, keys, `/v1/me`), where
    * parsing and planning (on PGlite also a protocol round trip per step) cost more than running.
+   * Only for constant SQL texts: each text stays prepared (and named) for the process's life.
    */
   prepared?: boolean;
 }
@@ -148,9 +149,20 @@ const PG_TYPES = {
     oid === INT8_OID ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
 };
 
-/** A statement's name: derived from its text, so one name never means two statements. */
+const statementNames = new Map<string, string>();
+
+/**
+ * A statement's name: derived from its text, so one name never means two statements. Prepared
+ * statements are the hot ones (a poll, a key lookup) and their texts are constants: the name is
+ * hashed once per text, not on every call.
+ */
 function statementName(sql: string): string {
-  return `aeriox_${createHash("sha256").update(sql).digest("hex").slice(0, 24)}`;
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `aeriox_${createHash("sha256").update(sql).digest("hex").slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 const { serialize } = pgliteProtocol;
