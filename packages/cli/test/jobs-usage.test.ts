@@ -73,6 +73,13 @@ describe("aeriox jobs list / usage", () => {
     const badDate = await runCli(["jobs", "list", "--since", "yesterday"], env);
     expect(badDate.code).not.toBe(0);
     expect(badDate.stderr).toContain("--since");
+    // --key filters by the API key's id (upper case is the same uuid); anything else is refused before a request.
+    const byKey = await runCli(["jobs", "list", "--key", keyId.toUpperCase(), "--limit", "1", "--json"], env);
+    expect(byKey.code, byKey.stderr).toBe(0);
+    expect((JSON.parse(byKey.stdout) as { data: Array<{ job_id: string }> }).data.map((j) => j.job_id)).toEqual([ids[4]]);
+    const badKey = await runCli(["jobs", "list", "--key", `urn:uuid:${keyId}`], env);
+    expect(badKey.code).not.toBe(0);
+    expect(badKey.stderr).toContain("--key must be an API key id");
   });
 
   it("prints usage as a table with a bar chart, or the response with --json", { timeout: SLOW }, async () => {

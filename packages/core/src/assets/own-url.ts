@@ -5,9 +5,10 @@
  * and uploads return it) or `<PUBLIC_URL>/v1/assets/<id>`. Anything else is a caller's URL
  * and goes through the guarded fetcher.
  */
-const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-const SCHEME_RE = new RegExp(`^aeriox-asset://(${UUID})$`, "i");
-const PATH_RE = new RegExp(`^/v1/assets/(${UUID})(?:/content)?$`, "i");
+import { UUID_SOURCE } from "../ids.ts";
+
+const SCHEME_RE = new RegExp(`^aeriox-asset://(${UUID_SOURCE})$`, "i");
+const PATH_RE = new RegExp(`^/v1/assets/(${UUID_SOURCE})(?:/content)?$`, "i");
 
 export function ownAssetIdOf(url: string, publicUrl: string): string | null {
   const scheme = SCHEME_RE.exec(url);

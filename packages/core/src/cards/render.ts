@@ -21,6 +21,7 @@
  * prompt → attributes.prompt, else description, else name (+ negative prompt);
  * voice → "" with voice_id; asset → "<name>" with its preview as a reference image.
  */
+import { isUuid } from "../ids.ts";
 import type { Card, Character } from "../db/index.ts";
 import type { Runtime } from "../runtime.ts";
 import type { CardType } from "./types.ts";
@@ -160,12 +161,10 @@ export interface RenderedGraph extends RenderedInputs {
   };
 }
 
-const CHARACTER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function characterIdOf(card: Card): string | null {
   const attrs = card.attributes && typeof card.attributes === "object" && !Array.isArray(card.attributes) ? (card.attributes as Record<string, unknown>) : {};
   const id = attrs.character_id;
-  return card.cardType === "character" && typeof id === "string" && CHARACTER_ID.test(id) ? id : null;
+  return card.cardType === "character" && isUuid(id) ? id : null;
 }
 
 /**

@@ -5,6 +5,7 @@
  * (characters, jobs).
  */
 import { ApiError } from "../errors.ts";
+import { isUuid } from "../ids.ts";
 
 export interface CursorKey {
   createdAt: Date;
@@ -15,7 +16,6 @@ export function encodeCursor(c: CursorKey): string {
   return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString("base64url");
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function decodeCursor(cursor: string): CursorKey {
@@ -27,7 +27,7 @@ export function decodeCursor(cursor: string): CursorKey {
   } catch {
     throw bad();
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string" || !UUID_RE.test(parsed[1])) throw bad();
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string" || !isUuid(parsed[1])) throw bad();
   // Only what encodeCursor writes: an ISO instant that reads back unchanged, after 1970 and
   // before year 10000 (JavaScript dates reach years PostgreSQL cannot store, e.g. -200000 or 0).
   const createdAt = new Date(parsed[0]);

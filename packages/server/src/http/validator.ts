@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import express, { type Request, type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";
 import type { JsonSchema } from "@aeriox/contract";
+import { UUID, UUID_SOURCE } from "@aeriox/core/ids";
 import { loadSpec, operationOf, pathRegExp, specDocumentCopy, type SpecOperation } from "../spec.ts";
 
 type PathToRegexp = (path: string, options?: { sensitive?: boolean; strict?: boolean; [k: string]: unknown }) => { regexp: RegExp; keys: Array<{ name: string }> };
@@ -17,8 +18,6 @@ const requireFromValidator = createRequire(createRequire(import.meta.url).resolv
 
 let patched = false;
 
-const UUID_SOURCE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-const UUID = new RegExp(`^${UUID_SOURCE}$`);
 
 /**
  * The validator finds a request's operation by compiling every documented path with

@@ -1,5 +1,6 @@
 /** `aeriox jobs get | watch | cancel | list`: follow, inspect, cancel and list jobs (GET/DELETE /v1/jobs…). */
 import { Option, type Command } from "@commander-js/extra-typings";
+import { isUuid } from "@aeriox/core/ids";
 import type { Job } from "@aeriox/sdk";
 import { UsageError } from "../../output.ts";
 import {
@@ -9,7 +10,6 @@ import {
 
 const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled", "nsfw_blocked"] as const;
 const JOB_TYPES = ["image", "video", "audio", "compose", "character_train", "prism_apply"] as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function jobSummary(job: Job): string {
   return keyValues(job, ["job_id", "type", "status", "model", "progress_pct", "estimated_cost_usd", "charged_cost_usd", "output_urls", "asset_ids", "error", "created_at", "completed_at"]);
@@ -54,7 +54,7 @@ export function registerJobs(program: Command): void {
       .option("--all", "every page"),
   ).action(
     action(async (flags) => {
-      if (flags.key !== undefined && !UUID.test(flags.key)) throw new UsageError("--key must be an API key id (a UUID, as `aeriox api-keys list` shows)");
+      if (flags.key !== undefined && !isUuid(flags.key)) throw new UsageError("--key must be an API key id (a UUID, as `aeriox api-keys list` shows)");
       const query = {
         ...(flags.status && { status: flags.status }),
         ...(flags.type && { type: flags.type }),

@@ -13,7 +13,7 @@ import type { Config } from "../../config.ts";
 import type { Database } from "../../db/index.ts";
 import { SCOPES, type Principal, type Scope } from "../principal.ts";
 import { ACCESS_TOKEN_ALG, signingKeys } from "./signing-keys.ts";
-import { UUID } from "./errors.ts";
+import { isUuid } from "../../ids.ts";
 
 export const ACCESS_TOKEN_AUDIENCE = "aeriox-api";
 
@@ -73,8 +73,8 @@ export async function verifyAccessTokenSignature(
       ...(options.ignoreExpiry ? { currentDate: new Date(0) } : {}),
     });
     const c = payload as Partial<AccessTokenClaims>;
-    if (typeof c.sub !== "string" || !UUID.test(c.sub)) return null;
-    if (typeof c.fid !== "string" || !UUID.test(c.fid)) return null;
+    if (!isUuid(c.sub)) return null;
+    if (!isUuid(c.fid)) return null;
     if (typeof c.client_id !== "string" || typeof c.scope !== "string" || typeof c.jti !== "string") return null;
     return c as AccessTokenClaims;
   } catch {

@@ -18,7 +18,7 @@ import { SCOPES, type Scope } from "../principal.ts";
 import { findOAuthClient } from "./clients.ts";
 import { isValidCodeChallenge } from "./pkce.ts";
 import { CODE_PREFIX, hashSecret, newSecret, safeEqual } from "./secrets.ts";
-import { UUID } from "./errors.ts";
+import { isUuid } from "../../ids.ts";
 import { maybePurgeExpiredOAuthRows } from "./housekeeping.ts";
 import type { Config } from "../../config.ts";
 
@@ -97,7 +97,7 @@ export async function startAuthorization(db: Database, p: AuthorizeParams): Prom
 const unknownRequest = () => invalid("Unknown or expired authorization request");
 
 async function pendingRequest(db: Database, requestId: string) {
-  if (!UUID.test(requestId)) throw unknownRequest();
+  if (!isUuid(requestId)) throw unknownRequest();
   const pending = await db.prisma.oAuthAuthorizationRequest.findUnique({ where: { id: requestId } });
   if (!pending || pending.decidedAt || pending.expiresAt.getTime() <= Date.now()) throw unknownRequest();
   return pending;

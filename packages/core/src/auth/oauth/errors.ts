@@ -7,5 +7,3 @@ export type OAuthErrorCode = "invalid_request" | "invalid_grant" | "invalid_clie
 export function oauthError(code: OAuthErrorCode, message: string): ApiError {
   return new ApiError(400, code, message, undefined, { "cache-control": "no-store", pragma: "no-cache" });
 }
-
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -13,6 +13,7 @@
  */
 import type Stripe from "stripe";
 import { ApiError } from "../../errors.ts";
+import { isUuid } from "../../ids.ts";
 import type { Database } from "../../db/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { Config } from "../../config.ts";
@@ -20,8 +21,6 @@ import { credit } from "../credit.ts";
 import { recordRechargeFailure, resetRechargeBackoff, type BackoffConfig } from "../auto-recharge.ts";
 import { MICROS_PER_CENT, loadStripe } from "./client.ts";
 import { handleChargeRefunded, handleDispute, STRIPE_MAX_AMOUNT_CENTS } from "./money-out.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface WebhookServices {
   db: Database;
@@ -63,7 +62,7 @@ async function clearRechargeMarker(db: Database, workspaceId: string): Promise<v
 
 function workspaceOf(intent: Stripe.PaymentIntent): string | null {
   const id = intent.metadata?.workspace_id;
-  return typeof id === "string" && UUID.test(id) ? id : null;
+  return isUuid(id) ? id : null;
 }
 
 export async function handleStripeEvent(services: WebhookServices, event: Stripe.Event): Promise<WebhookOutcome> {
