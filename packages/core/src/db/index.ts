@@ -190,7 +190,9 @@ async function preparedPgliteQuery<Row extends object>(pglite: PGlite, state: Pr
       // Close first (no error when there is none): a Parse that succeeded in a call that then failed left the name taken.
       if (parsing) parts.push(serialize.close({ type: "S", name }), serialize.parse({ name, text: sql }));
       parts.push(serialize.bind({ statement: name, values: params.map(textParam) }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync());
-      const { messages } = await pglite.execProtocol(concatBytes(parts));
+      // No file-system sync afterwards: ours are PGlite's NodeFS (a data folder, written through to
+      // the disk) or its in-memory one, where that sync does nothing but queue on a mutex.
+      const { messages } = await pglite.execProtocol(concatBytes(parts), { syncToFs: false });
       if (parsing) state.names.add(name);
       // The merged parsers once per instance (passed as an option, parseResults copies the whole map on
       // every call). Hot statements return built-in types only, whose parsers are there from the start.
