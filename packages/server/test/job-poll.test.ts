@@ -77,4 +77,42 @@ describe("GET /v1/jobs/{id}", () => {
     expect(await foreign.text()).toBe(await missing.text());
     await waitForJob(srv, key, id);
   });
+
+  it("concurrent reads (which share statements on PostgreSQL) each get their own job, and 404 for another workspace's or a missing one", async () => {
+    const other = await srv.createKey({ workspace: "poll-neighbour" });
+    const mine = [await submit({ model: "local/echo", prompt: "a" }), await submit({ model: "local/echo", prompt: "b" })];
+    const theirs: string[] = [];
+    for (const prompt of ["c", "d"]) {
+      const res = await srv.request("/v1/images/generate", { method: "POST", key: other.key, json: { model: "local/echo", prompt } });
+      theirs.push(((await res.json()) as JobBody).job_id);
+    }
+    for (const id of mine) await waitForJob(srv, key, id);
+    for (const id of theirs) await waitForJob(srv, other.key, id);
+    const missing = "00000000-0000-4000-8000-000000000000";
+    // Every combination, several times over, in a fixed shuffled order (a regular pattern could
+    // hide answers handed out in the wrong order): [workspace, job id, expected job id or 404].
+    const probes: Array<[string, string, string | 404]> = [];
+    for (let round = 0; round < 8; round++) {
+      for (const id of mine) probes.push([workspaceId, id, id], [other.workspace_id, id, 404]);
+      for (const id of theirs) probes.push([other.workspace_id, id, id], [workspaceId, id, 404]);
+      probes.push([round % 2 ? workspaceId : other.workspace_id, missing, 404]);
+    }
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = probes.length - 1; i > 0; i--) {
+      const j = next() % (i + 1);
+      [probes[i], probes[j]] = [probes[j]!, probes[i]!];
+    }
+    // Started in one go, as the poll handler calls it: all but the first of each lane queue and share a statement.
+    const { findWorkspaceJobBody } = await import("@aeriox/core/jobs");
+    const answers = await Promise.allSettled(probes.map(([ws, id]) => findWorkspaceJobBody(srv.runtime, ws, id)));
+    for (const [i, answer] of answers.entries()) {
+      const [, id, expected] = probes[i]!;
+      if (expected === 404) expect(answer, `${id} as probe ${i}`).toMatchObject({ status: "rejected", reason: { status: 404 } });
+      else expect(answer, `${id} as probe ${i}`).toMatchObject({ status: "fulfilled", value: { id: expected } });
+    }
+    // And over HTTP.
+    const res = await Promise.all([...mine.map((id) => srv.request(`/v1/jobs/${id}`, { key: other.key })), ...theirs.map((id) => srv.request(`/v1/jobs/${id}`, { key: other.key }))]);
+    expect(res.map((r) => r.status)).toEqual([404, 404, 200, 200]);
+  });
 });

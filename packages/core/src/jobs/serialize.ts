@@ -1,7 +1,9 @@
 /** Job rows → the spec's Job body (and the deprecated generation body). */
 import type { Database, Job } from "../db/index.ts";
 import type { UrlSigner } from "../assets/signed-urls.ts";
+import { createLaneBatcher } from "../db/batcher.ts";
 import { ApiError } from "../errors.ts";
+import { isUuid } from "../ids.ts";
 import { microsToCredits, microsToUsd } from "../money.ts";
 import type { JobError } from "./states.ts";
 
@@ -41,6 +43,38 @@ export const JOB_BODY_COLUMNS = `
 // The poll (`GET /v1/jobs/{id}`) is the most frequent read: one statement on the raw
 // driver (ARCHITECTURE.md, Money, "Hot path"), scoped to the workspace like every read.
 const JOB_BODY_SQL = `SELECT ${JOB_BODY_COLUMNS} FROM jobs j WHERE j.id = $1::uuid AND j.workspace_id = $2::uuid`;
+// Concurrent reads share one statement (db/batcher.ts): the ids and their workspaces as two
+// comma-separated lists (uuids hold no comma), each row tagged with its read's position.
+const JOB_BODIES_SQL = `
+  SELECT k.ord, ${JOB_BODY_COLUMNS}
+    FROM unnest(string_to_array($1, ',')::uuid[], string_to_array($2, ',')::uuid[]) WITH ORDINALITY AS k(id, workspace_id, ord)
+    JOIN jobs j ON j.id = k.id AND j.workspace_id = k.workspace_id`;
+/** Most reads in one statement. */
+const READ_BATCH_LIMIT = 64;
+/** Reads in flight at once per process: more than one, so a slow statement holds up only its lane's reads. */
+const READ_LANES = 4;
+
+interface JobRead {
+  jobId: string;
+  workspaceId: string;
+}
+
+const readJob = async (db: Database, read: JobRead) => (await db.query<JobBodyRow>(JOB_BODY_SQL, [read.jobId, read.workspaceId], { prepared: true }))[0];
+
+const jobReads = createLaneBatcher<JobRead, JobBodyRow | undefined>({
+  limit: READ_BATCH_LIMIT,
+  one: readJob,
+  async many(db, reads) {
+    const rows = await db.query<JobBodyRow & { ord: string | number | bigint }>(
+      JOB_BODIES_SQL,
+      [reads.map((r) => r.jobId).join(","), reads.map((r) => r.workspaceId).join(",")],
+      { prepared: true },
+    );
+    const byRead: Array<JobBodyRow | undefined> = new Array(reads.length);
+    for (const row of rows) byRead[Number(row.ord) - 1] = row;
+    return byRead;
+  },
+});
 
 export interface JobBodyRow {
   id: string;
@@ -61,7 +95,11 @@ export interface JobBodyRow {
 
 /** The job's body fields, or 404 (the same for another workspace's job as for a missing one). */
 export async function findWorkspaceJobBody(services: { db: Database }, workspaceId: string, jobId: string): Promise<JobBodyFields> {
-  const [row] = await services.db.query<JobBodyRow>(JOB_BODY_SQL, [jobId, workspaceId], { prepared: true });
+  // The id was checked as a uuid (the spec's path parameter); anything else cannot name a job.
+  if (!isUuid(jobId)) throw ApiError.notFound("Job");
+  const read = { jobId, workspaceId };
+  // PGlite runs in this thread: a batch saves it no round trip, and measured slower there (5–10 %).
+  const row = services.db.kind === "postgres" ? await jobReads.run(services.db, `read-${parseInt(jobId.slice(-2), 16) % READ_LANES}`, read) : await readJob(services.db, read);
   if (!row) throw ApiError.notFound("Job");
   return jobBodyFieldsOf(row);
 }
