@@ -4,7 +4,7 @@
  * full Prisma row, in every state, and scoped to the caller's workspace.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findWorkspaceJob, toJobBody, jobError } from "@aeriox/core/jobs";
+import { findWorkspaceJob, findWorkspaceJobBody, toJobBody, jobError } from "@aeriox/core/jobs";
 import type { UrlSigner } from "@aeriox/core/assets";
 import { startTestServer, type TestServer } from "./harness.ts";
 import { waitForJob, type JobBody } from "./polling.ts";
@@ -62,7 +62,6 @@ describe("GET /v1/jobs/{id}", () => {
     expect(done.status).toBe("completed");
     const now = Date.now();
     const fixed: UrlSigner = { sign: (assetId) => srv.runtime.signer.sign(assetId, now), verify: srv.runtime.signer.verify };
-    const { findWorkspaceJobBody } = await import("@aeriox/core/jobs");
     const fast = JSON.stringify(toJobBody(await findWorkspaceJobBody(srv.runtime, workspaceId, id), fixed));
     expect(fast).toBe(await expectedText(id, fixed));
     expect(JSON.parse(fast).asset_ids).toHaveLength(1);
@@ -104,7 +103,6 @@ describe("GET /v1/jobs/{id}", () => {
       [probes[i], probes[j]] = [probes[j]!, probes[i]!];
     }
     // Started in one go, as the poll handler calls it: all but the first of each lane queue and share a statement.
-    const { findWorkspaceJobBody } = await import("@aeriox/core/jobs");
     const answers = await Promise.allSettled(probes.map(([ws, id]) => findWorkspaceJobBody(srv.runtime, ws, id)));
     for (const [i, answer] of answers.entries()) {
       const [, id, expected] = probes[i]!;

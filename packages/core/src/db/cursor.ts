@@ -27,7 +27,7 @@ export function decodeCursor(cursor: string): CursorKey {
   } catch {
     throw bad();
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string" || !isUuid(parsed[1])) throw bad();
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || !isUuid(parsed[1])) throw bad();
   // Only what encodeCursor writes: an ISO instant that reads back unchanged, after 1970 and
   // before year 10000 (JavaScript dates reach years PostgreSQL cannot store, e.g. -200000 or 0).
   const createdAt = new Date(parsed[0]);

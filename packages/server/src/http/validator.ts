@@ -18,7 +18,6 @@ const requireFromValidator = createRequire(createRequire(import.meta.url).resolv
 
 let patched = false;
 
-
 /**
  * The validator finds a request's operation by compiling every documented path with
  * path-to-regexp, on every request, until one matches (`lookupRoute` in its
